@@ -1,0 +1,250 @@
+//! NTFS names: WTF-16 units, the $UpCase comparison, and the name rules (A5).
+//!
+//! A name has a *display* form (the units as the caller typed them) and a *canonical* form (every
+//! unit passed through the volume's upcase table) that lookups compare. NTFS compares names with
+//! its $UpCase table, a per-volume map of every UTF-16 code unit to its uppercase unit; the table
+//! written by mkntfs and Windows is Unicode's *simple* uppercase mapping over the BMP (one unit to
+//! one unit, never locale-dependent). Surrogate units map to themselves, so unpaired surrogates
+//! are ordinary names (ntfs-semantics A5: "NTFS accepts unpaired surrogates (WTF-16)").
+
+use crate::error::{Error, Result};
+use std::sync::OnceLock;
+
+/// Longest NTFS name component, in UTF-16 units (MS-FSCC 2.1.5: "up to 255 Unicode characters").
+pub const MAX_NAME_UNITS: usize = 255;
+
+/// The volume's upcase table: 65,536 entries, one per UTF-16 unit.
+fn upcase_table() -> &'static [u16] {
+    static TABLE: OnceLock<Box<[u16]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![0u16; 0x1_0000].into_boxed_slice();
+        for (unit, slot) in table.iter_mut().enumerate() {
+            *slot = unit as u16;
+            if let Some(c) = char::from_u32(unit as u32) {
+                let mut upper = c.to_uppercase();
+                // Simple mapping only: a character whose uppercase is several characters
+                // (U+00DF ß → "SS") or leaves the BMP keeps its own unit, as in $UpCase.
+                if let (Some(u), None) = (upper.next(), upper.next()) {
+                    if (u as u32) < 0x1_0000 {
+                        *slot = u as u16;
+                    }
+                }
+            }
+        }
+        table
+    })
+}
+
+/// Upcases one UTF-16 unit with the $UpCase table.
+#[inline]
+pub fn upcase_unit(unit: u16) -> u16 {
+    upcase_table()[unit as usize]
+}
+
+/// The canonical (upcased) form of a name.
+pub fn upcase(name: &[u16]) -> Vec<u16> {
+    let table = upcase_table();
+    name.iter().map(|&u| table[u as usize]).collect()
+}
+
+/// Do two names compare equal on NTFS (case-insensitively)?
+pub fn eq_ignore_case(a: &[u16], b: &[u16]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| upcase_unit(x) == upcase_unit(y))
+}
+
+/// Converts a Rust string to UTF-16 units.
+pub fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+/// Converts UTF-16 units to a Rust string, replacing unpaired surrogates with U+FFFD.
+pub fn narrow(units: &[u16]) -> String {
+    String::from_utf16_lossy(units)
+}
+
+/// Characters NTFS refuses in a name component (A5; MS-FSCC 2.1.5.2): `\ / : * ? " < > |` and NUL.
+pub fn is_forbidden_unit(u: u16) -> bool {
+    matches!(
+        u,
+        0 | 0x5C | 0x2F | 0x3A | 0x2A | 0x3F | 0x22 | 0x3C | 0x3E | 0x7C
+    )
+}
+
+/// Checks one name component against NTFS's own rules (what the NT API accepts):
+/// 1..=255 units, none of `\ / : * ? " < > |` or NUL, and not `.` or `..`.
+/// Unpaired surrogates, control characters 1–31 and DOS device names are allowed here: they are
+/// refused only by the Win32 layer ([`validate_win32_name`]).
+pub fn validate_name(name: &[u16]) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::ObjectNameInvalid);
+    }
+    if name.len() > MAX_NAME_UNITS {
+        return Err(Error::NameTooLong);
+    }
+    if name == [0x2E] || name == [0x2E, 0x2E] {
+        return Err(Error::ObjectNameInvalid);
+    }
+    if name.iter().any(|&u| is_forbidden_unit(u)) {
+        return Err(Error::ObjectNameInvalid);
+    }
+    Ok(())
+}
+
+/// DOS device names that Win32 path conversion reserves (naming-a-file; A5).
+const DOS_DEVICES: &[&str] = &[
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "COM¹", "COM²",
+    "COM³", "LPT¹", "LPT²", "LPT³",
+];
+
+/// The Win32-only rules (RtlDosPathNameToNtPathName; naming-a-file), for backends that receive
+/// Win32 paths: control characters 1–31 refused, a trailing space or dot refused (Win32 would
+/// strip it silently, so a name that keeps one cannot be reached), and the reserved DOS device
+/// names (`CON`, `NUL`, `COM1`, ... with or without an extension) refused.
+pub fn validate_win32_name(name: &[u16]) -> Result<()> {
+    validate_name(name)?;
+    if name.iter().any(|&u| (1..32).contains(&u)) {
+        return Err(Error::ObjectNameInvalid);
+    }
+    if matches!(name.last(), Some(0x20) | Some(0x2E)) {
+        return Err(Error::ObjectNameInvalid);
+    }
+    let s = narrow(name);
+    let stem = s.split('.').next().unwrap_or("").trim_end_matches(' ');
+    if DOS_DEVICES.iter().any(|d| d.eq_ignore_ascii_case(stem)) {
+        return Err(Error::ObjectNameInvalid);
+    }
+    Ok(())
+}
+
+/// A validated name: its display units and its canonical (upcased) units.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name {
+    display: Box<[u16]>,
+    canonical: Box<[u16]>,
+}
+
+impl Name {
+    /// Validates `units` with [`validate_name`] and builds both forms.
+    pub fn new(units: &[u16]) -> Result<Name> {
+        validate_name(units)?;
+        Ok(Name {
+            display: units.into(),
+            canonical: upcase(units).into(),
+        })
+    }
+    /// Validates a Rust string as a name.
+    pub fn from_str_checked(s: &str) -> Result<Name> {
+        Name::new(&wide(s))
+    }
+    /// The name as typed.
+    pub fn display(&self) -> &[u16] {
+        &self.display
+    }
+    /// The upcased form compared by lookups.
+    pub fn canonical(&self) -> &[u16] {
+        &self.canonical
+    }
+    /// The display form as a (lossy) Rust string.
+    pub fn to_string_lossy(&self) -> String {
+        narrow(&self.display)
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_string_lossy())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upcase_ascii_a5() {
+        assert_eq!(upcase(&wide("readme.Txt")), wide("README.TXT"));
+    }
+
+    #[test]
+    fn upcase_covers_bmp_not_only_ascii_a5() {
+        // Latin-1, Greek, Cyrillic, Armenian, Georgian-free fullwidth forms.
+        assert_eq!(upcase(&wide("éàöçñ")), wide("ÉÀÖÇÑ"));
+        assert_eq!(upcase(&wide("αβγ")), wide("ΑΒΓ"));
+        assert_eq!(upcase(&wide("привет")), wide("ПРИВЕТ"));
+        assert_eq!(upcase(&wide("ａｂｃ")), wide("ＡＢＣ"));
+        assert!(eq_ignore_case(&wide("Straße"), &wide("STRAßE")));
+    }
+
+    #[test]
+    fn upcase_is_simple_mapping_not_full_a5() {
+        // ß has no single-unit uppercase: $UpCase keeps it.
+        assert_eq!(upcase(&wide("ß")), wide("ß"));
+        // ﬁ ligature likewise.
+        assert_eq!(upcase(&wide("ﬁ")), wide("ﬁ"));
+        // Not locale-dependent: dotless i and i stay distinct, i → I.
+        assert_eq!(upcase(&wide("i")), wide("I"));
+        assert_eq!(upcase(&wide("ı")), wide("I"));
+    }
+
+    #[test]
+    fn upcase_leaves_surrogates_alone_wtf16_a5() {
+        let lone = [0xD800u16, 0x61];
+        assert_eq!(upcase(&lone), vec![0xD800, 0x41]);
+        let emoji = wide("😀");
+        assert_eq!(upcase(&emoji), emoji);
+    }
+
+    #[test]
+    fn name_length_1_to_255_units_a5() {
+        assert_eq!(validate_name(&[]), Err(Error::ObjectNameInvalid));
+        assert!(validate_name(&vec![0x61; 255]).is_ok());
+        assert_eq!(validate_name(&vec![0x61; 256]), Err(Error::NameTooLong));
+        // 64 emoji = 128 units are fine (WinBtrfs; Go TestIllformedUTF16FileName).
+        assert!(validate_name(&wide(&"😀".repeat(64))).is_ok());
+        assert_eq!(validate_name(&wide(&"😀".repeat(128))), Err(Error::NameTooLong));
+    }
+
+    #[test]
+    fn forbidden_characters_refused_a5() {
+        for c in ["\\", "/", ":", "*", "?", "\"", "<", ">", "|", "\0"] {
+            let n = wide(&format!("a{c}b"));
+            assert_eq!(validate_name(&n), Err(Error::ObjectNameInvalid), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn dot_and_dotdot_not_storable_a5() {
+        assert_eq!(validate_name(&wide(".")), Err(Error::ObjectNameInvalid));
+        assert_eq!(validate_name(&wide("..")), Err(Error::ObjectNameInvalid));
+        assert!(validate_name(&wide("...")).is_ok());
+        assert!(validate_name(&wide(".hidden")).is_ok());
+    }
+
+    #[test]
+    fn unpaired_surrogates_allowed_a5() {
+        assert!(validate_name(&[0xD800]).is_ok());
+        assert!(validate_name(&[0x61, 0xDC00, 0x62]).is_ok());
+    }
+
+    #[test]
+    fn nt_names_allow_device_names_and_trailing_dots_a5() {
+        // Via the NT API "CON" is an ordinary name (WinBtrfs "Create file called CON").
+        assert!(validate_name(&wide("CON")).is_ok());
+        assert!(validate_name(&wide("name.")).is_ok());
+        assert!(validate_name(&wide("tab\there")).is_ok());
+    }
+
+    #[test]
+    fn win32_rules_refuse_devices_trailing_dots_controls_a5() {
+        for n in ["CON", "con.txt", "NUL", "nul.tar.gz", "COM1", "lpt9", "AUX", "PRN", "COM¹"] {
+            assert_eq!(validate_win32_name(&wide(n)), Err(Error::ObjectNameInvalid), "{n}");
+        }
+        for n in ["name.", "name ", "a\u{1}b"] {
+            assert_eq!(validate_win32_name(&wide(n)), Err(Error::ObjectNameInvalid), "{n:?}");
+        }
+        for n in ["CONSOLE", "COM10", "file.txt", "lpt"] {
+            assert!(validate_win32_name(&wide(n)).is_ok(), "{n}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `Volume::check()`: the store's invariants, verified from scratch.
+
+use super::store::State;
+use crate::name::upcase;
+use crate::types::{attrs, FileId, VolumeOptions};
+use std::collections::HashMap;
+
+/// The inconsistencies [`crate::Volume::check`] found, one line each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("volume inconsistent: {}", .0.join("; "))]
+pub struct CheckError(pub Vec<String>);
+
+pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> {
+    let mut errs = Vec::new();
+    let mut named: HashMap<FileId, usize> = HashMap::new();
+    let mut opens: HashMap<FileId, u32> = HashMap::new();
+    for h in st.handles.values() {
+        *opens.entry(h.file).or_default() += 1;
+    }
+    for (slot, inode) in st.inodes.iter() {
+        let id = FileId::new(slot, inode.generation);
+        if st.generations.get(slot) != Some(&inode.generation) {
+            errs.push(format!("{id}: generation differs from the slot's last generation"));
+        }
+        let Some(dir) = inode.dir() else { continue };
+        let mut count = 0;
+        for (canon, slot) in &dir.entries {
+            if slot.names.is_empty() {
+                errs.push(format!("{id}: empty slot in directory index"));
+            }
+            if slot.names.len() > 1 && !dir.case_sensitive {
+                errs.push(format!("{id}: case twins in a case-insensitive directory"));
+            }
+            for n in &slot.names {
+                count += 1;
+                if upcase(&n.display)[..] != canon[..] {
+                    errs.push(format!("{id}: entry key is not the upcased name"));
+                }
+                *named.entry(n.id).or_default() += 1;
+                match st.get(n.id) {
+                    Err(_) => errs.push(format!("{id}: entry names dead file {}", n.id)),
+                    Ok(child) => {
+                        if !child
+                            .links
+                            .iter()
+                            .any(|l| l.parent == id && l.display == n.display)
+                        {
+                            errs.push(format!("{id}: entry for {} has no back link", n.id));
+                        }
+                    }
+                }
+            }
+        }
+        if count != dir.count {
+            errs.push(format!("{id}: directory count {} != {count} entries", dir.count));
+        }
+        if inode.reparse().is_some() && !dir.is_empty() {
+            errs.push(format!("{id}: reparse-point directory is not empty"));
+        }
+    }
+    for (slot, inode) in st.inodes.iter() {
+        let id = FileId::new(slot, inode.generation);
+        let n = named.get(&id).copied().unwrap_or(0);
+        if n != inode.links.len() {
+            errs.push(format!("{id}: link count {} != {n} entries", inode.links.len()));
+        }
+        if inode.links.len() > opts.max_links {
+            errs.push(format!("{id}: more than {} names", opts.max_links));
+        }
+        if inode.is_dir() && inode.links.len() > 1 {
+            errs.push(format!("{id}: directory with several names"));
+        }
+        if id != st.root && inode.links.is_empty() && inode.opens == 0 && inode.pins == 0 {
+            errs.push(format!("{id}: unnamed file survives with no handle"));
+        }
+        let h = opens.get(&id).copied().unwrap_or(0);
+        if h != inode.opens {
+            errs.push(format!("{id}: open count {} != {h} handles", inode.opens));
+        }
+        let sa = st.share.get(&id).map(|s| s.open_count).unwrap_or(0);
+        if sa != inode.opens {
+            errs.push(format!("{id}: share access count {sa} != {}", inode.opens));
+        }
+        let has_rp = inode.reparse().is_some();
+        if has_rp != (inode.attributes & attrs::REPARSE_POINT != 0) {
+            errs.push(format!("{id}: REPARSE_POINT attribute disagrees with reparse data"));
+        }
+        if inode.reparse().is_some_and(|r| r.is_mount_point()) && !inode.is_dir() {
+            errs.push(format!("{id}: mount point on a file"));
+        }
+        if inode.is_dir() != (inode.attributes & attrs::DIRECTORY != 0) {
+            errs.push(format!("{id}: DIRECTORY attribute disagrees with the file's kind"));
+        }
+        for l in &inode.links {
+            if st.dir(l.parent).is_err() {
+                errs.push(format!("{id}: back link to {} which is not a directory", l.parent));
+            }
+        }
+    }
+    for h in st.handles.values() {
+        if st.get(h.file).is_err() {
+            errs.push(format!("handle on dead file {}", h.file));
+        }
+    }
+    if st.get(st.root).is_err() {
+        errs.push("root is gone".into());
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(CheckError(errs))
+    }
+}

@@ -1,0 +1,201 @@
+//! Path resolution in one place (A3, A4): walks components case-insensitively (exactly in
+//! case-sensitive directories), follows junctions and symbolic links the way the Windows I/O
+//! manager reparses, counts reparse points against NTFS's limit of 63 per path.
+
+use super::store::State;
+use crate::error::{Error, Result};
+use crate::name::validate_name;
+use crate::target::{parse_target, ReparseTarget};
+use crate::types::{FileId, SymlinkKindRule, VolumeOptions};
+use std::collections::VecDeque;
+
+/// Where a path leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Walked {
+    /// An existing file; `entry` is the directory entry that named it (None for the root or
+    /// for a path ending in `..`).
+    Found {
+        id: FileId,
+        entry: Option<(FileId, Box<[u16]>)>,
+        pending: bool,
+    },
+    /// The last component does not exist, its directory does (dangling links end here too).
+    Missing { parent: FileId, name: Vec<u16> },
+    /// A link led to another drive letter that the caller mapped to a host path.
+    Mapped {
+        letter: char,
+        host: String,
+        rest: Vec<Vec<u16>>,
+    },
+}
+
+/// Splits a caller's path into components. Accepted forms: `\a\b`, `a\b` (from the root),
+/// `/a/b`, `C:\a\b`, `\??\C:\a`, `\\?\C:\a`. Another drive letter is answered from the drive
+/// map or refused with [`Error::NotOnThisVolume`].
+pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<Vec<u16>>> {
+    let mut p = path;
+    for prefix in [r"\??\", r"\\?\", r"\\.\"] {
+        let w: Vec<u16> = prefix.encode_utf16().collect();
+        if p.starts_with(&w) {
+            p = &p[w.len()..];
+            break;
+        }
+    }
+    if p.len() >= 2 && p[1] == b':' as u16 && (p[0] as u32) < 128 {
+        let letter = (p[0] as u8 as char).to_ascii_uppercase();
+        if letter.is_ascii_alphabetic() {
+            if letter != opts.drive_letter.to_ascii_uppercase() {
+                return Err(Error::NotOnThisVolume);
+            }
+            p = &p[2..];
+        }
+    }
+    Ok(p.split(|&u| u == b'\\' as u16 || u == b'/' as u16)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_vec())
+        .collect())
+}
+
+fn is_dot(c: &[u16]) -> bool {
+    c == [b'.' as u16]
+}
+fn is_dotdot(c: &[u16]) -> bool {
+    c == [b'.' as u16, b'.' as u16]
+}
+
+/// Walks `comps` from the root. Reparse points in every non-final component are followed; in
+/// the final one only when `follow_final` (FILE_OPEN_REPARSE_POINT affects only the last
+/// component, A4/WinBtrfs). `.` and `..` are lexical, applied to the path as substituted so far,
+/// which is how a relative symlink's `..` is resolved against the link's parent (MS-FSCC
+/// 2.1.2.4: SYMLINK_FLAG_RELATIVE targets are relative to the directory holding the link).
+pub(crate) fn walk(
+    st: &State,
+    opts: &VolumeOptions,
+    comps: Vec<Vec<u16>>,
+    follow_final: bool,
+) -> Result<Walked> {
+    let mut stack: Vec<(FileId, Option<Box<[u16]>>)> = vec![(st.root, None)];
+    let mut queue: VecDeque<Vec<u16>> = comps.into();
+    let mut reparse_points = 0usize;
+    // The kind (directory?) of the symlink followed in the final position, for the Windows 11
+    // file/directory mismatch rule (A4).
+    let mut final_link_is_dir: Option<bool> = None;
+    while let Some(comp) = queue.pop_front() {
+        if is_dot(&comp) {
+            continue;
+        }
+        if is_dotdot(&comp) {
+            if stack.len() > 1 {
+                stack.pop();
+            }
+            continue;
+        }
+        let last = queue.iter().all(|c| is_dot(c));
+        let dir_id = stack.last().expect("stack holds the root").0;
+        let dir = match st.get(dir_id)?.dir() {
+            Some(d) => d,
+            // A file used as a directory: STATUS_OBJECT_PATH_NOT_FOUND (ERROR_PATH_NOT_FOUND).
+            None => return Err(Error::ObjectPathNotFound),
+        };
+        validate_name(&comp)?;
+        let named = match dir.find(&comp) {
+            Some(n) => n,
+            None if last => {
+                return Ok(Walked::Missing {
+                    parent: dir_id,
+                    name: comp,
+                })
+            }
+            None => return Err(Error::ObjectPathNotFound),
+        };
+        if named.pending && !last {
+            return Err(Error::DeletePending);
+        }
+        let inode = st.get(named.id)?;
+        if let Some(rp) = inode.reparse() {
+            if !last || follow_final {
+                reparse_points += 1;
+                if reparse_points > opts.max_reparse_points {
+                    // Loops end here too: Windows has no loop detector beyond the count
+                    // (ERROR_CANT_RESOLVE_FILENAME; WinFsp reparse_symlink_relative_test).
+                    return Err(Error::ReparsePointNotResolved);
+                }
+                if !rp.is_symlink() && !rp.is_mount_point() {
+                    // A tag no filter handles (A4: STATUS_IO_REPARSE_TAG_NOT_HANDLED).
+                    return Err(Error::IoReparseTagNotHandled);
+                }
+                let relative = rp.is_symlink()
+                    && rp.symlink_flags().unwrap_or(0) & crate::reparse::SYMLINK_FLAG_RELATIVE != 0;
+                let substitute = rp.substitute_name().unwrap_or(&[]);
+                if last {
+                    final_link_is_dir = if rp.is_symlink() {
+                        Some(inode.is_dir())
+                    } else {
+                        None
+                    };
+                }
+                let rest: Vec<Vec<u16>> = queue.drain(..).collect();
+                let target_comps = match parse_target(substitute, relative) {
+                    ReparseTarget::Relative(c) => c,
+                    ReparseTarget::RootRelative(c) => {
+                        stack.truncate(1);
+                        c
+                    }
+                    ReparseTarget::Drive { letter, components }
+                        if letter == opts.drive_letter.to_ascii_uppercase() =>
+                    {
+                        stack.truncate(1);
+                        components
+                    }
+                    ReparseTarget::Drive { letter, components } => {
+                        return match opts.drive_map.get(&letter) {
+                            Some(host) => Ok(Walked::Mapped {
+                                letter,
+                                host: host.clone(),
+                                rest: components.into_iter().chain(rest).collect(),
+                            }),
+                            None => Err(Error::NotOnThisVolume),
+                        };
+                    }
+                    _ => return Err(Error::NotOnThisVolume),
+                };
+                queue.extend(target_comps);
+                queue.extend(rest);
+                continue;
+            }
+        }
+        if last {
+            if let Some(link_is_dir) = final_link_is_dir {
+                if opts.symlink_kind_rule == SymlinkKindRule::Windows11
+                    && link_is_dir != inode.is_dir()
+                {
+                    // Windows 11 refuses to open a file symlink that reaches a directory
+                    // (ERROR_ACCESS_DENIED) and a directory symlink that reaches a file
+                    // (ERROR_DIRECTORY) (A4, WinFsp's comment on Win11 NTFS).
+                    return Err(if link_is_dir {
+                        Error::NotADirectory
+                    } else {
+                        Error::FileIsADirectory
+                    });
+                }
+            }
+            return Ok(Walked::Found {
+                id: named.id,
+                entry: Some((dir_id, named.display.clone())),
+                pending: named.pending,
+            });
+        }
+        stack.push((named.id, Some(named.display.clone())));
+    }
+    let n = stack.len();
+    let (id, display) = stack.pop().expect("stack holds the root");
+    let entry = match (display, n) {
+        (Some(d), n) if n >= 2 => Some((stack[n - 2].0, d)),
+        _ => None,
+    };
+    Ok(Walked::Found {
+        id,
+        entry,
+        pending: false,
+    })
+}
