@@ -71,6 +71,9 @@ pub enum Error {
     /// STATUS_IO_REPARSE_DATA_INVALID: a malformed reparse buffer.
     #[error("the reparse data is invalid (STATUS_IO_REPARSE_DATA_INVALID)")]
     ReparseDataInvalid,
+    /// STATUS_IO_REPARSE_TAG_INVALID: a reserved tag (0, 1, 2) (MS-FSA 2.1.5.10.3).
+    #[error("the reparse tag is reserved (STATUS_IO_REPARSE_TAG_INVALID)")]
+    ReparseTagInvalid,
     /// STATUS_IO_REPARSE_TAG_MISMATCH.
     #[error("the reparse tag does not match (STATUS_IO_REPARSE_TAG_MISMATCH)")]
     ReparseTagMismatch,
@@ -90,7 +93,9 @@ pub enum Error {
     #[error("the link points outside this volume (STATUS_OBJECT_PATH_NOT_FOUND)")]
     NotOnThisVolume,
     /// STATUS_CASE_DIFFERING_NAMES_IN_DIR.
-    #[error("the directory holds names that differ only in case (STATUS_CASE_DIFFERING_NAMES_IN_DIR)")]
+    #[error(
+        "the directory holds names that differ only in case (STATUS_CASE_DIFFERING_NAMES_IN_DIR)"
+    )]
     CaseDifferingNamesInDir,
     /// STATUS_NO_SUCH_FILE: a directory query whose pattern matched nothing.
     #[error("no file matches (STATUS_NO_SUCH_FILE)")]
@@ -152,13 +157,29 @@ pub const TABLE: &[(Error, u32, u32, i32)] = &[
     (Error::FileTooLarge, 0xC000_007F, 112, errno::EFBIG),
     (Error::ReadOnlyVolume, 0xC000_00A2, 19, errno::EROFS),
     (Error::ReparseDataInvalid, 0xC000_0278, 4392, errno::EINVAL),
+    (Error::ReparseTagInvalid, 0xC000_0276, 4393, errno::EINVAL),
     (Error::ReparseTagMismatch, 0xC000_0277, 4394, errno::EINVAL),
-    (Error::ReparseAttributeConflict, 0xC000_02B2, 4391, errno::EINVAL),
+    (
+        Error::ReparseAttributeConflict,
+        0xC000_02B2,
+        4391,
+        errno::EINVAL,
+    ),
     (Error::NotAReparsePoint, 0xC000_0275, 4390, errno::ENODATA),
-    (Error::ReparsePointNotResolved, 0xC000_0280, 1921, errno::ELOOP),
+    (
+        Error::ReparsePointNotResolved,
+        0xC000_0280,
+        1921,
+        errno::ELOOP,
+    ),
     (Error::IoReparseTagNotHandled, 0xC000_0279, 1920, errno::EIO),
     (Error::NotOnThisVolume, 0xC000_003A, 3, errno::ENOENT),
-    (Error::CaseDifferingNamesInDir, 0xC000_01BF, 424, errno::EINVAL),
+    (
+        Error::CaseDifferingNamesInDir,
+        0xC000_01BF,
+        424,
+        errno::EINVAL,
+    ),
     (Error::NoSuchFile, 0xC000_000F, 2, errno::ENOENT),
     (Error::PrivilegeNotHeld, 0xC000_0061, 1314, errno::EPERM),
     (Error::NotSupported, 0xC000_00BB, 50, errno::EOPNOTSUPP),
@@ -214,6 +235,7 @@ mod tests {
         Error::FileTooLarge,
         Error::ReadOnlyVolume,
         Error::ReparseDataInvalid,
+        Error::ReparseTagInvalid,
         Error::ReparseTagMismatch,
         Error::ReparseAttributeConflict,
         Error::NotAReparsePoint,
@@ -266,7 +288,12 @@ mod tests {
     #[test]
     fn errors_are_ntstatus_error_severity() {
         for row in TABLE {
-            assert_eq!(row.1 >> 30, 3, "{:?} is not an error-severity NTSTATUS", row.0);
+            assert_eq!(
+                row.1 >> 30,
+                3,
+                "{:?} is not an error-severity NTSTATUS",
+                row.0
+            );
             assert!(row.3 > 0);
         }
     }

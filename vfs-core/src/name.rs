@@ -49,7 +49,10 @@ pub fn upcase(name: &[u16]) -> Vec<u16> {
 
 /// Do two names compare equal on NTFS (case-insensitively)?
 pub fn eq_ignore_case(a: &[u16], b: &[u16]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| upcase_unit(x) == upcase_unit(y))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| upcase_unit(x) == upcase_unit(y))
 }
 
 /// Converts a Rust string to UTF-16 units.
@@ -202,7 +205,10 @@ mod tests {
         assert_eq!(validate_name(&vec![0x61; 256]), Err(Error::NameTooLong));
         // 64 emoji = 128 units are fine (WinBtrfs; Go TestIllformedUTF16FileName).
         assert!(validate_name(&wide(&"😀".repeat(64))).is_ok());
-        assert_eq!(validate_name(&wide(&"😀".repeat(128))), Err(Error::NameTooLong));
+        assert_eq!(
+            validate_name(&wide(&"😀".repeat(128))),
+            Err(Error::NameTooLong)
+        );
     }
 
     #[test]
@@ -237,11 +243,29 @@ mod tests {
 
     #[test]
     fn win32_rules_refuse_devices_trailing_dots_controls_a5() {
-        for n in ["CON", "con.txt", "NUL", "nul.tar.gz", "COM1", "lpt9", "AUX", "PRN", "COM¹"] {
-            assert_eq!(validate_win32_name(&wide(n)), Err(Error::ObjectNameInvalid), "{n}");
+        for n in [
+            "CON",
+            "con.txt",
+            "NUL",
+            "nul.tar.gz",
+            "COM1",
+            "lpt9",
+            "AUX",
+            "PRN",
+            "COM¹",
+        ] {
+            assert_eq!(
+                validate_win32_name(&wide(n)),
+                Err(Error::ObjectNameInvalid),
+                "{n}"
+            );
         }
         for n in ["name.", "name ", "a\u{1}b"] {
-            assert_eq!(validate_win32_name(&wide(n)), Err(Error::ObjectNameInvalid), "{n:?}");
+            assert_eq!(
+                validate_win32_name(&wide(n)),
+                Err(Error::ObjectNameInvalid),
+                "{n:?}"
+            );
         }
         for n in ["CONSOLE", "COM10", "file.txt", "lpt"] {
             assert!(validate_win32_name(&wide(n)).is_ok(), "{n}");

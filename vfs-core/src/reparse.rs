@@ -535,10 +535,12 @@ fn decode_names(
 }
 
 fn name_in(path_buffer: &[u8], offset: u16, length: u16) -> Result<Vec<u16>, InvalidReparseData> {
-    if offset % 2 != 0 {
+    // Names are arrays of WCHAR: byte offsets and lengths must be even. (Bit tests rather
+    // than `is_multiple_of`, which is newer than the workspace's rust-version.)
+    if offset & 1 != 0 {
         return Err(InvalidReparseData(ODD_OFFSET));
     }
-    if length % 2 != 0 {
+    if length & 1 != 0 {
         return Err(InvalidReparseData(ODD_LENGTH));
     }
     let start = usize::from(offset);
@@ -880,7 +882,7 @@ mod tests {
             digits.iter().all(u8::is_ascii_hexdigit),
             "stray character in hex fixture"
         );
-        assert!(digits.len() % 2 == 0, "odd number of hex digits");
+        assert_eq!(digits.len() & 1, 0, "odd number of hex digits");
         digits
             .chunks(2)
             .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())

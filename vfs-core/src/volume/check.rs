@@ -20,7 +20,9 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
     for (slot, inode) in st.inodes.iter() {
         let id = FileId::new(slot, inode.generation);
         if st.generations.get(slot) != Some(&inode.generation) {
-            errs.push(format!("{id}: generation differs from the slot's last generation"));
+            errs.push(format!(
+                "{id}: generation differs from the slot's last generation"
+            ));
         }
         let Some(dir) = inode.dir() else { continue };
         let mut count = 0;
@@ -52,7 +54,10 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
             }
         }
         if count != dir.count {
-            errs.push(format!("{id}: directory count {} != {count} entries", dir.count));
+            errs.push(format!(
+                "{id}: directory count {} != {count} entries",
+                dir.count
+            ));
         }
         if inode.reparse().is_some() && !dir.is_empty() {
             errs.push(format!("{id}: reparse-point directory is not empty"));
@@ -62,7 +67,10 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
         let id = FileId::new(slot, inode.generation);
         let n = named.get(&id).copied().unwrap_or(0);
         if n != inode.links.len() {
-            errs.push(format!("{id}: link count {} != {n} entries", inode.links.len()));
+            errs.push(format!(
+                "{id}: link count {} != {n} entries",
+                inode.links.len()
+            ));
         }
         if inode.links.len() > opts.max_links {
             errs.push(format!("{id}: more than {} names", opts.max_links));
@@ -83,17 +91,24 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
         }
         let has_rp = inode.reparse().is_some();
         if has_rp != (inode.attributes & attrs::REPARSE_POINT != 0) {
-            errs.push(format!("{id}: REPARSE_POINT attribute disagrees with reparse data"));
+            errs.push(format!(
+                "{id}: REPARSE_POINT attribute disagrees with reparse data"
+            ));
         }
         if inode.reparse().is_some_and(|r| r.is_mount_point()) && !inode.is_dir() {
             errs.push(format!("{id}: mount point on a file"));
         }
         if inode.is_dir() != (inode.attributes & attrs::DIRECTORY != 0) {
-            errs.push(format!("{id}: DIRECTORY attribute disagrees with the file's kind"));
+            errs.push(format!(
+                "{id}: DIRECTORY attribute disagrees with the file's kind"
+            ));
         }
         for l in &inode.links {
             if st.dir(l.parent).is_err() {
-                errs.push(format!("{id}: back link to {} which is not a directory", l.parent));
+                errs.push(format!(
+                    "{id}: back link to {} which is not a directory",
+                    l.parent
+                ));
             }
         }
     }

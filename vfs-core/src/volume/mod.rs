@@ -115,7 +115,9 @@ impl Volume {
         validate_name(name)?;
         let st = self.state.read();
         let dir = st.dir(parent)?;
-        dir.find(name).map(|n| n.id).ok_or(Error::ObjectNameNotFound)
+        dir.find(name)
+            .map(|n| n.id)
+            .ok_or(Error::ObjectNameNotFound)
     }
 
     /// Looks a name up and returns its stored (display) form too.
@@ -608,11 +610,7 @@ impl Volume {
     /// The file's opaque security descriptor, if one was set.
     pub fn security(&self, id: FileId) -> Result<Option<Vec<u8>>> {
         let st = self.state.read();
-        Ok(st
-            .get(id)?
-            .extra
-            .as_ref()
-            .and_then(|e| e.security.clone()))
+        Ok(st.get(id)?.extra.as_ref().and_then(|e| e.security.clone()))
     }
 
     /// Stores an opaque security descriptor (None removes it).
@@ -669,7 +667,10 @@ impl Volume {
         let inode = st.get_mut(id)?;
         match value {
             Some(v) => {
-                inode.extra_mut().xattrs.insert(name.to_string(), v.to_vec());
+                inode
+                    .extra_mut()
+                    .xattrs
+                    .insert(name.to_string(), v.to_vec());
             }
             None => {
                 let removed = inode
@@ -747,6 +748,12 @@ impl Volume {
     pub fn delete_reparse_point(&self, id: FileId, header: &[u8]) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "delete_reparse_point").entered();
         self.writable()?;
+        if header.len() >= 4 {
+            let tag = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+            if reparse::is_reserved_tag(tag) {
+                return Err(Error::ReparseTagInvalid);
+            }
+        }
         let (tag, guid) =
             reparse::parse_delete_header(header).map_err(|_| Error::ReparseDataInvalid)?;
         let mut st = self.state.write();
@@ -821,8 +828,7 @@ impl Volume {
             ReparseTarget::Drive { letter, components } if letter == self.opts.drive_letter => {
                 join(mount_path, &components)
             }
-            ReparseTarget::Drive { letter, components } => match self.opts.drive_map.get(&letter)
-            {
+            ReparseTarget::Drive { letter, components } => match self.opts.drive_map.get(&letter) {
                 Some(host) => join(host, &components),
                 None => join(&format!("{UNMAPPED_PREFIX}/{letter}:"), &components),
             },
@@ -831,7 +837,11 @@ impl Volume {
                 share,
                 components,
             } => join(
-                &format!("{UNMAPPED_PREFIX}/UNC/{}/{}", narrow(&server), narrow(&share)),
+                &format!(
+                    "{UNMAPPED_PREFIX}/UNC/{}/{}",
+                    narrow(&server),
+                    narrow(&share)
+                ),
                 &components,
             ),
             ReparseTarget::VolumeGuid { guid, components } => {
@@ -857,7 +867,7 @@ impl Volume {
         if self.opts.read_only && (access.write || access.delete) {
             return Err(Error::ReadOnlyVolume);
         }
-        Ok(self.add_handle(&mut st, id, None, access, share, false)?)
+        self.add_handle(&mut st, id, None, access, share, false)
     }
 
     fn add_handle(
@@ -928,7 +938,9 @@ impl Volume {
         } else {
             st.handles.get_mut(&h.0).expect("checked").disposition = None;
             let others = st.handles.iter().any(|(k, o)| {
-                *k != h.0 && o.link.as_ref() == Some(&(parent, display.clone())) && o.disposition.is_some()
+                *k != h.0
+                    && o.link.as_ref() == Some(&(parent, display.clone()))
+                    && o.disposition.is_some()
             });
             if !others {
                 if let Some(n) = st.dir_mut(parent)?.find_exact_mut(&display) {
@@ -962,16 +974,17 @@ impl Volume {
             Err(_) => return Ok(()),
         };
         if let Some((parent, display)) = &handle.link {
-            let posix = handle
-                .disposition
-                .is_some_and(|d| d.posix_semantics)
-                || (handle.delete_on_close
-                    && self.opts.delete_semantics == DeleteSemantics::Posix);
+            let posix = handle.disposition.is_some_and(|d| d.posix_semantics)
+                || (handle.delete_on_close && self.opts.delete_semantics == DeleteSemantics::Posix);
             if handle.delete_on_close && handle.disposition.is_none() {
                 // FILE_DELETE_ON_CLOSE: the delete is requested at cleanup (MS-FSA 2.1.5.4).
                 let ok = self.check_deletable(&st, id, false).is_ok();
                 if ok {
-                    if let Some(n) = st.dir_mut(*parent).ok().and_then(|d| d.find_exact_mut(display)) {
+                    if let Some(n) = st
+                        .dir_mut(*parent)
+                        .ok()
+                        .and_then(|d| d.find_exact_mut(display))
+                    {
                         if n.id == id {
                             n.pending = true;
                         }

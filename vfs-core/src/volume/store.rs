@@ -65,7 +65,10 @@ impl Dir {
 
     pub fn insert(&mut self, display: Box<[u16]>, id: FileId) {
         let canon: Box<[u16]> = upcase(&display).into();
-        let slot = self.entries.entry(canon).or_insert_with(|| Slot { names: Vec::new() });
+        let slot = self
+            .entries
+            .entry(canon)
+            .or_insert_with(|| Slot { names: Vec::new() });
         let pos = slot
             .names
             .iter()
@@ -195,7 +198,11 @@ impl Inode {
     }
     /// Drops the out-of-line part when it holds nothing.
     pub fn shrink_extra(&mut self) {
-        if self.extra.as_deref().is_some_and(|e| *e == Extra::default()) {
+        if self
+            .extra
+            .as_deref()
+            .is_some_and(|e| *e == Extra::default())
+        {
             self.extra = None;
         }
     }

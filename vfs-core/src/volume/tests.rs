@@ -64,14 +64,21 @@ fn metadata_is_shared_by_all_names_a1() {
     v.write_file_path(r"\a", b"data").unwrap();
     v.hard_link_path(r"\a", r"\b").unwrap();
     let id = v.resolve(r"\b", true).unwrap();
-    v.set_attributes(id, attrs::HIDDEN | attrs::READONLY).unwrap();
+    v.set_attributes(id, attrs::HIDDEN | attrs::READONLY)
+        .unwrap();
     v.set_owner_mode(id, Some(7), Some(8), Some(0o600)).unwrap();
     v.set_security(id, Some(vec![1, 2, 3])).unwrap();
     let sa = v.stat_path(r"\a", true).unwrap();
     assert_eq!(sa.id, id);
-    assert_eq!(sa.attributes & (attrs::HIDDEN | attrs::READONLY), attrs::HIDDEN | attrs::READONLY);
+    assert_eq!(
+        sa.attributes & (attrs::HIDDEN | attrs::READONLY),
+        attrs::HIDDEN | attrs::READONLY
+    );
     assert_eq!((sa.uid, sa.gid, sa.mode), (7, 8, 0o600));
-    assert_eq!(v.security(v.resolve(r"\a", true).unwrap()).unwrap(), Some(vec![1, 2, 3]));
+    assert_eq!(
+        v.security(v.resolve(r"\a", true).unwrap()).unwrap(),
+        Some(vec![1, 2, 3])
+    );
 }
 
 #[test]
@@ -84,7 +91,10 @@ fn new_file_has_four_timestamps_and_archive() {
     assert_eq!(s.times.creation, s.times.last_write);
     assert_ne!(s.attributes & attrs::ARCHIVE, 0);
     let d = v.create_dir_path(r"\d").unwrap();
-    assert_eq!(v.stat(d).unwrap().attributes & attrs::DIRECTORY, attrs::DIRECTORY);
+    assert_eq!(
+        v.stat(d).unwrap().attributes & attrs::DIRECTORY,
+        attrs::DIRECTORY
+    );
 }
 
 // ---------------------------------------------------------------- names (A5)
@@ -96,7 +106,10 @@ fn lookup_is_case_insensitive_and_case_preserving_a5() {
     assert!(v.resolve(r"\README.txt", true).is_ok());
     assert!(v.resolve(r"\readme.txt", true).is_ok());
     assert_eq!(names(&v, r"\"), vec!["ReadMe.TXT"]);
-    assert_eq!(v.create_file_path(r"\README.TXT"), Err(Error::NameCollision));
+    assert_eq!(
+        v.create_file_path(r"\README.TXT"),
+        Err(Error::NameCollision)
+    );
 }
 
 #[test]
@@ -116,7 +129,10 @@ fn enumeration_is_in_upcased_utf16_order_a5() {
         v.create_file_path(&format!(r"\{n}")).unwrap();
     }
     // Upcased UTF-16 order: 'A'(41) 'A1' 'B'(42) 'Z'(5A) '['(5B) '_'(5F) '~'(7E) 'É'(C9).
-    assert_eq!(names(&v, r"\"), vec!["A", "a1", "b", "Z", "[", "_x", "~", "é"]);
+    assert_eq!(
+        names(&v, r"\"),
+        vec!["A", "a1", "b", "Z", "[", "_x", "~", "é"]
+    );
 }
 
 #[test]
@@ -147,16 +163,29 @@ fn enumeration_resumes_from_cursor_while_directory_changes_a5() {
 fn invalid_names_refused_store_unchanged_a5() {
     let v = vol();
     for bad in [r"\a:b", r"\a*", r"\a?", "\\a\"", r"\a<", r"\a>", r"\a|"] {
-        assert_eq!(v.create_file_path(bad), Err(Error::ObjectNameInvalid), "{bad}");
+        assert_eq!(
+            v.create_file_path(bad),
+            Err(Error::ObjectNameInvalid),
+            "{bad}"
+        );
     }
     let long = format!(r"\{}", "x".repeat(256));
     assert_eq!(v.create_file_path(&long), Err(Error::NameTooLong));
     let ok = format!(r"\{}", "x".repeat(255));
     v.create_file_path(&ok).unwrap();
     let root = v.root();
-    assert_eq!(v.create(root, &w("."), &NewFile::file()), Err(Error::ObjectNameInvalid));
-    assert_eq!(v.create(root, &w(".."), &NewFile::file()), Err(Error::ObjectNameInvalid));
-    assert_eq!(v.create(root, &[], &NewFile::file()), Err(Error::ObjectNameInvalid));
+    assert_eq!(
+        v.create(root, &w("."), &NewFile::file()),
+        Err(Error::ObjectNameInvalid)
+    );
+    assert_eq!(
+        v.create(root, &w(".."), &NewFile::file()),
+        Err(Error::ObjectNameInvalid)
+    );
+    assert_eq!(
+        v.create(root, &[], &NewFile::file()),
+        Err(Error::ObjectNameInvalid)
+    );
     assert_eq!(v.dir_len(root).unwrap(), 1);
     v.check().unwrap();
 }
@@ -178,10 +207,16 @@ fn case_sensitive_dir_allows_twins_and_is_inherited_a5() {
     v.set_case_sensitive(d, true).unwrap();
     v.create_file_path(r"\cs\a").unwrap();
     v.create_file_path(r"\cs\A").unwrap();
-    assert_ne!(v.resolve(r"\cs\a", true).unwrap(), v.resolve(r"\cs\A", true).unwrap());
-    assert_eq!(v.resolve(r"\CS\a", true).is_ok(), true, "root stays insensitive");
+    assert_ne!(
+        v.resolve(r"\cs\a", true).unwrap(),
+        v.resolve(r"\cs\A", true).unwrap()
+    );
+    assert!(v.resolve(r"\CS\a", true).is_ok(), "root stays insensitive");
     let sub = v.create_dir_path(r"\cs\sub").unwrap();
-    assert!(v.stat(sub).unwrap().case_sensitive, "inherited by new subdirectories");
+    assert!(
+        v.stat(sub).unwrap().case_sensitive,
+        "inherited by new subdirectories"
+    );
     assert_eq!(v.create_file_path(r"\cs\a"), Err(Error::NameCollision));
 }
 
@@ -193,10 +228,16 @@ fn case_sensitive_flag_refused_on_files_and_while_twins_exist_a5() {
     let d = v.create_dir_path(r"\cs").unwrap();
     let old = v.create_dir_path(r"\cs\old").unwrap();
     v.set_case_sensitive(d, true).unwrap();
-    assert!(!v.stat(old).unwrap().case_sensitive, "existing subdirectories keep theirs");
+    assert!(
+        !v.stat(old).unwrap().case_sensitive,
+        "existing subdirectories keep theirs"
+    );
     v.create_file_path(r"\cs\x").unwrap();
     v.create_file_path(r"\cs\X").unwrap();
-    assert_eq!(v.set_case_sensitive(d, false), Err(Error::CaseDifferingNamesInDir));
+    assert_eq!(
+        v.set_case_sensitive(d, false),
+        Err(Error::CaseDifferingNamesInDir)
+    );
     v.delete_path(r"\cs\X", UnlinkKind::File).unwrap();
     v.set_case_sensitive(d, false).unwrap();
     v.check().unwrap();
@@ -208,7 +249,10 @@ fn case_sensitive_flag_refused_on_files_and_while_twins_exist_a5() {
 fn hard_link_of_directory_is_file_is_a_directory_a1() {
     let v = vol();
     v.create_dir_path(r"\d").unwrap();
-    assert_eq!(v.hard_link_path(r"\d", r"\d2"), Err(Error::FileIsADirectory));
+    assert_eq!(
+        v.hard_link_path(r"\d", r"\d2"),
+        Err(Error::FileIsADirectory)
+    );
     assert_eq!(Error::FileIsADirectory.win32(), 5);
 }
 
@@ -217,7 +261,10 @@ fn hard_link_to_existing_name_in_any_case_collides_a1() {
     let v = vol();
     v.create_file_path(r"\a").unwrap();
     v.create_file_path(r"\Other").unwrap();
-    assert_eq!(v.hard_link_path(r"\a", r"\OTHER"), Err(Error::NameCollision));
+    assert_eq!(
+        v.hard_link_path(r"\a", r"\OTHER"),
+        Err(Error::NameCollision)
+    );
     assert_eq!(v.hard_link_path(r"\a", r"\A"), Err(Error::NameCollision));
     assert_eq!(v.stat_path(r"\a", true).unwrap().links, 1);
 }
@@ -226,8 +273,14 @@ fn hard_link_to_existing_name_in_any_case_collides_a1() {
 fn hard_link_missing_parent_and_source_a1() {
     let v = vol();
     v.create_file_path(r"\a").unwrap();
-    assert_eq!(v.hard_link_path(r"\a", r"\no\b"), Err(Error::ObjectPathNotFound));
-    assert_eq!(v.hard_link_path(r"\zz", r"\b"), Err(Error::ObjectNameNotFound));
+    assert_eq!(
+        v.hard_link_path(r"\a", r"\no\b"),
+        Err(Error::ObjectPathNotFound)
+    );
+    assert_eq!(
+        v.hard_link_path(r"\zz", r"\b"),
+        Err(Error::ObjectNameNotFound)
+    );
 }
 
 #[test]
@@ -238,7 +291,10 @@ fn at_most_1024_names_per_file_a1() {
         v.hard_link_path(r"\f0", &format!(r"\f{i}")).unwrap();
     }
     assert_eq!(v.stat_path(r"\f0", true).unwrap().links, 1024);
-    assert_eq!(v.hard_link_path(r"\f0", r"\f1024"), Err(Error::TooManyLinks));
+    assert_eq!(
+        v.hard_link_path(r"\f0", r"\f1024"),
+        Err(Error::TooManyLinks)
+    );
     assert_eq!(Error::TooManyLinks.win32(), 1142);
     v.check().unwrap();
 }
@@ -248,14 +304,17 @@ fn names_lists_every_link_as_find_first_file_name_a1() {
     let v = vol();
     v.create_dir_path(r"\Windows").unwrap();
     v.create_file_path(r"\Windows\explorer.exe").unwrap();
-    v.hard_link_path(r"\windows\EXPLORER.EXE", r"\copy.exe").unwrap();
+    v.hard_link_path(r"\windows\EXPLORER.EXE", r"\copy.exe")
+        .unwrap();
     let mut p = v.link_paths_of(r"\copy.exe").unwrap();
     p.sort();
     assert_eq!(p, vec![r"\Windows\explorer.exe", r"\copy.exe"]);
     let id = v.resolve(r"\copy.exe", true).unwrap();
     let n = v.names(id).unwrap();
     assert_eq!(n.len(), 2);
-    assert!(n.iter().any(|l| l.parent == v.root() && narrow(&l.name) == "copy.exe"));
+    assert!(n
+        .iter()
+        .any(|l| l.parent == v.root() && narrow(&l.name) == "copy.exe"));
 }
 
 #[test]
@@ -329,7 +388,11 @@ fn posix_delete_removes_name_at_once_open_handle_keeps_data_a2() {
     assert!(v.stat(id).unwrap().delete_pending);
     v.check().unwrap();
     v.close(h).unwrap();
-    assert_eq!(v.stat(id), Err(Error::StaleFileId), "data freed at last close");
+    assert_eq!(
+        v.stat(id),
+        Err(Error::StaleFileId),
+        "data freed at last close"
+    );
     v.check().unwrap();
 }
 
@@ -342,7 +405,11 @@ fn legacy_delete_keeps_name_pending_until_last_close_a2() {
     assert_eq!(names(&v, r"\"), vec!["f"], "name stays visible");
     assert_eq!(open_rw(&v, r"\f", Share::ALL), Err(Error::DeletePending));
     assert_eq!(v.create_file_path(r"\f"), Err(Error::NameCollision));
-    assert_eq!(v.stat(id).unwrap().links, 0, "NumberOfLinks excludes pending names");
+    assert_eq!(
+        v.stat(id).unwrap().links,
+        0,
+        "NumberOfLinks excludes pending names"
+    );
     assert!(v.stat(id).unwrap().delete_pending);
     v.close(h).unwrap();
     assert!(names(&v, r"\").is_empty());
@@ -369,7 +436,10 @@ fn delete_read_only_is_cannot_delete_unless_ignored_a2() {
     let v = vol();
     let id = v.create_file_path(r"\ro").unwrap();
     v.set_attributes(id, attrs::READONLY).unwrap();
-    assert_eq!(v.delete_path(r"\ro", UnlinkKind::File), Err(Error::CannotDelete));
+    assert_eq!(
+        v.delete_path(r"\ro", UnlinkKind::File),
+        Err(Error::CannotDelete)
+    );
     assert_eq!(Error::CannotDelete.win32(), 5);
     let root = v.root();
     v.unlink(root, &w("ro"), UnlinkKind::File, true).unwrap();
@@ -381,7 +451,10 @@ fn delete_while_handle_lacks_share_delete_is_sharing_violation_a2() {
     let v = vol();
     v.create_file_path(r"\f").unwrap();
     let h = open_rw(&v, r"\f", Share::READ_WRITE).unwrap();
-    assert_eq!(v.delete_path(r"\f", UnlinkKind::File), Err(Error::SharingViolation));
+    assert_eq!(
+        v.delete_path(r"\f", UnlinkKind::File),
+        Err(Error::SharingViolation)
+    );
     v.close(h).unwrap();
     v.delete_path(r"\f", UnlinkKind::File).unwrap();
 }
@@ -391,11 +464,20 @@ fn remove_non_empty_directory_is_directory_not_empty_a2() {
     let v = vol();
     v.create_dir_path(r"\d").unwrap();
     v.create_file_path(r"\d\f").unwrap();
-    assert_eq!(v.delete_path(r"\d", UnlinkKind::Directory), Err(Error::DirectoryNotEmpty));
+    assert_eq!(
+        v.delete_path(r"\d", UnlinkKind::Directory),
+        Err(Error::DirectoryNotEmpty)
+    );
     // At NT level the set-disposition call itself fails.
     let h = open_del(&v, r"\d", Share::ALL).unwrap();
     assert_eq!(
-        v.set_disposition(h, DispositionFlags { delete: true, ..Default::default() }),
+        v.set_disposition(
+            h,
+            DispositionFlags {
+                delete: true,
+                ..Default::default()
+            }
+        ),
         Err(Error::DirectoryNotEmpty)
     );
     v.close(h).unwrap();
@@ -406,8 +488,14 @@ fn delete_file_on_directory_and_remove_directory_on_file_a2() {
     let v = vol();
     v.create_dir_path(r"\d").unwrap();
     v.create_file_path(r"\f").unwrap();
-    assert_eq!(v.delete_path(r"\d", UnlinkKind::File), Err(Error::FileIsADirectory));
-    assert_eq!(v.delete_path(r"\f", UnlinkKind::Directory), Err(Error::NotADirectory));
+    assert_eq!(
+        v.delete_path(r"\d", UnlinkKind::File),
+        Err(Error::FileIsADirectory)
+    );
+    assert_eq!(
+        v.delete_path(r"\f", UnlinkKind::Directory),
+        Err(Error::NotADirectory)
+    );
 }
 
 #[test]
@@ -419,7 +507,11 @@ fn delete_on_close_removes_name_at_close_a2() {
             &OpenOptions {
                 disposition: Disposition::Create,
                 delete_on_close: true,
-                access: Access { read: true, write: true, delete: true },
+                access: Access {
+                    read: true,
+                    write: true,
+                    delete: true,
+                },
                 ..OpenOptions::default()
             },
         )
@@ -439,7 +531,11 @@ fn posix_disposition_removes_name_when_that_handle_closes_a2() {
     let h = open_del(&v, r"\f", Share::ALL).unwrap();
     v.set_disposition(
         h,
-        DispositionFlags { delete: true, posix_semantics: true, ignore_readonly: false },
+        DispositionFlags {
+            delete: true,
+            posix_semantics: true,
+            ignore_readonly: false,
+        },
     )
     .unwrap();
     assert_eq!(open_rw(&v, r"\f", Share::ALL), Err(Error::DeletePending));
@@ -456,7 +552,14 @@ fn disposition_can_be_cancelled_a2() {
     let v = vol();
     v.create_file_path(r"\f").unwrap();
     let h = open_del(&v, r"\f", Share::ALL).unwrap();
-    v.set_disposition(h, DispositionFlags { delete: true, ..Default::default() }).unwrap();
+    v.set_disposition(
+        h,
+        DispositionFlags {
+            delete: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     v.set_disposition(h, DispositionFlags::default()).unwrap();
     v.close(h).unwrap();
     assert!(v.resolve(r"\f", true).is_ok());
@@ -484,7 +587,10 @@ fn unlinked_open_directory_refuses_new_children() {
     let d = v.create_dir_path(r"\d").unwrap();
     let h = v.open(d, Access::READ, Share::ALL).unwrap();
     v.delete_path(r"\d", UnlinkKind::Directory).unwrap();
-    assert_eq!(v.create(d, &w("x"), &NewFile::file()), Err(Error::FileDeleted));
+    assert_eq!(
+        v.create(d, &w("x"), &NewFile::file()),
+        Err(Error::FileDeleted)
+    );
     v.close(h).unwrap();
     v.check().unwrap();
 }
@@ -508,7 +614,10 @@ fn rename_collision_without_replace_a6() {
     let v = vol();
     v.create_file_path(r"\a").unwrap();
     v.create_file_path(r"\b").unwrap();
-    assert_eq!(v.rename_path(r"\a", r"\B", RenameFlags::default()), Err(Error::NameCollision));
+    assert_eq!(
+        v.rename_path(r"\a", r"\B", RenameFlags::default()),
+        Err(Error::NameCollision)
+    );
 }
 
 #[test]
@@ -516,7 +625,10 @@ fn rename_replace_file_a6() {
     let v = vol();
     v.write_file_path(r"\a", b"A").unwrap();
     let old = v.write_file_path(r"\b", b"B").unwrap();
-    let flags = RenameFlags { replace_if_exists: true, ..Default::default() };
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
     v.rename_path(r"\a", r"\b", flags).unwrap();
     assert_eq!(v.read_file_path(r"\b").unwrap(), b"A");
     assert_eq!(v.stat(old), Err(Error::StaleFileId));
@@ -528,7 +640,10 @@ fn rename_file_over_directory_is_access_denied_a6() {
     let v = vol();
     v.create_file_path(r"\f").unwrap();
     v.create_dir_path(r"\d").unwrap();
-    let flags = RenameFlags { replace_if_exists: true, ..Default::default() };
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
     assert_eq!(v.rename_path(r"\f", r"\d", flags), Err(Error::AccessDenied));
     v.create_dir_path(r"\e").unwrap();
     assert_eq!(v.rename_path(r"\e", r"\d", flags), Err(Error::AccessDenied));
@@ -539,7 +654,10 @@ fn rename_directory_over_file_with_replace_succeeds_a6_wine() {
     let v = vol();
     v.create_file_path(r"\f").unwrap();
     let d = v.create_dir_path(r"\d").unwrap();
-    let flags = RenameFlags { replace_if_exists: true, ..Default::default() };
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
     v.rename_path(r"\d", r"\f", flags).unwrap();
     assert_eq!(v.resolve(r"\f", true).unwrap(), d);
     v.check().unwrap();
@@ -552,8 +670,15 @@ fn rename_posix_replaces_empty_directory_not_full_one_a6() {
     v.create_dir_path(r"\empty").unwrap();
     v.create_dir_path(r"\full").unwrap();
     v.create_file_path(r"\full\x").unwrap();
-    let flags = RenameFlags { replace_if_exists: true, posix_semantics: true, ..Default::default() };
-    assert_eq!(v.rename_path(r"\src", r"\full", flags), Err(Error::DirectoryNotEmpty));
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        posix_semantics: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        v.rename_path(r"\src", r"\full", flags),
+        Err(Error::DirectoryNotEmpty)
+    );
     v.rename_path(r"\src", r"\empty", flags).unwrap();
     v.check().unwrap();
 }
@@ -563,8 +688,14 @@ fn rename_into_own_subtree_refused_a6() {
     let v = vol();
     v.create_dir_path(r"\a").unwrap();
     v.create_dir_path(r"\a\b").unwrap();
-    assert_eq!(v.rename_path(r"\a", r"\a\b\c", RenameFlags::default()), Err(Error::SharingViolation));
-    assert_eq!(v.rename_path(r"\a", r"\a\c", RenameFlags::default()), Err(Error::SharingViolation));
+    assert_eq!(
+        v.rename_path(r"\a", r"\a\b\c", RenameFlags::default()),
+        Err(Error::SharingViolation)
+    );
+    assert_eq!(
+        v.rename_path(r"\a", r"\a\c", RenameFlags::default()),
+        Err(Error::SharingViolation)
+    );
     v.check().unwrap();
 }
 
@@ -572,7 +703,8 @@ fn rename_into_own_subtree_refused_a6() {
 fn rename_to_other_case_recases_entry_a5_a6() {
     let v = vol();
     let id = v.create_file_path(r"\readme").unwrap();
-    v.rename_path(r"\readme", r"\README", RenameFlags::default()).unwrap();
+    v.rename_path(r"\readme", r"\README", RenameFlags::default())
+        .unwrap();
     assert_eq!(names(&v, r"\"), vec!["README"]);
     assert_eq!(v.resolve(r"\readme", true).unwrap(), id);
     v.check().unwrap();
@@ -583,8 +715,14 @@ fn rename_over_another_name_of_same_file_removes_target_name_a6_verify() {
     let v = vol();
     let id = v.create_file_path(r"\a").unwrap();
     v.hard_link_path(r"\a", r"\b").unwrap();
-    assert_eq!(v.rename_path(r"\a", r"\b", RenameFlags::default()), Err(Error::NameCollision));
-    let flags = RenameFlags { replace_if_exists: true, ..Default::default() };
+    assert_eq!(
+        v.rename_path(r"\a", r"\b", RenameFlags::default()),
+        Err(Error::NameCollision)
+    );
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
     v.rename_path(r"\a", r"\b", flags).unwrap();
     assert_eq!(names(&v, r"\"), vec!["b"]);
     assert_eq!(v.stat(id).unwrap().links, 1);
@@ -597,9 +735,15 @@ fn rename_target_open_is_access_denied_unless_posix_a6() {
     v.create_file_path(r"\a").unwrap();
     v.create_file_path(r"\b").unwrap();
     let h = open_rw(&v, r"\b", Share::ALL).unwrap();
-    let flags = RenameFlags { replace_if_exists: true, ..Default::default() };
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
     assert_eq!(v.rename_path(r"\a", r"\b", flags), Err(Error::AccessDenied));
-    let posix = RenameFlags { posix_semantics: true, ..flags };
+    let posix = RenameFlags {
+        posix_semantics: true,
+        ..flags
+    };
     v.rename_path(r"\a", r"\b", posix).unwrap();
     v.close(h).unwrap();
     v.check().unwrap();
@@ -611,8 +755,15 @@ fn rename_posix_target_without_share_delete_is_sharing_violation_a6() {
     v.create_file_path(r"\a").unwrap();
     v.create_file_path(r"\b").unwrap();
     let h = open_rw(&v, r"\b", Share::READ_WRITE).unwrap();
-    let flags = RenameFlags { replace_if_exists: true, posix_semantics: true, ..Default::default() };
-    assert_eq!(v.rename_path(r"\a", r"\b", flags), Err(Error::SharingViolation));
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        posix_semantics: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        v.rename_path(r"\a", r"\b", flags),
+        Err(Error::SharingViolation)
+    );
     v.close(h).unwrap();
 }
 
@@ -621,7 +772,10 @@ fn rename_source_open_without_share_delete_is_sharing_violation_a6() {
     let v = vol();
     v.create_file_path(r"\a").unwrap();
     let h = open_rw(&v, r"\a", Share::NONE).unwrap();
-    assert_eq!(v.rename_path(r"\a", r"\c", RenameFlags::default()), Err(Error::SharingViolation));
+    assert_eq!(
+        v.rename_path(r"\a", r"\c", RenameFlags::default()),
+        Err(Error::SharingViolation)
+    );
     v.close(h).unwrap();
     let h = open_rw(&v, r"\a", Share::ALL).unwrap();
     v.rename_path(r"\a", r"\c", RenameFlags::default()).unwrap();
@@ -634,7 +788,10 @@ fn rename_directory_with_open_handle_beneath_is_access_denied_a6() {
     v.create_dir_path(r"\d").unwrap();
     v.create_file_path(r"\d\f").unwrap();
     let h = open_rw(&v, r"\d\f", Share::ALL).unwrap();
-    assert_eq!(v.rename_path(r"\d", r"\e", RenameFlags::default()), Err(Error::AccessDenied));
+    assert_eq!(
+        v.rename_path(r"\d", r"\e", RenameFlags::default()),
+        Err(Error::AccessDenied)
+    );
     v.close(h).unwrap();
     v.rename_path(r"\d", r"\e", RenameFlags::default()).unwrap();
 }
@@ -645,30 +802,49 @@ fn rename_read_only_target_refused_unless_ignored_a6() {
     v.create_file_path(r"\a").unwrap();
     let b = v.create_file_path(r"\b").unwrap();
     v.set_attributes(b, attrs::READONLY).unwrap();
-    let flags = RenameFlags { replace_if_exists: true, ..Default::default() };
+    let flags = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
     assert_eq!(v.rename_path(r"\a", r"\b", flags), Err(Error::AccessDenied));
-    let ign = RenameFlags { ignore_readonly: true, ..flags };
+    let ign = RenameFlags {
+        ignore_readonly: true,
+        ..flags
+    };
     v.rename_path(r"\a", r"\b", ign).unwrap();
 }
 
 // ---------------------------------------------------------------- reparse points (A3, A4)
 
 fn junction_bytes(target: &str) -> Vec<u8> {
-    reparse::junction_for_target(&w(target), 'C').unwrap().as_bytes().to_vec()
+    reparse::junction_for_target(&w(target), 'C')
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 #[test]
 fn junction_needs_empty_directory_a3() {
     let v = vol();
     let f = v.create_file_path(r"\f").unwrap();
-    assert_eq!(v.set_reparse_point(f, &junction_bytes(r"C:\x")), Err(Error::NotADirectory));
+    assert_eq!(
+        v.set_reparse_point(f, &junction_bytes(r"C:\x")),
+        Err(Error::NotADirectory)
+    );
     let d = v.create_dir_path(r"\d").unwrap();
     v.create_file_path(r"\d\child").unwrap();
-    assert_eq!(v.set_reparse_point(d, &junction_bytes(r"C:\x")), Err(Error::DirectoryNotEmpty));
+    assert_eq!(
+        v.set_reparse_point(d, &junction_bytes(r"C:\x")),
+        Err(Error::DirectoryNotEmpty)
+    );
     let e = v.create_dir_path(r"\e").unwrap();
     v.set_reparse_point(e, &junction_bytes(r"C:\x")).unwrap();
     let s = v.stat(e).unwrap();
-    assert_eq!(s.attributes & 0x410, 0x410, "REPARSE_POINT|DIRECTORY (Wine)");
+    assert_eq!(
+        s.attributes & 0x410,
+        0x410,
+        "REPARSE_POINT|DIRECTORY (Wine)"
+    );
     assert_eq!(s.reparse_tag, Some(reparse::IO_REPARSE_TAG_MOUNT_POINT));
     v.check().unwrap();
 }
@@ -680,8 +856,14 @@ fn malformed_reparse_buffer_is_invalid_and_nothing_changes_a3() {
     let mut b = junction_bytes(r"C:\x");
     b[4] ^= 2; // ReparseDataLength no longer matches
     assert_eq!(v.set_reparse_point(d, &b), Err(Error::ReparseDataInvalid));
-    assert_eq!(v.set_reparse_point(d, &[1, 2, 3]), Err(Error::ReparseDataInvalid));
-    assert_eq!(v.set_reparse_point(d, &vec![0u8; 17000]), Err(Error::ReparseDataInvalid));
+    assert_eq!(
+        v.set_reparse_point(d, &[1, 2, 3]),
+        Err(Error::ReparseDataInvalid)
+    );
+    assert_eq!(
+        v.set_reparse_point(d, &vec![0u8; 17000]),
+        Err(Error::ReparseDataInvalid)
+    );
     assert_eq!(v.stat(d).unwrap().reparse_tag, None);
 }
 
@@ -691,7 +873,10 @@ fn replacing_reparse_point_needs_same_tag_a3() {
     let d = v.create_dir_path(r"\d").unwrap();
     v.set_reparse_point(d, &junction_bytes(r"C:\x")).unwrap();
     let sym = ReparseBuffer::symlink(&w(r"\??\C:\y"), &w(r"C:\y"), false).unwrap();
-    assert_eq!(v.set_reparse_point(d, sym.as_bytes()), Err(Error::ReparseTagMismatch));
+    assert_eq!(
+        v.set_reparse_point(d, sym.as_bytes()),
+        Err(Error::ReparseTagMismatch)
+    );
     v.set_reparse_point(d, &junction_bytes(r"C:\z")).unwrap();
     assert_eq!(narrow(&v.read_link(d).unwrap().print_name), r"C:\z");
 }
@@ -707,13 +892,19 @@ fn get_and_delete_reparse_point_a3() {
     assert_eq!(v.get_reparse_point(d).unwrap(), bytes, "byte for byte");
     let before = v.stat(d).unwrap().times;
     let wrong = [0x0C, 0, 0, 0xA0, 0, 0, 0, 0];
-    assert_eq!(v.delete_reparse_point(d, &wrong), Err(Error::ReparseTagMismatch));
+    assert_eq!(
+        v.delete_reparse_point(d, &wrong),
+        Err(Error::ReparseTagMismatch)
+    );
     let right = [0x03, 0, 0, 0xA0, 0, 0, 0, 0];
     v.delete_reparse_point(d, &right).unwrap();
     let s = v.stat(d).unwrap();
     assert_eq!(s.attributes & attrs::REPARSE_POINT, 0);
     assert_eq!(s.times, before, "delete leaves timestamps alone (Wine)");
-    assert_eq!(v.delete_reparse_point(d, &right), Err(Error::NotAReparsePoint));
+    assert_eq!(
+        v.delete_reparse_point(d, &right),
+        Err(Error::NotAReparsePoint)
+    );
 }
 
 #[test]
@@ -721,7 +912,10 @@ fn symlink_refused_on_file_holding_data() {
     let v = vol();
     let f = v.write_file_path(r"\f", b"data").unwrap();
     let sym = ReparseBuffer::symlink(&w("x"), &w("x"), true).unwrap();
-    assert_eq!(v.set_reparse_point(f, sym.as_bytes()), Err(Error::InvalidParameter));
+    assert_eq!(
+        v.set_reparse_point(f, sym.as_bytes()),
+        Err(Error::InvalidParameter)
+    );
     let e = v.create_file_path(r"\e").unwrap();
     v.set_reparse_point(e, sym.as_bytes()).unwrap();
 }
@@ -733,7 +927,10 @@ fn non_microsoft_tag_guid_must_match_a3() {
     let a = ReparseBuffer::other(0x0000_1234, Some([1; 16]), b"abc").unwrap();
     let b = ReparseBuffer::other(0x0000_1234, Some([2; 16]), b"abc").unwrap();
     v.set_reparse_point(f, a.as_bytes()).unwrap();
-    assert_eq!(v.set_reparse_point(f, b.as_bytes()), Err(Error::ReparseAttributeConflict));
+    assert_eq!(
+        v.set_reparse_point(f, b.as_bytes()),
+        Err(Error::ReparseAttributeConflict)
+    );
     // Unknown tag in a path → IoReparseTagNotHandled; FILE_OPEN_REPARSE_POINT opens it.
     assert_eq!(v.resolve(r"\f", true), Err(Error::IoReparseTagNotHandled));
     assert_eq!(v.resolve(r"\f", false).unwrap(), f);
@@ -750,8 +947,14 @@ fn junction_is_followed_mid_path_a3() {
     assert_eq!(v.read_file_path(r"\real\new.txt").unwrap(), b"n");
     // FILE_OPEN_REPARSE_POINT on the last component only.
     let j = v.resolve(r"\j", false).unwrap();
-    assert_eq!(v.stat(j).unwrap().reparse_tag, Some(reparse::IO_REPARSE_TAG_MOUNT_POINT));
-    assert_eq!(v.resolve(r"\j", true).unwrap(), v.resolve(r"\real", true).unwrap());
+    assert_eq!(
+        v.stat(j).unwrap().reparse_tag,
+        Some(reparse::IO_REPARSE_TAG_MOUNT_POINT)
+    );
+    assert_eq!(
+        v.resolve(r"\j", true).unwrap(),
+        v.resolve(r"\real", true).unwrap()
+    );
 }
 
 #[test]
@@ -769,7 +972,10 @@ fn removing_junction_removes_link_never_target_a2_a3() {
     v.create_dir_path(r"\real").unwrap();
     v.create_file_path(r"\real\f").unwrap();
     v.create_junction(r"\j", r"C:\real").unwrap();
-    assert_eq!(v.delete_path(r"\j", UnlinkKind::File), Err(Error::AccessDenied));
+    assert_eq!(
+        v.delete_path(r"\j", UnlinkKind::File),
+        Err(Error::AccessDenied)
+    );
     v.delete_path(r"\j", UnlinkKind::Directory).unwrap();
     assert!(v.resolve(r"\real\f", true).is_ok());
     v.check().unwrap();
@@ -780,7 +986,10 @@ fn file_symlink_delete_file_ok_remove_directory_refused_a2() {
     let v = vol();
     v.create_file_path(r"\t").unwrap();
     v.create_symlink(r"\s", "t", false).unwrap();
-    assert_eq!(v.delete_path(r"\s", UnlinkKind::Directory), Err(Error::NotADirectory));
+    assert_eq!(
+        v.delete_path(r"\s", UnlinkKind::Directory),
+        Err(Error::NotADirectory)
+    );
     v.delete_path(r"\s", UnlinkKind::File).unwrap();
     assert!(v.resolve(r"\t", true).is_ok());
 }
@@ -794,7 +1003,8 @@ fn recursive_delete_never_follows_links_out_of_tree_a2() {
     v.create_dir_path(r"\tree\sub").unwrap();
     v.write_file_path(r"\tree\sub\f", b"x").unwrap();
     v.create_junction(r"\tree\j", r"C:\keep").unwrap();
-    v.create_symlink(r"\tree\sub\s", r"..\..\keep", true).unwrap();
+    v.create_symlink(r"\tree\sub\s", r"..\..\keep", true)
+        .unwrap();
     let ro = v.create_file_path(r"\tree\ro").unwrap();
     v.set_attributes(ro, attrs::READONLY).unwrap();
     v.remove_tree(r"\tree").unwrap();
@@ -809,7 +1019,8 @@ fn relative_symlink_resolves_against_link_parent_with_dotdot_a4() {
     v.create_dir_path(r"\a").unwrap();
     v.create_dir_path(r"\a\b").unwrap();
     v.write_file_path(r"\a\target.txt", b"T").unwrap();
-    v.create_symlink(r"\a\b\up", r"..\target.txt", false).unwrap();
+    v.create_symlink(r"\a\b\up", r"..\target.txt", false)
+        .unwrap();
     assert_eq!(v.read_file_path(r"\a\b\up").unwrap(), b"T");
     // The link's parent reached through a junction: `..` applies to the substituted path.
     v.create_junction(r"\jb", r"C:\a\b").unwrap();
@@ -836,7 +1047,8 @@ fn other_drive_letters_are_mapped_or_not_on_this_volume_a4() {
     let v = Volume::new(opts);
     v.create_symlink(r"\toD", r"D:\x\y", false).unwrap();
     v.create_symlink(r"\toE", r"E:\x", false).unwrap();
-    v.create_symlink(r"\unc", r"\\server\share\x", false).unwrap();
+    v.create_symlink(r"\unc", r"\\server\share\x", false)
+        .unwrap();
     match v.locate(r"\toD", true).unwrap() {
         Location::Mapped { letter, host, rest } => {
             assert_eq!((letter, host.as_str()), ('D', "/host/d"));
@@ -849,7 +1061,10 @@ fn other_drive_letters_are_mapped_or_not_on_this_volume_a4() {
     let d = v.resolve(r"\toD", false).unwrap();
     assert_eq!(v.read_link_posix(d, "/mnt").unwrap(), "/host/d/x/y");
     let e = v.resolve(r"\toE", false).unwrap();
-    assert_eq!(v.read_link_posix(e, "/mnt").unwrap(), format!("{UNMAPPED_PREFIX}/E:/x"));
+    assert_eq!(
+        v.read_link_posix(e, "/mnt").unwrap(),
+        format!("{UNMAPPED_PREFIX}/E:/x")
+    );
 }
 
 #[test]
@@ -874,7 +1089,13 @@ fn dangling_links_distinguish_name_and_path_not_found_a4() {
     assert_eq!(v.resolve(r"\j\x", true), Err(Error::ObjectPathNotFound));
     // Opening with create through a dangling file link creates the target.
     let (h, created) = v
-        .open_path(r"\d1", &OpenOptions { disposition: Disposition::OpenIf, ..Default::default() })
+        .open_path(
+            r"\d1",
+            &OpenOptions {
+                disposition: Disposition::OpenIf,
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert!(created);
     v.close(h).unwrap();
@@ -885,10 +1106,16 @@ fn dangling_links_distinguish_name_and_path_not_found_a4() {
 fn symlink_loop_is_reparse_point_not_resolved_a4() {
     let v = vol();
     v.create_symlink(r"\loop", "loop", false).unwrap();
-    assert_eq!(v.resolve(r"\loop", true), Err(Error::ReparsePointNotResolved));
+    assert_eq!(
+        v.resolve(r"\loop", true),
+        Err(Error::ReparsePointNotResolved)
+    );
     v.create_symlink(r"\a", "b", true).unwrap();
     v.create_symlink(r"\b", "a", true).unwrap();
-    assert_eq!(v.resolve(r"\a\x", true), Err(Error::ReparsePointNotResolved));
+    assert_eq!(
+        v.resolve(r"\a\x", true),
+        Err(Error::ReparsePointNotResolved)
+    );
     assert_eq!(Error::ReparsePointNotResolved.win32(), 1921);
 }
 
@@ -897,10 +1124,14 @@ fn at_most_63_reparse_points_per_path_a4() {
     let v = vol();
     v.write_file_path(r"\l0", b"end").unwrap();
     for i in 1..=64 {
-        v.create_symlink(&format!(r"\l{i}"), &format!("l{}", i - 1), false).unwrap();
+        v.create_symlink(&format!(r"\l{i}"), &format!("l{}", i - 1), false)
+            .unwrap();
     }
     assert_eq!(v.read_file_path(r"\l63").unwrap(), b"end");
-    assert_eq!(v.resolve(r"\l64", true), Err(Error::ReparsePointNotResolved));
+    assert_eq!(
+        v.resolve(r"\l64", true),
+        Err(Error::ReparsePointNotResolved)
+    );
 }
 
 #[test]
@@ -931,7 +1162,10 @@ fn file_in_middle_of_path_is_path_not_found() {
 
 #[test]
 fn read_only_volume_refuses_changes() {
-    let v = Volume::new(VolumeOptions { read_only: true, ..Default::default() });
+    let v = Volume::new(VolumeOptions {
+        read_only: true,
+        ..Default::default()
+    });
     assert_eq!(v.create_dir_path(r"\d"), Err(Error::ReadOnlyVolume));
     assert!(v.read_dir_path(r"\").unwrap().is_empty());
 }
