@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian bookworm machine (root, Rust stable) lacks for ntlinkfs:
+# FUSE 3 (mount helper fusermount3), ntfs-3g + mkntfs (real NTFS for the conformance suite),
+# attr (getfattr/setfattr), and the external suites pjdfstest and fsx from crates.io.
+# Idempotent: skips what is already there.
+set -euo pipefail
+
+need_apt=()
+command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
+command -v ntfs-3g >/dev/null 2>&1 || need_apt+=(ntfs-3g)
+command -v mkntfs >/dev/null 2>&1 || need_apt+=(ntfs-3g)
+command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_apt[@]}"
+fi
+
+if [ ! -e /dev/fuse ]; then
+    echo "install-deps: /dev/fuse is missing: load the fuse module (modprobe fuse) or run the container with --device /dev/fuse" >&2
+    exit 1
+fi
+
+if [ "${NTLINKFS_SKIP_EXTERNAL_SUITES:-0}" != 1 ]; then
+    command -v pjdfstest >/dev/null 2>&1 || cargo install --locked pjdfstest
+    command -v fsx >/dev/null 2>&1 || cargo install --locked fsx
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (README's second command). Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== unit and integration tests (engine, FUSE mounts, conformance, fixtures, images)"
+cargo test --workspace
+
+echo "== conformance matrix: core, fuse, ntfs-3g"
+cargo build --release -p ntlinkfs
+mkdir -p target/reports
+target/release/ntlinkfs conformance --target core,fuse,ntfs-3g \
+    --json target/reports/conformance.json --junit target/reports/conformance.xml
+
+if [ -x scripts/reliability.sh ]; then
+    echo "== reliability (short): pjdfstest, fsx, stress, differential fuzzing"
+    scripts/reliability.sh --short
+fi
