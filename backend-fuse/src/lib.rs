@@ -1,1 +1,599 @@
-//! placeholder
+//! # backend-fuse — ntlinkfs on Linux
+//!
+//! Mounts a [`vfs_core::Volume`] through FUSE with [`fuser`] (pure-Rust mount: no libfuse at
+//! build time; as root the kernel is asked directly, otherwise the setuid `fusermount3` helper
+//! of the `fuse3` package does the mount). The engine decides every NTFS rule; this crate only
+//! translates requests, names, kinds and error numbers, and keeps the kernel's caches honest.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use vfs_core::{Volume, VolumeOptions};
+//! let vol = Arc::new(Volume::new(VolumeOptions::default()));
+//! let m = backend_fuse::mount(vol.clone(), "/tmp/drive".as_ref(), &Default::default())?;
+//! std::fs::write("/tmp/drive/a.txt", b"hello")?;
+//! m.unmount()?;
+//! assert_eq!(vol.read_file_path(r"\A.TXT")?, b"hello"); // the volume outlives the mount
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## How Linux sees NTFS
+//! * Names are case-insensitive and case-preserving (A5); `readdir` lists the stored spelling
+//!   in NTFS collation order. Names are WTF-8 on the Linux side (see `names`); a name NTFS
+//!   forbids → EINVAL, more than 255 UTF-16 units → ENAMETOOLONG.
+//! * Junctions and symbolic links are symlinks. `readlink` gives relative targets with `/`,
+//!   absolute targets on the volume's drive letter as `MOUNTPOINT/path`, targets on a mapped
+//!   letter as the mapped host path, and other letters as the dangling
+//!   `/.ntlinkfs-unmapped/D:/path` ([`vfs_core::UNMAPPED_PREFIX`]). `symlink(2)` makes an
+//!   NTFS symbolic link (see `target` for the target forms); it is a directory link when its
+//!   target exists and is a directory at creation time, a file link otherwise.
+//! * `unlink` of a junction or directory symlink removes the link; `unlink` of a directory →
+//!   EISDIR; `rmdir` removes directories (and junctions reached by their real type).
+//! * `rename(2)` is MoveFileEx with REPLACE_EXISTING and POSIX semantics (it replaces a target
+//!   that is open or an empty directory, as POSIX callers expect); RENAME_NOREPLACE refuses an
+//!   existing target (EEXIST); RENAME_EXCHANGE → EINVAL (NTFS has no atomic swap). A case-only
+//!   rename never reaches a Linux file system (the VFS treats two names of one inode as the
+//!   same file); use `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` instead.
+//! * Directories report nlink 1, like ntfs-3g. File nlink is the number of names (A1).
+//! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`), `user.*` stored per
+//!   file, and the control attributes `user.ntlinkfs.check` (engine invariant check: `ok` or
+//!   the inconsistencies), `user.ntlinkfs.names`, `user.ntlinkfs.fileid`,
+//!   `user.ntlinkfs.recase`.
+//!
+//! ## Caching (never stale, and fast)
+//! The kernel caches names (dentries, for `entry_ttl`) and attributes (for `attr_ttl`) and asks
+//! the file system only when they expire. Its name cache is keyed by exact spelling, so one NTFS
+//! file can sit in it under several spellings (`Foo`, `foo`); and it keeps an inode's file type
+//! for the inode's life. The scheme:
+//! 1. Negative lookups are never cached (an error reply leaves the kernel's negative entry
+//!    expired), so a name that appears is seen at once.
+//! 2. Positive entries and attributes are cached for the TTLs. Changes made through the mount
+//!    update the kernel's copy as part of the reply (link counts, sizes, times), and handlers
+//!    that change attributes another way (xattrs) drop the inode's cached attributes before
+//!    replying (FUSE_NOTIFY_INVAL_INODE for attributes takes no sleeping kernel lock, so it is
+//!    safe inside any request).
+//! 3. A lookup under a spelling other than the stored one marks the file *aliased*. When an
+//!    aliased file loses or changes a name (unlink, rename, being replaced), or any file changes
+//!    type (a directory becomes a junction or stops being one), its kernel node is *retired*
+//!    before the reply: its cached attributes are dropped, and from then on every path-based
+//!    request on that node answers ESTALE. The kernel's path walk retries once with
+//!    LOOKUP_REVAL, which revalidates every cached name on the path, and the next lookup
+//!    hands out a fresh node (so a retired file gets a new inode number). Because the kernel
+//!    must ask the file system for attributes it no longer has, the very next stat, open,
+//!    access or walk through a stale name gets the new state — no EIO, no wait for a TTL.
+//!    Requests that carry a file handle (read, write, fstat-like getattr with a handle) keep
+//!    working on a retired node, so open files are never disturbed.
+//! 4. The stale names themselves are dropped with FUSE_NOTIFY_INVAL_ENTRY *after* the reply,
+//!    from a separate thread: the kernel holds the directory lock for unlink/rename/create
+//!    while waiting for the reply, and the invalidation takes that lock, so doing it inside
+//!    the handler would deadlock. For setxattr/removexattr of `system.ntfs_reparse_data` (no
+//!    directory lock held) the handler waits for those invalidations (200 ms at most) before
+//!    replying, so even calls that never reach the file system (readlink on a name the kernel
+//!    still thinks is a directory) see the new kind.
+//!
+//! Residual limits: a stat through a stale spelling may cost one extra round trip (the ESTALE
+//! retry). A retired file's inode number changes. `fstat` without a handle on a file whose
+//! node was retired while it was open answers ESTALE (the kernel sends fstat as a plain
+//! GETATTR). Changes made to the [`vfs_core::Volume`] directly (not through the mount) are seen
+//! after the TTLs.
+//!
+//! ## Lookup counting
+//! Every reply that gives the kernel a node (LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK, each
+//! READDIRPLUS entry) counts one lookup; FORGET / BATCH_FORGET take them back. A node with a
+//! count keeps its file pinned in the engine ([`vfs_core::Volume::pin`]), so a deleted file
+//! the kernel still holds stays valid. At the end of the session every pin and handle is
+//! released, so the volume can be checked or saved.
+
+#![warn(missing_docs)]
+
+mod attr;
+mod errno;
+mod fs;
+mod inval;
+mod names;
+mod nodes;
+mod target;
+mod xattr;
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use vfs_core::Volume;
+
+pub use xattr::CONTROL_PREFIX;
+
+/// How to mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Threads serving requests, each with its own cloned `/dev/fuse` descriptor when the
+    /// device can be opened (fuser `Config::n_threads` and `clone_fd`). At least 1.
+    pub threads: usize,
+    /// Let other users reach the drive (`allow_other`). Off by default: only the mounting user
+    /// can. Needs `user_allow_other` in /etc/fuse.conf when not mounting as root.
+    pub allow_other: bool,
+    /// Mount read-only (the kernel refuses changes with EROFS; build the volume read-only too).
+    pub read_only: bool,
+    /// Let the kernel check permission bits (`default_permissions`). On by default.
+    pub default_permissions: bool,
+    /// How long the kernel may reuse a name → file answer without asking.
+    pub entry_ttl: Duration,
+    /// How long the kernel may reuse a file's attributes without asking.
+    pub attr_ttl: Duration,
+    /// Before mounting, lazily unmount a dead FUSE mount left at the mount point ("transport
+    /// endpoint is not connected" after a crash). On by default.
+    pub clean_dead_mount: bool,
+    /// The mount's source name in /proc/mounts.
+    pub fsname: String,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        MountOptions {
+            threads: (cpus * 2).clamp(2, 8),
+            allow_other: false,
+            read_only: false,
+            default_permissions: true,
+            entry_ttl: Duration::from_secs(60),
+            attr_ttl: Duration::from_secs(60),
+            clean_dead_mount: true,
+            fsname: "ntlinkfs".into(),
+        }
+    }
+}
+
+/// Why a mount or an unmount failed. Each message is one line and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    /// The mount point does not exist.
+    #[error("mount point {0} does not exist: create it first (mkdir -p {0})")]
+    MountpointMissing(PathBuf),
+    /// The mount point is not a directory.
+    #[error("mount point {0} is not a directory: give an empty directory")]
+    NotADirectory(PathBuf),
+    /// A live FUSE file system is already mounted there.
+    #[error("{0} is already a FUSE mount point: unmount it first (fusermount3 -u {0})")]
+    AlreadyMounted(PathBuf),
+    /// `/dev/fuse` is missing.
+    #[error("/dev/fuse not found: install fuse3 (apt-get install fuse3) or load the fuse module (modprobe fuse)")]
+    NoFuseDevice,
+    /// Not allowed to mount.
+    #[error("permission denied mounting at {path}: {detail} (run as root, or install fuse3 for the setuid fusermount3 helper)")]
+    PermissionDenied {
+        /// The mount point.
+        path: PathBuf,
+        /// What the system said.
+        detail: String,
+    },
+    /// Any other mount failure.
+    #[error("mounting at {path} failed: {source}")]
+    Mount {
+        /// The mount point.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The unmount failed.
+    #[error("unmounting {path} failed: {source}")]
+    Unmount {
+        /// The mount point.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The session serving the mount ended with an error.
+    #[error("the FUSE session for {path} ended with an error: {source}")]
+    Session {
+        /// The mount point.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// A mounted volume. Dropping it unmounts (lazily if busy) and waits a few seconds for the
+/// session to end.
+#[derive(Debug)]
+pub struct MountHandle {
+    mountpoint: PathBuf,
+    volume: Arc<Volume>,
+    done: Mutex<Done>,
+}
+
+#[derive(Debug)]
+struct Done {
+    rx: Receiver<io::Result<()>>,
+    result: Option<io::Result<()>>,
+}
+
+/// Unmounts a mount from any thread (a signal handler thread, a test); cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Unmounter {
+    mountpoint: PathBuf,
+}
+
+/// Mounts `volume` at `mountpoint` and returns once the drive answers requests.
+///
+/// The mount point must be an existing directory; a dead FUSE mount left there is lazily
+/// unmounted first (see [`MountOptions::clean_dead_mount`]). The volume stays usable after
+/// the mount ends (the handle gives it back through [`MountHandle::volume`]).
+pub fn mount(
+    volume: Arc<Volume>,
+    mountpoint: &Path,
+    opts: &MountOptions,
+) -> Result<MountHandle, MountError> {
+    ensure_std_fds();
+    let mp = prepare_mountpoint(mountpoint, opts.clean_dead_mount)?;
+    if !Path::new("/dev/fuse").exists() {
+        return Err(MountError::NoFuseDevice);
+    }
+    let notifier = Arc::new(OnceLock::new());
+    let inval = inval::Invalidator::start(notifier.clone()).map_err(|e| MountError::Mount {
+        path: mp.clone(),
+        source: e,
+    })?;
+    let fs = fs::NtFs::new(volume.clone(), &mp, opts.entry_ttl, opts.attr_ttl, inval);
+
+    let mut options = vec![
+        fuser::MountOption::FSName(opts.fsname.clone()),
+        fuser::MountOption::CUSTOM("subtype=ntlinkfs".into()),
+    ];
+    if opts.default_permissions {
+        options.push(fuser::MountOption::DefaultPermissions);
+    }
+    if opts.read_only {
+        options.push(fuser::MountOption::RO);
+    }
+    let mut cfg = fuser::Config::default();
+    cfg.mount_options = options;
+    cfg.acl = if opts.allow_other {
+        fuser::SessionACL::All
+    } else {
+        fuser::SessionACL::Owner
+    };
+    cfg.n_threads = Some(opts.threads.max(1));
+    // Cloning the device needs to open /dev/fuse, which only root may on some systems.
+    cfg.clone_fd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .is_ok();
+
+    let session = fuser::Session::new(fs, &mp, &cfg).map_err(|e| mount_error(e, &mp))?;
+    let _ = notifier.set(session.notifier());
+    let bg = session.spawn().map_err(|e| MountError::Mount {
+        path: mp.clone(),
+        source: e,
+    })?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("ntlinkfs-session".into())
+        .spawn(move || {
+            let _ = tx.send(bg.join());
+        })
+        .map_err(|e| MountError::Mount {
+            path: mp.clone(),
+            source: e,
+        })?;
+    let handle = MountHandle {
+        mountpoint: mp.clone(),
+        volume,
+        done: Mutex::new(Done { rx, result: None }),
+    };
+    // Ready means a request went through: stat the root of the new mount.
+    if let Err(e) = std::fs::metadata(&mp) {
+        let _ = unmount_path(&mp);
+        return Err(MountError::Mount { path: mp, source: e });
+    }
+    Ok(handle)
+}
+
+impl MountHandle {
+    /// The canonical mount point.
+    pub fn mountpoint(&self) -> &Path {
+        &self.mountpoint
+    }
+
+    /// The mounted volume (usable before, during and after the mount).
+    pub fn volume(&self) -> &Arc<Volume> {
+        &self.volume
+    }
+
+    /// Something that can unmount this mount from another thread.
+    pub fn unmounter(&self) -> Unmounter {
+        Unmounter {
+            mountpoint: self.mountpoint.clone(),
+        }
+    }
+
+    /// Has the session ended (unmounted by [`MountHandle::unmount`], an [`Unmounter`], or
+    /// from outside with `umount` / `fusermount3 -u`)?
+    pub fn is_finished(&self) -> bool {
+        let mut d = self.done.lock();
+        if d.result.is_none() {
+            if let Ok(r) = d.rx.try_recv() {
+                d.result = Some(r);
+            }
+        }
+        d.result.is_some()
+    }
+
+    /// Waits until the session ends (someone unmounts the drive).
+    pub fn wait(self) -> Result<(), MountError> {
+        self.wait_inner(None).unwrap_or(Ok(()))
+    }
+
+    /// Waits at most `timeout` for the session to end; None if it is still running.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<(), MountError>> {
+        self.wait_inner(Some(timeout))
+    }
+
+    fn wait_inner(&self, timeout: Option<Duration>) -> Option<Result<(), MountError>> {
+        let mut d = self.done.lock();
+        if d.result.is_none() {
+            let r = match timeout {
+                None => d.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(t) => d.rx.recv_timeout(t),
+            };
+            match r {
+                Ok(r) => d.result = Some(r),
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => d.result = Some(Ok(())),
+            }
+        }
+        Some(match d.result.as_ref().expect("set above") {
+            Ok(()) => Ok(()),
+            Err(e) => Err(MountError::Session {
+                path: self.mountpoint.clone(),
+                source: io::Error::new(e.kind(), e.to_string()),
+            }),
+        })
+    }
+
+    /// Unmounts (lazily if files are still open, in which case the session ends when they
+    /// are closed) and waits for the session to end.
+    pub fn unmount(self) -> Result<(), MountError> {
+        if !self.is_finished() {
+            unmount_path(&self.mountpoint).map_err(|e| MountError::Unmount {
+                path: self.mountpoint.clone(),
+                source: e,
+            })?;
+        }
+        self.wait_inner(None).unwrap_or(Ok(()))
+    }
+}
+
+impl Drop for MountHandle {
+    fn drop(&mut self) {
+        if !self.is_finished() {
+            let _ = unmount_path(&self.mountpoint);
+            let _ = self.wait_inner(Some(Duration::from_secs(10)));
+        }
+    }
+}
+
+impl Unmounter {
+    /// Asks the kernel to unmount (lazily if busy); does not wait for the session to end.
+    pub fn unmount(&self) -> Result<(), MountError> {
+        unmount_path(&self.mountpoint).map_err(|e| MountError::Unmount {
+            path: self.mountpoint.clone(),
+            source: e,
+        })
+    }
+}
+
+/// Unmounts the FUSE mount at `path`: umount(2), lazily (MNT_DETACH) if busy; `fusermount3
+/// -u` (then `-uz`) when the caller may not call umount(2). Not mounted → Ok.
+pub fn unmount_path(path: &Path) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(()),
+        Some(libc::EBUSY) => {
+            // SAFETY: as above.
+            if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        }
+        Some(libc::EPERM) => fusermount_unmount(path),
+        _ => Err(e),
+    }
+}
+
+fn fusermount_unmount(path: &Path) -> io::Result<()> {
+    for args in [&["-u", "-q"][..], &["-u", "-q", "-z"][..]] {
+        let out = std::process::Command::new("fusermount3")
+            .args(args)
+            .arg("--")
+            .arg(path)
+            .output()?;
+        if out.status.success() {
+            return Ok(());
+        }
+    }
+    Err(io::Error::other(format!(
+        "fusermount3 -u {} failed",
+        path.display()
+    )))
+}
+
+fn mount_error(e: io::Error, mp: &Path) -> MountError {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => MountError::PermissionDenied {
+            path: mp.to_path_buf(),
+            detail: e.to_string().trim().replace('\n', " "),
+        },
+        io::ErrorKind::NotFound if !Path::new("/dev/fuse").exists() => MountError::NoFuseDevice,
+        _ => MountError::Mount {
+            path: mp.to_path_buf(),
+            source: io::Error::new(e.kind(), e.to_string().trim().replace('\n', " ")),
+        },
+    }
+}
+
+/// fuser's mount asserts that /dev/fuse is not opened as fd 0–2; a process started with a
+/// closed stdin/stdout/stderr gets /dev/null there instead.
+fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD on any number is harmless.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            // SAFETY: opening /dev/null; the new descriptor is the lowest free one, i.e. fd.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
+/// Checks the mount point and cleans a dead mount there; returns the canonical path.
+fn prepare_mountpoint(path: &Path, clean_dead: bool) -> Result<PathBuf, MountError> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| MountError::Mount {
+                path: path.to_path_buf(),
+                source: e,
+            })?
+            .join(path)
+    };
+    match std::fs::metadata(&abs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(MountError::NotADirectory(abs)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) && clean_dead => {
+            tracing::info!("lazily unmounting the dead mount at {}", abs.display());
+            lazy_unmount(&abs).map_err(|e| MountError::Unmount {
+                path: abs.clone(),
+                source: e,
+            })?;
+            return prepare_mountpoint(path, false);
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(MountError::MountpointMissing(abs))
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(MountError::PermissionDenied {
+                path: abs,
+                detail: e.to_string(),
+            })
+        }
+        Err(e) => return Err(MountError::Mount { path: abs, source: e }),
+    }
+    let canon = abs.canonicalize().map_err(|e| MountError::Mount {
+        path: abs.clone(),
+        source: e,
+    })?;
+    if is_fuse_mountpoint(&canon) {
+        // The kernel may answer stat on a dead mount from its cache; statfs always asks.
+        if clean_dead && statfs_errno(&canon) == Some(libc::ENOTCONN) {
+            tracing::info!("lazily unmounting the dead mount at {}", canon.display());
+            lazy_unmount(&canon).map_err(|e| MountError::Unmount {
+                path: canon.clone(),
+                source: e,
+            })?;
+            return prepare_mountpoint(path, false);
+        }
+        return Err(MountError::AlreadyMounted(canon));
+    }
+    Ok(canon)
+}
+
+/// The errno statfs(2) fails with on `path`, if it fails.
+fn statfs_errno(path: &Path) -> Option<i32> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a valid path and a zeroed statfs struct to fill.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statfs(c.as_ptr(), &mut buf) } == 0 {
+        None
+    } else {
+        io::Error::last_os_error().raw_os_error()
+    }
+}
+
+fn lazy_unmount(path: &Path) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EPERM) {
+        let ok = std::process::Command::new("fusermount3")
+            .args(["-u", "-q", "-z", "--"])
+            .arg(path)
+            .status()?
+            .success();
+        return if ok {
+            Ok(())
+        } else {
+            Err(io::Error::other("fusermount3 -uz failed"))
+        };
+    }
+    Err(e)
+}
+
+/// Is `path` the mount point of a FUSE file system (per /proc/self/mountinfo)?
+fn is_fuse_mountpoint(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.as_os_str().as_bytes();
+    info.lines().any(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(dash) = fields.iter().position(|f| *f == "-") else {
+            return false;
+        };
+        let (Some(mp), Some(fstype)) = (fields.get(4), fields.get(dash + 1)) else {
+            return false;
+        };
+        fstype.starts_with("fuse") && unescape_mountinfo(mp) == want
+    })
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\ooo`.
+fn unescape_mountinfo(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push(((b[i + 1] - b'0') << 6) | ((b[i + 2] - b'0') << 3) | (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape_mountinfo(r"/tmp/a\040b"), b"/tmp/a b");
+        assert_eq!(unescape_mountinfo(r"/x\134y"), b"/x\\y");
+        assert_eq!(unescape_mountinfo("/plain"), b"/plain");
+    }
+
+    #[test]
+    fn missing_mountpoint_is_one_clear_line() {
+        let e = prepare_mountpoint(Path::new("/nonexistent/ntlinkfs-test"), true).unwrap_err();
+        let s = e.to_string();
+        assert!(matches!(e, MountError::MountpointMissing(_)));
+        assert!(!s.contains('\n'));
+        assert!(s.contains("mkdir -p"), "{s}");
+    }
+}

@@ -1,9 +1,180 @@
-//! Not built yet.
+//! `ntlinkfs mount MOUNTPOINT`: builds a volume from the options, mounts it in the foreground,
+//! prints one line when the drive is ready, and unmounts cleanly on SIGINT or SIGTERM; an
+//! outside `umount` / `fusermount3 -u` ends it too. Exit status 0 in all three cases.
 
-/// Arguments (not built yet).
+use std::path::PathBuf;
+
+/// Mount an NTFS-faithful drive at MOUNTPOINT (foreground).
 #[derive(clap::Args, Debug)]
-pub struct MountArgs {}
+pub struct MountArgs {
+    /// An existing empty directory to mount the drive on.
+    pub mountpoint: PathBuf,
+    /// The drive letter absolute link targets (`\??\C:\dir`) refer to inside this volume.
+    #[arg(long, default_value = "C", value_parser = parse_letter)]
+    pub drive_letter: char,
+    /// Map another drive letter to a host directory, e.g. `--map-drive D=/srv/d`: links to
+    /// `D:\x` then read as `/srv/d/x`. Repeatable.
+    #[arg(long = "map-drive", value_name = "LETTER=PATH", value_parser = parse_map)]
+    pub map_drive: Vec<(char, PathBuf)>,
+    /// Make the root directory case-sensitive (new subdirectories inherit it), like
+    /// `fsutil file setCaseSensitiveInfo`.
+    #[arg(long)]
+    pub case_sensitive: bool,
+    /// Delete with the semantics of Windows before 10 1903: a deleted file's name stays,
+    /// delete-pending, until its last handle closes.
+    #[arg(long)]
+    pub legacy_delete: bool,
+    /// Threads serving requests (default: twice the CPUs, 2 to 8).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Let other users reach the drive (needs `user_allow_other` in /etc/fuse.conf unless
+    /// mounting as root).
+    #[arg(long)]
+    pub allow_other: bool,
+    /// Mount read-only.
+    #[arg(long)]
+    pub read_only: bool,
+}
 
+fn parse_letter(s: &str) -> Result<char, String> {
+    let s = s.trim_end_matches(':');
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_alphabetic() => Ok(c.to_ascii_uppercase()),
+        _ => Err(format!("'{s}' is not a drive letter (A-Z)")),
+    }
+}
+
+fn parse_map(s: &str) -> Result<(char, PathBuf), String> {
+    let (l, p) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not LETTER=PATH (e.g. D=/srv/d)"))?;
+    let letter = parse_letter(l)?;
+    let path = PathBuf::from(p);
+    if !path.is_absolute() {
+        return Err(format!("'{p}' is not an absolute path"));
+    }
+    Ok((letter, path))
+}
+
+/// Runs the mount until it is unmounted; returns the exit status.
+#[cfg(target_os = "linux")]
+pub fn run(a: MountArgs) -> anyhow::Result<i32> {
+    use std::io::Write;
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+    use vfs_core::{DeleteSemantics, Volume, VolumeOptions};
+
+    let mut vo = VolumeOptions {
+        drive_letter: a.drive_letter,
+        case_sensitive: a.case_sensitive,
+        read_only: a.read_only,
+        delete_semantics: if a.legacy_delete {
+            DeleteSemantics::Legacy
+        } else {
+            DeleteSemantics::Posix
+        },
+        // The mounting user owns the root (and files made without an owner).
+        // SAFETY: geteuid/getegid cannot fail.
+        default_uid: unsafe { libc::geteuid() },
+        // SAFETY: as above.
+        default_gid: unsafe { libc::getegid() },
+        ..VolumeOptions::default()
+    };
+    for (letter, path) in &a.map_drive {
+        if *letter == a.drive_letter {
+            anyhow::bail!("--map-drive {letter}= names the volume's own drive letter");
+        }
+        vo.drive_map
+            .insert(*letter, path.to_string_lossy().into_owned());
+    }
+    let volume = Arc::new(Volume::new(vo));
+
+    // SIGINT and SIGTERM are blocked in every thread (set before any thread starts) and
+    // taken by one thread with sigwait, which asks for the unmount.
+    let sigs = block_signals();
+    let mut opts = backend_fuse::MountOptions {
+        allow_other: a.allow_other,
+        read_only: a.read_only,
+        ..Default::default()
+    };
+    if let Some(n) = a.threads {
+        anyhow::ensure!(n >= 1, "--threads must be at least 1");
+        opts.threads = n;
+    }
+    let handle = backend_fuse::mount(volume.clone(), &a.mountpoint, &opts)?;
+    println!(
+        "ntlinkfs: drive {}: mounted at {} (ready)",
+        a.drive_letter,
+        handle.mountpoint().display()
+    );
+    std::io::stdout().flush()?;
+
+    let (tx, rx) = mpsc::channel::<i32>();
+    let unmounter = handle.unmounter();
+    std::thread::Builder::new()
+        .name("ntlinkfs-signals".into())
+        .spawn(move || loop {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: sigs is a valid, initialised signal set.
+            if unsafe { libc::sigwait(&sigs, &mut sig) } == 0 {
+                let _ = unmounter.unmount();
+                let _ = tx.send(sig);
+            }
+        })?;
+    loop {
+        if let Some(r) = handle.wait_timeout(Duration::from_millis(200)) {
+            r?;
+            break;
+        }
+        if rx.try_recv().is_ok() {
+            // Unmount requested. If files are still open the unmount was lazy: give the
+            // session a moment to end, then leave anyway (the kernel ends it when we exit).
+            if let Some(r) = handle.wait_timeout(Duration::from_secs(5)) {
+                r?;
+            }
+            break;
+        }
+    }
+    // The volume stays here, whole, after the unmount (a later step can save it).
+    drop(handle);
+    drop(volume);
+    Ok(0)
+}
+
+#[cfg(target_os = "linux")]
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise the set; pthread_sigmask blocks it in this
+    // thread, and threads started later inherit the mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Mounting is Linux-only in this build.
+#[cfg(not(target_os = "linux"))]
 pub fn run(_a: MountArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("this subcommand is not built yet")
+    anyhow::bail!("`ntlinkfs mount` through FUSE runs on Linux; on Windows the WinFsp backend mounts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_and_maps_parse() {
+        assert_eq!(parse_letter("c"), Ok('C'));
+        assert_eq!(parse_letter("D:"), Ok('D'));
+        assert!(parse_letter("CD").is_err());
+        assert!(parse_letter("1").is_err());
+        assert_eq!(parse_map("d=/srv/d"), Ok(('D', PathBuf::from("/srv/d"))));
+        assert!(parse_map("d=rel").is_err());
+        assert!(parse_map("/srv").is_err());
+    }
 }

@@ -31,6 +31,8 @@
 
 pub mod data;
 pub mod error;
+pub mod fixture;
+pub mod image;
 pub mod name;
 pub mod reparse;
 pub mod target;

@@ -42,6 +42,17 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
                 match st.get(n.id) {
                     Err(_) => errs.push(format!("{id}: entry names dead file {}", n.id)),
                     Ok(child) => {
+                        // A2: a pending name goes when the file's last handle closes, so one
+                        // without any handle would stay pending for ever.
+                        if n.pending && child.opens == 0 {
+                            errs.push(format!("{id}: pending entry for {} with no handle", n.id));
+                        }
+                        if n.pending && child.dir().is_some_and(|d| !d.is_empty()) {
+                            errs.push(format!(
+                                "{id}: pending entry for non-empty directory {}",
+                                n.id
+                            ));
+                        }
                         if !child
                             .links
                             .iter()

@@ -6,6 +6,9 @@
 //! and every operation is atomic with respect to every other.
 
 mod check;
+mod ext_fuse;
+mod ext_snapshot;
+mod ext_winfsp;
 mod resolve;
 mod store;
 
@@ -16,8 +19,8 @@ use crate::name::{narrow, validate_name, wide};
 use crate::reparse::{self, ReparseBuffer};
 use crate::types::*;
 use parking_lot::RwLock;
-use resolve::{split_user_path, walk, Walked};
-use store::{Body, Dir, Handle, Inode, State};
+use resolve::{split_user_path, walk, walk_parent, Walked};
+use store::{Body, Dir, Handle, Inode, Links, State};
 use tracing::trace_span;
 
 /// An in-memory NTFS volume. `Send + Sync`: share it between threads behind an `Arc`.
@@ -245,6 +248,11 @@ impl Volume {
         if pinode.links.is_empty() && parent != st.root {
             return Err(Error::FileDeleted);
         }
+        if st.has_pending_name(parent) {
+            // A2: a delete-pending directory cannot be opened, so nothing can be created in it;
+            // it would otherwise lose its name at close while holding children.
+            return Err(Error::DeletePending);
+        }
         if pinode.reparse().is_some() {
             // A reparse-point directory stays empty: names below it are reached through its
             // target (A3: mount points only on empty directories).
@@ -288,7 +296,7 @@ impl Volume {
                 last_write: t,
                 change: t,
             },
-            links: Vec::with_capacity(1),
+            links: Links::default(),
             body,
             extra: None,
         });
@@ -318,6 +326,9 @@ impl Volume {
         }
         if pinode.links.is_empty() && new_parent != st.root {
             return Err(Error::FileDeleted);
+        }
+        if st.has_pending_name(new_parent) {
+            return Err(Error::DeletePending);
         }
         if pdir.collides(name) {
             return Err(Error::NameCollision);
@@ -436,6 +447,9 @@ impl Volume {
         if dst_pinode.links.is_empty() && dst_parent != st.root {
             return Err(Error::FileDeleted);
         }
+        if st.has_pending_name(dst_parent) {
+            return Err(Error::DeletePending);
+        }
         let src_is_dir = st.get(src_id)?.is_dir();
         // The rename opens the source for DELETE: a handle that does not share delete refuses
         // it (A6: "source open with DELETE and share 0 → ERROR_SHARING_VIOLATION").
@@ -470,6 +484,11 @@ impl Volume {
                 if *dst_display != *dst_name {
                     st.unlink_entry_keep(src_parent, &src_display, src_id, t);
                     st.link_in(src_parent, dst_name.into(), src_id, t);
+                    st.move_handle_links(
+                        src_id,
+                        (src_parent, &src_display),
+                        (dst_parent, dst_name),
+                    );
                 }
                 return Ok(());
             }
@@ -513,6 +532,7 @@ impl Volume {
         }
         st.unlink_entry_keep(src_parent, &src_display, src_id, t);
         st.link_in(dst_parent, dst_name.into(), src_id, t);
+        st.move_handle_links(src_id, (src_parent, &src_display), (dst_parent, dst_name));
         st.get_mut(src_id)?.times.change = t;
         Ok(())
     }
@@ -718,7 +738,9 @@ impl Volume {
             }
         }
         if let Some(d) = inode.dir() {
-            if rp.is_symlink() && !d.is_empty() {
+            // "A reparse point cannot be set on a non-empty directory", whatever its tag
+            // (FSCTL_SET_REPARSE_POINT, STATUS_DIRECTORY_NOT_EMPTY; A3).
+            if !d.is_empty() {
                 return Err(Error::DirectoryNotEmpty);
             }
         }
@@ -929,9 +951,12 @@ impl Volume {
         }
         if flags.delete {
             self.check_deletable(&st, handle.file, flags.ignore_readonly)?;
+            // The handle's name may be gone (a POSIX delete through another handle) and even
+            // reused by another file: only the entry that still names this file is marked.
             let named = st
                 .dir_mut(parent)?
                 .find_exact_mut(&display)
+                .filter(|n| n.id == handle.file)
                 .ok_or(Error::FileDeleted)?;
             named.pending = true;
             st.handles.get_mut(&h.0).expect("checked").disposition = Some(flags);
@@ -944,7 +969,9 @@ impl Volume {
             });
             if !others {
                 if let Some(n) = st.dir_mut(parent)?.find_exact_mut(&display) {
-                    n.pending = false;
+                    if n.id == handle.file {
+                        n.pending = false;
+                    }
                 }
             }
         }
@@ -1081,8 +1108,12 @@ impl Volume {
         let mut comps = split_user_path(path, &self.opts)?;
         let name = comps.pop().ok_or(Error::ObjectNameInvalid)?;
         validate_name(&name)?;
-        match walk(st, &self.opts, comps, true)? {
-            Walked::Found { id, .. } => {
+        match walk_parent(st, &self.opts, comps)? {
+            Walked::Found { id, pending, .. } => {
+                if pending {
+                    // Adding a name opens the directory through its delete-pending name (A2).
+                    return Err(Error::DeletePending);
+                }
                 if st.get(id)?.dir().is_none() {
                     return Err(Error::ObjectPathNotFound);
                 }

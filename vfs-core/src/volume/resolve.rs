@@ -74,6 +74,29 @@ pub(crate) fn walk(
     comps: Vec<Vec<u16>>,
     follow_final: bool,
 ) -> Result<Walked> {
+    walk_with(st, opts, comps, follow_final, true)
+}
+
+/// Walks the directory part of a path whose last component is about to be created, linked or
+/// renamed to: reparse points are followed everywhere, and the directory is treated as a
+/// middle component, so the Windows 11 file/directory symlink rule (A4) is not applied to it
+/// (`create_path(r"\filelink\x")` then agrees with `open_path` of the same path, which walks
+/// the link mid-path).
+pub(crate) fn walk_parent(
+    st: &State,
+    opts: &VolumeOptions,
+    comps: Vec<Vec<u16>>,
+) -> Result<Walked> {
+    walk_with(st, opts, comps, true, false)
+}
+
+fn walk_with(
+    st: &State,
+    opts: &VolumeOptions,
+    comps: Vec<Vec<u16>>,
+    follow_final: bool,
+    kind_rule: bool,
+) -> Result<Walked> {
     let mut stack: Vec<(FileId, Option<Box<[u16]>>)> = vec![(st.root, None)];
     let mut queue: VecDeque<Vec<u16>> = comps.into();
     let mut reparse_points = 0usize;
@@ -165,19 +188,8 @@ pub(crate) fn walk(
             }
         }
         if last {
-            if let Some(link_is_dir) = final_link_is_dir {
-                if opts.symlink_kind_rule == SymlinkKindRule::Windows11
-                    && link_is_dir != inode.is_dir()
-                {
-                    // Windows 11 refuses to open a file symlink that reaches a directory
-                    // (ERROR_ACCESS_DENIED) and a directory symlink that reaches a file
-                    // (ERROR_DIRECTORY) (A4, WinFsp's comment on Win11 NTFS).
-                    return Err(if link_is_dir {
-                        Error::NotADirectory
-                    } else {
-                        Error::FileIsADirectory
-                    });
-                }
+            if kind_rule {
+                check_symlink_kind(opts, final_link_is_dir, inode.is_dir())?;
             }
             return Ok(Walked::Found {
                 id: named.id,
@@ -189,6 +201,11 @@ pub(crate) fn walk(
     }
     let n = stack.len();
     let (id, display) = stack.pop().expect("stack holds the root");
+    if kind_rule {
+        // A final symlink whose target ends in `.` or `..` (or is a drive root) lands here,
+        // not in the loop above; the same Windows 11 rule applies to what it reached.
+        check_symlink_kind(opts, final_link_is_dir, st.get(id)?.is_dir())?;
+    }
     let entry = match (display, n) {
         (Some(d), n) if n >= 2 => Some((stack[n - 2].0, d)),
         _ => None,
@@ -198,4 +215,27 @@ pub(crate) fn walk(
         entry,
         pending: false,
     })
+}
+
+/// Windows 11 refuses to open a file symlink that reaches a directory (ERROR_ACCESS_DENIED)
+/// and a directory symlink that reaches a file (ERROR_DIRECTORY) (A4, WinFsp's comment on
+/// Win11 NTFS). `final_link_is_dir` is the kind of the symlink followed in the final position.
+fn check_symlink_kind(
+    opts: &VolumeOptions,
+    final_link_is_dir: Option<bool>,
+    target_is_dir: bool,
+) -> Result<()> {
+    match final_link_is_dir {
+        Some(link_is_dir)
+            if opts.symlink_kind_rule == SymlinkKindRule::Windows11
+                && link_is_dir != target_is_dir =>
+        {
+            Err(if link_is_dir {
+                Error::NotADirectory
+            } else {
+                Error::FileIsADirectory
+            })
+        }
+        _ => Ok(()),
+    }
 }

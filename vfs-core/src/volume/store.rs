@@ -19,6 +19,81 @@ pub(crate) struct Link {
     pub display: Box<[u16]>,
 }
 
+/// The names of a file. Nearly every file has exactly one, kept inline so that it costs no
+/// allocation (a `Vec` would cost one per file: 24 bytes of the ≤ 200 per empty file that the
+/// engine benchmark allows, docs/ENGINE-BENCH.md); none (the root, a file kept only by a
+/// handle) or several (A1) are kept in a boxed slice, which costs nothing when empty.
+/// Read it as a slice (`&inode.links[..]`, `.iter()`, `.first()`, `.len()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Links {
+    One(Link),
+    Many(Box<[Link]>),
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links::Many(Box::default())
+    }
+}
+
+impl std::ops::Deref for Links {
+    type Target = [Link];
+    fn deref(&self) -> &[Link] {
+        match self {
+            Links::One(l) => std::slice::from_ref(l),
+            Links::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Links {
+    type Item = &'a Link;
+    type IntoIter = std::slice::Iter<'a, Link>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl FromIterator<Link> for Links {
+    fn from_iter<I: IntoIterator<Item = Link>>(iter: I) -> Self {
+        Links::from_vec(iter.into_iter().collect())
+    }
+}
+
+impl Links {
+    fn from_vec(mut v: Vec<Link>) -> Links {
+        if v.len() == 1 {
+            Links::One(v.pop().expect("one link"))
+        } else {
+            Links::Many(v.into_boxed_slice())
+        }
+    }
+    fn take_vec(&mut self) -> Vec<Link> {
+        match std::mem::take(self) {
+            Links::One(l) => vec![l],
+            Links::Many(v) => v.into_vec(),
+        }
+    }
+    /// Adds a name after the others (FindFirstFileNameW lists them in this order, A1).
+    pub fn push(&mut self, link: Link) {
+        *self = match std::mem::take(self) {
+            Links::Many(v) if v.is_empty() => Links::One(link),
+            mut other => {
+                let mut v = other.take_vec();
+                v.push(link);
+                Links::Many(v.into_boxed_slice())
+            }
+        };
+    }
+    /// Removes and returns the name at `pos`; the others keep their order.
+    pub fn remove(&mut self, pos: usize) -> Link {
+        let mut v = self.take_vec();
+        let link = v.remove(pos);
+        *self = Links::from_vec(v);
+        link
+    }
+}
+
 /// One directory entry: the name as typed, the file it names, and legacy delete-pending state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Named {
@@ -31,7 +106,83 @@ pub(crate) struct Named {
 /// directories there is exactly one; a case-sensitive directory may hold case twins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Slot {
-    pub names: Vec<Named>,
+    pub names: Names,
+}
+
+/// The entries of one [`Slot`]: one inline (every case-insensitive directory, and nearly every
+/// entry of a case-sensitive one), so that an entry costs no allocation of its own (a `Vec`
+/// cost 32 bytes per file, docs/ENGINE-BENCH.md); case twins (A5) in a vector. Read it as a
+/// slice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Names {
+    One(Named),
+    Many(Vec<Named>),
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::Many(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = [Named];
+    fn deref(&self) -> &[Named] {
+        match self {
+            Names::One(n) => std::slice::from_ref(n),
+            Names::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Names {
+    fn deref_mut(&mut self) -> &mut [Named] {
+        match self {
+            Names::One(n) => std::slice::from_mut(n),
+            Names::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Names {
+    type Item = &'a Named;
+    type IntoIter = std::slice::Iter<'a, Named>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Names {
+    /// Inserts at `pos` (0..=len), keeping the others in order.
+    pub fn insert(&mut self, pos: usize, named: Named) {
+        *self = match std::mem::take(self) {
+            Names::Many(v) if v.is_empty() => Names::One(named),
+            Names::One(first) => {
+                let mut v = Vec::with_capacity(2);
+                v.push(first);
+                v.insert(pos, named);
+                Names::Many(v)
+            }
+            Names::Many(mut v) => {
+                v.insert(pos, named);
+                Names::Many(v)
+            }
+        };
+    }
+    /// Removes and returns the entry at `pos`.
+    pub fn remove(&mut self, pos: usize) -> Named {
+        let mut v = match std::mem::take(self) {
+            Names::One(n) => vec![n],
+            Names::Many(v) => v,
+        };
+        let named = v.remove(pos);
+        if v.len() == 1 {
+            *self = Names::One(v.pop().expect("one entry"));
+        } else {
+            *self = Names::Many(v);
+        }
+        named
+    }
 }
 
 /// A directory index keyed by canonical (upcased) name: iteration order is NTFS collation order
@@ -68,7 +219,11 @@ impl Dir {
         let slot = self
             .entries
             .entry(canon)
-            .or_insert_with(|| Slot { names: Vec::new() });
+            // One name is kept inline (see [`Names`]): case twins are rare (issue 7: engine
+            // memory per file).
+            .or_insert_with(|| Slot {
+                names: Names::default(),
+            });
         let pos = slot
             .names
             .iter()
@@ -156,7 +311,7 @@ pub(crate) struct Inode {
     /// References held by a backend (FUSE lookup counts): keep the file alive, are not handles.
     pub pins: u32,
     pub times: Times,
-    pub links: Vec<Link>,
+    pub links: Links,
     pub body: Body,
     pub extra: Option<Box<Extra>>,
 }
@@ -211,7 +366,10 @@ impl Inode {
 /// NT's SHARE_ACCESS for one file with open handles (IoCheckShareAccess).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ShareAccess {
+    /// Every open handle.
     pub open_count: u32,
+    /// Handles that take part in sharing (IoCheckShareAccess's OpenCount).
+    pub participants: u32,
     pub readers: u32,
     pub writers: u32,
     pub deleters: u32,
@@ -221,10 +379,19 @@ pub(crate) struct ShareAccess {
 }
 
 impl ShareAccess {
+    /// Does an open with this access take part in sharing? IoCheckShareAccess ignores opens
+    /// that ask for none of read, write or delete (e.g. FILE_READ_ATTRIBUTES only): they neither
+    /// conflict nor count (conformance case R10: a rename succeeds while such a handle is open).
+    fn participates(access: Access) -> bool {
+        access.read || access.write || access.delete
+    }
     /// IoCheckShareAccess: a new open conflicts if it asks for access an existing handle does not
     /// share, or refuses to share access an existing handle has.
     pub fn check(&self, access: Access, share: Share) -> Result<()> {
-        let n = self.open_count;
+        if !Self::participates(access) {
+            return Ok(());
+        }
+        let n = self.participants;
         if (access.read && self.shared_read < n)
             || (access.write && self.shared_write < n)
             || (access.delete && self.shared_delete < n)
@@ -238,6 +405,10 @@ impl ShareAccess {
     }
     pub fn add(&mut self, access: Access, share: Share) {
         self.open_count += 1;
+        if !Self::participates(access) {
+            return;
+        }
+        self.participants += 1;
         self.readers += access.read as u32;
         self.writers += access.write as u32;
         self.deleters += access.delete as u32;
@@ -247,6 +418,10 @@ impl ShareAccess {
     }
     pub fn remove(&mut self, access: Access, share: Share) {
         self.open_count -= 1;
+        if !Self::participates(access) {
+            return;
+        }
+        self.participants -= 1;
         self.readers -= access.read as u32;
         self.writers -= access.write as u32;
         self.deleters -= access.delete as u32;
@@ -306,7 +481,7 @@ impl State {
                 last_write: t,
                 change: t,
             },
-            links: Vec::new(),
+            links: Links::default(),
             body: Body::Dir(Box::new(Dir {
                 case_sensitive: root_case_sensitive,
                 ..Dir::default()
@@ -401,6 +576,33 @@ impl State {
         }
     }
 
+    /// Is some name of `id` delete-pending (legacy delete or a disposition set on a handle)?
+    pub fn has_pending_name(&self, id: FileId) -> bool {
+        self.get(id).is_ok_and(|inode| {
+            inode.links.iter().any(|l| {
+                self.dir(l.parent)
+                    .ok()
+                    .and_then(|d| d.find_exact(&l.display))
+                    .is_some_and(|n| n.id == id && n.pending)
+            })
+        })
+    }
+
+    /// A rename moves the link that handles were opened through, and those handles follow it
+    /// (MS-FSA 2.1.5.15.12: the rename changes Open.Link itself, which every open through that
+    /// name shares), so a later delete disposition or delete-on-close acts on the new name.
+    pub fn move_handle_links(&mut self, id: FileId, from: (FileId, &[u16]), to: (FileId, &[u16])) {
+        for h in self.handles.values_mut() {
+            if h.file == id
+                && h.link
+                    .as_ref()
+                    .is_some_and(|(p, d)| *p == from.0 && **d == *from.1)
+            {
+                h.link = Some((to.0, to.1.into()));
+            }
+        }
+    }
+
     /// Is `ancestor` the directory `id` or one of its ancestors (following first links)?
     pub fn is_ancestor(&self, ancestor: FileId, mut id: FileId) -> bool {
         for _ in 0..=self.inodes.len() {
@@ -446,7 +648,11 @@ impl State {
             Body::Dir(_) => (0, 0),
         };
         let mut pending = 0u32;
-        for l in &inode.links {
+        // A name is delete-pending only while the file has a handle open (A2; `check`
+        // verifies it), so a file without handles skips one directory lookup per name: this
+        // stat answers every FUSE getattr and every read_dir entry (issue 7 profile).
+        let links: &[Link] = if inode.opens > 0 { &inode.links } else { &[] };
+        for l in links {
             if let Ok(d) = self.dir(l.parent) {
                 if d.find_exact(&l.display).is_some_and(|n| n.pending) {
                     pending += 1;

@@ -1175,3 +1175,17 @@ fn volume_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Volume>();
 }
+
+#[test]
+fn handle_without_data_access_does_not_take_part_in_sharing_r10() {
+    let v = vol();
+    v.create_file_path(r"\a").unwrap();
+    let (h, _) = v
+        .open_path(r"\a", &OpenOptions { access: Access::NONE, share: Share::NONE, ..Default::default() })
+        .unwrap();
+    v.rename_path(r"\a", r"\b", RenameFlags::default()).unwrap();
+    let h2 = open_rw(&v, r"\b", Share::NONE).unwrap();
+    v.close(h2).unwrap();
+    v.close(h).unwrap();
+    v.check().unwrap();
+}

@@ -1,0 +1,131 @@
+//! The engine's [`Stat`] as Linux sees it.
+//!
+//! * Junctions (IO_REPARSE_TAG_MOUNT_POINT) and symbolic links (IO_REPARSE_TAG_SYMLINK), file
+//!   or directory ones, are symlinks (`S_IFLNK`, mode 0777, size = length of the target
+//!   `readlink` returns), as on ntfs-3g. Other reparse tags keep their underlying kind.
+//! * Directories report `nlink` 1 and size 0. ntfs-3g also reports 1 (observed: `stat -c %h`
+//!   on an ntfs-3g mount of an mkntfs image gives 1 for every directory); `find` and other
+//!   tools read 1 as "link count unknown" and do not use it to skip subdirectories.
+//! * Files report the number of names that are not delete-pending (A1,
+//!   FILE_STANDARD_INFORMATION.NumberOfLinks).
+//! * Times: atime = LastAccessTime, mtime = LastWriteTime, ctime = ChangeTime, crtime (statx
+//!   btime is not carried by FUSE) = CreationTime, all FILETIMEs converted to Unix time.
+
+use fuser::{FileAttr, FileType, INodeNo};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vfs_core::reparse::{IO_REPARSE_TAG_MOUNT_POINT, IO_REPARSE_TAG_SYMLINK};
+use vfs_core::{FileKind, FileTime, Stat, FILETIME_UNIX_EPOCH};
+
+/// Block size reported to `stat`.
+pub(crate) const BLOCK_SIZE: u32 = 4096;
+
+/// A FILETIME (100 ns since 1601) as a SystemTime.
+pub(crate) fn to_system_time(ft: FileTime) -> SystemTime {
+    if ft >= FILETIME_UNIX_EPOCH {
+        let d = ft - FILETIME_UNIX_EPOCH;
+        UNIX_EPOCH
+            .checked_add(Duration::new(d / 10_000_000, (d % 10_000_000) as u32 * 100))
+            .unwrap_or(UNIX_EPOCH)
+    } else {
+        let d = FILETIME_UNIX_EPOCH - ft;
+        UNIX_EPOCH
+            .checked_sub(Duration::new(d / 10_000_000, (d % 10_000_000) as u32 * 100))
+            .unwrap_or(UNIX_EPOCH)
+    }
+}
+
+/// A SystemTime as a FILETIME, clamped to FILETIME's range (1601 .. year 30828).
+pub(crate) fn to_filetime(t: SystemTime) -> FileTime {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => {
+            let ticks = d
+                .as_secs()
+                .saturating_mul(10_000_000)
+                .saturating_add(u64::from(d.subsec_nanos() / 100));
+            FILETIME_UNIX_EPOCH.saturating_add(ticks)
+        }
+        Err(e) => {
+            let d = e.duration();
+            let ticks = d
+                .as_secs()
+                .saturating_mul(10_000_000)
+                .saturating_add(u64::from(d.subsec_nanos().div_ceil(100)));
+            FILETIME_UNIX_EPOCH.saturating_sub(ticks)
+        }
+    }
+}
+
+/// Is this file shown to Linux as a symlink (a junction or an NTFS symbolic link)?
+pub(crate) fn is_link(st: &Stat) -> bool {
+    matches!(
+        st.reparse_tag,
+        Some(IO_REPARSE_TAG_MOUNT_POINT) | Some(IO_REPARSE_TAG_SYMLINK)
+    )
+}
+
+/// The file type Linux sees.
+pub(crate) fn kind(st: &Stat) -> FileType {
+    if is_link(st) {
+        FileType::Symlink
+    } else if st.kind == FileKind::Directory {
+        FileType::Directory
+    } else {
+        FileType::RegularFile
+    }
+}
+
+/// The FUSE attributes of a file. `link_len` is the length of the POSIX target of a link.
+pub(crate) fn file_attr(ino: u64, st: &Stat, link_len: u64) -> FileAttr {
+    let kind = kind(st);
+    let (size, nlink, perm) = match kind {
+        FileType::Symlink => (link_len, st.links, 0o777),
+        FileType::Directory => (0, 1, (st.mode & 0o7777) as u16),
+        _ => (st.size, st.links, (st.mode & 0o7777) as u16),
+    };
+    FileAttr {
+        ino: INodeNo(ino),
+        size,
+        blocks: st.allocated.div_ceil(512),
+        atime: to_system_time(st.times.last_access),
+        mtime: to_system_time(st.times.last_write),
+        ctime: to_system_time(st.times.change),
+        crtime: to_system_time(st.times.creation),
+        kind,
+        perm,
+        nlink,
+        uid: st.uid,
+        gid: st.gid,
+        rdev: 0,
+        blksize: BLOCK_SIZE,
+        flags: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetime_round_trips_through_system_time() {
+        for ft in [
+            FILETIME_UNIX_EPOCH,
+            FILETIME_UNIX_EPOCH + 1,
+            FILETIME_UNIX_EPOCH + 123_456_789,
+            FILETIME_UNIX_EPOCH - 1,
+            1,
+            0,
+            133_000_000_000_000_000,
+        ] {
+            assert_eq!(to_filetime(to_system_time(ft)), ft, "{ft}");
+        }
+    }
+
+    #[test]
+    fn unix_epoch_is_filetime_116444736000000000() {
+        assert_eq!(to_filetime(UNIX_EPOCH), 116_444_736_000_000_000);
+        assert_eq!(
+            to_filetime(UNIX_EPOCH + Duration::from_secs(1)),
+            116_444_736_010_000_000
+        );
+    }
+}

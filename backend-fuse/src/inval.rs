@@ -1,0 +1,99 @@
+//! Kernel cache invalidations (FUSE_NOTIFY_INVAL_ENTRY / _INODE).
+//!
+//! Invalidating a *name* makes the kernel take the parent directory's inode lock. A request
+//! such as UNLINK, RENAME or CREATE arrives while the kernel holds that lock for the calling
+//! syscall, so a handler that invalidated a name of the same directory before replying would
+//! wait for a lock that is only released after its own reply: a deadlock. Name invalidations
+//! therefore run on this module's own thread, after the reply. A handler that needs one done
+//! before its syscall returns (setxattr turning a directory into a junction: no directory lock
+//! is held for it) queues it and waits for it with a short time limit, so that a rare lock
+//! chain (another syscall holding the directory and waiting for the file this setxattr holds)
+//! delays the reply instead of deadlocking.
+//!
+//! Invalidating an inode's *attributes* takes no sleeping lock in the kernel (a spinlock and
+//! the attribute version counter), so handlers do that directly, before replying.
+
+use fuser::{INodeNo, Notifier};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// How long a handler waits for a name invalidation it needs before replying anyway.
+const SYNC_WAIT: Duration = Duration::from_millis(200);
+
+enum Job {
+    Entry(u64, Box<[u8]>),
+    Pages(u64),
+    Done(mpsc::SyncSender<()>),
+}
+
+/// The invalidation thread's queue, and direct attribute invalidation.
+#[derive(Debug, Clone)]
+pub(crate) struct Invalidator {
+    notifier: Arc<OnceLock<Notifier>>,
+    tx: Sender<Job>,
+}
+
+impl Invalidator {
+    /// Starts the invalidation thread. It ends when every Invalidator is dropped.
+    pub(crate) fn start(notifier: Arc<OnceLock<Notifier>>) -> std::io::Result<Invalidator> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let n = notifier.clone();
+        std::thread::Builder::new()
+            .name("ntlinkfs-inval".into())
+            .spawn(move || run(n, rx))?;
+        Ok(Invalidator { notifier, tx })
+    }
+
+    /// Drops the kernel's cached attributes of a node, now (safe inside any handler).
+    pub(crate) fn attrs_now(&self, ino: u64) {
+        if let Some(n) = self.notifier.get() {
+            if let Err(e) = n.inval_inode(INodeNo(ino), -1, 0) {
+                tracing::debug!(ino, "inval_inode: {e}");
+            }
+        }
+    }
+
+    /// Queues dropping a cached name (after the reply).
+    pub(crate) fn entry_later(&self, parent: u64, name: &[u8]) {
+        let _ = self.tx.send(Job::Entry(parent, name.into()));
+    }
+
+    /// Queues dropping a node's cached data pages.
+    pub(crate) fn pages_later(&self, ino: u64) {
+        let _ = self.tx.send(Job::Pages(ino));
+    }
+
+    /// Waits (a short while at most) until every queued invalidation is done.
+    pub(crate) fn wait(&self) {
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        if self.tx.send(Job::Done(done_tx)).is_ok() {
+            let _ = done_rx.recv_timeout(SYNC_WAIT);
+        }
+    }
+}
+
+fn run(notifier: Arc<OnceLock<Notifier>>, rx: Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        let Some(n) = notifier.get() else {
+            if let Job::Done(tx) = job {
+                let _ = tx.try_send(());
+            }
+            continue;
+        };
+        let r = match job {
+            Job::Entry(parent, name) => n.inval_entry(INodeNo(parent), OsStr::from_bytes(&name)),
+            Job::Pages(ino) => n.inval_inode(INodeNo(ino), 0, 0),
+            Job::Done(tx) => {
+                let _ = tx.try_send(());
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            // ENOTCONN after unmount, or nothing cached: nothing to do either way.
+            tracing::debug!("invalidation: {e}");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Shared helpers: a real FUSE mount of a fresh volume in a temporary directory.
+#![allow(dead_code)]
+
+use backend_fuse::{MountHandle, MountOptions};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use vfs_core::{Volume, VolumeOptions};
+
+/// A mounted volume; unmounts on drop and then checks the engine's invariants and that the
+/// session released every handle and pin.
+pub struct Mounted {
+    pub vol: Arc<Volume>,
+    handle: Option<MountHandle>,
+    dir: Option<tempfile::TempDir>,
+    root: PathBuf,
+}
+
+fn require_fuse() {
+    assert!(
+        Path::new("/dev/fuse").exists(),
+        "these tests mount for real: /dev/fuse is missing (install fuse3: apt-get install fuse3, \
+         and load the fuse module)"
+    );
+}
+
+impl Mounted {
+    pub fn new() -> Mounted {
+        Mounted::with(VolumeOptions::default(), MountOptions::default())
+    }
+
+    pub fn with_volume(vo: VolumeOptions) -> Mounted {
+        Mounted::with(vo, MountOptions::default())
+    }
+
+    pub fn with(vo: VolumeOptions, mo: MountOptions) -> Mounted {
+        require_fuse();
+        let dir = tempfile::Builder::new()
+            .prefix("ntlinkfs-test-")
+            .tempdir()
+            .expect("temp dir");
+        let vol = Arc::new(Volume::new(vo));
+        let handle = backend_fuse::mount(vol.clone(), dir.path(), &mo)
+            .unwrap_or_else(|e| panic!("mount failed: {e}"));
+        let root = handle.mountpoint().to_path_buf();
+        Mounted {
+            vol,
+            handle: Some(handle),
+            dir: Some(dir),
+            root,
+        }
+    }
+
+    /// The mount point.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A path inside the mount.
+    pub fn p(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Unmounts now and checks the volume.
+    pub fn finish(mut self) {
+        self.unmount_and_check();
+    }
+
+    fn unmount_and_check(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.unmount().expect("unmount");
+            if !std::thread::panicking() {
+                self.vol.check().expect("volume consistent after unmount");
+                assert_eq!(self.vol.open_handle_count(), 0, "handles leaked");
+            }
+        }
+        if let Some(d) = self.dir.take() {
+            let _ = d.close();
+        }
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.unmount_and_check();
+    }
+}
+
+/// The errno of an io::Error (panics if it has none).
+pub fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or_else(|| panic!("no errno in {e:?}"))
+}
+
+/// Asserts that a result failed with `code`.
+#[track_caller]
+pub fn assert_errno<T: std::fmt::Debug>(r: io::Result<T>, code: i32) {
+    match r {
+        Ok(v) => panic!("expected errno {code}, got Ok({v:?})"),
+        Err(e) => assert_eq!(errno(&e), code, "{e}"),
+    }
+}
+
+pub fn cstr(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap()
+}
+
+/// lstat(2), as a raw struct.
+pub fn lstat(p: &Path) -> io::Result<libc::stat> {
+    let c = cstr(p);
+    // SAFETY: a valid path and a zeroed struct to fill.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::lstat(c.as_ptr(), &mut st) } == 0 {
+        Ok(st)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// renameat2(2) with flags.
+pub fn rename2(from: &Path, to: &Path, flags: u32) -> io::Result<()> {
+    let (a, b) = (cstr(from), cstr(to));
+    // SAFETY: valid paths; renameat2 via syscall (glibc wrappers vary).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            flags,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The UTF-16 units of a string.
+pub fn w(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+/// A junction buffer as `mklink /J` writes it for `target` (`C:\dir`).
+pub fn junction(target: &str) -> Vec<u8> {
+    vfs_core::reparse::junction_for_target(&w(target), 'C')
+        .unwrap()
+        .into_bytes()
+}
+
+/// A symbolic link buffer as CreateSymbolicLinkW writes it.
+pub fn symlink_buf(target: &str) -> Vec<u8> {
+    vfs_core::reparse::symlink_for_target(&w(target), 'C')
+        .unwrap()
+        .into_bytes()
+}
+
+/// FILE_ATTRIBUTE_* through ntfs-3g's xattr.
+pub fn ntfs_attrib(p: &Path) -> u32 {
+    let v = xattr::get(p, "system.ntfs_attrib").unwrap().expect("ntfs_attrib");
+    u32::from_le_bytes(v[..4].try_into().unwrap())
+}
+
+pub const REPARSE: &str = "system.ntfs_reparse_data";

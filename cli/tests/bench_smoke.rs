@@ -1,0 +1,151 @@
+//! Smoke test of `ntlinkfs bench`: a quick run on the engine and tmpfs must finish and write a
+//! JSON document of the documented shape. Timings are never checked (DEVELOPERS-GUIDE: speed
+//! is measured in benchmarks, never in timed tests).
+
+use serde_json::Value;
+use std::process::Command;
+
+fn quick_run(extra: &[&str]) -> (Value, String) {
+    let dir = std::env::temp_dir().join(format!("ntlinkfs-bench-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
+        .args([
+            "bench",
+            "--quick",
+            "--targets",
+            "engine,tmpfs",
+            "--no-progress",
+            "--json",
+        ])
+        .arg(&json)
+        .args(extra)
+        .output()
+        .expect("run ntlinkfs bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "ntlinkfs bench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (doc, stdout)
+}
+
+fn row<'a>(doc: &'a Value, workload: &str, op: &str) -> &'a Value {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["workload"] == workload && r["op"] == op)
+        .unwrap_or_else(|| panic!("no result row {workload}/{op}"))
+}
+
+#[test]
+fn quick_bench_on_engine_and_tmpfs_writes_the_documented_json() {
+    let (doc, stdout) = quick_run(&[]);
+    assert_eq!(doc["schema"], "ntlinkfs-bench/1");
+    for key in ["nproc", "mem_total_kib", "kernel", "cpu_model"] {
+        assert!(!doc["machine"][key].is_null(), "machine.{key} missing");
+    }
+    assert_eq!(doc["config"]["quick"], true);
+    assert_eq!(doc["config"]["data_size"], 64 << 20);
+    let names: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tmpfs", "engine"]);
+    // tmpfs cannot hold junctions: the run says what stands in for them.
+    assert!(doc["targets"][0]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("symlinks"));
+
+    let both = [
+        ("meta", "create", "ops/s"),
+        ("meta", "stat", "ops/s"),
+        ("meta", "link", "ops/s"),
+        ("meta", "rename", "ops/s"),
+        ("meta", "unlink", "ops/s"),
+        ("meta", "readdir", "ops/s"),
+        ("store", "populate", "ops/s"),
+        ("store", "link", "ops/s"),
+        ("store", "junction", "ops/s"),
+        ("store", "walk", "ops/s"),
+        ("data", "write-1m", "MB/s"),
+        ("data", "read-1m", "MB/s"),
+        ("data", "write-4k", "MB/s"),
+        ("data", "read-4k", "MB/s"),
+        ("data", "rand-read-4k", "ops/s"),
+        ("mount", "ready", "ms"),
+    ];
+    for (w, op, unit) in both {
+        let r = row(&doc, w, op);
+        assert_eq!(r["unit"], unit, "{w}/{op}");
+        for t in ["tmpfs", "engine"] {
+            let v = r["values"][t]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{w}/{op} {t}"));
+            assert!(v.is_finite() && v >= 0.0, "{w}/{op} {t} = {v}");
+            assert!(r["samples"][t]["seconds"].is_number());
+        }
+        assert!(r["ratio_vs_tmpfs"]["engine"].is_number(), "{w}/{op}");
+        assert!(r["ratio_vs_ntfs3g"].as_object().unwrap().is_empty());
+    }
+    // Counts are part of the shape: the quick sizes.
+    assert_eq!(
+        row(&doc, "meta", "create")["samples"]["tmpfs"]["count"],
+        300
+    );
+    assert_eq!(
+        row(&doc, "meta", "unlink")["samples"]["engine"]["count"],
+        600
+    );
+    assert_eq!(row(&doc, "store", "walk")["samples"]["tmpfs"]["count"], 600);
+    assert_eq!(
+        row(&doc, "data", "write-1m")["samples"]["tmpfs"]["bytes"],
+        64 << 20
+    );
+
+    let mem = row(&doc, "memory", "per-file");
+    assert_eq!(mem["unit"], "B/file");
+    assert!(mem["values"]["engine"].as_f64().unwrap() > 0.0);
+    assert!(mem["values"].get("tmpfs").is_none());
+    assert!(row(&doc, "memory", "names")["values"]["engine"].is_number());
+
+    let goals = doc["goals"].as_array().unwrap();
+    assert!(goals
+        .iter()
+        .any(|g| g["op"] == "memory/per-file" && g["met"].is_boolean()));
+
+    // The table names every target and shows ratios against tmpfs.
+    assert!(stdout.contains("engine÷tmpfs"), "{stdout}");
+    assert!(stdout.contains("meta/create"), "{stdout}");
+}
+
+#[test]
+fn bench_refuses_bad_sizes_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
+        .args([
+            "bench",
+            "--quick",
+            "--targets",
+            "engine",
+            "--data-size",
+            "12X",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("size suffix"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
+        .args(["bench", "--quick", "--targets", "engine", "--files", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--files must be at least 1"));
+}

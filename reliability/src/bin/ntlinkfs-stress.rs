@@ -1,0 +1,227 @@
+//! `ntlinkfs-stress`: workers racing on one tree of an ntlinkfs mount, then the engine's own
+//! consistency check through the control xattr, a memory check (big files written and deleted,
+//! the daemon's RSS read around each round), and a clean unmount. Exit status 0 = all good,
+//! 1 = a failure (printed), 2 = the run could not be made.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use reliability::control;
+use reliability::mounts::{ntlinkfs_bin, NtlinkfsMount};
+use reliability::stress::{self, StressConfig};
+use reliability::sys;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Stress an ntlinkfs mount.
+#[derive(Parser, Debug)]
+#[command(name = "ntlinkfs-stress", version)]
+struct Args {
+    /// Seconds the workers run.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Worker threads.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Largest single write in bytes.
+    #[arg(long, default_value_t = 256 * 1024)]
+    max_write: u32,
+    /// Seconds without any finished operation that count as a deadlock.
+    #[arg(long, default_value_t = 60)]
+    stall_seconds: u64,
+    /// The ntlinkfs binary (default: next to this tool, or $NTLINKFS_BIN).
+    #[arg(long)]
+    ntlinkfs_bin: Option<PathBuf>,
+    /// Drive letter of the volume (junction targets).
+    #[arg(long, default_value_t = 'C')]
+    drive: char,
+    /// Memory check: rounds of writing and deleting big files.
+    #[arg(long, default_value_t = 3)]
+    rss_rounds: usize,
+    /// Memory check: files per round.
+    #[arg(long, default_value_t = 8)]
+    rss_files: usize,
+    /// Memory check: MiB per file.
+    #[arg(long, default_value_t = 64)]
+    rss_file_mib: usize,
+    /// Memory check: how far above the first round's after-delete RSS the last may end (MiB).
+    #[arg(long, default_value_t = 64)]
+    rss_slack_mib: u64,
+}
+
+fn main() {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("ntlinkfs-stress: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run(args: Args) -> Result<i32> {
+    let bin = match &args.ntlinkfs_bin {
+        Some(b) => b.clone(),
+        None => ntlinkfs_bin()?,
+    };
+    let tmp = tempfile::Builder::new().prefix("ntlinkfs-stress-").tempdir()?;
+    let dir = tmp.path().join("mnt");
+    let mut mount = NtlinkfsMount::start(&bin, &dir, &[])?;
+    let pid = mount.pid();
+    let mut failures: Vec<String> = Vec::new();
+    let baseline = sys::rss_kib(pid).context("cannot read the daemon's RSS")?;
+    println!("daemon pid {pid}, RSS at start {} MiB", baseline / 1024);
+
+    let cfg = StressConfig {
+        workers: args.workers,
+        duration: Duration::from_secs(args.seconds),
+        seed: args.seed,
+        max_write: args.max_write,
+        drive: args.drive,
+        stall: Duration::from_secs(args.stall_seconds),
+    };
+    let start = Instant::now();
+    let rep = stress::run(&dir.join("stress"), &cfg);
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "stress: {} workers, {:.1} s, {} operations ({:.0}/s), {} MiB written, longest pause without a finished operation {:.2} s",
+        args.workers,
+        secs,
+        rep.ops,
+        rep.ops as f64 / secs,
+        rep.bytes_written >> 20,
+        rep.longest_quiet.as_secs_f64()
+    );
+    let verbs: Vec<String> = rep.by_verb.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("operations: {}", verbs.join(", "));
+    let errs: Vec<String> = rep.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("expected errors: {}", errs.join(", "));
+    if let Some(doing) = &rep.stalled {
+        println!("FAIL: no operation finished for {} s (deadlock?)", args.stall_seconds);
+        for d in doing {
+            println!("  {d}");
+        }
+        // Workers are stuck in the kernel: unmount lazily so they get ENOTCONN, then leave.
+        let _ = std::process::Command::new("fusermount3").arg("-uz").arg(&dir).status();
+        return Ok(1);
+    }
+    for f in rep.fatal.iter().take(20) {
+        failures.push(format!("file system error: {f}"));
+    }
+    if rep.ops == 0 {
+        failures.push("no operation ran".into());
+    }
+    if let Some(st) = mount.try_wait() {
+        failures.push(format!("the daemon exited during the run ({st}): {}", mount.log_text()));
+        report(&failures);
+        return Ok(1);
+    }
+
+    let peak = sys::rss_kib(pid)?;
+    match control::check(&dir) {
+        Ok(v) if v == "ok" => println!("engine check after the workers: ok"),
+        Ok(v) => failures.push(format!("engine check after the workers: {v}")),
+        Err(e) => failures.push(format!("engine check unreadable: {e:#}")),
+    }
+    let left = stress::remove_tree(&dir.join("stress"));
+    if left > 0 {
+        failures.push(format!("{left} entries of the stress tree could not be removed"));
+    }
+    match control::check(&dir) {
+        Ok(v) if v == "ok" => println!("engine check after removing the tree: ok"),
+        Ok(v) => failures.push(format!("engine check after removing the tree: {v}")),
+        Err(e) => failures.push(format!("engine check unreadable: {e:#}")),
+    }
+    match control::open_handles(&dir) {
+        Ok(Some(0)) => println!("open handles in the engine: 0"),
+        Ok(Some(n)) => failures.push(format!("{n} handles still open in the engine after every file was closed")),
+        Ok(None) => println!("open handles: not reported by this mount"),
+        Err(e) => failures.push(format!("open handle count unreadable: {e:#}")),
+    }
+    let after_stress = control::settled_rss_kib(pid)?;
+    println!(
+        "RSS: start {} MiB, after the workers {} MiB, after removing their tree {} MiB",
+        baseline / 1024,
+        peak / 1024,
+        after_stress / 1024
+    );
+
+    if args.rss_rounds > 0 {
+        let rounds = stress::rss_rounds(
+            &dir.join("rss"),
+            pid,
+            args.rss_rounds,
+            args.rss_files,
+            args.rss_file_mib,
+        )
+        .context("memory check")?;
+        let settled = control::settled_rss_kib(pid)?;
+        for (i, r) in rounds.iter().enumerate() {
+            println!(
+                "memory round {}: {} x {} MiB written: RSS {} MiB; deleted: RSS {} MiB",
+                i + 1,
+                args.rss_files,
+                args.rss_file_mib,
+                r.full_kib / 1024,
+                r.after_delete_kib / 1024
+            );
+        }
+        println!("RSS after the last round settled: {} MiB", settled / 1024);
+        let first = rounds[0].after_delete_kib.min(rounds[0].full_kib);
+        let written_mib = (args.rss_files * args.rss_file_mib) as u64;
+        if rounds[0].full_kib < baseline + written_mib * 1024 / 2 {
+            failures.push(format!(
+                "memory check did not measure: RSS with {written_mib} MiB written was only {} MiB",
+                rounds[0].full_kib / 1024
+            ));
+        }
+        if settled > first.max(after_stress) + args.rss_slack_mib * 1024 {
+            failures.push(format!(
+                "memory grows: after deleting everything RSS is {} MiB, {} MiB above the first round's",
+                settled / 1024,
+                (settled - first) / 1024
+            ));
+        }
+        if settled > baseline + written_mib * 1024 / 4 + args.rss_slack_mib * 1024 {
+            failures.push(format!(
+                "deleted files' data is not freed: RSS {} MiB after deleting {written_mib} MiB, {} MiB at start",
+                settled / 1024,
+                baseline / 1024
+            ));
+        }
+        match control::check(&dir) {
+            Ok(v) if v == "ok" => {}
+            Ok(v) => failures.push(format!("engine check after the memory rounds: {v}")),
+            Err(e) => failures.push(format!("engine check unreadable: {e:#}")),
+        }
+    }
+
+    let log_before = mount.log_text();
+    let status = mount.unmount()?;
+    if !status.success() {
+        failures.push(format!("the daemon exited with {status} on unmount"));
+    }
+    if log_before.contains("panicked") {
+        failures.push(format!("the daemon panicked: {log_before}"));
+    }
+    report(&failures);
+    drop(tmp);
+    if failures.is_empty() {
+        Ok(0)
+    } else {
+        Ok(1)
+    }
+}
+
+fn report(failures: &[String]) {
+    if failures.is_empty() {
+        println!("result: ok");
+    } else {
+        for f in failures {
+            println!("FAIL: {f}");
+        }
+    }
+}

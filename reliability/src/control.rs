@@ -1,0 +1,47 @@
+//! The mount's control channel: the engine's `check()` and counters, read through extended
+//! attributes on the mount's root (so a tool outside the daemon can ask).
+
+use crate::sys;
+use anyhow::{anyhow, Result};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The xattr on the root whose value is the engine's `check()`: `ok`, or the inconsistencies.
+pub const CHECK_XATTR: &str = "user.ntlinkfs.check";
+
+/// The engine's consistency check, as the mount reports it (trimmed).
+pub fn check(mount: &Path) -> Result<String> {
+    let v = sys::lgetxattr(mount, CHECK_XATTR).map_err(|e| {
+        anyhow!(
+            "getfattr -n {CHECK_XATTR} {}: {}",
+            mount.display(),
+            crate::errno::name(e)
+        )
+    })?;
+    Ok(String::from_utf8_lossy(&v).trim().to_string())
+}
+
+/// Open handles in the engine, if the mount reports them (None when it does not).
+pub fn open_handles(_mount: &Path) -> Result<Option<u64>> {
+    Ok(None)
+}
+
+/// The daemon's RSS once it stops changing: the kernel forgets deleted inodes a little after
+/// the unlink returns, so the engine frees their data a little later too. Samples every 100 ms
+/// until five agree within 1 MiB, for at most 10 s.
+pub fn settled_rss_kib(pid: u32) -> Result<u64> {
+    let start = Instant::now();
+    let mut last = sys::rss_kib(pid)?;
+    let mut same = 0;
+    while same < 5 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = sys::rss_kib(pid)?;
+        if now.abs_diff(last) < 1024 {
+            same += 1;
+        } else {
+            same = 0;
+        }
+        last = now;
+    }
+    Ok(last)
+}

@@ -1,0 +1,327 @@
+//! The operations of the differential fuzzer, with a one-line text form that `--replay` reads
+//! back. Paths are relative to the sequence's own directory; junction targets too.
+
+use crate::sys::RenameMode;
+use std::fmt;
+
+/// Number of descriptor slots an `open` can fill.
+pub const SLOTS: usize = 4;
+
+/// One operation, run the same way on both mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `open(O_CREAT|O_EXCL|O_WRONLY)` + close.
+    Create(String),
+    /// `mkdir`.
+    Mkdir(String),
+    /// open an existing file, `pwrite(len bytes made from seed, off)`, close.
+    Write(String, u64, u32, u8),
+    /// `truncate` (follows links).
+    Truncate(String, u64),
+    /// open read-only, read everything, close: length and hash.
+    Read(String),
+    /// `lstat`.
+    Stat(String),
+    /// `stat` (follows links).
+    StatFollow(String),
+    /// `link(src, dst)`.
+    Link(String, String),
+    /// `unlink`.
+    Unlink(String),
+    /// `rmdir`.
+    Rmdir(String),
+    /// `renameat2(src, dst, mode)`.
+    Rename(String, String, RenameMode),
+    /// `symlink(target, path)` with a relative target.
+    Symlink(String, String),
+    /// `readlink`.
+    Readlink(String),
+    /// `lsetxattr(path, system.ntfs_reparse_data, mount point buffer for target)`: a junction
+    /// (A3) made the way ntfs-3g users make one.
+    Junction(String, String),
+    /// `lremovexattr(path, system.ntfs_reparse_data)`.
+    Unreparse(String),
+    /// `lgetxattr(path, system.ntfs_reparse_data)`.
+    GetReparse(String),
+    /// `readdir`, names sorted.
+    List(String),
+    /// `open(O_RDWR)` kept in a slot.
+    Open(usize, String),
+    /// `pwrite` through a slot.
+    FdWrite(usize, u64, u32, u8),
+    /// read a slot's file whole.
+    FdRead(usize),
+    /// `fstat` through a slot.
+    FdStat(usize),
+    /// `ftruncate` through a slot.
+    FdTruncate(usize, u64),
+    /// `close` a slot.
+    Close(usize),
+    /// `link(path, path.lK)` for K in 1..=n: stops at the first failure (the 1024-link probe).
+    LinkMany(String, u32),
+}
+
+fn mode_str(m: RenameMode) -> &'static str {
+    match m {
+        RenameMode::Replace => "replace",
+        RenameMode::NoReplace => "noreplace",
+        RenameMode::Exchange => "exchange",
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Create(p) => write!(f, "create {p}"),
+            Op::Mkdir(p) => write!(f, "mkdir {p}"),
+            Op::Write(p, o, l, s) => write!(f, "write {p} {o} {l} {s}"),
+            Op::Truncate(p, n) => write!(f, "truncate {p} {n}"),
+            Op::Read(p) => write!(f, "read {p}"),
+            Op::Stat(p) => write!(f, "stat {p}"),
+            Op::StatFollow(p) => write!(f, "statf {p}"),
+            Op::Link(a, b) => write!(f, "link {a} {b}"),
+            Op::Unlink(p) => write!(f, "unlink {p}"),
+            Op::Rmdir(p) => write!(f, "rmdir {p}"),
+            Op::Rename(a, b, m) => write!(f, "rename {a} {b} {}", mode_str(*m)),
+            Op::Symlink(t, p) => write!(f, "symlink {t} {p}"),
+            Op::Readlink(p) => write!(f, "readlink {p}"),
+            Op::Junction(p, t) => write!(f, "junction {p} {t}"),
+            Op::Unreparse(p) => write!(f, "unreparse {p}"),
+            Op::GetReparse(p) => write!(f, "getreparse {p}"),
+            Op::List(p) => write!(f, "ls {p}"),
+            Op::Open(s, p) => write!(f, "open {s} {p}"),
+            Op::FdWrite(s, o, l, v) => write!(f, "fwrite {s} {o} {l} {v}"),
+            Op::FdRead(s) => write!(f, "fread {s}"),
+            Op::FdStat(s) => write!(f, "fstat {s}"),
+            Op::FdTruncate(s, n) => write!(f, "ftruncate {s} {n}"),
+            Op::Close(s) => write!(f, "close {s}"),
+            Op::LinkMany(p, n) => write!(f, "linkmany {p} {n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Op {
+    type Err = String;
+
+    fn from_str(line: &str) -> Result<Op, String> {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let bad = || format!("cannot read operation `{line}`");
+        let s = |i: usize| w.get(i).map(|x| x.to_string()).ok_or_else(bad);
+        let n = |i: usize| -> Result<u64, String> {
+            w.get(i).and_then(|x| x.parse().ok()).ok_or_else(bad)
+        };
+        let slot = |i: usize| -> Result<usize, String> {
+            let v = n(i)? as usize;
+            if v < SLOTS {
+                Ok(v)
+            } else {
+                Err(format!("slot {v} out of range in `{line}`"))
+            }
+        };
+        let want = |k: usize| {
+            if w.len() == k {
+                Ok(())
+            } else {
+                Err(bad())
+            }
+        };
+        let op = match w.first().copied() {
+            Some("create") => want(2).and_then(|_| Ok(Op::Create(s(1)?)))?,
+            Some("mkdir") => want(2).and_then(|_| Ok(Op::Mkdir(s(1)?)))?,
+            Some("write") => {
+                want(5)?;
+                Op::Write(s(1)?, n(2)?, n(3)? as u32, n(4)? as u8)
+            }
+            Some("truncate") => {
+                want(3)?;
+                Op::Truncate(s(1)?, n(2)?)
+            }
+            Some("read") => want(2).and_then(|_| Ok(Op::Read(s(1)?)))?,
+            Some("stat") => want(2).and_then(|_| Ok(Op::Stat(s(1)?)))?,
+            Some("statf") => want(2).and_then(|_| Ok(Op::StatFollow(s(1)?)))?,
+            Some("link") => {
+                want(3)?;
+                Op::Link(s(1)?, s(2)?)
+            }
+            Some("unlink") => want(2).and_then(|_| Ok(Op::Unlink(s(1)?)))?,
+            Some("rmdir") => want(2).and_then(|_| Ok(Op::Rmdir(s(1)?)))?,
+            Some("rename") => {
+                want(4)?;
+                let m = match w[3] {
+                    "replace" => RenameMode::Replace,
+                    "noreplace" => RenameMode::NoReplace,
+                    "exchange" => RenameMode::Exchange,
+                    _ => return Err(bad()),
+                };
+                Op::Rename(s(1)?, s(2)?, m)
+            }
+            Some("symlink") => {
+                want(3)?;
+                Op::Symlink(s(1)?, s(2)?)
+            }
+            Some("readlink") => want(2).and_then(|_| Ok(Op::Readlink(s(1)?)))?,
+            Some("junction") => {
+                want(3)?;
+                Op::Junction(s(1)?, s(2)?)
+            }
+            Some("unreparse") => want(2).and_then(|_| Ok(Op::Unreparse(s(1)?)))?,
+            Some("getreparse") => want(2).and_then(|_| Ok(Op::GetReparse(s(1)?)))?,
+            Some("ls") => want(2).and_then(|_| Ok(Op::List(s(1)?)))?,
+            Some("open") => {
+                want(3)?;
+                Op::Open(slot(1)?, s(2)?)
+            }
+            Some("fwrite") => {
+                want(5)?;
+                Op::FdWrite(slot(1)?, n(2)?, n(3)? as u32, n(4)? as u8)
+            }
+            Some("fread") => want(2).and_then(|_| Ok(Op::FdRead(slot(1)?)))?,
+            Some("fstat") => want(2).and_then(|_| Ok(Op::FdStat(slot(1)?)))?,
+            Some("ftruncate") => {
+                want(3)?;
+                Op::FdTruncate(slot(1)?, n(2)?)
+            }
+            Some("close") => want(2).and_then(|_| Ok(Op::Close(slot(1)?)))?,
+            Some("linkmany") => {
+                want(3)?;
+                Op::LinkMany(s(1)?, n(2)? as u32)
+            }
+            _ => return Err(bad()),
+        };
+        Ok(op)
+    }
+}
+
+impl Op {
+    /// The paths (relative to the sequence directory) the operation names, targets included.
+    pub fn paths(&self) -> Vec<&str> {
+        match self {
+            Op::Create(p)
+            | Op::Mkdir(p)
+            | Op::Write(p, ..)
+            | Op::Truncate(p, _)
+            | Op::Read(p)
+            | Op::Stat(p)
+            | Op::StatFollow(p)
+            | Op::Unlink(p)
+            | Op::Rmdir(p)
+            | Op::Readlink(p)
+            | Op::Unreparse(p)
+            | Op::GetReparse(p)
+            | Op::List(p)
+            | Op::Open(_, p)
+            | Op::LinkMany(p, _) => vec![p],
+            Op::Link(a, b) | Op::Rename(a, b, _) | Op::Junction(a, b) | Op::Symlink(a, b) => {
+                vec![a, b]
+            }
+            Op::FdWrite(..) | Op::FdRead(_) | Op::FdStat(_) | Op::FdTruncate(..) | Op::Close(_) => {
+                vec![]
+            }
+        }
+    }
+
+    /// The operation's verb (first word of its text form).
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Op::Create(_) => "create",
+            Op::Mkdir(_) => "mkdir",
+            Op::Write(..) => "write",
+            Op::Truncate(..) => "truncate",
+            Op::Read(_) => "read",
+            Op::Stat(_) => "stat",
+            Op::StatFollow(_) => "statf",
+            Op::Link(..) => "link",
+            Op::Unlink(_) => "unlink",
+            Op::Rmdir(_) => "rmdir",
+            Op::Rename(..) => "rename",
+            Op::Symlink(..) => "symlink",
+            Op::Readlink(_) => "readlink",
+            Op::Junction(..) => "junction",
+            Op::Unreparse(_) => "unreparse",
+            Op::GetReparse(_) => "getreparse",
+            Op::List(_) => "ls",
+            Op::Open(..) => "open",
+            Op::FdWrite(..) => "fwrite",
+            Op::FdRead(_) => "fread",
+            Op::FdStat(_) => "fstat",
+            Op::FdTruncate(..) => "ftruncate",
+            Op::Close(_) => "close",
+            Op::LinkMany(..) => "linkmany",
+        }
+    }
+}
+
+/// The bytes a write puts down: a pattern fixed by the seed, different at every offset so that
+/// a misplaced block shows.
+pub fn pattern(seed: u8, off: u64, len: u32) -> Vec<u8> {
+    (0..u64::from(len))
+        .map(|i| {
+            let x = off + i;
+            (x as u8) ^ ((x >> 8) as u8).wrapping_mul(31) ^ seed
+        })
+        .collect()
+}
+
+/// FNV-1a, enough to tell two file contents apart in a report.
+pub fn hash(data: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in data {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_round_trips_through_text() {
+        let ops = [
+            Op::Create("a/b".into()),
+            Op::Mkdir("d".into()),
+            Op::Write("a".into(), 5, 100, 7),
+            Op::Truncate("a".into(), 9),
+            Op::Read("a".into()),
+            Op::Stat("a".into()),
+            Op::StatFollow("a".into()),
+            Op::Link("a".into(), "b".into()),
+            Op::Unlink("a".into()),
+            Op::Rmdir("a".into()),
+            Op::Rename("a".into(), "b".into(), RenameMode::Exchange),
+            Op::Symlink("../x".into(), "s".into()),
+            Op::Readlink("s".into()),
+            Op::Junction("j".into(), "d/e".into()),
+            Op::Unreparse("j".into()),
+            Op::GetReparse("j".into()),
+            Op::List(".".into()),
+            Op::Open(3, "a".into()),
+            Op::FdWrite(1, 2, 3, 4),
+            Op::FdRead(0),
+            Op::FdStat(2),
+            Op::FdTruncate(1, 0),
+            Op::Close(3),
+            Op::LinkMany("f".into(), 1100),
+        ];
+        for op in ops {
+            let text = op.to_string();
+            assert_eq!(text.parse::<Op>(), Ok(op.clone()), "{text}");
+            assert!(text.starts_with(op.verb()));
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_errors_not_panics() {
+        for line in ["", "create", "write a 1 2", "open 9 a", "rename a b sideways", "zap a"] {
+            assert!(line.parse::<Op>().is_err(), "{line}");
+        }
+    }
+
+    #[test]
+    fn pattern_depends_on_offset_and_seed() {
+        assert_ne!(pattern(1, 0, 16), pattern(1, 16, 16));
+        assert_ne!(pattern(1, 0, 16), pattern(2, 0, 16));
+        assert_eq!(pattern(3, 10, 5), pattern(3, 0, 15)[10..].to_vec());
+    }
+}

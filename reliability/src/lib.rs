@@ -1,0 +1,20 @@
+//! # reliability — proof that an ntlinkfs mount keeps working and loses nothing
+//!
+//! Tools (binaries) and the pieces they share:
+//! - `ntlinkfs-stress`: workers racing on one tree, then the engine's `check()` through the
+//!   control xattr, a memory check and a clean unmount ([`stress`]);
+//! - `ntlinkfs-difffuzz`: the same random operations on ntlinkfs and on ntfs-3g, every
+//!   difference either listed in `known-divergences.toml` or reported ([`difffuzz`]);
+//! - `ntlinkfs-pjdfstest-check`: runs pjdfstest and holds its failures to
+//!   `pjdfstest-expected-failures.toml` ([`pjdfstest`]).
+//!
+//! `scripts/reliability.sh --short` (CI) and `--long` run them with fsx; docs/RELIABILITY.md
+//! records the long runs.
+
+pub mod control;
+pub mod difffuzz;
+pub mod errno;
+pub mod mounts;
+pub mod pjdfstest;
+pub mod stress;
+pub mod sys;

@@ -1,0 +1,146 @@
+//! Engine calls the FUSE backend needs beyond the common API.
+//!
+//! The Linux kernel asks a FUSE file system for one thing at a time (LOOKUP, CREATE, SYMLINK)
+//! and expects each answer to describe one consistent moment. These calls do in one step,
+//! under one acquisition of the volume's lock, what the common API does in two, so that no
+//! other request can slip in between (for example a file created by CREATE being deleted
+//! before the handle CREATE must return is opened on it).
+
+use crate::error::{Error, Result};
+use crate::name::validate_name;
+use crate::reparse::ReparseBuffer;
+use crate::types::*;
+
+impl super::Volume {
+    /// Looks `name` up in directory `parent` (case-insensitively, or exactly in a
+    /// case-sensitive directory, A5) and returns, as of one moment: the file, the name as
+    /// stored (display form), the file's [`Stat`], and whether that name is delete-pending
+    /// (legacy delete semantics, A2). Does not follow reparse points.
+    pub fn lookup_stat(
+        &self,
+        parent: FileId,
+        name: &[u16],
+    ) -> Result<(FileId, Vec<u16>, Stat, bool)> {
+        validate_name(name)?;
+        let st = self.state.read();
+        let named = st
+            .dir(parent)?
+            .find(name)
+            .ok_or(Error::ObjectNameNotFound)?;
+        let stat = st.stat(named.id)?;
+        Ok((named.id, named.display.to_vec(), stat, named.pending))
+    }
+
+    /// NtCreateFile with FILE_CREATE on a name in `parent`: creates the file or directory as
+    /// [`Volume::create`] does and opens a handle on it through that name, in one step.
+    pub fn create_open(
+        &self,
+        parent: FileId,
+        name: &[u16],
+        new: &NewFile,
+        access: Access,
+        share: Share,
+    ) -> Result<(FileId, HandleId)> {
+        self.writable()?;
+        validate_name(name)?;
+        let mut st = self.state.write();
+        let id = self.create_locked(&mut st, parent, name, new)?;
+        let h = self.add_handle(
+            &mut st,
+            id,
+            Some((parent, name.into())),
+            access,
+            share,
+            false,
+        )?;
+        Ok((id, h))
+    }
+
+    /// Creates an empty file or directory `name` in `parent` that holds the reparse buffer
+    /// `rp` (a symbolic link as CreateSymbolicLinkW makes it, A4, or a junction as `mklink /J`
+    /// does, A3), in one step: no other request ever sees the file without its reparse point.
+    /// The new file's kind comes from `new.kind`; a mount point on a file → NotADirectory.
+    pub fn create_reparse_at(
+        &self,
+        parent: FileId,
+        name: &[u16],
+        new: &NewFile,
+        rp: &ReparseBuffer,
+    ) -> Result<FileId> {
+        self.writable()?;
+        validate_name(name)?;
+        if rp.is_mount_point() && new.kind != FileKind::Directory {
+            return Err(Error::NotADirectory);
+        }
+        let mut st = self.state.write();
+        let id = self.create_locked(&mut st, parent, name, new)?;
+        let inode = st.get_mut(id)?;
+        inode.extra_mut().reparse = Some(rp.clone());
+        inode.attributes |= attrs::REPARSE_POINT;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::name::wide;
+    use crate::reparse::symlink_for_target;
+    use crate::*;
+
+    #[test]
+    fn lookup_stat_returns_display_name_case_insensitively_a5() {
+        let v = Volume::new(VolumeOptions::default());
+        let id = v.create_file_path(r"\Readme.TXT").unwrap();
+        let (found, display, st, pending) = v.lookup_stat(v.root(), &wide("README.txt")).unwrap();
+        assert_eq!(found, id);
+        assert_eq!(display, wide("Readme.TXT"));
+        assert_eq!(st.id, id);
+        assert!(!pending);
+        assert_eq!(
+            v.lookup_stat(v.root(), &wide("nope")).unwrap_err(),
+            Error::ObjectNameNotFound
+        );
+    }
+
+    #[test]
+    fn create_open_makes_file_and_handle_in_one_step() {
+        let v = Volume::new(VolumeOptions::default());
+        let (id, h) = v
+            .create_open(
+                v.root(),
+                &wide("a"),
+                &NewFile::file(),
+                Access::READ_WRITE,
+                Share::ALL,
+            )
+            .unwrap();
+        assert_eq!(v.handle_file(h).unwrap(), id);
+        assert_eq!(
+            v.create_open(
+                v.root(),
+                &wide("A"),
+                &NewFile::file(),
+                Access::READ,
+                Share::ALL
+            )
+            .unwrap_err(),
+            Error::NameCollision
+        );
+        v.close(h).unwrap();
+        v.check().unwrap();
+    }
+
+    #[test]
+    fn create_reparse_at_makes_a_symlink_a4() {
+        let v = Volume::new(VolumeOptions::default());
+        let rp = symlink_for_target(&wide("target"), 'C').unwrap();
+        let id = v
+            .create_reparse_at(v.root(), &wide("lnk"), &NewFile::file(), &rp)
+            .unwrap();
+        let st = v.stat(id).unwrap();
+        assert_eq!(st.reparse_tag, Some(reparse::IO_REPARSE_TAG_SYMLINK));
+        assert_ne!(st.attributes & attrs::REPARSE_POINT, 0);
+        assert_eq!(v.read_link_posix(id, "/m").unwrap(), "target");
+        v.check().unwrap();
+    }
+}
