@@ -707,7 +707,12 @@ impl Filesystem for NtFs {
                 self.others_changed(id, ino.0);
             }
             self.open_handles.lock().insert(h.0);
-            reply.opened(FileHandle(h.0), FopenFlags::FOPEN_KEEP_CACHE);
+            // KEEP_CACHE: every change to the data goes through this mount's inode (one per file).
+            // NOFLUSH: close needs no FLUSH round trip (nothing is buffered here).
+            reply.opened(
+                FileHandle(h.0),
+                FopenFlags::FOPEN_KEEP_CACHE | FopenFlags::FOPEN_NOFLUSH,
+            );
         })
     }
 
@@ -1107,7 +1112,7 @@ impl Filesystem for NtFs {
                 &a,
                 Generation(0),
                 FileHandle(h.0),
-                FopenFlags::FOPEN_KEEP_CACHE,
+                FopenFlags::FOPEN_KEEP_CACHE | FopenFlags::FOPEN_NOFLUSH,
             );
         })
     }

@@ -101,6 +101,9 @@ pub struct BenchArgs {
     /// with --quick).
     #[arg(long)]
     pub mount_repeats: Option<u32>,
+    /// Threads serving the FUSE mount (default: backend-fuse's default, as `ntlinkfs mount`).
+    #[arg(long)]
+    pub fuse_threads: Option<u32>,
     /// Write the results as JSON to this file (`-` for standard output, the table then goes to
     /// standard error).
     #[arg(long)]

@@ -44,9 +44,18 @@ fn new_volume() -> Arc<Volume> {
     Arc::new(Volume::new(VolumeOptions::default()))
 }
 
+/// backend-fuse's default mount options, with `threads` when given.
+pub fn options(threads: Option<usize>) -> backend_fuse::MountOptions {
+    let mut o = backend_fuse::MountOptions::default();
+    if let Some(t) = threads {
+        o.threads = t.max(1);
+    }
+    o
+}
+
 /// Mounts a fresh volume at `dir`.
-pub fn mount(dir: &Path) -> Result<FuseMount> {
-    let h = backend_fuse::mount(new_volume(), dir, &backend_fuse::MountOptions::default())
+pub fn mount(dir: &Path, opts: &backend_fuse::MountOptions) -> Result<FuseMount> {
+    let h = backend_fuse::mount(new_volume(), dir, opts)
         .with_context(|| format!("mounting ntlinkfs at {}", dir.display()))?;
     Ok(FuseMount {
         dir: h.mountpoint().to_path_buf(),
@@ -56,12 +65,16 @@ pub fn mount(dir: &Path) -> Result<FuseMount> {
 
 /// Mount-to-ready through the library: from calling `backend_fuse::mount` (which returns once
 /// a stat of the mount point went through the new session) to that return.
-pub fn mount_times(dir: &Path, cfg: &Config) -> Result<Vec<f64>> {
+pub fn mount_times(
+    dir: &Path,
+    cfg: &Config,
+    opts: &backend_fuse::MountOptions,
+) -> Result<Vec<f64>> {
     let mut times = Vec::new();
     for _ in 0..cfg.mount_repeats {
         let vol = new_volume();
         let t = Instant::now();
-        let h = backend_fuse::mount(vol, dir, &backend_fuse::MountOptions::default())
+        let h = backend_fuse::mount(vol, dir, opts)
             .with_context(|| format!("mounting ntlinkfs at {}", dir.display()))?;
         // The mount call already waited for a stat; one more from here costs nothing much and
         // makes the definition the same as the other targets'.
@@ -74,14 +87,17 @@ pub fn mount_times(dir: &Path, cfg: &Config) -> Result<Vec<f64>> {
 
 /// Mount-to-ready through the binary: from starting `ntlinkfs mount DIR` to its ready line on
 /// standard output (a line containing "ready"), then unmounted by signal.
-pub fn cli_mount_times(dir: &Path, cfg: &Config) -> Result<Vec<f64>> {
+pub fn cli_mount_times(dir: &Path, cfg: &Config, threads: Option<usize>) -> Result<Vec<f64>> {
     let exe = std::env::current_exe().context("finding the ntlinkfs binary")?;
     let mut times = Vec::new();
     for _ in 0..cfg.mount_repeats {
         let t = Instant::now();
-        let mut child = Command::new(&exe)
-            .arg("mount")
-            .arg(dir)
+        let mut cmd = Command::new(&exe);
+        cmd.arg("mount").arg(dir);
+        if let Some(t) = threads {
+            cmd.arg("--threads").arg(t.to_string());
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null())

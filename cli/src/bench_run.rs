@@ -216,13 +216,17 @@ pub fn run(a: BenchArgs) -> Result<i32> {
             TargetName::Fuse => {
                 let s = scratch.as_ref().context("scratch")?;
                 let mnt = s.mount_dir("fuse")?;
-                let m = fuse::mount(&mnt)?;
+                let threads = a.fuse_threads.map(|t| t as usize);
+                let opts = fuse::options(threads);
+                let m = fuse::mount(&mnt, &opts)?;
                 let dir = m.dir.join("bench");
                 std::fs::create_dir_all(&dir)?;
                 infos.push(TargetInfo {
                     name: t.label(),
-                    description: "the ntlinkfs FUSE mount of a fresh volume, served in process"
-                        .into(),
+                    description: format!(
+                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads",
+                        opts.threads
+                    ),
                     notes: vec![
                         "node_modules/<pkg> are real junctions (system.ntfs_reparse_data)".into(),
                         "default MountOptions; the engine's invariants are checked after the run"
@@ -240,9 +244,9 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 m.finish()?;
                 if has(WorkloadName::Mount) {
                     run.step(t, WorkloadName::Mount);
-                    let times = fuse::mount_times(&mnt, &cfg)?;
+                    let times = fuse::mount_times(&mnt, &cfg, &opts)?;
                     run.mount_sample(t, "mount/ready", times);
-                    let times = fuse::cli_mount_times(&mnt, &cfg)?;
+                    let times = fuse::cli_mount_times(&mnt, &cfg, threads)?;
                     run.mount_sample(t, "mount/ready-cli", times);
                     run.bar.inc(1);
                 }

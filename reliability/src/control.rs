@@ -21,9 +21,27 @@ pub fn check(mount: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&v).trim().to_string())
 }
 
+/// The xattr on the root whose value is the number of handles open in the engine.
+pub const HANDLES_XATTR: &str = "user.ntlinkfs.handles";
+
 /// Open handles in the engine, if the mount reports them (None when it does not).
-pub fn open_handles(_mount: &Path) -> Result<Option<u64>> {
-    Ok(None)
+pub fn open_handles(mount: &Path) -> Result<Option<u64>> {
+    match sys::lgetxattr(mount, HANDLES_XATTR) {
+        Ok(v) => {
+            let t = String::from_utf8_lossy(&v).trim().to_string();
+            t.parse()
+                .map(Some)
+                .map_err(|_| anyhow!("{HANDLES_XATTR} is not a number: {t:?}"))
+        }
+        Err(libc::ENODATA) | Err(libc::EOPNOTSUPP) | Err(libc::EPERM) | Err(libc::EINVAL) => {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow!(
+            "getfattr -n {HANDLES_XATTR} {}: {}",
+            mount.display(),
+            crate::errno::name(e)
+        )),
+    }
 }
 
 /// The daemon's RSS once it stops changing: the kernel forgets deleted inodes a little after

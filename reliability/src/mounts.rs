@@ -80,12 +80,23 @@ pub struct NtlinkfsMount {
 impl NtlinkfsMount {
     /// Starts `bin mount DIR EXTRA...` and waits for its ready line on stdout.
     pub fn start(bin: &Path, dir: &Path, extra: &[&str]) -> Result<NtlinkfsMount> {
+        NtlinkfsMount::start_with_env(bin, dir, extra, &[])
+    }
+
+    /// [`NtlinkfsMount::start`] with extra environment variables for the daemon.
+    pub fn start_with_env(
+        bin: &Path,
+        dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<NtlinkfsMount> {
         require_program("fusermount3", "fuse3")?;
         std::fs::create_dir_all(dir).ok();
         let mut child = Command::new(bin)
             .arg("mount")
             .arg(dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -147,7 +158,9 @@ impl NtlinkfsMount {
 
     /// Has the daemon exited? Returns its status if so.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Kills the daemon with SIGKILL and reaps it, leaving the mount dead (ENOTCONN) as a crash

@@ -11,8 +11,18 @@ use std::process::Command;
 
 /// The pjdfstest groups the issue asks for.
 pub const GROUPS: [&str; 12] = [
-    "link", "unlink", "symlink", "rename", "rmdir", "mkdir", "open", "chmod", "chown", "truncate",
-    "ftruncate", "utimensat",
+    "link",
+    "unlink",
+    "symlink",
+    "rename",
+    "rmdir",
+    "mkdir",
+    "open",
+    "chmod",
+    "chown",
+    "truncate",
+    "ftruncate",
+    "utimensat",
 ];
 
 /// The expected-failures file.
@@ -24,14 +34,14 @@ pub struct ExpectedFailures {
     pub failure: Vec<Expected>,
 }
 
-/// One test that fails on purpose.
+/// Tests that fail on purpose for one reason.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
-    /// pjdfstest's test name (`group::test[::file_type]`).
-    pub test: String,
-    /// Why NTFS semantics make it fail, with the source.
+    /// Why NTFS semantics make them fail, with the source.
     pub reason: String,
+    /// pjdfstest's test names (`group::test[::file_type]`), exact.
+    pub tests: Vec<String>,
 }
 
 impl ExpectedFailures {
@@ -47,14 +57,22 @@ impl ExpectedFailures {
         let list: ExpectedFailures = toml::from_str(text)?;
         let mut seen = BTreeSet::new();
         for f in &list.failure {
-            if !seen.insert(f.test.clone()) {
-                bail!("`{}` is listed twice", f.test);
-            }
             if f.reason.trim().len() < 10 {
-                bail!("`{}` needs a reason (the NTFS rule that makes it fail)", f.test);
+                bail!(
+                    "{:?} need a reason (the NTFS rule that makes them fail)",
+                    f.tests
+                );
             }
-            if !GROUPS.iter().any(|g| f.test.starts_with(&format!("{g}::"))) {
-                bail!("`{}` is not in one of the groups run ({})", f.test, GROUPS.join(", "));
+            for t in &f.tests {
+                if !seen.insert(t.clone()) {
+                    bail!("`{t}` is listed twice");
+                }
+                if !GROUPS.iter().any(|g| t.starts_with(&format!("{g}::"))) {
+                    bail!(
+                        "`{t}` is not in one of the groups run ({})",
+                        GROUPS.join(", ")
+                    );
+                }
             }
         }
         Ok(list)
@@ -62,7 +80,18 @@ impl ExpectedFailures {
 
     /// The listed test names.
     pub fn names(&self) -> BTreeSet<String> {
-        self.failure.iter().map(|f| f.test.clone()).collect()
+        self.failure
+            .iter()
+            .flat_map(|f| f.tests.iter().cloned())
+            .collect()
+    }
+
+    /// The reason a test is listed.
+    pub fn reason(&self, test: &str) -> Option<&str> {
+        self.failure
+            .iter()
+            .find(|f| f.tests.iter().any(|t| t == test))
+            .map(|f| f.reason.as_str())
     }
 }
 
@@ -248,7 +277,10 @@ Summary: 2 failed, 1 skipped, 1 passed, 1 expected failures, 5 total
         assert_eq!(r.status.len(), 5);
         assert_eq!(r.status["link::b"], Status::Failed);
         assert_eq!(r.status["link::d"], Status::FailedAsExpected);
-        assert_eq!(r.detail["link::b"], vec!["assertion `left == right` failed"]);
+        assert_eq!(
+            r.detail["link::b"],
+            vec!["assertion `left == right` failed"]
+        );
     }
 
     #[test]
@@ -273,7 +305,7 @@ Summary: 2 failed, 1 skipped, 1 passed, 1 expected failures, 5 total
 
     #[test]
     fn an_entry_without_reason_is_refused() {
-        let t = "[[failure]]\ntest = \"link::x\"\nreason = \"\"\n";
+        let t = "[[failure]]\ntests = [\"link::x\"]\nreason = \"\"\n";
         assert!(ExpectedFailures::parse(t).is_err());
     }
 

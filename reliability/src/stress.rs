@@ -28,6 +28,8 @@ pub struct StressConfig {
     pub drive: char,
     /// No operation finishing for this long is a stall.
     pub stall: Duration,
+    /// Leave out junction set/remove (to tell their effects from others').
+    pub no_reparse: bool,
 }
 
 /// What a stress run saw.
@@ -39,6 +41,8 @@ pub struct StressReport {
     pub by_verb: BTreeMap<&'static str, u64>,
     /// Expected errors by errno name.
     pub errors: BTreeMap<String, u64>,
+    /// The first few operations that met each errno.
+    pub examples: BTreeMap<String, Vec<String>>,
     /// Errors that mean the file system broke, with the operation.
     pub fatal: Vec<String>,
     /// Longest time no worker finished an operation.
@@ -50,6 +54,9 @@ pub struct StressReport {
 }
 
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+/// Operations kept as examples per errno.
+const EXAMPLES: usize = 8;
 
 struct Shared {
     stop: AtomicBool,
@@ -72,7 +79,9 @@ pub fn run(root: &Path, cfg: &StressConfig) -> StressReport {
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
         last_done_ms: (0..cfg.workers).map(|_| AtomicU64::new(0)).collect(),
-        current: (0..cfg.workers).map(|_| Mutex::new(String::new())).collect(),
+        current: (0..cfg.workers)
+            .map(|_| Mutex::new(String::new()))
+            .collect(),
         start: Instant::now(),
     });
     let mut handles = Vec::new();
@@ -100,7 +109,12 @@ pub fn run(root: &Path, cfg: &StressConfig) -> StressReport {
                 .current
                 .iter()
                 .enumerate()
-                .map(|(i, m)| format!("worker {i}: {}", m.lock().map(|s| s.clone()).unwrap_or_default()))
+                .map(|(i, m)| {
+                    format!(
+                        "worker {i}: {}",
+                        m.lock().map(|s| s.clone()).unwrap_or_default()
+                    )
+                })
                 .collect();
             report.stalled = Some(doing);
             shared.stop.store(true, Ordering::Relaxed);
@@ -131,6 +145,11 @@ fn merge(into: &mut StressReport, part: StressReport) {
     for (k, v) in part.errors {
         *into.errors.entry(k).or_default() += v;
     }
+    for (k, v) in part.examples {
+        let e = into.examples.entry(k).or_default();
+        e.extend(v);
+        e.truncate(EXAMPLES);
+    }
     into.fatal.extend(part.fatal);
 }
 
@@ -146,9 +165,16 @@ fn worker(w: usize, root: &Path, cfg: &StressConfig, shared: &Shared) -> StressR
     while !shared.stop.load(Ordering::Relaxed) {
         let p = root.join(rel_path(&mut rng));
         let q = root.join(rel_path(&mut rng));
-        let choice = rng.u32(..100);
+        let mut choice = rng.u32(..100);
+        if cfg.no_reparse && (78..=84).contains(&choice) {
+            choice = 88;
+        }
         let (verb, desc, r): (&'static str, String, sys::SysResult<()>) = match choice {
-            0..=11 => ("create", format!("create {}", p.display()), sys::create_new(&p)),
+            0..=11 => (
+                "create",
+                format!("create {}", p.display()),
+                sys::create_new(&p),
+            ),
             12..=23 => {
                 let len = rng.u32(1..=cfg.max_write) as usize;
                 let off = rng.u64(..(4 << 20));
@@ -165,9 +191,17 @@ fn worker(w: usize, root: &Path, cfg: &StressConfig, shared: &Shared) -> StressR
             ),
             30..=33 => {
                 let n = rng.u64(..(1 << 20));
-                ("truncate", format!("truncate {} {n}", p.display()), sys::truncate(&p, n))
+                (
+                    "truncate",
+                    format!("truncate {} {n}", p.display()),
+                    sys::truncate(&p, n),
+                )
             }
-            34..=43 => ("link", format!("link {} {}", p.display(), q.display()), sys::link(&p, &q)),
+            34..=43 => (
+                "link",
+                format!("link {} {}", p.display(), q.display()),
+                sys::link(&p, &q),
+            ),
             44..=53 => ("unlink", format!("unlink {}", p.display()), sys::unlink(&p)),
             54..=63 => {
                 let mode = if rng.bool() {
@@ -184,11 +218,16 @@ fn worker(w: usize, root: &Path, cfg: &StressConfig, shared: &Shared) -> StressR
             64..=71 => ("mkdir", format!("mkdir {}", p.display()), sys::mkdir(&p)),
             72..=77 => ("rmdir", format!("rmdir {}", p.display()), sys::rmdir(&p)),
             78..=81 => {
-                let rel = q.strip_prefix(root).unwrap_or(&q).to_string_lossy().replace('/', "\\");
+                let rel = q
+                    .strip_prefix(root)
+                    .unwrap_or(&q)
+                    .to_string_lossy()
+                    .replace('/', "\\");
                 let win = format!("{}:\\{root_name}\\{rel}", cfg.drive);
-                let buf = vfs_core::reparse::junction_for_target(&vfs_core::name::wide(&win), cfg.drive)
-                    .map(|b| b.into_bytes())
-                    .unwrap_or_default();
+                let buf =
+                    vfs_core::reparse::junction_for_target(&vfs_core::name::wide(&win), cfg.drive)
+                        .map(|b| b.into_bytes())
+                        .unwrap_or_default();
                 (
                     "junction",
                     format!("junction {} {win}", p.display()),
@@ -205,8 +244,16 @@ fn worker(w: usize, root: &Path, cfg: &StressConfig, shared: &Shared) -> StressR
                 format!("symlink {}", p.display()),
                 sys::symlink(NAMES[rng.usize(..NAMES.len())], &p),
             ),
-            88..=91 => ("stat", format!("stat {}", p.display()), sys::lstat(&p).map(drop)),
-            92..=94 => ("list", format!("list {}", p.display()), sys::list_dir(&p).map(drop)),
+            88..=91 => (
+                "stat",
+                format!("stat {}", p.display()),
+                sys::lstat(&p).map(drop),
+            ),
+            92..=94 => (
+                "list",
+                format!("list {}", p.display()),
+                sys::list_dir(&p).map(drop),
+            ),
             95..=97 => {
                 // Hold a file open across other workers' unlinks: a deleted file stays
                 // readable through the handle until it closes (A2 POSIX semantics).
@@ -233,6 +280,10 @@ fn worker(w: usize, root: &Path, cfg: &StressConfig, shared: &Shared) -> StressR
                 rep.fatal.push(format!("{desc}: {}", errno::name(e)));
             } else {
                 *rep.errors.entry(errno::name(e)).or_default() += 1;
+                let ex = rep.examples.entry(errno::name(e)).or_default();
+                if ex.len() < EXAMPLES {
+                    ex.push(desc.clone());
+                }
             }
         }
         if held.len() > 8 {
@@ -273,12 +324,20 @@ pub struct RssRound {
 }
 
 /// Writes and deletes big files in `dir`, reading the daemon's RSS around each round.
-pub fn rss_rounds(dir: &Path, pid: u32, rounds: usize, files: usize, mib: usize) -> std::io::Result<Vec<RssRound>> {
+pub fn rss_rounds(
+    dir: &Path,
+    pid: u32,
+    rounds: usize,
+    files: usize,
+    mib: usize,
+) -> std::io::Result<Vec<RssRound>> {
     std::fs::create_dir_all(dir)?;
     let chunk: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
     let mut out = Vec::new();
     for r in 0..rounds {
-        let paths: Vec<PathBuf> = (0..files).map(|i| dir.join(format!("big-{r}-{i}"))).collect();
+        let paths: Vec<PathBuf> = (0..files)
+            .map(|i| dir.join(format!("big-{r}-{i}")))
+            .collect();
         for p in &paths {
             use std::io::Write;
             let mut f = std::fs::File::create(p)?;

@@ -146,7 +146,15 @@ pub fn rename(src: &Path, dst: &Path, mode: RenameMode) -> SysResult<()> {
         RenameMode::Exchange => libc::RENAME_EXCHANGE,
     };
     // SAFETY: valid C strings; AT_FDCWD with absolute or cwd-relative paths.
-    let r = unsafe { libc::renameat2(libc::AT_FDCWD, s.as_ptr(), libc::AT_FDCWD, d.as_ptr(), flags) };
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            s.as_ptr(),
+            libc::AT_FDCWD,
+            d.as_ptr(),
+            flags,
+        )
+    };
     if r == 0 {
         Ok(())
     } else {
@@ -303,14 +311,8 @@ pub fn lgetxattr(p: &Path, name: &str) -> SysResult<Vec<u8>> {
     let mut buf = vec![0u8; 4096];
     loop {
         // SAFETY: valid C strings; `buf` is writable for its length.
-        let r = unsafe {
-            libc::lgetxattr(
-                c.as_ptr(),
-                n.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
+        let r =
+            unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if r >= 0 {
             buf.truncate(r as usize);
             return Ok(buf);
@@ -357,7 +359,10 @@ pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
             // Field 3 is the state; a zombie ("Z") has exited.
-            let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            let state = s
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X"))
         }
         Err(_) => false,

@@ -38,8 +38,11 @@ fn mount_options(dir: &Path) -> String {
 fn another_user_is_refused_on_a_default_mount() {
     let m = mount(&[]);
     std::fs::write(m.dir.join("open.txt"), b"readable by all").unwrap();
-    std::fs::set_permissions(m.dir.join("open.txt"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        m.dir.join("open.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     std::fs::set_permissions(&m.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let line = mount_options(&m.dir);
@@ -60,14 +63,20 @@ fn another_user_is_refused_on_a_default_mount() {
         assert!(err.contains("Permission denied"), "{args:?}: {err}");
     }
     // The mounting user still works.
-    assert_eq!(std::fs::read(m.dir.join("open.txt")).unwrap(), b"readable by all");
+    assert_eq!(
+        std::fs::read(m.dir.join("open.txt")).unwrap(),
+        b"readable by all"
+    );
 }
 
 #[test]
 fn with_allow_other_the_kernel_enforces_permission_bits() {
     let m = mount(&["--allow-other"]);
     let line = mount_options(&m.dir);
-    assert!(line.contains("allow_other") && line.contains("default_permissions"), "{line}");
+    assert!(
+        line.contains("allow_other") && line.contains("default_permissions"),
+        "{line}"
+    );
     std::fs::set_permissions(&m.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let open = m.dir.join("open.txt");
     let secret = m.dir.join("secret.txt");
@@ -81,8 +90,14 @@ fn with_allow_other_the_kernel_enforces_permission_bits() {
     let (ok, err) = as_nobody(&["cat", secret.to_str().unwrap()]);
     assert!(!ok && err.contains("Permission denied"), "0600 file: {err}");
     let (ok, err) = as_nobody(&["touch", m.dir.join("new").to_str().unwrap()]);
-    assert!(!ok && err.contains("Permission denied"), "create in a 0755 root dir: {err}");
+    assert!(
+        !ok && err.contains("Permission denied"),
+        "create in a 0755 root dir: {err}"
+    );
     let (ok, err) = as_nobody(&["rm", "-f", open.to_str().unwrap()]);
-    assert!(!ok && err.contains("Permission denied"), "unlink in a 0755 root dir: {err}");
+    assert!(
+        !ok && err.contains("Permission denied"),
+        "unlink in a 0755 root dir: {err}"
+    );
     assert!(open.exists());
 }

@@ -6,8 +6,8 @@
 mod common;
 
 use common::mount;
-use reliability::sys::{self, RenameMode};
 use reliability::control;
+use reliability::sys::{self, RenameMode};
 use std::os::unix::fs::FileExt;
 
 #[test]
@@ -32,7 +32,10 @@ fn failing_operations_leave_the_engine_consistent() {
 
     // Names NTFS refuses (A5, MS-FSCC 2.1.5.2).
     assert_eq!(sys::create_new(&d.join("a:b")), Err(libc::EINVAL));
-    assert_eq!(sys::create_new(&d.join("x".repeat(256))), Err(libc::ENAMETOOLONG));
+    assert_eq!(
+        sys::create_new(&d.join("x".repeat(256))),
+        Err(libc::ENAMETOOLONG)
+    );
     // A directory into its own subtree.
     assert_eq!(
         sys::rename(&d.join("dir"), &d.join("dir/sub/dir"), RenameMode::Replace),

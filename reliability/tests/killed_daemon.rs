@@ -13,7 +13,13 @@ fn a_new_mount_cleans_up_the_dead_mount_of_a_killed_daemon() {
     let mut m = mount(&[]);
     std::fs::write(m.dir.join("before.txt"), b"x").unwrap();
     m.mount.kill().unwrap();
-    assert_eq!(sys::lstat(&m.dir), Err(libc::ENOTCONN), "the killed mount is not wedged");
+    // Wedged: every request that reaches the (dead) daemon fails. (A stat may still be
+    // answered from the kernel's attribute cache, so list the directory.)
+    assert_eq!(
+        sys::list_dir(&m.dir),
+        Err(libc::ENOTCONN),
+        "the killed mount is not wedged"
+    );
     assert!(sys::is_mountpoint(&m.dir));
 
     let bin = ntlinkfs_bin().unwrap();
@@ -22,12 +28,18 @@ fn a_new_mount_cleans_up_the_dead_mount_of_a_killed_daemon() {
     // A new, empty volume (the killed one's data was in its memory).
     assert_eq!(sys::list_dir(&again.dir).unwrap(), Vec::<String>::new());
     std::fs::write(again.dir.join("after.txt"), b"works").unwrap();
-    assert_eq!(std::fs::read(again.dir.join("after.txt")).unwrap(), b"works");
+    assert_eq!(
+        std::fs::read(again.dir.join("after.txt")).unwrap(),
+        b"works"
+    );
     assert_eq!(control::check(&again.dir).unwrap(), "ok");
     // The dead mount is gone, not stacked under the new one.
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let mp = again.dir.to_string_lossy().into_owned();
-    let stacked = info.lines().filter(|l| l.split(' ').nth(4) == Some(&*mp)).count();
+    let stacked = info
+        .lines()
+        .filter(|l| l.split(' ').nth(4) == Some(&*mp))
+        .count();
     assert_eq!(stacked, 1, "{info}");
     let st = again.unmount().unwrap();
     assert!(st.success(), "{st}");
@@ -39,13 +51,28 @@ fn fusermount3_uz_clears_a_dead_mount_by_hand() {
     need("fusermount3", "fuse3");
     let mut m = mount(&[]);
     m.mount.kill().unwrap();
-    assert_eq!(sys::lstat(&m.dir), Err(libc::ENOTCONN));
+    assert_eq!(sys::list_dir(&m.dir), Err(libc::ENOTCONN));
     let st = std::process::Command::new("fusermount3")
         .arg("-uz")
         .arg(&m.dir)
         .status()
         .unwrap();
     assert!(st.success());
-    assert!(sys::lstat(&m.dir).is_ok());
+    assert_eq!(sys::list_dir(&m.dir), Ok(vec![]));
+    assert!(!sys::is_mountpoint(&m.dir));
+}
+
+#[test]
+fn a_new_mount_cleans_up_a_dead_mount_whose_root_is_still_cached() {
+    // Killed right after mounting: the kernel still holds the root's attributes, so stat on
+    // the dead mount point succeeds, and only requests that reach the daemon fail.
+    let mut m = mount(&[]);
+    m.mount.kill().unwrap();
+    assert_eq!(sys::list_dir(&m.dir), Err(libc::ENOTCONN));
+    let bin = ntlinkfs_bin().unwrap();
+    let again = NtlinkfsMount::start(&bin, &m.dir, &[]).expect("mount over the dead mount");
+    std::fs::write(again.dir.join("f"), b"1").unwrap();
+    assert_eq!(sys::list_dir(&again.dir).unwrap(), vec!["f".to_string()]);
+    assert!(again.unmount().unwrap().success());
     assert!(!sys::is_mountpoint(&m.dir));
 }

@@ -29,6 +29,7 @@ fn stress_workers_leave_the_engine_consistent() {
         max_write: 64 * 1024,
         drive: 'C',
         stall: Duration::from_secs(120),
+        no_reparse: false,
     };
     let rep = stress::run(&m.dir.join("stress"), &cfg);
     assert!(rep.stalled.is_none(), "{:?}", rep.stalled);

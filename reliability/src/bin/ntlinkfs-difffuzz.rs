@@ -85,7 +85,9 @@ fn run(args: Args) -> Result<i32> {
                 Some(b) => b.clone(),
                 None => ntlinkfs_bin()?,
             };
-            _tmp = tempfile::Builder::new().prefix("ntlinkfs-difffuzz-").tempdir()?;
+            _tmp = tempfile::Builder::new()
+                .prefix("ntlinkfs-difffuzz-")
+                .tempdir()?;
             let dir = _tmp.path().join("mnt");
             let m = NtlinkfsMount::start(&bin, &dir, &[])?;
             _nl = Some(m);

@@ -56,7 +56,9 @@ fn find_pjdfstest() -> Result<PathBuf> {
     dirs.into_iter()
         .map(|d| d.join("pjdfstest"))
         .find(|p| p.is_file())
-        .context("pjdfstest is missing: run scripts/install-deps.sh (cargo install --locked pjdfstest)")
+        .context(
+            "pjdfstest is missing: run scripts/install-deps.sh (cargo install --locked pjdfstest)",
+        )
 }
 
 fn run(args: Args) -> Result<i32> {
@@ -66,7 +68,9 @@ fn run(args: Args) -> Result<i32> {
         Some(p) => p.clone(),
         None => find_pjdfstest()?,
     };
-    let tmp = tempfile::Builder::new().prefix("ntlinkfs-pjdfstest-").tempdir()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("ntlinkfs-pjdfstest-")
+        .tempdir()?;
     let mut _mount = None;
     let dir = match &args.mount {
         Some(d) => d.clone(),
@@ -130,11 +134,20 @@ fn run(args: Args) -> Result<i32> {
         .map(|(n, _)| n)
         .collect();
     for n in skipped {
-        let why = run.detail.get(n).and_then(|d| d.first()).cloned().unwrap_or_default();
+        let why = run
+            .detail
+            .get(n)
+            .and_then(|d| d.first())
+            .cloned()
+            .unwrap_or_default();
         println!("skipped: {n}: {why}");
     }
     if verdict.ok() {
-        println!("result: ok ({} expected failures, each with its reason in {})", expected.len(), args.list.display());
+        println!(
+            "result: ok ({} expected failures, each with its reason in {})",
+            expected.len(),
+            args.list.display()
+        );
         Ok(0)
     } else {
         println!("result: FAIL");

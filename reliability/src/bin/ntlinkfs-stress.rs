@@ -37,6 +37,9 @@ struct Args {
     /// Drive letter of the volume (junction targets).
     #[arg(long, default_value_t = 'C')]
     drive: char,
+    /// Leave out junction set/remove.
+    #[arg(long)]
+    no_reparse: bool,
     /// Memory check: rounds of writing and deleting big files.
     #[arg(long, default_value_t = 3)]
     rss_rounds: usize,
@@ -46,8 +49,8 @@ struct Args {
     /// Memory check: MiB per file.
     #[arg(long, default_value_t = 64)]
     rss_file_mib: usize,
-    /// Memory check: how far above the first round's after-delete RSS the last may end (MiB).
-    #[arg(long, default_value_t = 64)]
+    /// Memory check: how far above its starting RSS the checking daemon may end (MiB).
+    #[arg(long, default_value_t = 16)]
     rss_slack_mib: u64,
 }
 
@@ -67,7 +70,9 @@ fn run(args: Args) -> Result<i32> {
         Some(b) => b.clone(),
         None => ntlinkfs_bin()?,
     };
-    let tmp = tempfile::Builder::new().prefix("ntlinkfs-stress-").tempdir()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("ntlinkfs-stress-")
+        .tempdir()?;
     let dir = tmp.path().join("mnt");
     let mut mount = NtlinkfsMount::start(&bin, &dir, &[])?;
     let pid = mount.pid();
@@ -82,6 +87,7 @@ fn run(args: Args) -> Result<i32> {
         max_write: args.max_write,
         drive: args.drive,
         stall: Duration::from_secs(args.stall_seconds),
+        no_reparse: args.no_reparse,
     };
     let start = Instant::now();
     let rep = stress::run(&dir.join("stress"), &cfg);
@@ -95,17 +101,46 @@ fn run(args: Args) -> Result<i32> {
         rep.bytes_written >> 20,
         rep.longest_quiet.as_secs_f64()
     );
-    let verbs: Vec<String> = rep.by_verb.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let verbs: Vec<String> = rep
+        .by_verb
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     println!("operations: {}", verbs.join(", "));
     let errs: Vec<String> = rep.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("expected errors: {}", errs.join(", "));
+    println!(
+        "answers about the files (expected under races): {}",
+        errs.join(", ")
+    );
+    if let Some(ex) = rep.examples.get("ESTALE") {
+        // ESTALE reaches a program when a path walk races a junction being set or removed on
+        // a directory of the path twice in a row (the FUSE backend retires the kernel node of
+        // a file whose type changes; the kernel retries a walk once). Without junction
+        // changes it must never happen.
+        let msg = format!(
+            "{} operations failed with ESTALE, e.g.\n    {}",
+            rep.errors["ESTALE"],
+            ex.join("\n    ")
+        );
+        if args.no_reparse {
+            failures.push(msg);
+        } else {
+            println!("races with junction changes: {msg}");
+        }
+    }
     if let Some(doing) = &rep.stalled {
-        println!("FAIL: no operation finished for {} s (deadlock?)", args.stall_seconds);
+        println!(
+            "FAIL: no operation finished for {} s (deadlock?)",
+            args.stall_seconds
+        );
         for d in doing {
             println!("  {d}");
         }
         // Workers are stuck in the kernel: unmount lazily so they get ENOTCONN, then leave.
-        let _ = std::process::Command::new("fusermount3").arg("-uz").arg(&dir).status();
+        let _ = std::process::Command::new("fusermount3")
+            .arg("-uz")
+            .arg(&dir)
+            .status();
         return Ok(1);
     }
     for f in rep.fatal.iter().take(20) {
@@ -115,7 +150,10 @@ fn run(args: Args) -> Result<i32> {
         failures.push("no operation ran".into());
     }
     if let Some(st) = mount.try_wait() {
-        failures.push(format!("the daemon exited during the run ({st}): {}", mount.log_text()));
+        failures.push(format!(
+            "the daemon exited during the run ({st}): {}",
+            mount.log_text()
+        ));
         report(&failures);
         return Ok(1);
     }
@@ -128,7 +166,9 @@ fn run(args: Args) -> Result<i32> {
     }
     let left = stress::remove_tree(&dir.join("stress"));
     if left > 0 {
-        failures.push(format!("{left} entries of the stress tree could not be removed"));
+        failures.push(format!(
+            "{left} entries of the stress tree could not be removed"
+        ));
     }
     match control::check(&dir) {
         Ok(v) if v == "ok" => println!("engine check after removing the tree: ok"),
@@ -137,7 +177,9 @@ fn run(args: Args) -> Result<i32> {
     }
     match control::open_handles(&dir) {
         Ok(Some(0)) => println!("open handles in the engine: 0"),
-        Ok(Some(n)) => failures.push(format!("{n} handles still open in the engine after every file was closed")),
+        Ok(Some(n)) => failures.push(format!(
+            "{n} handles still open in the engine after every file was closed"
+        )),
         Ok(None) => println!("open handles: not reported by this mount"),
         Err(e) => failures.push(format!("open handle count unreadable: {e:#}")),
     }
@@ -149,6 +191,8 @@ fn run(args: Args) -> Result<i32> {
         after_stress / 1024
     );
 
+    // Memory, as the stress daemon's allocator shows it (reported, not judged: glibc keeps
+    // freed heap memory for reuse, so RSS need not fall when files are deleted).
     if args.rss_rounds > 0 {
         let rounds = stress::rss_rounds(
             &dir.join("rss"),
@@ -157,11 +201,11 @@ fn run(args: Args) -> Result<i32> {
             args.rss_files,
             args.rss_file_mib,
         )
-        .context("memory check")?;
+        .context("memory rounds")?;
         let settled = control::settled_rss_kib(pid)?;
         for (i, r) in rounds.iter().enumerate() {
             println!(
-                "memory round {}: {} x {} MiB written: RSS {} MiB; deleted: RSS {} MiB",
+                "stress daemon, memory round {}: {} x {} MiB written: RSS {} MiB; deleted: RSS {} MiB",
                 i + 1,
                 args.rss_files,
                 args.rss_file_mib,
@@ -169,29 +213,10 @@ fn run(args: Args) -> Result<i32> {
                 r.after_delete_kib / 1024
             );
         }
-        println!("RSS after the last round settled: {} MiB", settled / 1024);
-        let first = rounds[0].after_delete_kib.min(rounds[0].full_kib);
-        let written_mib = (args.rss_files * args.rss_file_mib) as u64;
-        if rounds[0].full_kib < baseline + written_mib * 1024 / 2 {
-            failures.push(format!(
-                "memory check did not measure: RSS with {written_mib} MiB written was only {} MiB",
-                rounds[0].full_kib / 1024
-            ));
-        }
-        if settled > first.max(after_stress) + args.rss_slack_mib * 1024 {
-            failures.push(format!(
-                "memory grows: after deleting everything RSS is {} MiB, {} MiB above the first round's",
-                settled / 1024,
-                (settled - first) / 1024
-            ));
-        }
-        if settled > baseline + written_mib * 1024 / 4 + args.rss_slack_mib * 1024 {
-            failures.push(format!(
-                "deleted files' data is not freed: RSS {} MiB after deleting {written_mib} MiB, {} MiB at start",
-                settled / 1024,
-                baseline / 1024
-            ));
-        }
+        println!(
+            "stress daemon, RSS after the last round settled: {} MiB",
+            settled / 1024
+        );
         match control::check(&dir) {
             Ok(v) if v == "ok" => {}
             Ok(v) => failures.push(format!("engine check after the memory rounds: {v}")),
@@ -207,6 +232,9 @@ fn run(args: Args) -> Result<i32> {
     if log_before.contains("panicked") {
         failures.push(format!("the daemon panicked: {log_before}"));
     }
+    if args.rss_rounds > 0 {
+        failures.extend(memory_check(&bin, &args)?);
+    }
     report(&failures);
     drop(tmp);
     if failures.is_empty() {
@@ -214,6 +242,71 @@ fn run(args: Args) -> Result<i32> {
     } else {
         Ok(1)
     }
+}
+
+/// Do deleted files free their data? A daemon whose allocator gives every data chunk its own
+/// mapping (glibc `MALLOC_MMAP_THRESHOLD_` at the engine's 64 KiB chunk size), so that memory
+/// freed by the engine leaves RSS at once: each round writes big files, deletes them, and RSS
+/// must come back to where it started.
+fn memory_check(bin: &std::path::Path, args: &Args) -> Result<Vec<String>> {
+    let mut failures = Vec::new();
+    let tmp = tempfile::Builder::new()
+        .prefix("ntlinkfs-memory-")
+        .tempdir()?;
+    let dir = tmp.path().join("mnt");
+    let threshold = vfs_core::data::CHUNK_SIZE.to_string();
+    let mount =
+        NtlinkfsMount::start_with_env(bin, &dir, &[], &[("MALLOC_MMAP_THRESHOLD_", &threshold)])?;
+    let pid = mount.pid();
+    let baseline = sys::rss_kib(pid)?;
+    let written_mib = (args.rss_files * args.rss_file_mib) as u64;
+    let rounds = stress::rss_rounds(
+        &dir.join("rss"),
+        pid,
+        args.rss_rounds,
+        args.rss_files,
+        args.rss_file_mib,
+    )
+    .context("memory check")?;
+    let settled = control::settled_rss_kib(pid)?;
+    for (i, r) in rounds.iter().enumerate() {
+        println!(
+            "memory check round {}: {} x {} MiB written: RSS {} MiB; deleted: RSS {} MiB (start {} MiB)",
+            i + 1,
+            args.rss_files,
+            args.rss_file_mib,
+            r.full_kib / 1024,
+            r.after_delete_kib / 1024,
+            baseline / 1024
+        );
+        if r.full_kib < baseline + written_mib * 1024 / 2 {
+            failures.push(format!(
+                "memory check did not measure: RSS with {written_mib} MiB written was only {} MiB",
+                r.full_kib / 1024
+            ));
+        }
+    }
+    println!(
+        "memory check: RSS after the last round settled {} MiB",
+        settled / 1024
+    );
+    if settled > baseline + args.rss_slack_mib * 1024 {
+        failures.push(format!(
+            "deleted files' data is not freed: RSS {} MiB after deleting {written_mib} MiB, {} MiB at start",
+            settled / 1024,
+            baseline / 1024
+        ));
+    }
+    match control::check(&dir) {
+        Ok(v) if v == "ok" => {}
+        Ok(v) => failures.push(format!("engine check after the memory check: {v}")),
+        Err(e) => failures.push(format!("engine check unreadable: {e:#}")),
+    }
+    let st = mount.unmount()?;
+    if !st.success() {
+        failures.push(format!("the memory-check daemon exited with {st}"));
+    }
+    Ok(failures)
 }
 
 fn report(failures: &[String]) {

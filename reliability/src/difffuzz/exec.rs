@@ -174,8 +174,10 @@ impl Side {
     pub fn has_unresolved_junction(&self, seq: &str) -> bool {
         self.paths(seq).iter().any(|(p, k)| {
             *k == Kind::Symlink
-                && sys::readlink(&self.at(seq, p))
-                    .is_ok_and(|t| self.normalise_target(seq, &t).starts_with("<mnt>/.NTFS-3G/"))
+                && sys::readlink(&self.at(seq, p)).is_ok_and(|t| {
+                    self.normalise_target(seq, &t)
+                        .starts_with("<mnt>/.NTFS-3G/")
+                })
         })
     }
 
@@ -334,7 +336,9 @@ fn remove_tree(p: &Path) -> Result<(), String> {
                 }
                 match sys::rmdir(p) {
                     Ok(()) => return first,
-                    Err(libc::ENOTEMPTY) if attempt < 49 && names.iter().any(|n| sys::is_fuse_hidden(n)) => {
+                    Err(libc::ENOTEMPTY)
+                        if attempt < 49 && names.iter().any(|n| sys::is_fuse_hidden(n)) =>
+                    {
                         std::thread::sleep(std::time::Duration::from_millis(10));
                     }
                     Err(e) => {
@@ -348,7 +352,9 @@ fn remove_tree(p: &Path) -> Result<(), String> {
             Ok(()) => Ok(()),
             // A junction that hides entries (ntfs-3g sets one on a non-empty directory): drop
             // the reparse point and remove what is below.
-            Err(_) if m.kind == Kind::Symlink && sys::lremovexattr(p, sys::REPARSE_XATTR).is_ok() => {
+            Err(_)
+                if m.kind == Kind::Symlink && sys::lremovexattr(p, sys::REPARSE_XATTR).is_ok() =>
+            {
                 settle(p);
                 remove_tree(p)
             }

@@ -84,7 +84,10 @@ pub const MATCHERS: &[(&str, Matcher)] = &[
     ("rename-over-junction", rename_over_junction),
     ("ntfs3g-unresolved-junction", ntfs3g_unresolved_junction),
     ("ntfs3g-hidden-files", ntfs3g_hidden_files),
-    ("symlink-drive-relative-target", symlink_drive_relative_target),
+    (
+        "symlink-drive-relative-target",
+        symlink_drive_relative_target,
+    ),
 ];
 
 fn has_upper(p: &str) -> bool {
@@ -94,7 +97,9 @@ fn has_upper(p: &str) -> bool {
 /// A name in another case was used in this sequence: from then on the two mounts may hold
 /// different files (NTFS: one file; ntfs-3g's POSIX namespace: two).
 fn case_variant(c: &Ctx) -> bool {
-    c.ops.iter().any(|op| op.paths().iter().any(|p| has_upper(p)))
+    c.ops
+        .iter()
+        .any(|op| op.paths().iter().any(|p| has_upper(p)))
 }
 
 /// ntlinkfs refused a name past the 1024th (EMLINK); ntfs-3g made it.
@@ -105,7 +110,9 @@ fn link_limit(c: &Ctx) -> bool {
 
 /// ntlinkfs refused a junction on a non-empty directory (ENOTEMPTY); ntfs-3g set it.
 fn junction_non_empty(c: &Ctx) -> bool {
-    matches!(c.op(), Some(Op::Junction(..))) && *c.ntlinkfs == Err(libc::ENOTEMPTY) && c.ntfs3g.is_ok()
+    matches!(c.op(), Some(Op::Junction(..)))
+        && *c.ntlinkfs == Err(libc::ENOTEMPTY)
+        && c.ntfs3g.is_ok()
 }
 
 /// renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE: ntfs-3g (FUSE 2 protocol) gets EINVAL
@@ -113,7 +120,11 @@ fn junction_non_empty(c: &Ctx) -> bool {
 fn rename_flags(c: &Ctx) -> bool {
     matches!(
         c.op(),
-        Some(Op::Rename(_, _, RenameMode::NoReplace | RenameMode::Exchange))
+        Some(Op::Rename(
+            _,
+            _,
+            RenameMode::NoReplace | RenameMode::Exchange
+        ))
     ) && *c.ntfs3g == Err(libc::EINVAL)
 }
 
@@ -125,7 +136,8 @@ fn win32_only_name(c: &Ctx) -> bool {
             .any(|n| n.eq_ignore_ascii_case("con") || n.ends_with('.') || n.ends_with(' '))
     };
     *c.ntfs3g == Err(libc::EINVAL)
-        && c.op().is_some_and(|op| op.paths().iter().any(|p| win32_only(p)))
+        && c.op()
+            .is_some_and(|op| op.paths().iter().any(|p| win32_only(p)))
 }
 
 /// A name with a character NTFS forbids (MS-FSCC 2.1.5.2) was used in this sequence, in a
@@ -188,7 +200,9 @@ fn unlinked_open_file_nlink(c: &Ctx) -> bool {
 fn stale_page_cache(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Read(_)) | Some(Op::FdRead(_)))
         && c.ntfs3g_uncached == Some(c.ntlinkfs)
-        && c.ops.iter().any(|op| matches!(op, Op::Link(..) | Op::LinkMany(..)))
+        && c.ops
+            .iter()
+            .any(|op| matches!(op, Op::Link(..) | Op::LinkMany(..)))
 }
 
 /// rename(2) onto a junction: ntlinkfs refuses (a junction is a directory, and MoveFileEx with
@@ -221,9 +235,13 @@ fn ntfs3g_hidden_files(c: &Ctx) -> bool {
 fn symlink_drive_relative_target(c: &Ctx) -> bool {
     let drive_relative = |t: &str| {
         let b = t.as_bytes();
-        b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && !matches!(b.get(2), Some(b'/' | b'\\'))
+        b.len() >= 2
+            && b[0].is_ascii_alphabetic()
+            && b[1] == b':'
+            && !matches!(b.get(2), Some(b'/' | b'\\'))
     };
-    matches!(c.op(), Some(Op::Symlink(t, _)) if drive_relative(t)) && *c.ntlinkfs == Err(libc::EINVAL)
+    matches!(c.op(), Some(Op::Symlink(t, _)) if drive_relative(t))
+        && *c.ntlinkfs == Err(libc::EINVAL)
 }
 
 impl KnownList {
@@ -244,16 +262,28 @@ impl KnownList {
                 bail!("divergence `{}` is listed twice", k.id);
             }
             if !MATCHERS.iter().any(|(n, _)| *n == k.matcher) {
-                bail!("divergence `{}` names unknown matcher `{}`", k.id, k.matcher);
+                bail!(
+                    "divergence `{}` names unknown matcher `{}`",
+                    k.id,
+                    k.matcher
+                );
             }
             for line in &k.probe {
                 line.parse::<Op>().map_err(anyhow::Error::msg)?;
             }
-            if k.ntlinkfs_outcomes.len() != k.probe.len() || k.ntfs_3g_outcomes.len() != k.probe.len() {
-                bail!("divergence `{}`: one outcome per probe operation on each side", k.id);
+            if k.ntlinkfs_outcomes.len() != k.probe.len()
+                || k.ntfs_3g_outcomes.len() != k.probe.len()
+            {
+                bail!(
+                    "divergence `{}`: one outcome per probe operation on each side",
+                    k.id
+                );
             }
             if k.ntfs.trim().is_empty() || k.ntfs_3g.trim().is_empty() {
-                bail!("divergence `{}` needs its NTFS rule and its ntfs-3g evidence", k.id);
+                bail!(
+                    "divergence `{}` needs its NTFS rule and its ntfs-3g evidence",
+                    k.id
+                );
             }
         }
         Ok(list)

@@ -52,7 +52,12 @@ pub struct Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "# {} difference after {} operations", self.what, self.ops.len())?;
+        writeln!(
+            f,
+            "# {} difference after {} operations",
+            self.what,
+            self.ops.len()
+        )?;
         writeln!(f, "# ntlinkfs: {}", self.ntlinkfs)?;
         writeln!(f, "# ntfs-3g:  {}", self.ntfs3g)?;
         for op in &self.ops {
@@ -114,13 +119,8 @@ impl<'a> Fuzzer<'a> {
         for side in [&mut self.a, &mut self.b] {
             side.remove_seq(&seq)
                 .map_err(|e| format!("{}: {e}", side.name))?;
-            crate::sys::mkdir(&side.root.join(&seq)).map_err(|e| {
-                format!(
-                    "{}: mkdir {seq}: {}",
-                    side.name,
-                    crate::errno::name(e)
-                )
-            })?;
+            crate::sys::mkdir(&side.root.join(&seq))
+                .map_err(|e| format!("{}: mkdir {seq}: {}", side.name, crate::errno::name(e)))?;
         }
         Ok(seq)
     }

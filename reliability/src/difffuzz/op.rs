@@ -313,7 +313,14 @@ mod tests {
 
     #[test]
     fn bad_lines_are_errors_not_panics() {
-        for line in ["", "create", "write a 1 2", "open 9 a", "rename a b sideways", "zap a"] {
+        for line in [
+            "",
+            "create",
+            "write a 1 2",
+            "open 9 a",
+            "rename a b sideways",
+            "zap a",
+        ] {
             assert!(line.parse::<Op>().is_err(), "{line}");
         }
     }
