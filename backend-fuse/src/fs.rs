@@ -11,10 +11,10 @@ use crate::nodes::{KernelName, Nodes, ROOT_INO};
 use crate::target::{self, Place};
 use crate::xattr::{self as xa, Control, Special};
 use fuser::{
-    AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
-    Generation, INodeNo, InitFlags, KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags,
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation,
+    INodeNo, InitFlags, KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen,
+    ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
@@ -35,7 +35,7 @@ const MAX_WRITE: u32 = 1 << 20;
 /// What the handlers share.
 pub(crate) struct NtFs {
     vol: Arc<Volume>,
-    nodes: Nodes,
+    nodes: Arc<Nodes>,
     root: FileId,
     /// The mount point, canonical, as readlink shows absolute targets on this drive.
     mount_path: String,
@@ -48,6 +48,32 @@ pub(crate) struct NtFs {
     /// never released them).
     open_handles: Mutex<HashSet<u64>>,
     dirs: Mutex<HashMap<u64, Arc<Mutex<DirState>>>>,
+}
+
+/// The kernel-cache side of a mount, for changes made to the volume outside the mount.
+#[derive(Debug, Clone)]
+pub(crate) struct CacheHandle {
+    nodes: Arc<Nodes>,
+    inval: Invalidator,
+}
+
+impl CacheHandle {
+    /// Makes the kernel forget what it cached about `id`: its nodes are retired (their cached
+    /// attributes dropped now, path requests on them answer ESTALE) and its cached names are
+    /// dropped; waits briefly for the names.
+    pub(crate) fn invalidate(&self, id: FileId) {
+        if self.nodes.file_of(ROOT_INO) == Some(id) {
+            self.inval.attrs_now(ROOT_INO);
+            return;
+        }
+        for (ino, names) in self.nodes.retire(id) {
+            self.inval.attrs_now(ino);
+            for (p, n) in names {
+                self.inval.entry_later(p, &n);
+            }
+        }
+        self.inval.wait();
+    }
 }
 
 /// An open directory: the cursors handed out as readdir offsets (offset k ≥ 3 resumes after
@@ -106,7 +132,7 @@ impl NtFs {
         NtFs {
             drive_letter: o.drive_letter,
             drive_map,
-            nodes: Nodes::new(root),
+            nodes: Arc::new(Nodes::new(root)),
             root,
             mount_path: mount_path.to_string_lossy().into_owned(),
             entry_ttl,
@@ -115,6 +141,14 @@ impl NtFs {
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
             vol,
+        }
+    }
+
+    /// What [`crate::MountHandle::invalidate`] needs, shared with the handle.
+    pub(crate) fn cache_handle(&self) -> CacheHandle {
+        CacheHandle {
+            nodes: self.nodes.clone(),
+            inval: self.inval.clone(),
         }
     }
 
@@ -167,7 +201,12 @@ impl NtFs {
         if id == self.root {
             return ROOT_INO;
         }
-        match self.vol.names(id).ok().and_then(|n| n.first().map(|l| l.parent)) {
+        match self
+            .vol
+            .names(id)
+            .ok()
+            .and_then(|n| n.first().map(|l| l.parent))
+        {
             Some(p) => self.nodes.ino_of(p),
             None => ROOT_INO,
         }
@@ -203,7 +242,13 @@ impl NtFs {
                     path.extend(base.encode_utf16());
                     path.push(u16::from(b'\\'));
                 }
-                path.extend(units.iter().map(|&u| if u == u16::from(b'/') { u16::from(b'\\') } else { u }));
+                path.extend(units.iter().map(|&u| {
+                    if u == u16::from(b'/') {
+                        u16::from(b'\\')
+                    } else {
+                        u
+                    }
+                }));
                 match self.vol.locate_w(&path, true) {
                     Ok(Location::File(id)) => self
                         .vol
@@ -225,6 +270,24 @@ impl NtFs {
         Ok((units, is_dir))
     }
 
+    /// POSIX: a write, truncate or chown by an unprivileged caller clears the set-user-ID bit
+    /// and the set-group-ID bit of a group-executable file (FUSE_HANDLE_KILLPRIV_V2 leaves
+    /// this to the file system). The mount is `nosuid` anyway; this keeps `stat` honest.
+    fn kill_suidgid(&self, id: FileId) {
+        if let Ok(st) = self.vol.stat(id) {
+            let mut mode = st.mode;
+            if mode & 0o4000 != 0 {
+                mode &= !0o4000;
+            }
+            if mode & 0o2010 == 0o2010 {
+                mode &= !0o2000;
+            }
+            if mode != st.mode {
+                let _ = self.vol.set_owner_mode(id, None, None, Some(mode));
+            }
+        }
+    }
+
     /// After data or size changed through node `ino`, other nodes of the same file (a
     /// retired node still open beside the current one) must not show old attributes or data.
     fn others_changed(&self, id: FileId, ino: u64) {
@@ -234,7 +297,13 @@ impl NtFs {
         }
     }
 
-    fn set_reparse(&self, ino: u64, id: FileId, value: Option<&[u8]>, flags: i32) -> Result<(), Errno> {
+    fn set_reparse(
+        &self,
+        ino: u64,
+        id: FileId,
+        value: Option<&[u8]>,
+        flags: i32,
+    ) -> Result<(), Errno> {
         if id == self.root {
             // The root of a mount cannot be shown as a link.
             return Err(Errno::EPERM);
@@ -263,9 +332,9 @@ impl NtFs {
             self.drop_names_later(&names);
             self.inval.wait();
         } else {
+            // Same kind, new target: the kernel does not cache link targets (no
+            // FUSE_CACHE_SYMLINKS); only the size (target length) is cached.
             self.inval.attrs_now(ino);
-            self.inval.pages_later(ino);
-            self.inval.wait();
         }
         Ok(())
     }
@@ -276,7 +345,12 @@ impl NtFs {
                 Ok(()) => b"ok".to_vec(),
                 Err(e) => e.0.join("\n").into_bytes(),
             },
-            Control::Names => self.vol.link_paths(id).map_err(errno)?.join("\n").into_bytes(),
+            Control::Names => self
+                .vol
+                .link_paths(id)
+                .map_err(errno)?
+                .join("\n")
+                .into_bytes(),
             Control::FileId => format!("{:#018x}", id.0).into_bytes(),
             Control::Recase => return Err(Errno::ENODATA),
         })
@@ -294,13 +368,16 @@ impl NtFs {
             posix_semantics: false,
             ignore_readonly: false,
         };
-        self.vol.rename(dir, &units, dir, &units, flags).map_err(errno)?;
+        self.vol
+            .rename(dir, &units, dir, &units, flags)
+            .map_err(errno)?;
         // The old spelling may be cached by the kernel: it still leads to the file (names
-        // are case-insensitive), but a later change through the new one must retire it.
+        // are case-insensitive), so nothing is stale now, but a later change through either
+        // spelling must retire the file's node. The cached names are dropped after the reply
+        // (the kernel holds this directory's lock for the setxattr).
         self.nodes.mark_aliased(id);
         let names = self.nodes.kernel_names(id);
         self.drop_names_later(&names);
-        self.inval.wait();
         Ok(())
     }
 
@@ -349,7 +426,12 @@ impl NtFs {
             for e in batch {
                 let next = st.cursors.len() as u64 + 3;
                 let bytes = names::to_bytes(&e.name);
-                if add(self, next, OsStr::from_bytes(&bytes), Some((e.stat.id, &e.stat))) {
+                if add(
+                    self,
+                    next,
+                    OsStr::from_bytes(&bytes),
+                    Some((e.stat.id, &e.stat)),
+                ) {
                     return Ok(());
                 }
                 st.cursors.push(e.cursor.clone());
@@ -365,8 +447,16 @@ impl NtFs {
         // SAFETY: a valid pointer to a sysinfo struct.
         let ok = unsafe { libc::sysinfo(&mut si) } == 0;
         let unit = if ok { u64::from(si.mem_unit.max(1)) } else { 1 };
-        let total = if ok { si.totalram as u64 * unit } else { 1 << 34 };
-        let free = if ok { (si.freeram as u64 + si.bufferram as u64) * unit } else { 1 << 33 };
+        let total = if ok {
+            si.totalram as u64 * unit
+        } else {
+            1 << 34
+        };
+        let free = if ok {
+            (si.freeram as u64 + si.bufferram as u64) * unit
+        } else {
+            1 << 33
+        };
         let files = 1u64 << 32;
         let used = self.vol.file_count() as u64;
         (
@@ -390,6 +480,9 @@ impl Filesystem for NtFs {
             InitFlags::FUSE_ATOMIC_O_TRUNC,
             InitFlags::FUSE_BIG_WRITES,
             InitFlags::FUSE_ASYNC_READ,
+            // The kernel leaves clearing set-user/group-ID bits on write to us (and sets
+            // SB_NOSEC), instead of asking for security.capability before every write(2).
+            InitFlags::FUSE_HANDLE_KILLPRIV_V2,
         ] {
             if let Err(unsupported) = config.add_capabilities(flag) {
                 tracing::debug!("kernel lacks FUSE capability {unsupported:?}");
@@ -444,7 +537,7 @@ impl Filesystem for NtFs {
 
     fn setattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         mode: Option<u32>,
         uid: Option<u32>,
@@ -462,6 +555,7 @@ impl Filesystem for NtFs {
     ) {
         guarded("setattr", || {
             let (id, _) = tri!(reply, self.nodes.stat(&self.vol, ino.0, fh.is_some()));
+            let privileged = req.uid() == 0;
             if mode.is_some() || uid.is_some() || gid.is_some() {
                 // The POSIX view of the file's security: one per file, every name sees it (A1).
                 tri!(
@@ -474,6 +568,9 @@ impl Filesystem for NtFs {
             if let Some(size) = size {
                 tri!(reply, self.vol.set_size(id, size).map_err(errno));
                 self.others_changed(id, ino.0);
+            }
+            if mode.is_none() && !privileged && (size.is_some() || uid.is_some() || gid.is_some()) {
+                self.kill_suidgid(id);
             }
             if atime.is_some() || mtime.is_some() || ctime.is_some() || crtime.is_some() {
                 let t = SetTimes {
@@ -602,7 +699,11 @@ impl Filesystem for NtFs {
                     .map_err(|_| Errno::EINVAL)
             );
             let new = NewFile {
-                kind: if is_dir { FileKind::Directory } else { FileKind::File },
+                kind: if is_dir {
+                    FileKind::Directory
+                } else {
+                    FileKind::File
+                },
                 attributes: 0,
                 uid: Some(req.uid()),
                 gid: Some(req.gid()),
@@ -680,12 +781,15 @@ impl Filesystem for NtFs {
             let id = tri!(reply, self.nodes.live(ino.0));
             let pid = tri!(reply, self.nodes.live(newparent.0));
             let units = tri!(reply, name_units(newname));
-            tri!(reply, self.vol.hard_link(id, pid, &units).map_err(link_errno));
+            tri!(
+                reply,
+                self.vol.hard_link(id, pid, &units).map_err(link_errno)
+            );
             self.reply_entry(reply, newparent.0, newname, id, false);
         })
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         guarded("open", || {
             let id = tri!(reply, self.nodes.live(ino.0));
             let access = match flags.acc_mode() {
@@ -703,6 +807,9 @@ impl Filesystem for NtFs {
                 if let Err(e) = self.vol.set_size(id, 0) {
                     let _ = self.vol.close(h);
                     return reply.error(errno(e));
+                }
+                if req.uid() != 0 {
+                    self.kill_suidgid(id);
                 }
                 self.others_changed(id, ino.0);
             }
@@ -742,7 +849,7 @@ impl Filesystem for NtFs {
         _fh: FileHandle,
         offset: u64,
         data: &[u8],
-        _write_flags: WriteFlags,
+        write_flags: WriteFlags,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
@@ -750,6 +857,9 @@ impl Filesystem for NtFs {
         guarded("write", || {
             let id = tri!(reply, self.nodes.file_of(ino.0).ok_or(Errno::EBADF));
             let n = tri!(reply, self.vol.write(id, offset, data).map_err(errno));
+            if write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID) {
+                self.kill_suidgid(id);
+            }
             self.others_changed(id, ino.0);
             reply.written(n as u32);
         })
@@ -790,7 +900,10 @@ impl Filesystem for NtFs {
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         guarded("opendir", || {
             let id = tri!(reply, self.nodes.live(ino.0));
-            let h = tri!(reply, self.vol.open(id, Access::NONE, Share::ALL).map_err(errno));
+            let h = tri!(
+                reply,
+                self.vol.open(id, Access::NONE, Share::ALL).map_err(errno)
+            );
             self.open_handles.lock().insert(h.0);
             self.dirs.lock().insert(
                 h.0,
@@ -853,13 +966,21 @@ impl Filesystem for NtFs {
                 // "." and ".." carry no lookup reference (the kernel skips them).
                 None => reply.add(INodeNo(dot), off, name, &zero, &dot_attr, Generation(0)),
                 Some((id, _)) => {
-                    let Ok((node, st)) = me.nodes.remember(&me.vol, id, dot, name.as_bytes(), false)
+                    let Ok((node, st)) =
+                        me.nodes.remember(&me.vol, id, dot, name.as_bytes(), false)
                     else {
                         // Deleted meanwhile: not listed.
                         return false;
                     };
                     let a = me.attr_of(node, id, &st);
-                    let full = reply.add(INodeNo(node), off, name, &me.entry_ttl, &a, Generation(0));
+                    // A delete-pending name (legacy delete, A2) goes when the file's last
+                    // handle closes, outside any request on this name: never cache it.
+                    let ttl = if st.delete_pending {
+                        &zero
+                    } else {
+                        &me.entry_ttl
+                    };
+                    let full = reply.add(INodeNo(node), off, name, ttl, &a, Generation(0));
                     if full {
                         me.nodes.forget(&me.vol, node, 1);
                     }
@@ -889,7 +1010,14 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _ds: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _ds: bool,
+        reply: ReplyEmpty,
+    ) {
         reply.ok();
     }
 
@@ -928,17 +1056,11 @@ impl Filesystem for NtFs {
                     None => Err(Errno::EINVAL),
                 },
                 Special::Crtime { be } => match xa::decode_times(value, be, 1) {
-                    Some(t) => self
-                        .vol
-                        .set_times(id, xa::times_update(&t))
-                        .map_err(errno),
+                    Some(t) => self.vol.set_times(id, xa::times_update(&t)).map_err(errno),
                     None => Err(Errno::ERANGE),
                 },
                 Special::Times { be } => match xa::decode_times(value, be, 4) {
-                    Some(t) => self
-                        .vol
-                        .set_times(id, xa::times_update(&t))
-                        .map_err(errno),
+                    Some(t) => self.vol.set_times(id, xa::times_update(&t)).map_err(errno),
                     None => Err(Errno::ERANGE),
                 },
                 Special::Control(Control::Recase) => self.recase(id, value),
@@ -1098,13 +1220,17 @@ impl Filesystem for NtFs {
                     .create_open(pid, &units, &new, access, Share::ALL)
                     .map_err(errno)
             );
-            let (ino, st) = match self.nodes.remember(&self.vol, id, parent.0, name.as_bytes(), false) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = self.vol.close(h);
-                    return reply.error(errno(e));
-                }
-            };
+            let (ino, st) =
+                match self
+                    .nodes
+                    .remember(&self.vol, id, parent.0, name.as_bytes(), false)
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = self.vol.close(h);
+                        return reply.error(errno(e));
+                    }
+                };
             self.open_handles.lock().insert(h.0);
             let a = self.attr_of(ino, id, &st);
             reply.created(

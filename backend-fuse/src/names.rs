@@ -39,16 +39,18 @@ pub(crate) fn to_bytes(units: &[u16]) -> Vec<u8> {
 fn decode_wtf8(b: &[u8]) -> Option<Vec<u16>> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    let cont = |x: Option<&u8>| x.filter(|&&c| c & 0xC0 == 0x80).map(|&c| u32::from(c & 0x3F));
+    let cont = |x: Option<&u8>| {
+        x.filter(|&&c| c & 0xC0 == 0x80)
+            .map(|&c| u32::from(c & 0x3F))
+    };
     while i < b.len() {
         let c0 = b[i];
         let (cp, len) = match c0 {
             0x00..=0x7F => (u32::from(c0), 1),
             0xC2..=0xDF => ((u32::from(c0 & 0x1F) << 6) | cont(b.get(i + 1))?, 2),
             0xE0..=0xEF => {
-                let cp = (u32::from(c0 & 0x0F) << 12)
-                    | (cont(b.get(i + 1))? << 6)
-                    | cont(b.get(i + 2))?;
+                let cp =
+                    (u32::from(c0 & 0x0F) << 12) | (cont(b.get(i + 1))? << 6) | cont(b.get(i + 2))?;
                 if cp < 0x800 {
                     return None; // overlong
                 }
@@ -119,8 +121,8 @@ mod tests {
         for b in [
             &[0xFFu8][..],
             &[0x80],
-            &[0xC0, 0xAF],             // overlong '/'
-            &[0xE0, 0x80, 0xAF],       // overlong
+            &[0xC0, 0xAF],                         // overlong '/'
+            &[0xE0, 0x80, 0xAF],                   // overlong
             &[0xED, 0xA0, 0x80, 0xED, 0xB0, 0x80], // CESU pair
             &[0xF5, 0x80, 0x80, 0x80],
             &[0xE2, 0x82],

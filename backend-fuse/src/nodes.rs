@@ -355,7 +355,10 @@ impl Inner {
             _ => {}
         }
         if let Some(list) = self.spares.get(&file) {
-            if let Some(&i) = list.iter().find(|i| self.nodes.get(i).is_some_and(|n| !n.retired)) {
+            if let Some(&i) = list
+                .iter()
+                .find(|i| self.nodes.get(i).is_some_and(|n| !n.retired))
+            {
                 return Some(i);
             }
         }
@@ -432,7 +435,7 @@ mod tests {
         assert_eq!(n.live(a), Err(fuser::Errno::ESTALE));
         assert_eq!(n.file_of(a), Some(id));
         let b = n.remember(&v, id, 1, b"f", false).unwrap().0;
-        assert!(b < SPARE_LIMIT && b >= 2);
+        assert!((2..SPARE_LIMIT).contains(&b));
         assert_eq!(n.live(b), Ok(id));
         assert_eq!(n.ino_of(id), b);
         assert_eq!(n.other_nodes(id, b), vec![a]);
@@ -455,8 +458,11 @@ mod tests {
         let n = Nodes::new(v.root());
         let (a, st) = n.remember(&v, id, 1, b"d", false).unwrap();
         assert_eq!(attr::kind(&st), FileType::Directory);
-        let rp = vfs_core::reparse::junction_for_target(&"C:\\t".encode_utf16().collect::<Vec<_>>(), 'C')
-            .unwrap();
+        let rp = vfs_core::reparse::junction_for_target(
+            &"C:\\t".encode_utf16().collect::<Vec<_>>(),
+            'C',
+        )
+        .unwrap();
         v.set_reparse_point(id, rp.as_bytes()).unwrap();
         // Not yet retired by anyone: the kind check retires it.
         assert_eq!(n.stat(&v, a, false).unwrap_err(), fuser::Errno::ESTALE);

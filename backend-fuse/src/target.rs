@@ -147,7 +147,10 @@ mod tests {
     #[test]
     fn unmapped_forms_round_trip_what_readlink_shows() {
         assert_eq!(t("/.ntlinkfs-unmapped/Q:/a/b").unwrap().0, r"Q:\a\b");
-        assert_eq!(t("/.ntlinkfs-unmapped/UNC/srv/sh/a").unwrap().0, r"\\srv\sh\a");
+        assert_eq!(
+            t("/.ntlinkfs-unmapped/UNC/srv/sh/a").unwrap().0,
+            r"\\srv\sh\a"
+        );
     }
 
     #[test]

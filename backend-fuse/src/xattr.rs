@@ -82,7 +82,10 @@ pub(crate) fn classify(name: &[u8]) -> Special {
         b"user.ntlinkfs.fileid" => Special::Control(Control::FileId),
         b"user.ntlinkfs.recase" => Special::Control(Control::Recase),
         n if n.starts_with(CONTROL_PREFIX.as_bytes()) => Special::ReservedUnknown,
-        n if n.starts_with(b"user.") || n.starts_with(b"trusted.") || n.starts_with(b"security.") => {
+        n if n.starts_with(b"user.")
+            || n.starts_with(b"trusted.")
+            || n.starts_with(b"security.") =>
+        {
             Special::Stored
         }
         _ => Special::Unsupported,
@@ -101,7 +104,11 @@ pub(crate) fn encode_u32(v: u32, be: bool) -> Vec<u8> {
 /// Decodes a 4-byte integer; another length → None.
 pub(crate) fn decode_u32(b: &[u8], be: bool) -> Option<u32> {
     let a: [u8; 4] = b.try_into().ok()?;
-    Some(if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    Some(if be {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    })
 }
 
 /// FILETIMEs in ntfs-3g's layout.
@@ -160,7 +167,10 @@ mod tests {
             encode_times(&[t], false),
             vec![0xcd, 0xd5, 0xbd, 0x25, 0x12, 0x7a, 0xdd, 0x01]
         );
-        assert_eq!(decode_times(&encode_times(&[t, 1, 2], true), true, 4), Some(vec![t, 1, 2]));
+        assert_eq!(
+            decode_times(&encode_times(&[t, 1, 2], true), true, 4),
+            Some(vec![t, 1, 2])
+        );
         assert_eq!(decode_times(&[0; 7], false, 4), None);
         assert_eq!(decode_times(&[0; 40], false, 4), None);
         assert_eq!(decode_times(&[], false, 4), None);
@@ -181,7 +191,10 @@ mod tests {
     fn names_classify() {
         assert_eq!(classify(b"system.ntfs_reparse_data"), Special::ReparseData);
         assert_eq!(classify(b"user.x"), Special::Stored);
-        assert_eq!(classify(b"user.ntlinkfs.check"), Special::Control(Control::Check));
+        assert_eq!(
+            classify(b"user.ntlinkfs.check"),
+            Special::Control(Control::Check)
+        );
         assert_eq!(classify(b"user.ntlinkfs.bogus"), Special::ReservedUnknown);
         assert_eq!(classify(b"system.posix_acl_access"), Special::Unsupported);
     }

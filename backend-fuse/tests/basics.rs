@@ -59,7 +59,11 @@ fn data_round_trips_large_and_sparse() {
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
     fs::write(m.p("big"), &data).unwrap();
     assert_eq!(fs::read(m.p("big")).unwrap(), data);
-    let mut f = fs::OpenOptions::new().read(true).write(true).open(m.p("big")).unwrap();
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(m.p("big"))
+        .unwrap();
     f.seek(SeekFrom::Start(10_000_000)).unwrap();
     f.write_all(b"end").unwrap();
     assert_eq!(f.metadata().unwrap().len(), 10_000_003);
@@ -88,7 +92,11 @@ fn directories_mkdir_rmdir_unlink_errors() {
     fs::remove_file(m.p("D/F")).unwrap();
     fs::remove_dir(m.p("D")).unwrap();
     assert!(fs::metadata(m.p("d")).is_err());
-    assert_eq!(fs::metadata(m.root()).unwrap().nlink(), 1, "directories report nlink 1 (ntfs-3g)");
+    assert_eq!(
+        fs::metadata(m.root()).unwrap().nlink(),
+        1,
+        "directories report nlink 1 (ntfs-3g)"
+    );
     m.finish();
 }
 
@@ -135,12 +143,21 @@ fn rename_flags_a6() {
     // Plain rename replaces (REPLACE_IF_EXISTS | POSIX_SEMANTICS).
     fs::rename(m.p("a"), m.p("B")).unwrap();
     assert_eq!(fs::read(m.p("b")).unwrap(), b"A");
-    let names: Vec<_> = fs::read_dir(m.root()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(m.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec!["B"]);
     fs::write(m.p("c"), b"C").unwrap();
-    assert_errno(rename2(&m.p("c"), &m.p("b"), libc::RENAME_NOREPLACE), libc::EEXIST);
+    assert_errno(
+        rename2(&m.p("c"), &m.p("b"), libc::RENAME_NOREPLACE),
+        libc::EEXIST,
+    );
     rename2(&m.p("c"), &m.p("d"), libc::RENAME_NOREPLACE).unwrap();
-    assert_errno(rename2(&m.p("d"), &m.p("b"), libc::RENAME_EXCHANGE), libc::EINVAL);
+    assert_errno(
+        rename2(&m.p("d"), &m.p("b"), libc::RENAME_EXCHANGE),
+        libc::EINVAL,
+    );
     // Replacing an empty directory works (POSIX semantics), a non-empty one does not.
     fs::create_dir(m.p("d1")).unwrap();
     fs::create_dir(m.p("d2")).unwrap();
@@ -215,7 +232,10 @@ fn user_xattrs_are_per_file_shared_by_names() {
     fs::write(m.p("f"), b"").unwrap();
     fs::hard_link(m.p("f"), m.p("g")).unwrap();
     xattr::set(m.p("f"), "user.color", b"blue").unwrap();
-    assert_eq!(xattr::get(m.p("g"), "user.color").unwrap().unwrap(), b"blue");
+    assert_eq!(
+        xattr::get(m.p("g"), "user.color").unwrap().unwrap(),
+        b"blue"
+    );
     let names: Vec<_> = xattr::list(m.p("g")).unwrap().collect();
     assert_eq!(names, vec![std::ffi::OsString::from("user.color")]);
     assert_eq!(xattr::get(m.p("f"), "user.none").unwrap(), None);
@@ -223,7 +243,10 @@ fn user_xattrs_are_per_file_shared_by_names() {
     assert_eq!(xattr::get(m.p("f"), "user.color").unwrap(), None);
     assert_errno(xattr::remove(m.p("f"), "user.color"), libc::ENODATA);
     // Control names are reserved.
-    assert_errno(xattr::set(m.p("f"), "user.ntlinkfs.bogus", b"1"), libc::EINVAL);
+    assert_errno(
+        xattr::set(m.p("f"), "user.ntlinkfs.bogus", b"1"),
+        libc::EINVAL,
+    );
     m.finish();
 }
 
@@ -277,5 +300,33 @@ fn engine_state_matches_what_linux_did() {
     assert_eq!(st.links, 2);
     assert_ne!(st.attributes & attrs::ARCHIVE, 0);
     assert_eq!(m.vol.read_file_path(r"\second").unwrap(), b"abc");
+    m.finish();
+}
+
+#[test]
+fn legacy_delete_keeps_the_name_pending_until_the_last_close_a2() {
+    let m = Mounted::with_volume(VolumeOptions {
+        delete_semantics: vfs_core::DeleteSemantics::Legacy,
+        ..VolumeOptions::default()
+    });
+    fs::write(m.p("f"), b"x").unwrap();
+    let f = fs::File::open(m.p("f")).unwrap();
+    fs::remove_file(m.p("f")).unwrap();
+    // Before Windows 10 1903 the name stays, delete-pending: opening it is refused
+    // (STATUS_DELETE_PENDING → access denied), and it cannot be created again yet.
+    assert_errno(fs::metadata(m.p("f")), libc::EACCES);
+    assert_eq!(fs::read_dir(m.root()).unwrap().count(), 1);
+    drop(f);
+    // RELEASE is asynchronous: the name goes when the kernel has delivered it.
+    let mut gone = false;
+    for _ in 0..1000 {
+        if fs::read_dir(m.root()).unwrap().count() == 0 {
+            gone = true;
+            break;
+        }
+        std::thread::yield_now();
+    }
+    assert!(gone, "the name should go when the last handle closes");
+    assert_errno(fs::metadata(m.p("f")), libc::ENOENT);
     m.finish();
 }

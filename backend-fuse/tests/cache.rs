@@ -23,13 +23,19 @@ fn directory_becomes_a_junction_and_back_next_syscall_sees_it() {
         match i % 4 {
             0 => assert_eq!(fs::read(m.p("j/f.txt")).unwrap(), b"data", "round {i}"),
             1 => assert_eq!(fs::read_link(m.p("j")).unwrap(), m.p("target"), "round {i}"),
-            2 => assert!(fs::symlink_metadata(m.p("j")).unwrap().file_type().is_symlink()),
+            2 => assert!(fs::symlink_metadata(m.p("j"))
+                .unwrap()
+                .file_type()
+                .is_symlink()),
             _ => assert_eq!(fs::read_dir(m.p("j")).unwrap().count(), 1, "round {i}"),
         }
         assert_eq!(fs::read(m.p("j/f.txt")).unwrap(), b"data", "round {i}");
         xattr::remove(m.p("j"), REPARSE).unwrap();
         match i % 3 {
-            0 => assert!(fs::symlink_metadata(m.p("j")).unwrap().is_dir(), "round {i}"),
+            0 => assert!(
+                fs::symlink_metadata(m.p("j")).unwrap().is_dir(),
+                "round {i}"
+            ),
             1 => assert_errno(fs::read(m.p("j/f.txt")), libc::ENOENT),
             _ => assert_eq!(fs::read_dir(m.p("j")).unwrap().count(), 0, "round {i}"),
         }
@@ -99,8 +105,16 @@ fn rename_over_a_target_cached_under_another_spelling() {
         assert_eq!(fs::read(m.p("tgt")).unwrap(), b"old");
         assert_eq!(fs::read(m.p("Tgt")).unwrap(), b"old");
         fs::rename(m.p("src"), m.p("TGT")).unwrap();
-        assert_eq!(fs::read(m.p("tgt")).unwrap(), format!("new{i}").as_bytes(), "round {i}");
-        assert_eq!(fs::read(m.p("Tgt")).unwrap(), format!("new{i}").as_bytes(), "round {i}");
+        assert_eq!(
+            fs::read(m.p("tgt")).unwrap(),
+            format!("new{i}").as_bytes(),
+            "round {i}"
+        );
+        assert_eq!(
+            fs::read(m.p("Tgt")).unwrap(),
+            format!("new{i}").as_bytes(),
+            "round {i}"
+        );
         fs::remove_file(m.p("tgt")).unwrap();
     }
     m.finish();
@@ -127,7 +141,11 @@ fn open_file_survives_unlink_through_another_spelling() {
     let m = Mounted::new();
     for i in 0..50 {
         fs::write(m.p("Open"), b"abc").unwrap();
-        let mut f = fs::OpenOptions::new().read(true).write(true).open(m.p("Open")).unwrap();
+        let mut f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(m.p("Open"))
+            .unwrap();
         assert!(fs::metadata(m.p("OPEN")).is_ok());
         fs::remove_file(m.p("open")).unwrap();
         assert_errno(fs::metadata(m.p("Open")), libc::ENOENT);
@@ -148,7 +166,9 @@ fn new_name_is_seen_at_once_after_a_miss() {
         let n = format!("n{i}");
         assert_errno(fs::metadata(m.p(&n)), libc::ENOENT);
         // Created behind the kernel's back (through the engine): no negative entry may hide it.
-        m.vol.write_file_path(&format!(r"\{}", n.to_uppercase()), b"e").unwrap();
+        m.vol
+            .write_file_path(&format!(r"\{}", n.to_uppercase()), b"e")
+            .unwrap();
         assert_eq!(fs::read(m.p(&n)).unwrap(), b"e");
     }
     m.finish();
@@ -197,5 +217,71 @@ fn concurrent_readers_never_see_eio_while_a_directory_flips() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().unwrap() > 0);
+    m.finish();
+}
+
+#[test]
+fn concurrent_readers_never_see_eio_while_names_change_through_other_spellings() {
+    let m = Mounted::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let root = m.root().to_path_buf();
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for s in ["Foo", "foo", "FOO", "bar"] {
+                    for r in [
+                        fs::metadata(root.join(s)).map(|_| ()),
+                        fs::read(root.join(s)).map(|_| ()),
+                    ] {
+                        if let Err(e) = r {
+                            let code = e.raw_os_error().unwrap_or(0);
+                            assert!(
+                                [libc::ENOENT, libc::ESTALE].contains(&code),
+                                "unexpected error: {e}"
+                            );
+                        }
+                    }
+                }
+                n += 1;
+            }
+            n
+        })
+    };
+    for i in 0..ROUNDS {
+        fs::write(m.p("Foo"), b"x").unwrap();
+        if i % 2 == 0 {
+            fs::rename(m.p("fOO"), m.p("bar")).unwrap();
+            fs::remove_file(m.p("BAR")).unwrap();
+        } else {
+            fs::remove_file(m.p("foO")).unwrap();
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    m.finish();
+}
+
+#[test]
+fn changes_made_directly_to_the_volume_are_seen_after_invalidate() {
+    let m = Mounted::new();
+    for i in 0..50 {
+        fs::write(m.p("f"), b"x").unwrap();
+        assert!(fs::metadata(m.p("f")).is_ok());
+        let id = m.vol.resolve(r"\f", false).unwrap();
+        // Behind the kernel's back: a rename, then a delete, through the engine.
+        m.vol
+            .rename_path(r"\f", r"\g", vfs_core::RenameFlags::default())
+            .unwrap();
+        m.handle().invalidate(id);
+        assert_errno(fs::metadata(m.p("f")), libc::ENOENT);
+        assert!(fs::metadata(m.p("g")).is_ok(), "round {i}");
+        m.vol
+            .delete_path(r"\g", vfs_core::UnlinkKind::File)
+            .unwrap();
+        m.handle().invalidate(id);
+        assert_errno(fs::metadata(m.p("g")), libc::ENOENT);
+    }
     m.finish();
 }

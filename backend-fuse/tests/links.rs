@@ -12,7 +12,10 @@ fn hard_links_share_data_and_count_names_a1() {
     fs::write(m.p("f"), b"data").unwrap();
     fs::create_dir(m.p("d")).unwrap();
     fs::hard_link(m.p("f"), m.p("d/g")).unwrap();
-    let (a, b) = (fs::metadata(m.p("f")).unwrap(), fs::metadata(m.p("D/G")).unwrap());
+    let (a, b) = (
+        fs::metadata(m.p("f")).unwrap(),
+        fs::metadata(m.p("D/G")).unwrap(),
+    );
     assert_eq!(a.ino(), b.ino());
     assert_eq!((a.nlink(), b.nlink()), (2, 2));
     fs::write(m.p("d/g"), b"changed").unwrap();
@@ -59,27 +62,48 @@ fn symlink_targets_read_back_a4() {
     symlink("target/f.txt", m.p("rel")).unwrap();
     symlink(m.p("target"), m.p("abs")).unwrap();
     symlink("../nowhere", m.p("dangling")).unwrap();
-    assert_eq!(fs::read_link(m.p("rel")).unwrap().to_str(), Some("target/f.txt"));
+    assert_eq!(
+        fs::read_link(m.p("rel")).unwrap().to_str(),
+        Some("target/f.txt")
+    );
     assert_eq!(fs::read_link(m.p("abs")).unwrap(), m.p("target"));
     assert_eq!(fs::read(m.p("rel")).unwrap(), b"data");
     assert_eq!(fs::read(m.p("abs/f.txt")).unwrap(), b"data");
-    assert_eq!(lstat(&m.p("rel")).unwrap().st_mode & libc::S_IFMT, libc::S_IFLNK);
+    assert_eq!(
+        lstat(&m.p("rel")).unwrap().st_mode & libc::S_IFMT,
+        libc::S_IFLNK
+    );
     assert_eq!(
         fs::symlink_metadata(m.p("abs")).unwrap().len(),
         m.p("target").as_os_str().len() as u64
     );
     // The link is an NTFS symlink: file or directory kind decided by the target (A4).
-    assert_eq!(ntfs_attrib(&m.p("rel")) & (attrs::DIRECTORY | attrs::REPARSE_POINT), attrs::REPARSE_POINT);
+    assert_eq!(
+        ntfs_attrib(&m.p("rel")) & (attrs::DIRECTORY | attrs::REPARSE_POINT),
+        attrs::REPARSE_POINT
+    );
     assert_eq!(
         ntfs_attrib(&m.p("abs")) & (attrs::DIRECTORY | attrs::REPARSE_POINT),
         attrs::DIRECTORY | attrs::REPARSE_POINT
     );
     assert_eq!(ntfs_attrib(&m.p("dangling")) & attrs::DIRECTORY, 0);
     // What Windows sees: absolute targets on the drive letter, relative ones relative.
-    let t = m.vol.read_link(m.vol.resolve(r"\abs", false).unwrap()).unwrap();
-    assert_eq!(String::from_utf16(&t.substitute_name).unwrap(), r"\??\C:\target");
-    let t = m.vol.read_link(m.vol.resolve(r"\rel", false).unwrap()).unwrap();
-    assert_eq!(String::from_utf16(&t.substitute_name).unwrap(), r"target\f.txt");
+    let t = m
+        .vol
+        .read_link(m.vol.resolve(r"\abs", false).unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf16(&t.substitute_name).unwrap(),
+        r"\??\C:\target"
+    );
+    let t = m
+        .vol
+        .read_link(m.vol.resolve(r"\rel", false).unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf16(&t.substitute_name).unwrap(),
+        r"target\f.txt"
+    );
     assert!(t.relative);
     // A host path outside the volume has no Windows meaning here.
     assert_errno(symlink("/etc/passwd", m.p("out")), libc::EPERM);
@@ -103,16 +127,25 @@ fn mapped_and_unmapped_drive_letters() {
     let m = Mounted::with_volume(vo);
     m.vol.create_symlink(r"\tod", r"D:\h.txt", false).unwrap();
     m.vol.create_junction(r"\toe", r"E:\dir").unwrap();
-    assert_eq!(fs::read_link(m.p("tod")).unwrap(), host.path().join("h.txt"));
+    assert_eq!(
+        fs::read_link(m.p("tod")).unwrap(),
+        host.path().join("h.txt")
+    );
     assert_eq!(fs::read(m.p("tod")).unwrap(), b"host");
     assert_eq!(
         fs::read_link(m.p("toe")).unwrap().to_str(),
         Some("/.ntlinkfs-unmapped/E:/dir")
     );
-    assert!(fs::metadata(m.p("toe")).is_err(), "an unmapped letter dangles");
+    assert!(
+        fs::metadata(m.p("toe")).is_err(),
+        "an unmapped letter dangles"
+    );
     // ln -s into the mapped directory makes a D: link; a directory target → directory link.
     symlink(host.path(), m.p("hostdir")).unwrap();
-    let t = m.vol.read_link(m.vol.resolve(r"\hostdir", false).unwrap()).unwrap();
+    let t = m
+        .vol
+        .read_link(m.vol.resolve(r"\hostdir", false).unwrap())
+        .unwrap();
     assert_eq!(String::from_utf16(&t.substitute_name).unwrap(), r"\??\D:\");
     assert_ne!(ntfs_attrib(&m.p("hostdir")) & attrs::DIRECTORY, 0);
     // The unmapped form readlink shows can be given back to ln -s.
@@ -128,7 +161,9 @@ fn mapped_and_unmapped_drive_letters() {
 fn junction_made_by_the_engine_reads_as_mountpoint_path_a3() {
     let m = Mounted::new();
     m.vol.create_dir_path(r"\store").unwrap();
-    m.vol.write_file_path(r"\store\Readme.TXT", b"hello").unwrap();
+    m.vol
+        .write_file_path(r"\store\Readme.TXT", b"hello")
+        .unwrap();
     m.vol.create_junction(r"\j", r"C:\store").unwrap();
     assert_eq!(fs::read_link(m.p("j")).unwrap(), m.p("store"));
     assert_eq!(fs::read(m.p("J/readme.txt")).unwrap(), b"hello");

@@ -64,7 +64,11 @@ fn ten_thousand_entries_listed_once_in_ntfs_order_while_entries_are_added() {
     let mut made = Vec::new();
     for i in 0..10_000 {
         // Mixed case so that NTFS order differs from byte order.
-        let n = if i % 3 == 0 { format!("File{i:05}") } else { format!("aFile{i:05}") };
+        let n = if i % 3 == 0 {
+            format!("File{i:05}")
+        } else {
+            format!("aFile{i:05}")
+        };
         fs::write(m.p(&format!("big/{n}")), b"").unwrap();
         made.push(n);
     }
@@ -91,6 +95,7 @@ fn ten_thousand_entries_listed_once_in_ntfs_order_while_entries_are_added() {
     assert_eq!(seen.iter().filter(|n| n.starts_with("znew")).count(), 500);
     let keys: Vec<Vec<u16>> = seen.iter().map(|n| ntfs_key(n)).collect();
     assert!(keys.windows(2).all(|p| p[0] < p[1]), "not in NTFS order");
+    drop(d);
     m.finish();
 }
 
@@ -115,6 +120,7 @@ fn telldir_cookies_resume_at_the_same_entry() {
     fs::write(m.p("d/n0505"), b"").unwrap();
     d.seek(pos);
     assert_eq!(d.next().unwrap(), next);
+    drop(d);
     m.finish();
 }
 
@@ -129,7 +135,11 @@ fn readdir_shows_stored_spelling_and_types() {
         .map(|e| {
             let e = e.unwrap();
             let t = e.file_type().unwrap();
-            (e.file_name().into_string().unwrap(), t.is_dir(), t.is_symlink())
+            (
+                e.file_name().into_string().unwrap(),
+                t.is_dir(),
+                t.is_symlink(),
+            )
         })
         .collect();
     entries.sort();

@@ -22,7 +22,10 @@ fn junction_via_setxattr_then_cat_through_it_a3() {
     // The very next calls see a symlink: no EIO, no waiting (ntfs-3g answers EIO here).
     assert_eq!(fs::read(m.p("j/f.txt")).unwrap(), b"data");
     assert_eq!(fs::read_link(m.p("j")).unwrap(), m.p("target"));
-    assert!(fs::symlink_metadata(m.p("j")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(m.p("j"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(xattr::get(m.p("j"), REPARSE).unwrap().unwrap(), buf);
     assert_eq!(
         ntfs_attrib(&m.p("j")),
@@ -43,7 +46,14 @@ fn malformed_buffer_is_einval_and_nothing_changes() {
     bad_len[4] ^= 0x10; // ReparseDataLength no longer matches
     let mut bad_name = good.clone();
     bad_name[8] = 0xFF; // SubstituteNameOffset outside the PathBuffer
-    for bad in [vec![], vec![1, 2, 3], bad_len, bad_name, vec![0u8; 20000], vec![0u8; 8]] {
+    for bad in [
+        vec![],
+        vec![1, 2, 3],
+        bad_len,
+        bad_name,
+        vec![0u8; 20000],
+        vec![0u8; 8],
+    ] {
         assert_errno(xattr::set(m.p("j"), REPARSE, &bad), libc::EINVAL);
         assert!(fs::symlink_metadata(m.p("j")).unwrap().is_dir());
         assert_eq!(xattr::get(m.p("j"), REPARSE).unwrap(), None);
@@ -56,10 +66,16 @@ fn junction_on_a_non_empty_directory_is_enotempty_a3() {
     let m = Mounted::new();
     fs::create_dir(m.p("d")).unwrap();
     fs::write(m.p("d/x"), b"").unwrap();
-    assert_errno(xattr::set(m.p("d"), REPARSE, &junction(r"C:\t")), libc::ENOTEMPTY);
+    assert_errno(
+        xattr::set(m.p("d"), REPARSE, &junction(r"C:\t")),
+        libc::ENOTEMPTY,
+    );
     assert!(fs::metadata(m.p("d/x")).is_ok());
     // On a file: not a directory (MS-FSA 2.1.5.10.37).
-    assert_errno(xattr::set(m.p("d/x"), REPARSE, &junction(r"C:\t")), libc::ENOTDIR);
+    assert_errno(
+        xattr::set(m.p("d/x"), REPARSE, &junction(r"C:\t")),
+        libc::ENOTDIR,
+    );
     m.finish();
 }
 
@@ -86,7 +102,10 @@ fn file_symlink_via_setxattr_on_an_empty_file_a4() {
     setup(&m);
     fs::write(m.p("l"), b"").unwrap();
     xattr::set(m.p("l"), REPARSE, &symlink_buf(r"target\f.txt")).unwrap();
-    assert_eq!(fs::read_link(m.p("l")).unwrap().to_str(), Some("target/f.txt"));
+    assert_eq!(
+        fs::read_link(m.p("l")).unwrap().to_str(),
+        Some("target/f.txt")
+    );
     assert_eq!(fs::read(m.p("l")).unwrap(), b"data");
     assert_eq!(
         m.vol.stat_path(r"\l", false).unwrap().reparse_tag,
@@ -96,10 +115,16 @@ fn file_symlink_via_setxattr_on_an_empty_file_a4() {
     xattr::set(m.p("l"), REPARSE, &symlink_buf(r"target")).unwrap();
     assert_eq!(fs::read_link(m.p("l")).unwrap().to_str(), Some("target"));
     // A different tag on an existing reparse point is refused (A3: tag mismatch).
-    assert_errno(xattr::set(m.p("l"), REPARSE, &junction(r"C:\target")), libc::EINVAL);
+    assert_errno(
+        xattr::set(m.p("l"), REPARSE, &junction(r"C:\target")),
+        libc::EINVAL,
+    );
     // A symlink on a file that holds data is refused.
     fs::write(m.p("full"), b"x").unwrap();
-    assert_errno(xattr::set(m.p("full"), REPARSE, &symlink_buf("a")), libc::EINVAL);
+    assert_errno(
+        xattr::set(m.p("full"), REPARSE, &symlink_buf("a")),
+        libc::EINVAL,
+    );
     xattr::remove(m.p("l"), REPARSE).unwrap();
     assert!(fs::symlink_metadata(m.p("l")).unwrap().is_file());
     m.finish();
@@ -113,18 +138,28 @@ fn ntfs_attrib_get_set_and_readonly_blocks_unlink() {
     // ntfs-3g shows 0x20 for a new file and 0x30 for a directory.
     assert_eq!(ntfs_attrib(&m.p("f")), attrs::ARCHIVE);
     assert_eq!(ntfs_attrib(&m.p("d")) & attrs::DIRECTORY, attrs::DIRECTORY);
-    let be = xattr::get(m.p("f"), "system.ntfs_attrib_be").unwrap().unwrap();
+    let be = xattr::get(m.p("f"), "system.ntfs_attrib_be")
+        .unwrap()
+        .unwrap();
     assert_eq!(be, vec![0, 0, 0, 0x20]);
     xattr::set(m.p("f"), "system.ntfs_attrib_be", &[0, 0, 0, 0x21]).unwrap();
     assert_eq!(ntfs_attrib(&m.p("f")), attrs::ARCHIVE | attrs::READONLY);
     // A2: DeleteFile on a read-only file fails (STATUS_CANNOT_DELETE → EPERM).
     assert_errno(fs::remove_file(m.p("f")), libc::EPERM);
-    xattr::set(m.p("f"), "system.ntfs_attrib", &attrs::ARCHIVE.to_le_bytes()).unwrap();
+    xattr::set(
+        m.p("f"),
+        "system.ntfs_attrib",
+        &attrs::ARCHIVE.to_le_bytes(),
+    )
+    .unwrap();
     fs::remove_file(m.p("f")).unwrap();
     // DIRECTORY cannot be cleared; wrong size → EINVAL.
     xattr::set(m.p("d"), "system.ntfs_attrib", &0u32.to_le_bytes()).unwrap();
     assert_ne!(ntfs_attrib(&m.p("d")) & attrs::DIRECTORY, 0);
-    assert_errno(xattr::set(m.p("d"), "system.ntfs_attrib", &[1, 2]), libc::EINVAL);
+    assert_errno(
+        xattr::set(m.p("d"), "system.ntfs_attrib", &[1, 2]),
+        libc::EINVAL,
+    );
     m.finish();
 }
 
@@ -145,7 +180,10 @@ fn crtime_and_times_round_trip_in_ntfs_3g_order() {
         v.extend_from_slice(&x.to_le_bytes());
     }
     xattr::set(m.p("f"), "system.ntfs_times", &v).unwrap();
-    assert_eq!(xattr::get(m.p("f"), "system.ntfs_times").unwrap().unwrap(), v);
+    assert_eq!(
+        xattr::get(m.p("f"), "system.ntfs_times").unwrap().unwrap(),
+        v
+    );
     let md = fs::metadata(m.p("f")).unwrap();
     let unix = |ft: u64| ((ft - vfs_core::FILETIME_UNIX_EPOCH) / 10_000_000) as i64;
     assert_eq!(md.mtime(), unix(t + 10_000_000));
@@ -156,6 +194,9 @@ fn crtime_and_times_round_trip_in_ntfs_3g_order() {
     let got = xattr::get(m.p("f"), "system.ntfs_times").unwrap().unwrap();
     assert_eq!(&got[..8], &(t + 5).to_le_bytes());
     assert_eq!(&got[8..16], &(t + 10_000_000).to_le_bytes());
-    assert_errno(xattr::set(m.p("f"), "system.ntfs_times", &[0; 7]), libc::ERANGE);
+    assert_errno(
+        xattr::set(m.p("f"), "system.ntfs_times", &[0; 7]),
+        libc::ERANGE,
+    );
     m.finish();
 }

@@ -160,7 +160,9 @@ fn block_signals() -> libc::sigset_t {
 /// Mounting is Linux-only in this build.
 #[cfg(not(target_os = "linux"))]
 pub fn run(_a: MountArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`ntlinkfs mount` through FUSE runs on Linux; on Windows the WinFsp backend mounts")
+    anyhow::bail!(
+        "`ntlinkfs mount` through FUSE runs on Linux; on Windows the WinFsp backend mounts"
+    )
 }
 
 #[cfg(test)]

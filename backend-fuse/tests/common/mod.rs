@@ -63,6 +63,11 @@ impl Mounted {
         self.root.join(rel)
     }
 
+    /// The mount handle.
+    pub fn handle(&self) -> &MountHandle {
+        self.handle.as_ref().expect("mounted")
+    }
+
     /// Unmounts now and checks the volume.
     pub fn finish(mut self) {
         self.unmount_and_check();
@@ -90,7 +95,8 @@ impl Drop for Mounted {
 
 /// The errno of an io::Error (panics if it has none).
 pub fn errno(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or_else(|| panic!("no errno in {e:?}"))
+    e.raw_os_error()
+        .unwrap_or_else(|| panic!("no errno in {e:?}"))
 }
 
 /// Asserts that a result failed with `code`.
@@ -161,7 +167,9 @@ pub fn symlink_buf(target: &str) -> Vec<u8> {
 
 /// FILE_ATTRIBUTE_* through ntfs-3g's xattr.
 pub fn ntfs_attrib(p: &Path) -> u32 {
-    let v = xattr::get(p, "system.ntfs_attrib").unwrap().expect("ntfs_attrib");
+    let v = xattr::get(p, "system.ntfs_attrib")
+        .unwrap()
+        .expect("ntfs_attrib");
     u32::from_le_bytes(v[..4].try_into().unwrap())
 }
 

@@ -169,14 +169,19 @@ impl Side {
         }
     }
 
+    /// Is some descriptor slot open?
+    pub fn any_open(&self) -> bool {
+        self.slots.iter().any(|s| s.is_some())
+    }
+
     /// Does ntfs-3g show a junction below the sequence directory as a link into its
-    /// `MOUNT/.NTFS-3G/` (how it presents a junction it cannot resolve to a directory)?
+    /// `MOUNT/.NTFS-3G/`, or with a `\\` left in its target (how it presents a junction it
+    /// cannot resolve to an existing directory)?
     pub fn has_unresolved_junction(&self, seq: &str) -> bool {
         self.paths(seq).iter().any(|(p, k)| {
             *k == Kind::Symlink
                 && sys::readlink(&self.at(seq, p)).is_ok_and(|t| {
-                    self.normalise_target(seq, &t)
-                        .starts_with("<mnt>/.NTFS-3G/")
+                    self.normalise_target(seq, &t).starts_with("<mnt>/.NTFS-3G/") || t.contains('\\')
                 })
         })
     }
@@ -231,7 +236,12 @@ impl Side {
                 Err(e) => out.push(format!("{r} {}", errno::name(e))),
                 Ok(m) => match m.kind {
                     Kind::File => {
-                        let data = sys::open_ro(&p).and_then(|f| sys::read_all(&f));
+                        // Read what the file system holds, not the kernel's cached pages
+                        // (ntfs-3g's can be stale across hard links; see known-divergences).
+                        let data = sys::open_ro(&p).and_then(|f| {
+                            sys::drop_page_cache(&f)?;
+                            sys::read_all(&f)
+                        });
                         let d = match data {
                             Ok(d) => data_summary(&d),
                             Err(e) => errno::name(e),
@@ -320,12 +330,14 @@ fn remove_tree(p: &Path) -> Result<(), String> {
         Ok(m) if m.kind == Kind::Dir => {
             let mut first = Ok(());
             // A libfuse hidden file goes when its last descriptor's release reaches the
-            // daemon, which close(2) does not wait for: list again a few times.
+            // daemon, which close(2) does not wait for: list again a few times, and in the
+            // end remove the hidden file itself.
+            let mut seen = Vec::new();
             for attempt in 0..50 {
                 let names = sys::list_dir_all(p)
                     .map_err(|e| format!("list {}: {}", p.display(), errno::name(e)))?;
                 for n in &names {
-                    if sys::is_fuse_hidden(n) {
+                    if sys::is_fuse_hidden(n) && attempt < 20 {
                         continue;
                     }
                     if let Err(e) = remove_tree(&p.join(n)) {
@@ -336,13 +348,17 @@ fn remove_tree(p: &Path) -> Result<(), String> {
                 }
                 match sys::rmdir(p) {
                     Ok(()) => return first,
-                    Err(libc::ENOTEMPTY)
-                        if attempt < 49 && names.iter().any(|n| sys::is_fuse_hidden(n)) =>
-                    {
+                    Err(libc::ENOTEMPTY) if attempt < 49 => {
+                        seen = names;
                         std::thread::sleep(std::time::Duration::from_millis(10));
                     }
                     Err(e) => {
-                        return Err(format!("rmdir {}: {}", p.display(), errno::name(e)));
+                        return Err(format!(
+                            "rmdir {}: {} (entries: {})",
+                            p.display(),
+                            errno::name(e),
+                            seen.join(", ")
+                        ));
                     }
                 }
             }

@@ -28,6 +28,9 @@ pub struct Gen {
     cfg: GenConfig,
     existing: Vec<(String, Kind)>,
     open: [bool; SLOTS],
+    /// Paths where this sequence set a junction that worked (symlinks look the same from
+    /// Linux; reparse-point operations aim at these).
+    junctions: Vec<String>,
 }
 
 impl Gen {
@@ -38,14 +41,47 @@ impl Gen {
             cfg,
             existing: Vec::new(),
             open: [false; SLOTS],
+            junctions: Vec::new(),
         }
     }
 
     /// Tells the generator how an operation it made turned out on the reference mount.
     pub fn observe(&mut self, op: &Op, ok: bool) {
-        if let Op::Open(s, _) = op {
-            self.open[*s] = ok;
+        match op {
+            Op::Open(s, _) => self.open[*s] = ok,
+            Op::Junction(p, _) if ok => self.junctions.push(p.clone()),
+            _ => {}
         }
+    }
+
+    /// An empty directory if there is one (NTFS takes a junction only on an empty directory,
+    /// A3; ntfs-3g takes it on any: a listed divergence that would end the sequence).
+    fn empty_dir(&mut self) -> Option<String> {
+        let dirs: Vec<&String> = self
+            .existing
+            .iter()
+            .filter(|(p, k)| {
+                *k == Kind::Dir
+                    && !self
+                        .existing
+                        .iter()
+                        .any(|(q, _)| q.len() > p.len() && q.starts_with(p.as_str()) && q.as_bytes()[p.len()] == b'/')
+            })
+            .map(|(p, _)| p)
+            .collect();
+        if dirs.is_empty() {
+            None
+        } else {
+            Some(dirs[self.rng.usize(..dirs.len())].clone())
+        }
+    }
+
+    /// A path that holds a reparse point: mostly one where this sequence set a junction.
+    fn reparse_path(&mut self) -> String {
+        if !self.junctions.is_empty() && self.rng.u32(..10) < 8 {
+            return self.junctions[self.rng.usize(..self.junctions.len())].clone();
+        }
+        self.existing(Some(Kind::Symlink))
     }
 
     /// Tells the generator what exists now (paths relative to the sequence directory).
@@ -167,7 +203,11 @@ impl Gen {
         let file = Some(Kind::File);
         let dir = Some(Kind::Dir);
         let link = Some(Kind::Symlink);
-        let w = self.rng.u32(..120);
+        let mut w = self.rng.u32(..120);
+        if (104..120).contains(&w) && !self.open.iter().any(|o| *o) && self.rng.bool() {
+            // A descriptor operation with nothing open: often open something instead.
+            w = 100;
+        }
         match w {
             0..=9 => Op::Create(self.new_path()),
             10..=17 => Op::Mkdir(self.new_path()),
@@ -197,9 +237,11 @@ impl Gen {
                 } else {
                     self.existing(None)
                 };
-                let m = match self.rng.u32(..10) {
-                    0..=6 => RenameMode::Replace,
-                    7..=8 => RenameMode::NoReplace,
+                // RENAME_NOREPLACE onto a new name is a listed divergence (ntfs-3g: EINVAL)
+                // that ends the sequence: keep it rare.
+                let m = match self.rng.u32(..40) {
+                    0..=35 => RenameMode::Replace,
+                    36 => RenameMode::NoReplace,
                     _ => RenameMode::Exchange,
                 };
                 Op::Rename(a, b, m)
@@ -210,7 +252,15 @@ impl Gen {
             }
             81..=82 => Op::Readlink(self.existing(link)),
             83..=88 => {
-                let p = self.existing(dir);
+                // Mostly an empty directory: a junction on a file or on a non-empty directory
+                // is a listed divergence that ends the sequence.
+                let p = match self.rng.u32(..10) {
+                    0 => self.existing(dir),
+                    _ => match self.empty_dir() {
+                        Some(d) => d,
+                        None => self.fresh_path(),
+                    },
+                };
                 let t = if self.rng.u32(..8) == 0 {
                     ".".to_string()
                 } else {
@@ -218,8 +268,14 @@ impl Gen {
                 };
                 Op::Junction(p, t)
             }
-            89..=91 => Op::Unreparse(self.existing(link)),
-            92..=93 => Op::GetReparse(self.existing(None)),
+            89..=91 => Op::Unreparse(self.reparse_path()),
+            92..=93 => {
+                if self.rng.u32(..5) > 0 {
+                    Op::GetReparse(self.reparse_path())
+                } else {
+                    Op::GetReparse(self.existing(None))
+                }
+            }
             94..=99 => {
                 let p = if self.rng.u32(..4) == 0 {
                     ".".to_string()

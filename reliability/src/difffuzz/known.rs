@@ -55,8 +55,8 @@ pub struct Ctx<'a> {
     /// ntfs-3g shows some junction of the sequence as a link into `MOUNT/.NTFS-3G/` (its
     /// target is missing or not a directory), and does not follow it.
     pub ntfs3g_unresolved_junction: bool,
-    /// ntfs-3g holds libfuse hidden files (`.fuse_hidden*`: open files whose name was unlinked
-    /// or replaced) below the sequence directory.
+    /// ntfs-3g held libfuse hidden files (`.fuse_hidden*`: open files whose name was unlinked
+    /// or replaced) below the sequence directory at some point of the sequence.
     pub ntfs3g_hidden_files: bool,
 }
 
@@ -87,6 +87,10 @@ pub const MATCHERS: &[(&str, Matcher)] = &[
     (
         "symlink-drive-relative-target",
         symlink_drive_relative_target,
+    ),
+    (
+        "rename-directory-with-open-files",
+        rename_directory_with_open_files,
     ),
 ];
 
@@ -142,11 +146,12 @@ fn win32_only_name(c: &Ctx) -> bool {
 
 /// A name with a character NTFS forbids (MS-FSCC 2.1.5.2) was used in this sequence, in a
 /// path or a symlink target: ntlinkfs refuses the name wherever it meets it (EINVAL); ntfs-3g
-/// only checks names it creates, so looking one up gives ENOENT.
+/// only checks names it creates, so looking one up gives ENOENT (or the error of the next
+/// check, e.g. EPERM for a hard link to a directory).
 fn invalid_name_lookup(c: &Ctx) -> bool {
     let invalid = |p: &str| p.chars().any(|ch| ":*?\"<>|\\".contains(ch));
     *c.ntlinkfs == Err(libc::EINVAL)
-        && *c.ntfs3g == Err(libc::ENOENT)
+        && c.ntfs3g.is_err()
         && c.ops.iter().any(|op| op.paths().iter().any(|p| invalid(p)))
 }
 
@@ -166,13 +171,14 @@ fn symlink_not_reparse_point(c: &Ctx) -> bool {
         && c.ops.iter().any(|op| matches!(op, Op::Symlink(..)))
 }
 
-/// A hard link to a junction: ntlinkfs refuses it (a junction is a directory, A1: files only)
-/// with EPERM, what link(2) answers for a directory; ntfs-3g makes it.
+/// A hard link to a junction or a directory symlink: ntlinkfs refuses it (both are
+/// directories on NTFS, and hard links are for files only, A1) with EPERM, what link(2)
+/// answers for a directory; ntfs-3g makes it.
 fn hard_link_to_junction(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Link(..)))
         && *c.ntlinkfs == Err(libc::EPERM)
         && c.ntfs3g.is_ok()
-        && c.ops.iter().any(|op| matches!(op, Op::Junction(..)))
+        && c.ops.iter().any(|op| matches!(op, Op::Junction(..) | Op::Symlink(..)))
 }
 
 /// fstat of an open file after one of its names was unlinked or replaced: ntlinkfs counts the
@@ -205,14 +211,24 @@ fn stale_page_cache(c: &Ctx) -> bool {
             .any(|op| matches!(op, Op::Link(..) | Op::LinkMany(..)))
 }
 
-/// rename(2) onto a junction: ntlinkfs refuses (a junction is a directory, and MoveFileEx with
-/// REPLACE_EXISTING over a directory → ERROR_ACCESS_DENIED, A6) with EACCES; ntfs-3g replaces
-/// it like a symlink.
+/// rename(2) onto a junction or a directory symlink: ntlinkfs refuses (both are directories on
+/// NTFS, and MoveFileEx with REPLACE_EXISTING over a directory → ERROR_ACCESS_DENIED, A6) with
+/// EACCES; ntfs-3g replaces it like a symlink.
 fn rename_over_junction(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Rename(..)))
         && *c.ntlinkfs == Err(libc::EACCES)
         && c.ntfs3g.is_ok()
-        && c.ops.iter().any(|op| matches!(op, Op::Junction(..)))
+        && c.ops.iter().any(|op| matches!(op, Op::Junction(..) | Op::Symlink(..)))
+}
+
+/// rename(2) of a directory while a file below it is open: ntlinkfs refuses (A6: WinFsp
+/// rename_test, FastFat FatSetRenameInfo) with EACCES, before any other check; ntfs-3g renames,
+/// or answers what POSIX says about the target (ENOTEMPTY, ...).
+fn rename_directory_with_open_files(c: &Ctx) -> bool {
+    matches!(c.op(), Some(Op::Rename(..)))
+        && *c.ntlinkfs == Err(libc::EACCES)
+        && *c.ntfs3g != Err(libc::EACCES)
+        && c.ops.iter().any(|op| matches!(op, Op::Open(..)))
 }
 
 /// A junction whose target is missing or a file: ntfs-3g shows it as a link into
@@ -300,20 +316,23 @@ impl KnownList {
     }
 
     /// Does a state difference at the end of this sequence come from a listed divergence
-    /// that changes state without an operation differing (case variants; libfuse hidden files,
-    /// when `hidden` says ntfs-3g holds some)?
-    pub fn classify_state(&self, ops: &[Op], hidden: bool) -> Option<&Known> {
+    /// that changes state without an operation differing (case variants; libfuse hidden files
+    /// when `hidden`; junctions ntfs-3g cannot resolve when `unresolved`)?
+    pub fn classify_state(&self, ops: &[Op], hidden: bool, unresolved: bool) -> Option<&Known> {
         let ok: Outcome = Ok(String::new());
         let c = Ctx {
             ops,
             ntlinkfs: &ok,
             ntfs3g: &ok,
             ntfs3g_uncached: None,
-            ntfs3g_unresolved_junction: false,
+            ntfs3g_unresolved_junction: unresolved,
             ntfs3g_hidden_files: hidden,
         };
         self.divergence.iter().find(|k| {
-            matches!(k.matcher.as_str(), "case-variant" | "ntfs3g-hidden-files")
+            matches!(
+                k.matcher.as_str(),
+                "case-variant" | "ntfs3g-hidden-files" | "ntfs3g-unresolved-junction"
+            )
                 && MATCHERS
                     .iter()
                     .find(|(n, _)| *n == k.matcher)

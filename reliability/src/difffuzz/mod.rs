@@ -143,6 +143,7 @@ impl<'a> Fuzzer<'a> {
         report: &mut Report,
     ) -> (Vec<Op>, SeqEnd) {
         let mut ops: Vec<Op> = Vec::new();
+        let mut hidden = false;
         for i in 0..max {
             let op = match gen.as_deref_mut() {
                 Some(g) => g.op(),
@@ -154,6 +155,9 @@ impl<'a> Fuzzer<'a> {
             let ra = self.a.run(seq, &op);
             let rb = self.b.run(seq, &op);
             ops.push(op.clone());
+            if matches!(op, Op::Unlink(_) | Op::Rename(..)) && self.b.any_open() {
+                hidden |= self.b.has_hidden_files(seq);
+            }
             report.ops += 1;
             *report.by_verb.entry(op.verb()).or_default() += 1;
             if ra != rb {
@@ -164,7 +168,7 @@ impl<'a> Fuzzer<'a> {
                     ntfs3g: &rb,
                     ntfs3g_uncached: uncached.as_ref(),
                     ntfs3g_unresolved_junction: self.b.has_unresolved_junction(seq),
-                    ntfs3g_hidden_files: self.b.has_hidden_files(seq),
+                    ntfs3g_hidden_files: hidden || self.b.has_hidden_files(seq),
                 };
                 return match self.known.classify(&c) {
                     Some(k) => (ops, SeqEnd::Known(k.id.clone())),
@@ -192,8 +196,9 @@ impl<'a> Fuzzer<'a> {
         let sa = self.a.snapshot(seq);
         let sb = self.b.snapshot(seq);
         if sa != sb {
-            let hidden = self.b.has_hidden_files(seq);
-            if let Some(k) = self.known.classify_state(&ops, hidden) {
+            let hidden = hidden || self.b.has_hidden_files(seq);
+            let unresolved = self.b.has_unresolved_junction(seq);
+            if let Some(k) = self.known.classify_state(&ops, hidden, unresolved) {
                 return (ops, SeqEnd::Known(k.id.clone()));
             }
             let (la, lb) = first_difference(&sa, &sb);
