@@ -103,7 +103,7 @@ run_fsx() {
         >"$out/fsx.log" 2>&1 || status=$?
     tail -n 3 "$out/fsx.log"
     local check
-    check=$(getfattr --only-values -n user.ntlinkfs.check "$mnt" 2>&1 || true)
+    check=$(getfattr --absolute-names --only-values -n user.ntlinkfs.check "$mnt" 2>&1 || true)
     echo "engine check after fsx: $check"
     [ "$check" = ok ] || status=1
     fusermount3 -u "$mnt" || fusermount3 -uz "$mnt" || true

@@ -352,7 +352,38 @@ impl NtFs {
                 .join("\n")
                 .into_bytes(),
             Control::FileId => format!("{:#018x}", id.0).into_bytes(),
-            Control::Recase => return Err(Errno::ENODATA),
+            Control::Recase | Control::Save => return Err(Errno::ENODATA),
+        })
+    }
+
+    /// A reparse point whose tag no filter handles (anything but a symlink or a mount point,
+    /// which Linux sees as symlinks) cannot be opened: STATUS_IO_REPARSE_TAG_NOT_HANDLED → EIO
+    /// (ntfs-semantics A4; conformance case S16). lstat and the xattrs still work on it, as
+    /// FILE_OPEN_REPARSE_POINT does on Windows.
+    fn refuse_unhandled_tag(&self, id: FileId) -> Result<(), Errno> {
+        let st = self.vol.stat(id).map_err(errno)?;
+        match st.reparse_tag {
+            Some(vfs_core::reparse::IO_REPARSE_TAG_SYMLINK)
+            | Some(vfs_core::reparse::IO_REPARSE_TAG_MOUNT_POINT)
+            | None => Ok(()),
+            Some(_) => Err(errno(vfs_core::Error::IoReparseTagNotHandled)),
+        }
+    }
+
+    /// `user.ntlinkfs.save` on the root: saves the drive as an image at the absolute host path
+    /// `value` (write to a temporary file, fsync, rename: the previous image survives a crash).
+    fn save_image(&self, id: FileId, value: &[u8]) -> Result<(), Errno> {
+        use std::os::unix::ffi::OsStrExt;
+        if id != self.vol.root() {
+            return Err(Errno::EINVAL);
+        }
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(value));
+        if !path.is_absolute() {
+            return Err(Errno::EINVAL);
+        }
+        vfs_core::image::save_atomic(&self.vol, path).map_err(|e| {
+            tracing::warn!(target: "backend_fuse", "save to {} failed: {e}", path.display());
+            Errno::from_i32(e.errno())
         })
     }
 
@@ -801,6 +832,7 @@ impl Filesystem for NtFs {
                 },
                 OpenAccMode::O_RDWR => Access::READ_WRITE,
             };
+            tri!(reply, self.refuse_unhandled_tag(id));
             // POSIX callers share everything (FILE_SHARE_READ | WRITE | DELETE).
             let h = tri!(reply, self.vol.open(id, access, Share::ALL).map_err(errno));
             if flags.0 & libc::O_TRUNC != 0 && access.write {
@@ -900,6 +932,7 @@ impl Filesystem for NtFs {
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         guarded("opendir", || {
             let id = tri!(reply, self.nodes.live(ino.0));
+            tri!(reply, self.refuse_unhandled_tag(id));
             let h = tri!(
                 reply,
                 self.vol.open(id, Access::NONE, Share::ALL).map_err(errno)
@@ -1064,6 +1097,7 @@ impl Filesystem for NtFs {
                     None => Err(Errno::ERANGE),
                 },
                 Special::Control(Control::Recase) => self.recase(id, value),
+                Special::Control(Control::Save) => self.save_image(id, value),
                 Special::Control(_) => Err(Errno::EPERM),
                 Special::ReservedUnknown => Err(Errno::EINVAL),
                 Special::Stored => {

@@ -61,10 +61,13 @@ pub(crate) enum Control {
     /// rename re-cases the entry). rename(2) cannot do this on Linux: the VFS turns a rename
     /// between two names of the same inode into a no-op before the file system sees it.
     Recase,
+    /// `user.ntlinkfs.save` (set on the root): the value is an absolute host path; the daemon
+    /// saves the drive there as an image, atomically (`ntlinkfs save MOUNTPOINT FILE`).
+    Save,
 }
 
 /// Prefix of ntlinkfs's control attributes (`user.ntlinkfs.`): `check`, `names`, `fileid`,
-/// `recase`.
+/// `recase`, `save`.
 pub const CONTROL_PREFIX: &str = "user.ntlinkfs.";
 
 /// Classifies an attribute name.
@@ -81,6 +84,7 @@ pub(crate) fn classify(name: &[u8]) -> Special {
         b"user.ntlinkfs.names" => Special::Control(Control::Names),
         b"user.ntlinkfs.fileid" => Special::Control(Control::FileId),
         b"user.ntlinkfs.recase" => Special::Control(Control::Recase),
+        b"user.ntlinkfs.save" => Special::Control(Control::Save),
         n if n.starts_with(CONTROL_PREFIX.as_bytes()) => Special::ReservedUnknown,
         n if n.starts_with(b"user.")
             || n.starts_with(b"trusted.")

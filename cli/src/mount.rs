@@ -34,6 +34,15 @@ pub struct MountArgs {
     /// Mount read-only.
     #[arg(long)]
     pub read_only: bool,
+    /// Populate the drive from a fixture TOML (see examples/fixtures/). A fixture that breaks
+    /// an NTFS rule is refused with its line and the rule, and nothing is mounted. With
+    /// `--image`, the fixture is used only when the image does not exist yet.
+    #[arg(long, value_name = "TREE.toml")]
+    pub fixture: Option<PathBuf>,
+    /// Load the drive from this image if it exists, and save it there at clean unmount
+    /// (atomically: a crash leaves the previous image intact). `ntlinkfs save` saves on demand.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
 }
 
 fn parse_letter(s: &str) -> Result<char, String> {
@@ -63,7 +72,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     use std::io::Write;
     use std::sync::{mpsc, Arc};
     use std::time::Duration;
-    use vfs_core::{DeleteSemantics, Volume, VolumeOptions};
+    use vfs_core::{DeleteSemantics, VolumeOptions};
 
     let mut vo = VolumeOptions {
         drive_letter: a.drive_letter,
@@ -88,7 +97,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         vo.drive_map
             .insert(*letter, path.to_string_lossy().into_owned());
     }
-    let volume = Arc::new(Volume::new(vo));
+    let volume = Arc::new(build_volume(&a, vo)?);
 
     // SIGINT and SIGTERM are blocked in every thread (set before any thread starts) and
     // taken by one thread with sigwait, which asks for the unmount.
@@ -136,10 +145,37 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
             break;
         }
     }
-    // The volume stays here, whole, after the unmount (a later step can save it).
+    // The volume stays here, whole, after the unmount: save it if asked.
     drop(handle);
+    if let Some(img) = &a.image {
+        vfs_core::image::save_atomic(&volume, img)
+            .map_err(|e| anyhow::anyhow!("saving the drive to {}: {e}", img.display()))?;
+        eprintln!("ntlinkfs: saved the drive to {}", img.display());
+    }
     drop(volume);
     Ok(0)
+}
+
+/// The volume to mount: from an existing image, from a fixture, or empty. The command line's
+/// read-only flag, drive map and owner apply to a loaded image; a fixture takes its drive letter,
+/// case sensitivity, delete semantics and link limit from its `[volume]` table.
+#[cfg(target_os = "linux")]
+fn build_volume(a: &MountArgs, vo: vfs_core::VolumeOptions) -> anyhow::Result<vfs_core::Volume> {
+    use vfs_core::Volume;
+    if let Some(img) = a.image.as_ref().filter(|p| p.exists()) {
+        let mut snap = vfs_core::image::read_file(img)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", img.display()))?;
+        let mut o = snap.options();
+        o.read_only = vo.read_only;
+        o.drive_map = vo.drive_map.clone();
+        snap.set_options(&o);
+        return Volume::from_snapshot(snap).map_err(|e| anyhow::anyhow!("{}: {e}", img.display()));
+    }
+    if let Some(fx) = &a.fixture {
+        let fixture = vfs_core::fixture::Fixture::read(fx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return fixture.build_with(&vo).map_err(|e| anyhow::anyhow!("{e}"));
+    }
+    Ok(Volume::new(vo))
 }
 
 #[cfg(target_os = "linux")]
@@ -157,8 +193,55 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
-/// Mounting is Linux-only in this build.
-#[cfg(not(target_os = "linux"))]
+/// `ntlinkfs mount X:` on Windows, through WinFsp (untested on Windows: nothing in this
+/// repository's own CI compiles or runs it). The volume's drive letter is the mount's, so that
+/// absolute link targets written through the mount (`\??\X:\...`) land in this volume.
+#[cfg(windows)]
+pub fn run(a: MountArgs) -> anyhow::Result<i32> {
+    use std::sync::Arc;
+    let drive = a
+        .mountpoint
+        .to_string_lossy()
+        .trim_end_matches('\\')
+        .to_string();
+    let letter = parse_letter(&drive).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut vo = vfs_core::VolumeOptions {
+        drive_letter: letter,
+        case_sensitive: a.case_sensitive,
+        read_only: a.read_only,
+        delete_semantics: if a.legacy_delete {
+            vfs_core::DeleteSemantics::Legacy
+        } else {
+            vfs_core::DeleteSemantics::Posix
+        },
+        ..Default::default()
+    };
+    for (l, path) in &a.map_drive {
+        vo.drive_map.insert(*l, path.to_string_lossy().into_owned());
+    }
+    let volume = Arc::new(if let Some(fx) = &a.fixture {
+        vfs_core::fixture::Fixture::read(fx)
+            .and_then(|f| f.build_with(&vo))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    } else if let Some(img) = a.image.as_ref().filter(|p| p.exists()) {
+        vfs_core::image::load_file(img).map_err(|e| anyhow::anyhow!("{}: {e}", img.display()))?
+    } else {
+        vfs_core::Volume::new(vo)
+    });
+    let _mounted = backend_winfsp::mount(
+        volume,
+        &format!("{letter}:"),
+        &backend_winfsp::MountOptions::default(),
+    )?;
+    println!("ntlinkfs: drive {letter}: mounted (ready)");
+    // Ctrl+C ends the process; WinFsp removes the mount with it.
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Mounting needs FUSE (Linux) or WinFsp (Windows).
+#[cfg(not(any(target_os = "linux", windows)))]
 pub fn run(_a: MountArgs) -> anyhow::Result<i32> {
     anyhow::bail!(
         "`ntlinkfs mount` through FUSE runs on Linux; on Windows the WinFsp backend mounts"

@@ -239,3 +239,66 @@ fn mapped_drive_and_options_reach_the_volume() {
     signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(child).code(), Some(0));
 }
+
+/// Issue 9: `--fixture` populates the drive; `--image` saves it at clean unmount and loads it
+/// at the next mount; `ntlinkfs save` saves a running drive on demand.
+#[test]
+fn fixture_then_image_survives_remount_and_save_on_demand() {
+    let dir = TempDir::new();
+    let mnt = dir.path().join("m");
+    std::fs::create_dir(&mnt).unwrap();
+    let img = dir.path().join("drive.img");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/fixtures/pnpm-store.toml"
+    );
+    let img_s = img.to_str().unwrap();
+    let (child, _, _out) = start(&mnt, &["--fixture", fixture, "--image", img_s]);
+    assert!(mnt.join("proj-api").join("package.json").exists());
+    std::fs::write(mnt.join("Added.txt"), b"kept").unwrap();
+    std::fs::hard_link(mnt.join("Added.txt"), mnt.join("second.txt")).unwrap();
+    let on_demand = dir.path().join("on-demand.img");
+    let out = Command::new(BIN)
+        .args(["save", mnt.to_str().unwrap(), on_demand.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(on_demand.exists());
+    signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(child).code(), Some(0));
+    assert!(img.exists(), "saved at clean unmount");
+    for image in [img_s, on_demand.to_str().unwrap()] {
+        let (child, _, _out) = start(&mnt, &["--image", image]);
+        assert_eq!(std::fs::read(mnt.join("ADDED.TXT")).unwrap(), b"kept");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            std::fs::metadata(mnt.join("second.txt")).unwrap().nlink(),
+            2
+        );
+        assert!(mnt.join("proj-api").join("package.json").exists());
+        signal(&child, libc::SIGTERM);
+        assert_eq!(wait_exit(child).code(), Some(0));
+    }
+}
+
+/// Issue 9: a fixture that breaks an NTFS rule is refused with its line; nothing is mounted.
+#[test]
+fn bad_fixture_is_refused_with_its_line_and_nothing_is_mounted() {
+    let dir = TempDir::new();
+    let mnt = dir.path().join("m");
+    std::fs::create_dir(&mnt).unwrap();
+    let fx = dir.path().join("bad.toml");
+    std::fs::write(&fx, "[[file]]\npath = \"a:b\"\ntext = \"x\"\n").unwrap();
+    let err = run_failing(&[
+        "mount",
+        mnt.to_str().unwrap(),
+        "--fixture",
+        fx.to_str().unwrap(),
+    ]);
+    assert!(err.contains("bad.toml:"), "{err}");
+    assert!(!is_mounted(&mnt));
+}

@@ -181,7 +181,9 @@ impl Side {
         self.paths(seq).iter().any(|(p, k)| {
             *k == Kind::Symlink
                 && sys::readlink(&self.at(seq, p)).is_ok_and(|t| {
-                    self.normalise_target(seq, &t).starts_with("<mnt>/.NTFS-3G/") || t.contains('\\')
+                    self.normalise_target(seq, &t)
+                        .starts_with("<mnt>/.NTFS-3G/")
+                        || t.contains('\\')
                 })
         })
     }

@@ -62,10 +62,11 @@ impl Gen {
             .iter()
             .filter(|(p, k)| {
                 *k == Kind::Dir
-                    && !self
-                        .existing
-                        .iter()
-                        .any(|(q, _)| q.len() > p.len() && q.starts_with(p.as_str()) && q.as_bytes()[p.len()] == b'/')
+                    && !self.existing.iter().any(|(q, _)| {
+                        q.len() > p.len()
+                            && q.starts_with(p.as_str())
+                            && q.as_bytes()[p.len()] == b'/'
+                    })
             })
             .map(|(p, _)| p)
             .collect();

@@ -178,7 +178,9 @@ fn hard_link_to_junction(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Link(..)))
         && *c.ntlinkfs == Err(libc::EPERM)
         && c.ntfs3g.is_ok()
-        && c.ops.iter().any(|op| matches!(op, Op::Junction(..) | Op::Symlink(..)))
+        && c.ops
+            .iter()
+            .any(|op| matches!(op, Op::Junction(..) | Op::Symlink(..)))
 }
 
 /// fstat of an open file after one of its names was unlinked or replaced: ntlinkfs counts the
@@ -218,7 +220,9 @@ fn rename_over_junction(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Rename(..)))
         && *c.ntlinkfs == Err(libc::EACCES)
         && c.ntfs3g.is_ok()
-        && c.ops.iter().any(|op| matches!(op, Op::Junction(..) | Op::Symlink(..)))
+        && c.ops
+            .iter()
+            .any(|op| matches!(op, Op::Junction(..) | Op::Symlink(..)))
 }
 
 /// rename(2) of a directory while a file below it is open: ntlinkfs refuses (A6: WinFsp
@@ -332,11 +336,10 @@ impl KnownList {
             matches!(
                 k.matcher.as_str(),
                 "case-variant" | "ntfs3g-hidden-files" | "ntfs3g-unresolved-junction"
-            )
-                && MATCHERS
-                    .iter()
-                    .find(|(n, _)| *n == k.matcher)
-                    .is_some_and(|(_, m)| m(&c))
+            ) && MATCHERS
+                .iter()
+                .find(|(n, _)| *n == k.matcher)
+                .is_some_and(|(_, m)| m(&c))
         })
     }
 }

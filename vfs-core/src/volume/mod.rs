@@ -889,6 +889,11 @@ impl Volume {
         if self.opts.read_only && (access.write || access.delete) {
             return Err(Error::ReadOnlyVolume);
         }
+        if access.write && !inode.is_dir() && inode.attributes & attrs::READONLY != 0 {
+            // MS-FSA 2.1.5.1.2: opening a read-only file for write access is
+            // STATUS_ACCESS_DENIED.
+            return Err(Error::AccessDenied);
+        }
         self.add_handle(&mut st, id, None, access, share, false)
     }
 
@@ -1201,6 +1206,18 @@ impl Volume {
                 }
                 if opts.delete_on_close && inode.attributes & attrs::READONLY != 0 {
                     return Err(Error::CannotDelete);
+                }
+                // MS-FSA 2.1.5.1.2: write access to, or overwriting, an existing read-only file
+                // is STATUS_ACCESS_DENIED.
+                let overwrites = matches!(
+                    opts.disposition,
+                    Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede
+                );
+                if (opts.access.write || overwrites)
+                    && !inode.is_dir()
+                    && inode.attributes & attrs::READONLY != 0
+                {
+                    return Err(Error::AccessDenied);
                 }
                 let truncate = matches!(
                     opts.disposition,

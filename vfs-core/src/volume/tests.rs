@@ -1181,11 +1181,34 @@ fn handle_without_data_access_does_not_take_part_in_sharing_r10() {
     let v = vol();
     v.create_file_path(r"\a").unwrap();
     let (h, _) = v
-        .open_path(r"\a", &OpenOptions { access: Access::NONE, share: Share::NONE, ..Default::default() })
+        .open_path(
+            r"\a",
+            &OpenOptions {
+                access: Access::NONE,
+                share: Share::NONE,
+                ..Default::default()
+            },
+        )
         .unwrap();
     v.rename_path(r"\a", r"\b", RenameFlags::default()).unwrap();
     let h2 = open_rw(&v, r"\b", Share::NONE).unwrap();
     v.close(h2).unwrap();
     v.close(h).unwrap();
     v.check().unwrap();
+}
+
+#[test]
+fn write_access_to_read_only_file_is_access_denied_ms_fsa_2_1_5_1_2() {
+    let v = vol();
+    let id = v.write_file_path(r"\ro", b"x").unwrap();
+    v.set_attributes(id, attrs::READONLY).unwrap();
+    assert_eq!(open_rw(&v, r"\ro", Share::ALL), Err(Error::AccessDenied));
+    assert_eq!(
+        v.open(id, Access::READ_WRITE, Share::ALL),
+        Err(Error::AccessDenied)
+    );
+    assert_eq!(v.write_file_path(r"\ro", b"y"), Err(Error::AccessDenied));
+    let h = v.open(id, Access::READ, Share::ALL).unwrap();
+    v.close(h).unwrap();
+    assert_eq!(v.read_file_path(r"\ro").unwrap(), b"x");
 }
