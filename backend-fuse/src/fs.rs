@@ -352,6 +352,7 @@ impl NtFs {
                 .join("\n")
                 .into_bytes(),
             Control::FileId => format!("{:#018x}", id.0).into_bytes(),
+            Control::Handles => self.vol.open_handle_count().to_string().into_bytes(),
             Control::Recase | Control::Save => return Err(Errno::ENODATA),
         })
     }
@@ -507,8 +508,10 @@ impl Filesystem for NtFs {
             // READDIRPLUS: `ls -l` costs one request per batch, not one per entry.
             InitFlags::FUSE_DO_READDIRPLUS,
             InitFlags::FUSE_READDIRPLUS_AUTO,
-            // open(O_TRUNC) in one request.
-            InitFlags::FUSE_ATOMIC_O_TRUNC,
+            // No FUSE_ATOMIC_O_TRUNC: with it, open(O_RDONLY | O_TRUNC) of a file being
+            // executed sometimes succeeded instead of failing with ETXTBSY (pjdfstest
+            // open::etxtbsy, reliability/tests/regressions.rs); without it the kernel
+            // truncates with a SETATTR after OPEN and checks ETXTBSY itself.
             InitFlags::FUSE_BIG_WRITES,
             InitFlags::FUSE_ASYNC_READ,
             // The kernel leaves clearing set-user/group-ID bits on write to us (and sets

@@ -64,10 +64,13 @@ pub(crate) enum Control {
     /// `user.ntlinkfs.save` (set on the root): the value is an absolute host path; the daemon
     /// saves the drive there as an image, atomically (`ntlinkfs save MOUNTPOINT FILE`).
     Save,
+    /// `user.ntlinkfs.handles` (get, any file): the number of handles open in the engine, in
+    /// decimal (leak checks: 0 once every file is closed).
+    Handles,
 }
 
 /// Prefix of ntlinkfs's control attributes (`user.ntlinkfs.`): `check`, `names`, `fileid`,
-/// `recase`, `save`.
+/// `recase`, `save`, `handles`.
 pub const CONTROL_PREFIX: &str = "user.ntlinkfs.";
 
 /// Classifies an attribute name.
@@ -85,6 +88,7 @@ pub(crate) fn classify(name: &[u8]) -> Special {
         b"user.ntlinkfs.fileid" => Special::Control(Control::FileId),
         b"user.ntlinkfs.recase" => Special::Control(Control::Recase),
         b"user.ntlinkfs.save" => Special::Control(Control::Save),
+        b"user.ntlinkfs.handles" => Special::Control(Control::Handles),
         n if n.starts_with(CONTROL_PREFIX.as_bytes()) => Special::ReservedUnknown,
         n if n.starts_with(b"user.")
             || n.starts_with(b"trusted.")

@@ -44,6 +44,19 @@ pub fn open_handles(mount: &Path) -> Result<Option<u64>> {
     }
 }
 
+/// Open handles once every RELEASE has reached the daemon: close(2) does not wait for it, so
+/// the count is read again every 20 ms while it is above 0, for at most 10 s.
+pub fn open_handles_settled(mount: &Path) -> Result<Option<u64>> {
+    let start = Instant::now();
+    loop {
+        let n = open_handles(mount)?;
+        if n.is_none_or(|n| n == 0) || start.elapsed() > Duration::from_secs(10) {
+            return Ok(n);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The daemon's RSS once it stops changing: the kernel forgets deleted inodes a little after
 /// the unlink returns, so the engine frees their data a little later too. Samples every 100 ms
 /// until five agree within 1 MiB, for at most 10 s.

@@ -960,6 +960,11 @@ impl Model {
                 if truncate && f.dir {
                     return Err(Error::FileIsADirectory);
                 }
+                // MS-FSA 2.1.5.1.2: write access to, or overwriting, a read-only file is
+                // STATUS_ACCESS_DENIED.
+                if (access.write || truncate) && !f.dir && f.read_only {
+                    return Err(Error::AccessDenied);
+                }
                 if !share_allows(&self.handles_on(id), access, share) {
                     return Err(Error::SharingViolation);
                 }

@@ -175,7 +175,7 @@ fn run(args: Args) -> Result<i32> {
         Ok(v) => failures.push(format!("engine check after removing the tree: {v}")),
         Err(e) => failures.push(format!("engine check unreadable: {e:#}")),
     }
-    match control::open_handles(&dir) {
+    match control::open_handles_settled(&dir) {
         Ok(Some(0)) => println!("open handles in the engine: 0"),
         Ok(Some(n)) => failures.push(format!(
             "{n} handles still open in the engine after every file was closed"

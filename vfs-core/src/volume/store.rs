@@ -78,6 +78,7 @@ impl Links {
     pub fn push(&mut self, link: Link) {
         *self = match std::mem::take(self) {
             Links::Many(v) if v.is_empty() => Links::One(link),
+            Links::One(first) => Links::Many(Box::new([first, link])),
             mut other => {
                 let mut v = other.take_vec();
                 v.push(link);
@@ -87,6 +88,13 @@ impl Links {
     }
     /// Removes and returns the name at `pos`; the others keep their order.
     pub fn remove(&mut self, pos: usize) -> Link {
+        if let Links::One(_) = self {
+            assert_eq!(pos, 0, "a file with one name has only name 0");
+            let Links::One(link) = std::mem::take(self) else {
+                unreachable!("checked above")
+            };
+            return link;
+        }
         let mut v = self.take_vec();
         let link = v.remove(pos);
         *self = Links::from_vec(v);
@@ -172,7 +180,10 @@ impl Names {
     /// Removes and returns the entry at `pos`.
     pub fn remove(&mut self, pos: usize) -> Named {
         let mut v = match std::mem::take(self) {
-            Names::One(n) => vec![n],
+            Names::One(n) => {
+                assert_eq!(pos, 0, "a slot with one entry has only entry 0");
+                return n;
+            }
             Names::Many(v) => v,
         };
         let named = v.remove(pos);
@@ -578,13 +589,16 @@ impl State {
 
     /// Is some name of `id` delete-pending (legacy delete or a disposition set on a handle)?
     pub fn has_pending_name(&self, id: FileId) -> bool {
+        // A name is pending only while the file has a handle open (A2; `check` verifies it),
+        // so a file without handles needs no directory lookup.
         self.get(id).is_ok_and(|inode| {
-            inode.links.iter().any(|l| {
-                self.dir(l.parent)
-                    .ok()
-                    .and_then(|d| d.find_exact(&l.display))
-                    .is_some_and(|n| n.id == id && n.pending)
-            })
+            inode.opens > 0
+                && inode.links.iter().any(|l| {
+                    self.dir(l.parent)
+                        .ok()
+                        .and_then(|d| d.find_exact(&l.display))
+                        .is_some_and(|n| n.id == id && n.pending)
+                })
         })
     }
 
