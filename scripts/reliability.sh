@@ -2,8 +2,8 @@
 # Reliability runs of ntlinkfs (issue "reliability"): does the mount keep working and lose
 # nothing under load, faults and bad input?
 #
-#   scripts/reliability.sh --short   CI: pjdfstest groups, fsx 10,000 ops, stress 20 s,
-#                                    difffuzz 3,000 ops (well under 5 minutes)
+#   scripts/reliability.sh --short   CI: pjdfstest groups, fsx 20,000 ops, stress 20 s,
+#                                    difffuzz 10,000 ops (well under 5 minutes)
 #   scripts/reliability.sh --long    fsx 120,000 ops, stress 60 s, difffuzz 100,000 ops: the
 #                                    figures recorded in docs/RELIABILITY.md
 #
@@ -20,10 +20,10 @@ usage() {
 case "${1:-}" in
 --short)
     mode=short
-    fsx_ops=${FSX_OPS:-10000}
+    fsx_ops=${FSX_OPS:-20000}
     stress_seconds=${STRESS_SECONDS:-20}
     stress_rss=(--rss-rounds 2 --rss-files 4 --rss-file-mib 32)
-    difffuzz_ops=${DIFFFUZZ_OPS:-3000}
+    difffuzz_ops=${DIFFFUZZ_OPS:-10000}
     ;;
 --long)
     mode=long

@@ -332,9 +332,13 @@ impl NtFs {
             self.drop_names_later(&names);
             self.inval.wait();
         } else {
-            // Same kind, new target: the kernel does not cache link targets (no
-            // FUSE_CACHE_SYMLINKS); only the size (target length) is cached.
+            // Same kind, new target: drop the cached size (target length) and the cached
+            // target (FUSE_CACHE_SYMLINKS keeps it in the inode's pages), on every node of the
+            // file, before the setxattr returns.
             self.inval.attrs_now(ino);
+            self.inval.pages_later(ino);
+            self.others_changed(id, ino);
+            self.inval.wait();
         }
         Ok(())
     }
@@ -517,6 +521,11 @@ impl Filesystem for NtFs {
             // The kernel leaves clearing set-user/group-ID bits on write to us (and sets
             // SB_NOSEC), instead of asking for security.capability before every write(2).
             InitFlags::FUSE_HANDLE_KILLPRIV_V2,
+            // Link targets stay in the kernel's page cache: a path through a junction
+            // (`node_modules/<pkg>/...`, pnpm's layout) costs no READLINK per walk (issue 7
+            // profile: one READLINK per file read through a junction). A target only changes
+            // by setxattr on the link's own inode, which drops those pages (`set_reparse`).
+            InitFlags::FUSE_CACHE_SYMLINKS,
         ] {
             if let Err(unsupported) = config.add_capabilities(flag) {
                 tracing::debug!("kernel lacks FUSE capability {unsupported:?}");

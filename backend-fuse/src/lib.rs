@@ -92,7 +92,9 @@
 //! through the one kernel inode of its file, so data pages are kept across opens
 //! (FOPEN_KEEP_CACHE); close sends no FLUSH (FOPEN_NOFLUSH); writes go up to 1 MiB per request;
 //! FUSE_HANDLE_KILLPRIV_V2 spares the `security.capability` lookup the kernel would otherwise
-//! make before every write(2) (the backend clears set-user/group-ID bits itself); lookups and
+//! make before every write(2) (the backend clears set-user/group-ID bits itself); link targets
+//! stay cached (FUSE_CACHE_SYMLINKS: a walk through a junction costs no READLINK; a target
+//! changed by setxattr drops them before the call returns); lookups and
 //! readdirs in one directory run in parallel (FUSE_PARALLEL_DIROPS); `ls -l` uses READDIRPLUS.
 //! What cannot be avoided: creating a name costs a LOOKUP (missing names are never cached,
 //! rule 1) and the operation itself, two round trips where tmpfs needs none.

@@ -253,6 +253,18 @@ pub struct Machine {
     pub mem_total_kib: u64,
     pub kernel: String,
     pub cpu_model: String,
+    /// The 1-minute load average when the run started and when it ended: other work on the
+    /// machine makes every figure noisy, and the kernel round trips of FUSE targets most.
+    pub load_start: f64,
+    pub load_end: f64,
+}
+
+/// The 1-minute load average (0 when /proc/loadavg cannot be read).
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 impl Machine {
@@ -293,6 +305,8 @@ impl Machine {
             mem_total_kib,
             kernel,
             cpu_model,
+            load_start: load_average(),
+            load_end: 0.0,
         }
     }
 }

@@ -110,7 +110,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     let cfg = config(&a)?;
     let targets = dedup(&a.targets);
     let workloads = dedup(&a.workloads);
-    let machine = Machine::read();
+    let mut machine = Machine::read();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut notes: Vec<String> = Vec::new();
     if workloads.contains(&WorkloadName::Memory) && !targets.contains(&TargetName::Engine) {
@@ -289,16 +289,26 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     run.bar.finish_and_clear();
     drop(scratch);
 
+    machine.load_end = report::load_average();
+    if machine.load_start.max(machine.load_end) > machine.nproc as f64 / 2.0 {
+        notes.push(format!(
+            "the machine was busy (load average {:.1} at the start, {:.1} at the end, on {} CPUs): \
+             every figure is noisy, the FUSE targets' round trips most; compare ratios within one run",
+            machine.load_start, machine.load_end, machine.nproc
+        ));
+    }
     let results = run.results;
     let doc = report::document(&command, &machine, &cfg, &infos, &targets, &results, &notes);
     let goals = report::goals(&results);
     let mut text = String::new();
     text.push_str(&format!(
-        "ntlinkfs bench: {} CPUs, {} MiB RAM, {}, {}\n",
+        "ntlinkfs bench: {} CPUs, {} MiB RAM, {}, {}, load {:.1} -> {:.1}\n",
         machine.nproc,
         machine.mem_total_kib / 1024,
         machine.kernel,
-        machine.cpu_model
+        machine.cpu_model,
+        machine.load_start,
+        machine.load_end
     ));
     for i in &infos {
         text.push_str(&format!("  {:<8} {}\n", i.name, i.description));

@@ -46,7 +46,14 @@ fn row<'a>(doc: &'a Value, workload: &str, op: &str) -> &'a Value {
 fn quick_bench_on_engine_and_tmpfs_writes_the_documented_json() {
     let (doc, stdout) = quick_run(&[]);
     assert_eq!(doc["schema"], "ntlinkfs-bench/1");
-    for key in ["nproc", "mem_total_kib", "kernel", "cpu_model"] {
+    for key in [
+        "nproc",
+        "mem_total_kib",
+        "kernel",
+        "cpu_model",
+        "load_start",
+        "load_end",
+    ] {
         assert!(!doc["machine"][key].is_null(), "machine.{key} missing");
     }
     assert_eq!(doc["config"]["quick"], true);

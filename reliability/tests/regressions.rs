@@ -25,7 +25,15 @@ fn a_running_program_cannot_be_opened_for_writing_or_truncated() {
     std::fs::copy(sleep_binary(), &exe).unwrap();
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let size = std::fs::metadata(&exe).unwrap().len();
-    let mut child = std::process::Command::new(&exe).arg("60").spawn().unwrap();
+    // Killed when the test ends, pass or fail, so the mount is never left busy.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Running(std::process::Command::new(&exe).arg("60").spawn().unwrap());
     for round in 0..20 {
         for (what, flags) in [
             ("O_WRONLY", libc::O_WRONLY),
@@ -45,8 +53,7 @@ fn a_running_program_cannot_be_opened_for_writing_or_truncated() {
         }
         assert_eq!(sys::truncate(&exe, 0), Err(libc::ETXTBSY), "round {round}");
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert_eq!(std::fs::metadata(&exe).unwrap().len(), size);
 }
 

@@ -255,8 +255,11 @@ impl Gen {
             83..=88 => {
                 // Mostly an empty directory: a junction on a file or on a non-empty directory
                 // is a listed divergence that ends the sequence.
+                // Sometimes an existing junction: a new target for it (the kernel may cache
+                // link targets; a stale one would show in the next readlink or walk).
                 let p = match self.rng.u32(..10) {
                     0 => self.existing(dir),
+                    1 if !self.junctions.is_empty() => self.reparse_path(),
                     _ => match self.empty_dir() {
                         Some(d) => d,
                         None => self.fresh_path(),

@@ -21,8 +21,8 @@ use vfs_core::*;
 /// Units the path bytes map to: what makes paths reach interesting places.
 const ALPHABET: &[&str] = &[
     "\\", "\\", "\\", "/", ".", "..", "a", "A", "b", "B", "d", "j", "J", "s", "loop", "up", "cs",
-    "x", "X", "f", "third", "toD", "toE", "C:", "D:", "\\??\\", "\\\\?\\", ":", "*", "é", "É",
-    "ß", "\u{0}",
+    "x", "X", "f", "third", "toD", "toE", "C:", "D:", "\\??\\", "\\\\?\\", ":", "*", "é", "É", "ß",
+    "\u{0}",
 ];
 
 struct Reader<'a>(&'a [u8]);
