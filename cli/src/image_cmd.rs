@@ -45,14 +45,7 @@ pub struct DumpArgs {
     pub output: Option<PathBuf>,
 }
 
-fn parse_letter(s: &str) -> Result<char, String> {
-    let s = s.trim_end_matches(':');
-    let mut chars = s.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) if c.is_ascii_alphabetic() => Ok(c.to_ascii_uppercase()),
-        _ => Err(format!("'{s}' is not a drive letter (A-Z)")),
-    }
-}
+use crate::mount::parse_letter;
 
 /// Runs `ntlinkfs save`.
 pub fn run_save(a: SaveArgs) -> anyhow::Result<i32> {

@@ -45,7 +45,8 @@ pub struct MountArgs {
     pub image: Option<PathBuf>,
 }
 
-fn parse_letter(s: &str) -> Result<char, String> {
+/// Parses a drive letter (`C`, `c`, `C:`).
+pub(crate) fn parse_letter(s: &str) -> Result<char, String> {
     let s = s.trim_end_matches(':');
     let mut chars = s.chars();
     match (chars.next(), chars.next()) {

@@ -49,8 +49,8 @@ impl super::Volume {
         Ok(removing)
     }
 
-    /// Renames like [`Volume::rename`] and then points every handle that was opened through
-    /// the old name at the new one, as WinFsp renames the file node all those handles share
+    /// Renames like [`Volume::rename`]; every handle that was opened through the old name then
+    /// stands for the new one, as WinFsp renames the file node all those handles share
     /// (`src/sys/fileinfo.c` FspFsvolSetRenameInformationSuccess).
     pub fn rename_open(
         &self,
@@ -60,18 +60,9 @@ impl super::Volume {
         dst_name: &[u16],
         flags: RenameFlags,
     ) -> Result<()> {
-        let old_display = self.lookup_entry(src_parent, src_name)?.1;
-        self.rename(src_parent, src_name, dst_parent, dst_name, flags)?;
-        let mut st = self.state.write();
-        let new_link: (FileId, Box<[u16]>) = (dst_parent, dst_name.into());
-        for handle in st.handles.values_mut() {
-            if let Some((p, d)) = &handle.link {
-                if *p == src_parent && **d == *old_display {
-                    handle.link = Some(new_link.clone());
-                }
-            }
-        }
-        Ok(())
+        // `Volume::rename` itself moves the handles opened through the old name (MS-FSA
+        // 2.1.5.15.12: the rename changes Open.Link, which every open through that name shares).
+        self.rename(src_parent, src_name, dst_parent, dst_name, flags)
     }
 
     /// Every name of a file as a volume-relative WTF-16 path (`\dir\name`, what
