@@ -158,7 +158,11 @@ impl Default for MountOptions {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         MountOptions {
-            threads: (cpus * 2).clamp(2, 8),
+            // One per CPU, at least 2 (a handler that waits for an invalidation must not
+            // stall every other request). More threads than CPUs made each round trip slower:
+            // a request wakes a colder thread (issue 7, `ntlinkfs bench --fuse-threads` on 2
+            // CPUs: create 10.5k/s with 4 threads, 15.9k/s with 2).
+            threads: cpus.clamp(2, 8),
             allow_other: false,
             read_only: false,
             default_permissions: true,

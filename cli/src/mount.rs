@@ -24,7 +24,7 @@ pub struct MountArgs {
     /// delete-pending, until its last handle closes.
     #[arg(long)]
     pub legacy_delete: bool,
-    /// Threads serving requests (default: twice the CPUs, 2 to 8).
+    /// Threads serving requests (default: one per CPU, 2 to 8).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Let other users reach the drive (needs `user_allow_other` in /etc/fuse.conf unless

@@ -227,9 +227,13 @@ fn pnpm_store_files_are_linked_into_every_project_and_reached_through_junctions_
         .unwrap();
     assert_eq!(api.id, lodash.id);
     assert!(v.link_paths(lodash.id).unwrap()[0].starts_with(r"\.pnpm-store\v3\files\"));
-    // debug's own dependency is a junction beside it in .pnpm.
+    // debug's own dependency is a junction beside it in .pnpm: Node resolves from debug's real
+    // path (its junction's target), where `..\ms` is that junction. (A caller's own `..` is
+    // lexical on Windows, so the real path is taken first, as Node's realpath does.)
+    let debug = v.resolve(r"\proj-web\node_modules\debug", false).unwrap();
+    let real = String::from_utf16(&v.read_link(debug).unwrap().print_name).unwrap();
     let ms = v
-        .read_file_path(r"\proj-web\node_modules\debug\..\ms\index.js")
+        .read_file_path(&format!(r"{real}\..\ms\index.js"))
         .unwrap();
     assert!(String::from_utf8(ms).unwrap().contains("'ms'"));
     // Removing a project's node_modules removes links, never store files (A2: links inside a

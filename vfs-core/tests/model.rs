@@ -699,7 +699,20 @@ impl Model {
         if p.style == Style::OtherDrive {
             return Err(Error::NotOnThisVolume);
         }
-        Ok(p.comps.iter().map(|s| s.to_string()).collect())
+        // Win32 removes `.` and `..` lexically before NTFS sees a path; `\??\` paths are not
+        // normalized, and NTFS refuses `.`/`..` as names (A5).
+        let mut out: Vec<String> = Vec::new();
+        for c in &p.comps {
+            match *c {
+                "." | ".." if p.style == Style::NtPrefix => return Err(Error::ObjectNameInvalid),
+                "." => {}
+                ".." => {
+                    out.pop();
+                }
+                c => out.push(c.to_string()),
+            }
+        }
+        Ok(out)
     }
 
     /// Path resolution (A3, A4): components looked up case-insensitively (exactly in

@@ -34,10 +34,12 @@ pub(crate) enum Walked {
 /// map or refused with [`Error::NotOnThisVolume`].
 pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<Vec<u16>>> {
     let mut p = path;
+    let mut verbatim = false;
     for prefix in [r"\??\", r"\\?\", r"\\.\"] {
         let w: Vec<u16> = prefix.encode_utf16().collect();
         if p.starts_with(&w) {
             p = &p[w.len()..];
+            verbatim = prefix != r"\\.\";
             break;
         }
     }
@@ -50,10 +52,28 @@ pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
             p = &p[2..];
         }
     }
-    Ok(p.split(|&u| u == b'\\' as u16 || u == b'/' as u16)
-        .filter(|c| !c.is_empty())
-        .map(|c| c.to_vec())
-        .collect())
+    let comps = p
+        .split(|&u| u == b'\\' as u16 || u == b'/' as u16)
+        .filter(|c| !c.is_empty());
+    let mut out: Vec<Vec<u16>> = Vec::new();
+    for c in comps {
+        if verbatim {
+            // `\\?\` and NT paths skip Win32 normalization: `.` and `..` reach NTFS as names,
+            // which it refuses (naming-a-file; A5).
+            if is_dot(c) || is_dotdot(c) {
+                return Err(Error::ObjectNameInvalid);
+            }
+            out.push(c.to_vec());
+        } else if is_dot(c) {
+        } else if is_dotdot(c) {
+            // Win32 (RtlDosPathNameToNtPathName) removes `..` lexically before the file system
+            // sees the path, so `\j\..\x` is `\x` even when `j` is a junction (A5).
+            out.pop();
+        } else {
+            out.push(c.to_vec());
+        }
+    }
+    Ok(out)
 }
 
 fn is_dot(c: &[u16]) -> bool {

@@ -1212,3 +1212,28 @@ fn write_access_to_read_only_file_is_access_denied_ms_fsa_2_1_5_1_2() {
     v.close(h).unwrap();
     assert_eq!(v.read_file_path(r"\ro").unwrap(), b"x");
 }
+
+#[test]
+fn dotdot_in_a_callers_path_is_lexical_before_links_are_followed_a5() {
+    let v = vol();
+    v.create_dir_path(r"\real").unwrap();
+    v.create_dir_path(r"\real\sub").unwrap();
+    v.create_dir_path(r"\other").unwrap();
+    v.write_file_path(r"\x", b"root x").unwrap();
+    v.write_file_path(r"\real\x", b"real x").unwrap();
+    v.create_junction(r"\other\j", r"C:\real\sub").unwrap();
+    // Win32 normalizes `\other\j\..\..\x` to `\x` before NTFS sees it.
+    assert_eq!(v.read_file_path(r"\other\j\..\..\x").unwrap(), b"root x");
+    assert_eq!(
+        v.read_file_path(r"C:\other\.\j\..\..\x").unwrap(),
+        b"root x"
+    );
+    // `\\?\` paths skip normalization: `..` is an invalid name.
+    assert_eq!(
+        v.resolve(r"\\?\C:\other\..\x", true),
+        Err(Error::ObjectNameInvalid)
+    );
+    // `..` inside a symlink target is applied after substitution (MS-FSCC 2.1.2.4).
+    v.create_symlink(r"\other\up", r"j\..\x", false).unwrap();
+    assert_eq!(v.read_file_path(r"\other\up").unwrap(), b"real x");
+}
