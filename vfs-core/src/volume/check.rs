@@ -18,12 +18,11 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
         *opens.entry(h.file).or_default() += 1;
     }
     for (slot, inode) in st.inodes.iter() {
-        let id = FileId::new(slot, inode.generation);
-        if st.generations.get(slot) != Some(&inode.generation) {
-            errs.push(format!(
-                "{id}: generation differs from the slot's last generation"
-            ));
+        if st.generations.get(slot).is_none_or(|&g| g == 0) {
+            errs.push(format!("slot {slot}: occupied but has no generation"));
+            continue;
         }
+        let id = st.id_at(slot);
         let Some(dir) = inode.dir() else { continue };
         let mut count = 0;
         for (canon, slot) in &dir.entries {
@@ -38,19 +37,19 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
                 if upcase(&n.display)[..] != canon[..] {
                     errs.push(format!("{id}: entry key is not the upcased name"));
                 }
-                *named.entry(n.id).or_default() += 1;
-                match st.get(n.id) {
-                    Err(_) => errs.push(format!("{id}: entry names dead file {}", n.id)),
+                *named.entry(n.id()).or_default() += 1;
+                match st.get(n.id()) {
+                    Err(_) => errs.push(format!("{id}: entry names dead file {}", n.id())),
                     Ok(child) => {
                         // A2: a pending name goes when the file's last handle closes, so one
                         // without any handle would stay pending for ever.
-                        if n.pending && child.opens == 0 {
-                            errs.push(format!("{id}: pending entry for {} with no handle", n.id));
+                        if n.pending() && child.opens == 0 {
+                            errs.push(format!("{id}: pending entry for {} with no handle", n.id()));
                         }
-                        if n.pending && child.dir().is_some_and(|d| !d.is_empty()) {
+                        if n.pending() && child.dir().is_some_and(|d| !d.is_empty()) {
                             errs.push(format!(
                                 "{id}: pending entry for non-empty directory {}",
-                                n.id
+                                n.id()
                             ));
                         }
                         if !child
@@ -58,7 +57,7 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
                             .iter()
                             .any(|l| l.parent == id && l.display == n.display)
                         {
-                            errs.push(format!("{id}: entry for {} has no back link", n.id));
+                            errs.push(format!("{id}: entry for {} has no back link", n.id()));
                         }
                     }
                 }
@@ -75,7 +74,10 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
         }
     }
     for (slot, inode) in st.inodes.iter() {
-        let id = FileId::new(slot, inode.generation);
+        let Some(&generation) = st.generations.get(slot) else {
+            continue;
+        };
+        let id = FileId::new(slot, generation);
         let n = named.get(&id).copied().unwrap_or(0);
         if n != inode.links.len() {
             errs.push(format!(

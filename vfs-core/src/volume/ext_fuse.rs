@@ -27,8 +27,8 @@ impl super::Volume {
             .dir(parent)?
             .find(name)
             .ok_or(Error::ObjectNameNotFound)?;
-        let stat = st.stat(named.id)?;
-        Ok((named.id, named.display.to_vec(), stat, named.pending))
+        let stat = st.stat(named.id())?;
+        Ok((named.id(), named.display.to_vec(), stat, named.pending()))
     }
 
     /// NtCreateFile with FILE_CREATE on a name in `parent`: creates the file or directory as

@@ -33,7 +33,7 @@ impl Volume {
             .inodes
             .iter()
             .filter_map(|(slot, inode)| {
-                let id = FileId::new(slot, inode.generation);
+                let id = st.id_at(slot);
                 kept.contains(&id).then(|| snap_file(&st, &kept, id, inode))
             })
             .collect();
@@ -137,9 +137,9 @@ fn reachable(st: &State) -> HashSet<FileId> {
     while let Some(d) = queue.pop() {
         let Ok(dir) = st.dir(d) else { continue };
         for slot in dir.entries.values() {
-            for n in slot.names.iter().filter(|n| !n.pending) {
-                if kept.insert(n.id) && st.get(n.id).is_ok_and(|i| i.is_dir()) {
-                    queue.push(n.id);
+            for n in slot.names.iter().filter(|n| !n.pending()) {
+                if kept.insert(n.id()) && st.get(n.id()).is_ok_and(|i| i.is_dir()) {
+                    queue.push(n.id());
                 }
             }
         }
@@ -157,7 +157,7 @@ fn snap_file(st: &State, kept: &HashSet<FileId>, id: FileId, inode: &Inode) -> S
                     .dir(l.parent)
                     .ok()
                     .and_then(|d| d.find_exact(&l.display))
-                    .is_some_and(|n| n.id == id && !n.pending)
+                    .is_some_and(|n| n.id() == id && !n.pending())
         })
         .map(|l| SnapLink {
             parent: l.parent.0,
@@ -278,13 +278,13 @@ fn canonical_tree(s: &Snapshot) -> (SnapOptions, Vec<TreeFile>) {
         };
         for slot in dir.entries.values() {
             for n in &slot.names {
-                if pos.contains_key(&n.id.0) {
+                if pos.contains_key(&n.id().0) {
                     continue;
                 }
                 let p = format!("{path}\\{}", narrow(&n.display));
-                pos.insert(n.id.0, order.len());
-                order.push((n.id.0, p.clone()));
-                queue.push_back((n.id.0, p));
+                pos.insert(n.id().0, order.len());
+                order.push((n.id().0, p.clone()));
+                queue.push_back((n.id().0, p));
             }
         }
     }
@@ -323,6 +323,13 @@ fn build(s: Snapshot) -> Result<Volume, String> {
     let opts = s.options.to_options();
     let nslots = s.generations.len();
     let lookup_err = |what: &str, id: FileId| format!("{what} {id} names no file in the image");
+    // Generations live in 1..2^31 (bit 63 of a FileId is the engine's delete-pending flag in
+    // directory entries).
+    if let Some(g) = s.generations.iter().find(|&&g| g > 0x7FFF_FFFF) {
+        return Err(format!(
+            "slot generation {g} is out of range (at most 2^31 - 1)"
+        ));
+    }
 
     // Index by slot and check each file on its own.
     let mut by_slot: HashMap<usize, usize> = HashMap::with_capacity(s.files.len());
@@ -395,8 +402,8 @@ fn build(s: Snapshot) -> Result<Volume, String> {
         if let Some(dir) = dirs.get(&d) {
             for slot in dir.entries.values() {
                 for n in &slot.names {
-                    if seen.insert(n.id.0) {
-                        queue.push(n.id.0);
+                    if seen.insert(n.id().0) {
+                        queue.push(n.id().0);
                     }
                 }
             }
@@ -433,7 +440,6 @@ fn build(s: Snapshot) -> Result<Volume, String> {
             }
         };
         let mut inode = Inode {
-            generation: id.generation(),
             attributes: f.attributes,
             uid: f.uid,
             gid: f.gid,
@@ -586,6 +592,12 @@ mod tests {
         assert_eq!(back.snapshot(), s);
         assert!(v.same_content(&back));
         back.check().unwrap();
+    }
+
+    #[test]
+    fn generation_out_of_range_is_refused() {
+        let msg = broken(|s| s.generations[1] = 0x8000_0000);
+        assert!(msg.contains("out of range"), "{msg}");
     }
 
     #[test]

@@ -33,7 +33,7 @@ impl super::Volume {
                         .dir(parent)
                         .ok()
                         .and_then(|d| d.find_exact(&display))
-                        .is_some_and(|n| n.id == handle.file);
+                        .is_some_and(|n| n.id() == handle.file);
                     if names_file && self.check_deletable(&st, handle.file, true).is_ok() {
                         mark_posix_delete(&mut st, h, parent, &display);
                         true
@@ -79,7 +79,7 @@ impl super::Volume {
                     .dir(l.parent)
                     .ok()
                     .and_then(|d| d.find_exact(&l.display))
-                    .is_some_and(|n| n.pending);
+                    .is_some_and(|n| n.pending());
                 (st.path_of(l.parent, &l.display), pending)
             })
             .collect())
@@ -124,7 +124,7 @@ fn mark_posix_delete(st: &mut State, h: HandleId, parent: FileId, display: &[u16
         .ok()
         .and_then(|d| d.find_exact_mut(display))
     {
-        n.pending = true;
+        n.set_pending(true);
     }
     if let Some(handle) = st.handles.get_mut(&h.0) {
         handle.disposition = Some(DispositionFlags {

@@ -119,7 +119,7 @@ impl Volume {
         let st = self.state.read();
         let dir = st.dir(parent)?;
         dir.find(name)
-            .map(|n| n.id)
+            .map(|n| n.id())
             .ok_or(Error::ObjectNameNotFound)
     }
 
@@ -129,7 +129,7 @@ impl Volume {
         let st = self.state.read();
         let dir = st.dir(parent)?;
         dir.find(name)
-            .map(|n| (n.id, n.display.to_vec()))
+            .map(|n| (n.id(), n.display.to_vec()))
             .ok_or(Error::ObjectNameNotFound)
     }
 
@@ -155,7 +155,7 @@ impl Volume {
                     .dir(l.parent)
                     .ok()
                     .and_then(|d| d.find_exact(&l.display))
-                    .is_some_and(|n| n.pending),
+                    .is_some_and(|n| n.pending()),
             })
             .collect())
     }
@@ -203,7 +203,7 @@ impl Volume {
                     canonical: canon.into(),
                     display: named.display.clone(),
                 },
-                stat: st.stat(named.id)?,
+                stat: st.stat(named.id())?,
             });
         }
         Ok(out)
@@ -283,7 +283,6 @@ impl Volume {
             0o644
         };
         let id = st.alloc(Inode {
-            generation: 0,
             attributes,
             uid: new.uid.unwrap_or(self.opts.default_uid),
             gid: new.gid.unwrap_or(self.opts.default_gid),
@@ -361,7 +360,7 @@ impl Volume {
         let mut st = self.state.write();
         let dir = st.dir(parent)?;
         let named = dir.find(name).ok_or(Error::ObjectNameNotFound)?;
-        let (id, display, pending) = (named.id, named.display.clone(), named.pending);
+        let (id, display, pending) = (named.id(), named.display.clone(), named.pending());
         if pending {
             return Err(Error::DeletePending);
         }
@@ -389,7 +388,7 @@ impl Volume {
         let t = now();
         if self.opts.delete_semantics == DeleteSemantics::Legacy && st.get(id)?.opens > 0 {
             if let Some(n) = st.dir_mut(parent)?.find_exact_mut(&display) {
-                n.pending = true;
+                n.set_pending(true);
             }
         } else {
             st.unlink_entry(parent, &display, t);
@@ -433,7 +432,7 @@ impl Volume {
             .dir(src_parent)?
             .find(src_name)
             .ok_or(Error::ObjectNameNotFound)?;
-        let (src_id, src_display, src_pending) = (src.id, src.display.clone(), src.pending);
+        let (src_id, src_display, src_pending) = (src.id(), src.display.clone(), src.pending());
         if src_pending {
             return Err(Error::DeletePending);
         }
@@ -476,7 +475,7 @@ impl Volume {
         let existing = st
             .dir(dst_parent)?
             .find(dst_name)
-            .map(|n| (n.id, n.display.clone(), n.pending));
+            .map(|n| (n.id(), n.display.clone(), n.pending()));
         if let Some((dst_id, dst_display, dst_pending)) = existing {
             if dst_parent == src_parent && *dst_display == *src_display {
                 // The same entry: a case-only rename re-cases it (A5: WinBtrfs rename
@@ -961,9 +960,9 @@ impl Volume {
             let named = st
                 .dir_mut(parent)?
                 .find_exact_mut(&display)
-                .filter(|n| n.id == handle.file)
+                .filter(|n| n.id() == handle.file)
                 .ok_or(Error::FileDeleted)?;
-            named.pending = true;
+            named.set_pending(true);
             st.handles.get_mut(&h.0).expect("checked").disposition = Some(flags);
         } else {
             st.handles.get_mut(&h.0).expect("checked").disposition = None;
@@ -974,8 +973,8 @@ impl Volume {
             });
             if !others {
                 if let Some(n) = st.dir_mut(parent)?.find_exact_mut(&display) {
-                    if n.id == handle.file {
-                        n.pending = false;
+                    if n.id() == handle.file {
+                        n.set_pending(false);
                     }
                 }
             }
@@ -1017,8 +1016,8 @@ impl Volume {
                         .ok()
                         .and_then(|d| d.find_exact_mut(display))
                     {
-                        if n.id == id {
-                            n.pending = true;
+                        if n.id() == id {
+                            n.set_pending(true);
                         }
                     }
                 }
@@ -1027,7 +1026,7 @@ impl Volume {
                 .dir(*parent)
                 .ok()
                 .and_then(|d| d.find_exact(display))
-                .is_some_and(|n| n.id == id && n.pending);
+                .is_some_and(|n| n.id() == id && n.pending());
             if pending_here && posix {
                 st.unlink_entry(*parent, display, t);
             }
@@ -1042,7 +1041,7 @@ impl Volume {
                         st.dir(l.parent)
                             .ok()
                             .and_then(|d| d.find_exact(&l.display))
-                            .is_some_and(|n| n.pending)
+                            .is_some_and(|n| n.pending())
                     })
                     .map(|l| (l.parent, l.display.clone()))
                     .collect();

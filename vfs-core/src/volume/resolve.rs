@@ -151,10 +151,10 @@ fn walk_with(
             }
             None => return Err(Error::ObjectPathNotFound),
         };
-        if named.pending && !last {
+        if named.pending() && !last {
             return Err(Error::DeletePending);
         }
-        let inode = st.get(named.id)?;
+        let inode = st.get(named.id())?;
         if let Some(rp) = inode.reparse() {
             if !last || follow_final {
                 reparse_points += 1;
@@ -212,12 +212,12 @@ fn walk_with(
                 check_symlink_kind(opts, final_link_is_dir, inode.is_dir())?;
             }
             return Ok(Walked::Found {
-                id: named.id,
+                id: named.id(),
                 entry: Some((dir_id, named.display.clone())),
-                pending: named.pending,
+                pending: named.pending(),
             });
         }
-        stack.push((named.id, Some(named.display.clone())));
+        stack.push((named.id(), Some(named.display.clone())));
     }
     let n = stack.len();
     let (id, display) = stack.pop().expect("stack holds the root");

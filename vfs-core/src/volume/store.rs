@@ -106,8 +106,39 @@ impl Links {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Named {
     pub display: Box<[u16]>,
-    pub id: FileId,
-    pub pending: bool,
+    /// The file's id with the legacy delete-pending flag in bit 63 (generations stay below
+    /// 2^31, see `State::alloc`), so an entry is 24 bytes instead of 32: directory entries are
+    /// most of the engine's memory per file.
+    packed: u64,
+}
+
+const PENDING_BIT: u64 = 1 << 63;
+
+impl Named {
+    pub fn new(display: Box<[u16]>, id: FileId) -> Named {
+        debug_assert_eq!(id.0 & PENDING_BIT, 0);
+        Named {
+            display,
+            packed: id.0,
+        }
+    }
+    /// The file this entry names.
+    #[inline]
+    pub fn id(&self) -> FileId {
+        FileId(self.packed & !PENDING_BIT)
+    }
+    /// Legacy delete-pending (A2).
+    #[inline]
+    pub fn pending(&self) -> bool {
+        self.packed & PENDING_BIT != 0
+    }
+    pub fn set_pending(&mut self, pending: bool) {
+        if pending {
+            self.packed |= PENDING_BIT;
+        } else {
+            self.packed &= !PENDING_BIT;
+        }
+    }
 }
 
 /// All entries of one directory whose names share a canonical form. Outside case-sensitive
@@ -124,12 +155,13 @@ pub(crate) struct Slot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Names {
     One(Named),
-    Many(Vec<Named>),
+    /// Case twins (boxed slice, not Vec: 16 bytes, so `Names` stays 24 bytes, see `Named`).
+    Many(Box<[Named]>),
 }
 
 impl Default for Names {
     fn default() -> Self {
-        Names::Many(Vec::new())
+        Names::Many(Box::default())
     }
 }
 
@@ -169,11 +201,12 @@ impl Names {
                 let mut v = Vec::with_capacity(2);
                 v.push(first);
                 v.insert(pos, named);
-                Names::Many(v)
+                Names::Many(v.into_boxed_slice())
             }
-            Names::Many(mut v) => {
+            Names::Many(v) => {
+                let mut v = v.into_vec();
                 v.insert(pos, named);
-                Names::Many(v)
+                Names::Many(v.into_boxed_slice())
             }
         };
     }
@@ -184,13 +217,13 @@ impl Names {
                 assert_eq!(pos, 0, "a slot with one entry has only entry 0");
                 return n;
             }
-            Names::Many(v) => v,
+            Names::Many(v) => v.into_vec(),
         };
         let named = v.remove(pos);
         if v.len() == 1 {
             *self = Names::One(v.pop().expect("one entry"));
         } else {
-            *self = Names::Many(v);
+            *self = Names::Many(v.into_boxed_slice());
         }
         named
     }
@@ -240,14 +273,7 @@ impl Dir {
             .iter()
             .position(|n| n.display > display)
             .unwrap_or(slot.names.len());
-        slot.names.insert(
-            pos,
-            Named {
-                display,
-                id,
-                pending: false,
-            },
-        );
+        slot.names.insert(pos, Named::new(display, id));
         self.count += 1;
     }
 
@@ -311,7 +337,6 @@ pub(crate) struct Extra {
 /// A file or directory: everything here is shared by all of its names (A1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Inode {
-    pub generation: u32,
     /// FILE_ATTRIBUTE_*, DIRECTORY and REPARSE_POINT included.
     pub attributes: u32,
     pub uid: u32,
@@ -479,7 +504,6 @@ impl State {
         };
         let t = now();
         let root = st.alloc(Inode {
-            generation: 0,
             attributes: attrs::DIRECTORY | attrs::HIDDEN | attrs::SYSTEM,
             uid,
             gid,
@@ -504,32 +528,42 @@ impl State {
     }
 
     /// Puts an inode in the slab and gives it a fresh FileId.
-    pub fn alloc(&mut self, mut inode: Inode) -> FileId {
+    pub fn alloc(&mut self, inode: Inode) -> FileId {
         let entry = self.inodes.vacant_entry();
         let slot = entry.key();
         if self.generations.len() <= slot {
             self.generations.resize(slot + 1, 0);
         }
         // Generations start at 1 so that FileId(0) never names a file.
-        let generation = self.generations[slot].wrapping_add(1).max(1);
+        // Generations stay in 1..2^31 so that bit 63 of a FileId is free (see `Named`).
+        let generation = (self.generations[slot].wrapping_add(1) & 0x7FFF_FFFF).max(1);
         self.generations[slot] = generation;
-        inode.generation = generation;
         entry.insert(inode);
         FileId::new(slot, generation)
     }
 
+    /// The id of the file in an occupied slot: the slot's current generation is the file's
+    /// (the inode does not repeat it, which keeps it 8 bytes smaller).
+    pub fn id_at(&self, slot: usize) -> FileId {
+        FileId::new(slot, self.generations[slot])
+    }
+
+    fn live_generation(&self, id: FileId) -> bool {
+        self.generations.get(id.slot()) == Some(&id.generation())
+    }
+
     pub fn get(&self, id: FileId) -> Result<&Inode> {
         match self.inodes.get(id.slot()) {
-            Some(i) if i.generation == id.generation() => Ok(i),
+            Some(i) if self.live_generation(id) => Ok(i),
             _ => Err(Error::StaleFileId),
         }
     }
 
     pub fn get_mut(&mut self, id: FileId) -> Result<&mut Inode> {
-        match self.inodes.get_mut(id.slot()) {
-            Some(i) if i.generation == id.generation() => Ok(i),
-            _ => Err(Error::StaleFileId),
+        if !self.live_generation(id) {
+            return Err(Error::StaleFileId);
         }
+        self.inodes.get_mut(id.slot()).ok_or(Error::StaleFileId)
     }
 
     pub fn dir(&self, id: FileId) -> Result<&Dir> {
@@ -558,7 +592,7 @@ impl State {
         let named = dir_inode.dir_mut()?.remove_exact(display)?;
         dir_inode.times.last_write = t;
         dir_inode.times.change = t;
-        let id = named.id;
+        let id = named.id();
         if let Ok(inode) = self.get_mut(id) {
             if let Some(pos) = inode
                 .links
@@ -597,7 +631,7 @@ impl State {
                     self.dir(l.parent)
                         .ok()
                         .and_then(|d| d.find_exact(&l.display))
-                        .is_some_and(|n| n.id == id && n.pending)
+                        .is_some_and(|n| n.id() == id && n.pending())
                 })
         })
     }
@@ -668,7 +702,7 @@ impl State {
         let links: &[Link] = if inode.opens > 0 { &inode.links } else { &[] };
         for l in links {
             if let Ok(d) = self.dir(l.parent) {
-                if d.find_exact(&l.display).is_some_and(|n| n.pending) {
+                if d.find_exact(&l.display).is_some_and(|n| n.pending()) {
                     pending += 1;
                 }
             }
@@ -713,5 +747,18 @@ impl Dir {
             .names
             .iter_mut()
             .find(|n| &*n.display == display)
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// Directory entries are most of the engine's memory per file (ENGINE-BENCH.md): keep them
+    /// at 24 bytes (the name pointer, the id with the pending bit).
+    #[test]
+    fn directory_entry_layout_stays_small() {
+        assert_eq!(std::mem::size_of::<Named>(), 24);
+        assert_eq!(std::mem::size_of::<Names>(), 24);
     }
 }
