@@ -3,7 +3,9 @@
 # FUSE 3 (mount helper fusermount3), ntfs-3g + mkntfs (real NTFS for the conformance suite),
 # attr (getfattr/setfattr), and the external suites pjdfstest and fsx from crates.io.
 # Idempotent: skips what is already there.
+# `--mount`: only what mounting a drive needs (skips the external test suites).
 set -euo pipefail
+if [ "${1:-}" = "--mount" ]; then NTLINKFS_SKIP_EXTERNAL_SUITES=1; fi
 
 need_apt=()
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
