@@ -69,15 +69,8 @@ impl super::Volume {
     ) -> Result<FileId> {
         self.writable()?;
         validate_name(name)?;
-        if rp.is_mount_point() && new.kind != FileKind::Directory {
-            return Err(Error::NotADirectory);
-        }
         let mut st = self.state.write();
-        let id = self.create_locked(&mut st, parent, name, new)?;
-        let inode = st.get_mut(id)?;
-        inode.extra_mut().reparse = Some(rp.clone());
-        inode.attributes |= attrs::REPARSE_POINT;
-        Ok(id)
+        self.create_reparse_locked(&mut st, parent, name, new, rp.clone())
     }
 }
 

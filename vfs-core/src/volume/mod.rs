@@ -747,8 +747,7 @@ impl Volume {
             return Err(Error::InvalidParameter);
         }
         let inode = st.get_mut(id)?;
-        inode.extra_mut().reparse = Some(rp);
-        inode.attributes |= attrs::REPARSE_POINT;
+        inode.set_reparse(rp);
         inode.times.change = now();
         Ok(())
     }
@@ -786,9 +785,7 @@ impl Volume {
         if old.guid() != guid {
             return Err(Error::ReparseAttributeConflict);
         }
-        inode.extra_mut().reparse = None;
-        inode.shrink_extra();
-        inode.attributes &= !attrs::REPARSE_POINT;
+        inode.clear_reparse();
         Ok(())
     }
 
@@ -801,9 +798,7 @@ impl Volume {
         if inode.reparse().is_none() {
             return Err(Error::NotAReparsePoint);
         }
-        inode.extra_mut().reparse = None;
-        inode.shrink_extra();
-        inode.attributes &= !attrs::REPARSE_POINT;
+        inode.clear_reparse();
         Ok(())
     }
 
@@ -1380,12 +1375,26 @@ impl Volume {
         let mut st = self.state.write();
         let (parent, name) = self.parent_and_name(&st, &w(path))?;
         let new = if dir { NewFile::dir() } else { NewFile::file() };
-        let id = self.create_locked(&mut st, parent, &name, &new)?;
-        let inode = st.get_mut(id)?;
-        inode.extra_mut().reparse = Some(rp);
-        inode.attributes |= attrs::REPARSE_POINT;
-        // mklink's files carry no ARCHIVE from the link itself (A3: setting a reparse point
-        // does not set ARCHIVE); the create already set it for files, as Windows does.
+        self.create_reparse_locked(&mut st, parent, &name, &new, rp)
+    }
+
+    /// Creates `name` in `parent` already holding reparse buffer `rp`, in one locked step.
+    /// A mount point needs a directory (A3: STATUS_NOT_A_DIRECTORY). mklink's files carry no
+    /// ARCHIVE from the link itself (A3: setting a reparse point does not set ARCHIVE); the
+    /// create already set it for files, as Windows does.
+    fn create_reparse_locked(
+        &self,
+        st: &mut State,
+        parent: FileId,
+        name: &[u16],
+        new: &NewFile,
+        rp: ReparseBuffer,
+    ) -> Result<FileId> {
+        if rp.is_mount_point() && new.kind != FileKind::Directory {
+            return Err(Error::NotADirectory);
+        }
+        let id = self.create_locked(st, parent, name, new)?;
+        st.get_mut(id)?.set_reparse(rp);
         Ok(id)
     }
 

@@ -384,6 +384,20 @@ impl Inode {
     pub fn reparse(&self) -> Option<&ReparseBuffer> {
         self.extra.as_ref().and_then(|e| e.reparse.as_ref())
     }
+    /// Stores a reparse buffer and sets FILE_ATTRIBUTE_REPARSE_POINT with it (invariant 5 of
+    /// `check()`: the attribute iff a buffer is stored).
+    pub fn set_reparse(&mut self, rp: ReparseBuffer) {
+        self.extra_mut().reparse = Some(rp);
+        self.attributes |= attrs::REPARSE_POINT;
+    }
+    /// Drops the reparse buffer and the attribute together.
+    pub fn clear_reparse(&mut self) {
+        if let Some(extra) = self.extra.as_mut() {
+            extra.reparse = None;
+        }
+        self.shrink_extra();
+        self.attributes &= !attrs::REPARSE_POINT;
+    }
     pub fn extra_mut(&mut self) -> &mut Extra {
         self.extra.get_or_insert_with(Default::default)
     }
