@@ -627,15 +627,5 @@ fn j25(t: &mut dyn NtfsTarget) -> Verdict {
 fn j26(t: &mut dyn NtfsTarget) -> Verdict {
     mkdir(t, "t")?;
     junction(t, "j", "t")?;
-    let link = expect_ok(
-        t.stat("j", false),
-        "open j with FILE_FLAG_OPEN_REPARSE_POINT",
-    )?;
-    let followed = expect_ok(t.stat("j", true), "open j")?;
-    let target = expect_ok(t.stat("t", false), "open t")?;
-    ensure(
-        link.file_id != target.file_id,
-        "the junction has its target's FileId",
-    )?;
-    ensure_eq(followed.file_id, target.file_id, "FileId of j followed")
+    link_has_own_file_id(t, "j", "t")
 }

@@ -118,6 +118,30 @@ pub(crate) fn delete_header(tag: u32) -> Vec<u8> {
     v
 }
 
+/// A link (junction or symlink) is a file of its own: opened with FILE_FLAG_OPEN_REPARSE_POINT
+/// it has its own FileId; followed, it has its target's (A3, A4).
+pub(crate) fn link_has_own_file_id(
+    t: &mut dyn NtfsTarget,
+    link: &str,
+    target: &str,
+) -> crate::case::Verdict {
+    let own = expect_ok(
+        t.stat(link, false),
+        &format!("open {link} with FILE_FLAG_OPEN_REPARSE_POINT"),
+    )?;
+    let followed = expect_ok(t.stat(link, true), &format!("open {link}"))?;
+    let target_stat = expect_ok(t.stat(target, false), &format!("open {target}"))?;
+    crate::case::ensure(
+        own.file_id != target_stat.file_id,
+        "the link has its target's FileId",
+    )?;
+    crate::case::ensure_eq(
+        followed.file_id,
+        target_stat.file_id,
+        &format!("FileId of {link} followed"),
+    )
+}
+
 /// Whether the listing of `dir` holds `name` exactly.
 pub(crate) fn listed(t: &mut dyn NtfsTarget, dir: &str, name: &str) -> Result<bool, Problem> {
     let names = expect_ok(t.list_dir(dir), &format!("list {dir:?}"))?;

@@ -351,17 +351,7 @@ fn s13(t: &mut dyn NtfsTarget) -> Verdict {
 fn s14(t: &mut dyn NtfsTarget) -> Verdict {
     put(t, "target", b"x")?;
     symlink(t, "s", "target", false)?;
-    let link = expect_ok(
-        t.stat("s", false),
-        "open s with FILE_FLAG_OPEN_REPARSE_POINT",
-    )?;
-    let followed = expect_ok(t.stat("s", true), "open s")?;
-    let target = expect_ok(t.stat("target", false), "open target")?;
-    ensure(
-        link.file_id != target.file_id,
-        "the link has its target's FileId",
-    )?;
-    ensure_eq(followed.file_id, target.file_id, "FileId of s followed")
+    link_has_own_file_id(t, "s", "target")
 }
 
 fn s15(t: &mut dyn NtfsTarget) -> Verdict {
