@@ -35,9 +35,11 @@ pub mod fixture;
 pub mod image;
 pub mod name;
 pub mod reparse;
+pub mod snapshot;
 pub mod target;
 pub mod types;
 mod volume;
+pub mod wtf16;
 
 pub use error::{Error, Result};
 pub use name::Name;

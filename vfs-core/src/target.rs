@@ -13,9 +13,7 @@
 //! [`ReparseTarget::Other`], and the resolver reports it as it sees fit (NTFS reports
 //! an unresolvable target when the link is opened, never when it is set — rules A3/A4).
 
-const BACKSLASH: u16 = b'\\' as u16;
-const SLASH: u16 = b'/' as u16;
-const COLON: u16 = b':' as u16;
+use crate::wtf16::{ascii_byte, starts_with_ascii_ci, BACKSLASH, COLON, SLASH};
 
 /// The structure of a substitute name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,18 +139,6 @@ fn split(path: &[u16], is_sep: impl Fn(u16) -> bool) -> Vec<Vec<u16>> {
         .collect()
 }
 
-fn starts_with_ascii_ci(s: &[u16], prefix: &str) -> bool {
-    s.len() >= prefix.len()
-        && s.iter()
-            .zip(prefix.bytes())
-            .all(|(&u, p)| ascii_byte(u).is_some_and(|b| b.eq_ignore_ascii_case(&p)))
-}
-
-/// The code unit as an ASCII byte, if it is one.
-fn ascii_byte(unit: u16) -> Option<u8> {
-    u8::try_from(unit).ok().filter(u8::is_ascii)
-}
-
 /// `X:` or `X:\…` → [`ReparseTarget::Drive`].
 fn parse_drive(path: &[u16]) -> Option<ReparseTarget> {
     let letter = ascii_byte(*path.first()?).filter(u8::is_ascii_alphabetic)?;
@@ -229,10 +215,7 @@ fn is_braced_guid(s: &[u16]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn w(s: &str) -> Vec<u16> {
-        s.encode_utf16().collect()
-    }
+    use crate::wtf16::wide as w;
 
     fn ws(parts: &[&str]) -> Vec<Vec<u16>> {
         parts.iter().map(|p| w(p)).collect()

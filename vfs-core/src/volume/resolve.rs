@@ -4,7 +4,7 @@
 
 use super::store::State;
 use crate::error::{Error, Result};
-use crate::name::validate_name;
+use crate::name::{validate_name, Name};
 use crate::target::{parse_target, ReparseTarget};
 use crate::types::{FileId, SymlinkKindRule, VolumeOptions};
 use std::collections::VecDeque;
@@ -20,7 +20,7 @@ pub(crate) enum Walked {
         pending: bool,
     },
     /// The last component does not exist, its directory does (dangling links end here too).
-    Missing { parent: FileId, name: Vec<u16> },
+    Missing { parent: FileId, name: Name },
     /// A link led to another drive letter that the caller mapped to a host path.
     Mapped {
         letter: char,
@@ -29,10 +29,61 @@ pub(crate) enum Walked {
     },
 }
 
-/// Splits a caller's path into components. Accepted forms: `\a\b`, `a\b` (from the root),
-/// `/a/b`, `C:\a\b`, `\??\C:\a`, `\\?\C:\a`. Another drive letter is answered from the drive
-/// map or refused with [`Error::NotOnThisVolume`].
-pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<Vec<u16>>> {
+/// One component of a path on its way through the walker: `.` and `..` (applied lexically),
+/// a [`Name`] validated once when the path was parsed, or units that are no valid name. An
+/// invalid component is kept, not refused at parse time, because NTFS reports what it meets
+/// first: a missing directory before it is `ObjectPathNotFound`, a file used as a directory
+/// before it too; only a walk that reaches it answers with its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Comp {
+    Dot,
+    DotDot,
+    Name(Name),
+    Invalid { units: Vec<u16>, error: Error },
+}
+
+impl Comp {
+    pub fn from_units(units: Vec<u16>) -> Comp {
+        if is_dot(&units) {
+            Comp::Dot
+        } else if is_dotdot(&units) {
+            Comp::DotDot
+        } else {
+            match validate_name(&units) {
+                Ok(()) => Comp::Name(Name::from_valid_units(units)),
+                Err(error) => Comp::Invalid { units, error },
+            }
+        }
+    }
+
+    /// The component's units as they were given.
+    pub fn units(&self) -> &[u16] {
+        match self {
+            Comp::Dot => &[DOT],
+            Comp::DotDot => &[DOT, DOT],
+            Comp::Name(n) => n.display(),
+            Comp::Invalid { units, .. } => units,
+        }
+    }
+
+    /// The component as a name to look up or create.
+    pub fn into_name(self) -> Result<Name> {
+        match self {
+            Comp::Name(n) => Ok(n),
+            Comp::Invalid { error, .. } => Err(error),
+            // `.`/`..` never survive parsing of a caller's path (see `parse_user_path`); as a
+            // name they are what NTFS refuses (naming-a-file; A5).
+            Comp::Dot | Comp::DotDot => Err(Error::ObjectNameInvalid),
+        }
+    }
+}
+
+const DOT: u16 = b'.' as u16;
+
+/// Parses a caller's path into components, once, at the engine's boundary. Accepted forms:
+/// `\a\b`, `a\b` (from the root), `/a/b`, `C:\a\b`, `\??\C:\a`, `\\?\C:\a`. Another
+/// drive letter is refused with [`Error::NotOnThisVolume`].
+pub(crate) fn parse_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<Comp>> {
     let mut p = path;
     let mut verbatim = false;
     for prefix in [r"\??\", r"\\?\", r"\\.\"] {
@@ -55,7 +106,7 @@ pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
     let comps = p
         .split(|&u| u == b'\\' as u16 || u == b'/' as u16)
         .filter(|c| !c.is_empty());
-    let mut out: Vec<Vec<u16>> = Vec::new();
+    let mut out: Vec<Comp> = Vec::new();
     for c in comps {
         if verbatim {
             // `\\?\` and NT paths skip Win32 normalization: `.` and `..` reach NTFS as names,
@@ -63,24 +114,24 @@ pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
             if is_dot(c) || is_dotdot(c) {
                 return Err(Error::ObjectNameInvalid);
             }
-            out.push(c.to_vec());
+            out.push(Comp::from_units(c.to_vec()));
         } else if is_dot(c) {
         } else if is_dotdot(c) {
             // Win32 (RtlDosPathNameToNtPathName) removes `..` lexically before the file system
             // sees the path, so `\j\..\x` is `\x` even when `j` is a junction (A5).
             out.pop();
         } else {
-            out.push(c.to_vec());
+            out.push(Comp::from_units(c.to_vec()));
         }
     }
     Ok(out)
 }
 
 fn is_dot(c: &[u16]) -> bool {
-    c == [b'.' as u16]
+    c == [DOT]
 }
 fn is_dotdot(c: &[u16]) -> bool {
-    c == [b'.' as u16, b'.' as u16]
+    c == [DOT, DOT]
 }
 
 /// Walks `comps` from the root. Reparse points in every non-final component are followed; in
@@ -91,7 +142,7 @@ fn is_dotdot(c: &[u16]) -> bool {
 pub(crate) fn walk(
     st: &State,
     opts: &VolumeOptions,
-    comps: Vec<Vec<u16>>,
+    comps: Vec<Comp>,
     follow_final: bool,
 ) -> Result<Walked> {
     walk_with(st, opts, comps, follow_final, true)
@@ -102,45 +153,42 @@ pub(crate) fn walk(
 /// middle component, so the Windows 11 file/directory symlink rule (A4) is not applied to it
 /// (`create_path(r"\filelink\x")` then agrees with `open_path` of the same path, which walks
 /// the link mid-path).
-pub(crate) fn walk_parent(
-    st: &State,
-    opts: &VolumeOptions,
-    comps: Vec<Vec<u16>>,
-) -> Result<Walked> {
+pub(crate) fn walk_parent(st: &State, opts: &VolumeOptions, comps: Vec<Comp>) -> Result<Walked> {
     walk_with(st, opts, comps, true, false)
 }
 
 fn walk_with(
     st: &State,
     opts: &VolumeOptions,
-    comps: Vec<Vec<u16>>,
+    comps: Vec<Comp>,
     follow_final: bool,
     kind_rule: bool,
 ) -> Result<Walked> {
     let mut stack: Vec<(FileId, Option<Box<[u16]>>)> = vec![(st.root, None)];
-    let mut queue: VecDeque<Vec<u16>> = comps.into();
+    let mut queue: VecDeque<Comp> = comps.into();
     let mut reparse_points = 0usize;
     // The kind (directory?) of the symlink followed in the final position, for the Windows 11
     // file/directory mismatch rule (A4).
     let mut final_link_is_dir: Option<bool> = None;
     while let Some(comp) = queue.pop_front() {
-        if is_dot(&comp) {
-            continue;
-        }
-        if is_dotdot(&comp) {
-            if stack.len() > 1 {
-                stack.pop();
+        let comp = match comp {
+            Comp::Dot => continue,
+            Comp::DotDot => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                continue;
             }
-            continue;
-        }
-        let last = queue.iter().all(|c| is_dot(c));
+            other => other,
+        };
+        let last = queue.iter().all(|c| matches!(c, Comp::Dot));
         let dir_id = stack.last().expect("stack holds the root").0;
         let dir = match st.get(dir_id)?.dir() {
             Some(d) => d,
             // A file used as a directory: STATUS_OBJECT_PATH_NOT_FOUND (ERROR_PATH_NOT_FOUND).
             None => return Err(Error::ObjectPathNotFound),
         };
-        validate_name(&comp)?;
+        let comp = comp.into_name()?;
         let named = match dir.find(&comp) {
             Some(n) => n,
             None if last => {
@@ -177,7 +225,7 @@ fn walk_with(
                         None
                     };
                 }
-                let rest: Vec<Vec<u16>> = queue.drain(..).collect();
+                let rest: Vec<Comp> = queue.drain(..).collect();
                 let target_comps = match parse_target(substitute, relative) {
                     ReparseTarget::Relative(c) => c,
                     ReparseTarget::RootRelative(c) => {
@@ -195,14 +243,17 @@ fn walk_with(
                             Some(host) => Ok(Walked::Mapped {
                                 letter,
                                 host: host.clone(),
-                                rest: components.into_iter().chain(rest).collect(),
+                                rest: components
+                                    .into_iter()
+                                    .chain(rest.iter().map(|c| c.units().to_vec()))
+                                    .collect(),
                             }),
                             None => Err(Error::NotOnThisVolume),
                         };
                     }
                     _ => return Err(Error::NotOnThisVolume),
                 };
-                queue.extend(target_comps);
+                queue.extend(target_comps.into_iter().map(Comp::from_units));
                 queue.extend(rest);
                 continue;
             }

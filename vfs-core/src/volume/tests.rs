@@ -1,6 +1,8 @@
 //! Unit tests, one or more per rule; names cite the rule (ntfs-semantics.md ids).
 
 use super::*;
+use crate::reparse::{self, ReparseBuffer};
+use crate::wtf16::{narrow, wide as w};
 
 fn vol() -> Volume {
     Volume::new(VolumeOptions::default())
@@ -1236,4 +1238,82 @@ fn dotdot_in_a_callers_path_is_lexical_before_links_are_followed_a5() {
     // `..` inside a symlink target is applied after substitution (MS-FSCC 2.1.2.4).
     v.create_symlink(r"\other\up", r"j\..\x", false).unwrap();
     assert_eq!(v.read_file_path(r"\other\up").unwrap(), b"real x");
+}
+
+/// Handles follow a rename, and names keep every WTF-16 unit.
+mod handle_names {
+    use super::*;
+    use crate::name::{narrow, wide};
+
+    fn open(v: &Volume, path: &str, delete: bool) -> HandleId {
+        v.open_path(
+            path,
+            &OpenOptions {
+                access: Access {
+                    read: true,
+                    write: false,
+                    delete,
+                },
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap()
+        .0
+    }
+
+    /// WinFsp renames the file node shared by every handle of the old name; a later delete
+    /// through one of those handles removes the new name.
+    #[test]
+    fn rename_open_moves_handles_to_the_new_name() {
+        let v = Volume::new(VolumeOptions::default());
+        v.create_dir_path(r"\d").unwrap();
+        v.create_file_path(r"\d\old").unwrap();
+        let h = open(&v, r"\d\OLD", true);
+        let d = v.resolve(r"\d", false).unwrap();
+        let root = v.root();
+        v.rename_open(d, &wide("old"), root, &wide("New"), RenameFlags::default())
+            .unwrap();
+        assert_eq!(v.handle_link(h).unwrap(), Some((root, wide("New"))));
+        assert!(v.delete_at_cleanup(h).unwrap());
+        assert_eq!(v.resolve(r"\new", false), Err(Error::ObjectNameNotFound));
+        v.check().unwrap();
+    }
+
+    /// A1: linking a symlink links the symlink itself; a missing parent of the new name is
+    /// STATUS_OBJECT_PATH_NOT_FOUND; a directory cannot be linked.
+    #[test]
+    fn hard_link_path_w_links_the_symlink_itself_and_checks_like_createhardlinkw() {
+        let v = Volume::new(VolumeOptions::default());
+        v.create_file_path(r"\t").unwrap();
+        let s = v.create_symlink(r"\s", r"C:\t", false).unwrap();
+        assert_eq!(v.hard_link_path_w(&wide(r"\s"), &wide(r"\s2")).unwrap(), s);
+        assert_eq!(v.stat(s).unwrap().links, 2);
+        assert_eq!(
+            v.hard_link_path_w(&wide(r"\t"), &wide(r"\no\x")),
+            Err(Error::ObjectPathNotFound)
+        );
+        v.create_dir_path(r"\d").unwrap();
+        assert_eq!(
+            v.hard_link_path_w(&wide(r"\d"), &wide(r"\d2")),
+            Err(Error::FileIsADirectory)
+        );
+        v.check().unwrap();
+    }
+
+    /// A1: FindFirstFileNameW paths, leading backslash, no drive; WTF-16 survives.
+    #[test]
+    fn link_paths_w_lists_every_name_in_wtf16() {
+        let v = Volume::new(VolumeOptions::default());
+        v.create_dir_path(r"\d").unwrap();
+        let id = v.create_file_path(r"\d\a").unwrap();
+        let root = v.root();
+        let lone = vec![0xD800u16, b'x' as u16];
+        v.hard_link(id, root, &lone).unwrap();
+        let paths = v.link_paths_w(id).unwrap();
+        assert_eq!(paths.len(), 2);
+        assert_eq!(narrow(&paths[0].0), r"\d\a");
+        let mut want = vec![b'\\' as u16];
+        want.extend_from_slice(&lone);
+        assert_eq!(paths[1], (want, false));
+    }
 }

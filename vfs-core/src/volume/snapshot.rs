@@ -7,14 +7,17 @@
 //! a handle or a backend pin keeps alive. Handles and pins themselves are never saved.
 
 use super::check;
-use super::store::{Body, Dir, Extra, Inode, Link, State};
+use super::dir_index::Dir;
+use super::inode::{Body, Extra, Inode, Link};
+use super::store::State;
 use super::Volume;
 use crate::data::{FileData, CHUNK_SIZE};
-use crate::image::{
-    Bytes, ImageError, SnapBody, SnapChunk, SnapFile, SnapLink, SnapOptions, Snapshot, MAX_CHUNK,
-};
-use crate::name::{narrow, validate_name};
+use crate::name::{narrow, Name};
 use crate::reparse::ReparseBuffer;
+use crate::snapshot::{
+    Bytes, InconsistentSnapshot, SnapBody, SnapChunk, SnapFile, SnapLink, SnapOptions, Snapshot,
+    MAX_CHUNK,
+};
 use crate::types::{attrs, FileId, Times, MAX_FILE_SIZE};
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -51,9 +54,9 @@ impl Volume {
     /// (A1), directories with one name, every file reachable from the root (no cycles),
     /// reparse buffers that parse (A3/A4) on the right kind of file, data inside the file
     /// size — and [`Volume::check`] runs on the result; any failure is
-    /// [`ImageError::Inconsistent`] and no volume is made.
-    pub fn from_snapshot(snapshot: Snapshot) -> Result<Volume, ImageError> {
-        build(snapshot).map_err(ImageError::Inconsistent)
+    /// [`InconsistentSnapshot`] and no volume is made.
+    pub fn from_snapshot(snapshot: Snapshot) -> Result<Volume, InconsistentSnapshot> {
+        build(snapshot).map_err(InconsistentSnapshot)
     }
 
     /// The engine's own comparison: are the two drives the same in every saved detail — names
@@ -266,7 +269,8 @@ fn canonical_tree(s: &Snapshot) -> (SnapOptions, Vec<TreeFile>) {
             children
                 .entry(l.parent)
                 .or_default()
-                .insert(l.name.clone().into(), FileId(f.id));
+                // The snapshots compared here come from live volumes, whose names are valid.
+                .insert(&Name::from_valid_units(l.name.clone()), FileId(f.id));
         }
     }
     let mut order: Vec<(u64, String)> = vec![(s.root, String::new())];
@@ -374,13 +378,13 @@ fn build(s: Snapshot) -> Result<Volume, String> {
                     FileId(f.id)
                 ));
             };
-            validate_name(&l.name)
+            let name = Name::new(&l.name)
                 .map_err(|e| format!("name {:?} in {pid}: {e}", narrow(&l.name)))?;
             let dir = dirs.entry(l.parent).or_insert_with(|| Dir {
                 case_sensitive,
                 ..Dir::default()
             });
-            if let Some(existing) = dir.find(&l.name) {
+            if let Some(existing) = dir.find(&name) {
                 if !case_sensitive || *existing.display == *l.name {
                     // A5: a case-insensitive directory holds one name per canonical form.
                     return Err(format!(
@@ -390,7 +394,7 @@ fn build(s: Snapshot) -> Result<Volume, String> {
                     ));
                 }
             }
-            dir.insert(l.name.clone().into(), FileId(f.id));
+            dir.insert(&name, FileId(f.id));
         }
     }
 
@@ -552,7 +556,7 @@ fn check_file(f: &SnapFile, max_links: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::{decode, encode};
+    use crate::image::{decode, encode, ImageError};
     use crate::{NewFile, VolumeOptions};
 
     fn sample() -> Volume {

@@ -1,17 +1,19 @@
-//! Engine calls the FUSE backend needs beyond the common API.
+//! Compound operations under one acquisition of the volume's lock.
 //!
-//! The Linux kernel asks a FUSE file system for one thing at a time (LOOKUP, CREATE, SYMLINK)
-//! and expects each answer to describe one consistent moment. These calls do in one step,
-//! under one acquisition of the volume's lock, what the common API does in two, so that no
-//! other request can slip in between (for example a file created by CREATE being deleted
-//! before the handle CREATE must return is opened on it).
+//! A request that the common API answers in two calls (look up, then stat; create, then open)
+//! leaves a moment between them in which another request can change the volume: a file created
+//! and deleted before the handle on it is opened, a name whose attributes belong to the next
+//! file to take it. The Linux kernel asks a FUSE file system for one thing at a time (LOOKUP,
+//! CREATE, SYMLINK) and expects each answer to describe one consistent moment; these calls do
+//! each such request in one locked step.
 
+use super::Volume;
 use crate::error::{Error, Result};
-use crate::name::validate_name;
+use crate::name::{upcase, validate_name, Name};
 use crate::reparse::ReparseBuffer;
 use crate::types::*;
 
-impl super::Volume {
+impl Volume {
     /// Looks `name` up in directory `parent` (case-insensitively, or exactly in a
     /// case-sensitive directory, A5) and returns, as of one moment: the file, the name as
     /// stored (display form), the file's [`Stat`], and whether that name is delete-pending
@@ -25,7 +27,7 @@ impl super::Volume {
         let st = self.state.read();
         let named = st
             .dir(parent)?
-            .find(name)
+            .find_canonical(&upcase(name), name)
             .ok_or(Error::ObjectNameNotFound)?;
         let stat = st.stat(named.id())?;
         Ok((named.id(), named.display.to_vec(), stat, named.pending()))
@@ -42,13 +44,13 @@ impl super::Volume {
         share: Share,
     ) -> Result<(FileId, HandleId)> {
         self.writable()?;
-        validate_name(name)?;
+        let name = Name::new(name)?;
         let mut st = self.state.write();
-        let id = self.create_locked(&mut st, parent, name, new)?;
+        let id = self.create_locked(&mut st, parent, &name, new)?;
         let h = self.add_handle(
             &mut st,
             id,
-            Some((parent, name.into())),
+            Some((parent, name.display().into())),
             access,
             share,
             false,
@@ -68,9 +70,9 @@ impl super::Volume {
         rp: &ReparseBuffer,
     ) -> Result<FileId> {
         self.writable()?;
-        validate_name(name)?;
+        let name = Name::new(name)?;
         let mut st = self.state.write();
-        self.create_reparse_locked(&mut st, parent, name, new, rp.clone())
+        self.create_reparse_locked(&mut st, parent, &name, new, rp.clone())
     }
 }
 
