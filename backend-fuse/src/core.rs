@@ -13,6 +13,7 @@
 //! `impl Core` in `xattr`.
 
 use crate::attr::{self, is_link, Attr, Kind};
+use crate::caller::{self, CallerProbe, ProcProbe};
 use crate::dir::DirState;
 use crate::errno::{errno, link_errno, readlink_errno, Errno};
 use crate::names;
@@ -107,6 +108,8 @@ pub(crate) struct Core {
     drive_letter: char,
     drive_map: Vec<(char, PathBuf)>,
     pub(crate) inval: Arc<dyn KernelCache>,
+    /// What the thread behind a request is doing (a rename(2) in progress, see `caller`).
+    pub(crate) probe: Arc<dyn CallerProbe>,
     /// Engine handles opened for the kernel (closed at the end of the session if the kernel
     /// never released them).
     pub(crate) open_handles: Mutex<HashSet<u64>>,
@@ -147,6 +150,7 @@ impl Core {
             root,
             mount_path: mount_path.to_string_lossy().into_owned(),
             inval,
+            probe: Arc::new(ProcProbe),
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
             vol,
@@ -333,8 +337,19 @@ impl Core {
         self.nodes.clear(&self.vol);
     }
 
-    /// LOOKUP.
+    /// LOOKUP by the kernel itself (no caller to consider).
+    #[cfg(test)]
     pub(crate) fn lookup(&self, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
+        let kernel = Caller {
+            uid: 0,
+            gid: 0,
+            pid: 0,
+        };
+        self.lookup_from(kernel, parent, name)
+    }
+
+    /// LOOKUP sent on behalf of `who`.
+    pub(crate) fn lookup_from(&self, who: Caller, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = name_units(name)?;
         // A name that is not there is answered uncached (an error reply leaves the
@@ -345,7 +360,86 @@ impl Core {
             // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
             return Err(Errno::EACCES);
         }
-        self.entry(parent, name, id, display != units)
+        let other_spelling = display != units;
+        // Only a name spelled otherwise than stored, or a file the kernel has seen under
+        // another spelling, can be the new name of a case-only rename: the common lookup
+        // never looks at the caller.
+        if (other_spelling || self.nodes.is_aliased(id))
+            && self.is_case_rename_target(who, pid, name, id, &display)
+        {
+            // The new name of a rename(2) that only changes the case of this entry: answered
+            // as missing (and so never cached), so the VFS neither drops the rename as one
+            // inode renamed onto itself nor refuses RENAME_NOREPLACE; the RENAME that
+            // follows re-cases the entry (crate docs, "Case-only rename").
+            return Err(Errno::ENOENT);
+        }
+        self.entry(parent, name, id, other_spelling)
+    }
+
+    /// Is `name` in directory `pid` (the entry `display` of `id`) the new name of a rename(2)
+    /// that `who` is blocked in, whose old name is another spelling of the same entry in the
+    /// same directory?
+    fn is_case_rename_target(
+        &self,
+        who: Caller,
+        pid: FileId,
+        name: &[u8],
+        id: FileId,
+        display: &[u16],
+    ) -> bool {
+        let Some(call) = self.probe.rename_in_progress(who.pid) else {
+            return false;
+        };
+        let (Some((odir, olast)), Some((ndir, nlast))) =
+            (caller::split_last(&call.old), caller::split_last(&call.new))
+        else {
+            return false;
+        };
+        // The last component of the new path (not a directory on the way to either path),
+        // and a real change of spelling (the same bytes are the VFS's own no-op).
+        if nlast != name || olast == nlast {
+            return false;
+        }
+        let Some(ounits) = names::to_units(olast) else {
+            return false;
+        };
+        match self.vol.lookup_stat(pid, &ounits) {
+            Ok((oid, odisp, _, _)) if oid == id && odisp == display => {}
+            _ => return false,
+        }
+        self.host_dir(odir) == Some(pid) && self.host_dir(ndir) == Some(pid)
+    }
+
+    /// The directory a host path inside this mount names, walked through the engine alone:
+    /// the kernel holds the rename's directory locks while it waits for the reply, so a
+    /// kernel path walk from here could wait on them. A path through a link, leaving the
+    /// mount or naming something else than a directory → None.
+    fn host_dir(&self, dir: &[u8]) -> Option<FileId> {
+        let rest = dir.strip_prefix(self.mount_path.as_bytes())?;
+        if !rest.is_empty() && rest[0] != b'/' {
+            return None; // "/mnt/tx" is not inside "/mnt/t"
+        }
+        let mut stack = vec![self.root];
+        for c in rest.split(|&b| b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => {
+                    stack.pop();
+                    if stack.is_empty() {
+                        return None;
+                    }
+                }
+                _ => {
+                    let units = names::to_units(c)?;
+                    let (id, _, st, _) = self.vol.lookup_stat(*stack.last()?, &units).ok()?;
+                    if st.kind != FileKind::Directory || is_link(&st) {
+                        return None;
+                    }
+                    stack.push(id);
+                }
+            }
+        }
+        stack.last().copied()
     }
 
     /// FORGET.
@@ -520,8 +614,16 @@ impl Core {
         let dpid = self.nodes.live(newparent)?;
         let sname = name_units(name)?;
         let dname = name_units(newname)?;
-        let (src, _, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
-        let dst = self.vol.lookup_stat(dpid, &dname).ok().map(|r| r.0);
+        let (src, sdisplay, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let dst = self.vol.lookup_stat(dpid, &dname).ok();
+        // Both names are spellings of one entry: a case-only rename. It reaches here when
+        // the lookup of the new name was answered as missing (`lookup_from`), or when the
+        // kernel held the spellings under two nodes (one of them retired).
+        let case_only = spid == dpid
+            && dst
+                .as_ref()
+                .is_some_and(|d| d.0 == src && d.1 == sdisplay);
+        let dst = dst.map(|d| d.0);
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
         // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
@@ -534,6 +636,17 @@ impl Core {
         self.vol
             .rename(spid, &sname, dpid, &dname, rf)
             .map_err(errno)?;
+        if case_only {
+            // Only the entry's case changed (A6: a target differing only in case gives the
+            // new spelling). Every spelling still leads to the same file of the same kind,
+            // so nothing the kernel cached is stale and no node is retired: st_ino and the
+            // kernel's one inode (its page cache, open files, mmaps) stay. The kernel moved
+            // its dentry to the new name; the file is marked aliased, so that a later
+            // unlink or rename drops every spelling it may still hold.
+            self.nodes.mark_aliased(src);
+            self.nodes.add_name(src, newparent, newname);
+            return Ok(Vec::new());
+        }
         let mut names = Vec::new();
         if self.nodes.is_aliased(src) {
             names.extend(self.retire(src));

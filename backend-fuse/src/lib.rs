@@ -109,6 +109,7 @@
 #![warn(missing_docs)]
 
 mod attr;
+mod caller;
 mod core;
 mod dir;
 mod errno;
