@@ -22,21 +22,23 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-/// The rename system calls of this architecture: (number, index of the old-path argument,
-/// index of the new-path argument, index of the old dirfd, index of the new dirfd).
+/// A rename system call of this architecture: its number, the argument indexes of the old
+/// and new paths, and of their dirfds (None: relative to the working directory).
+type RenameAbi = (u64, usize, usize, Option<usize>, Option<usize>);
+
 #[cfg(target_arch = "x86_64")]
-const RENAMES: &[(u64, usize, usize, Option<usize>, Option<usize>)] = &[
-    (82, 0, 1, None, None),            // rename(old, new)
-    (264, 1, 3, Some(0), Some(2)),     // renameat(olddfd, old, newdfd, new)
-    (316, 1, 3, Some(0), Some(2)),     // renameat2(olddfd, old, newdfd, new, flags)
+const RENAMES: &[RenameAbi] = &[
+    (82, 0, 1, None, None),        // rename(old, new)
+    (264, 1, 3, Some(0), Some(2)), // renameat(olddfd, old, newdfd, new)
+    (316, 1, 3, Some(0), Some(2)), // renameat2(olddfd, old, newdfd, new, flags)
 ];
 #[cfg(target_arch = "aarch64")]
-const RENAMES: &[(u64, usize, usize, Option<usize>, Option<usize>)] = &[
+const RENAMES: &[RenameAbi] = &[
     (38, 1, 3, Some(0), Some(2)),  // renameat
     (276, 1, 3, Some(0), Some(2)), // renameat2
 ];
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-const RENAMES: &[(u64, usize, usize, Option<usize>, Option<usize>)] = &[];
+const RENAMES: &[RenameAbi] = &[];
 
 /// Longest path the kernel accepts (PATH_MAX, with its NUL).
 const PATH_MAX: usize = 4096;
@@ -150,7 +152,8 @@ mod tests {
 
     #[test]
     fn syscall_lines_parse_only_when_blocked_in_a_call() {
-        let line = "316 0xffffff9c 0x7ffd1b2c 0xffffffffffffff9c 0x7ffd1b40 0x1 0x0 0x7ffd 0x7f00\n";
+        let line =
+            "316 0xffffff9c 0x7ffd1b2c 0xffffffffffffff9c 0x7ffd1b40 0x1 0x0 0x7ffd 0x7f00\n";
         let (nr, a) = parse_syscall(line).unwrap();
         assert_eq!(nr, 316);
         assert_eq!(a[0] as u32 as i32, libc::AT_FDCWD);
@@ -162,7 +165,10 @@ mod tests {
 
     #[test]
     fn split_last_ignores_trailing_slashes() {
-        assert_eq!(split_last(b"/m/a/Case.txt"), Some((&b"/m/a/"[..], &b"Case.txt"[..])));
+        assert_eq!(
+            split_last(b"/m/a/Case.txt"),
+            Some((&b"/m/a/"[..], &b"Case.txt"[..]))
+        );
         assert_eq!(split_last(b"/m/Sub//"), Some((&b"/m/"[..], &b"Sub"[..])));
         assert_eq!(split_last(b"x"), Some((&b""[..], &b"x"[..])));
         assert_eq!(split_last(b"/"), None);
@@ -184,7 +190,11 @@ mod tests {
         let mem = File::open("/proc/self/mem").unwrap();
         let mut s = vec![b'a'; 5000];
         s.push(0);
-        assert_eq!(read_cstr(&mem, s.as_ptr() as u64), None, "longer than PATH_MAX");
+        assert_eq!(
+            read_cstr(&mem, s.as_ptr() as u64),
+            None,
+            "longer than PATH_MAX"
+        );
         let t = b"dir/Name.TXT\0";
         assert_eq!(read_cstr(&mem, t.as_ptr() as u64).unwrap(), b"dir/Name.TXT");
     }

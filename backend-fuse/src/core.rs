@@ -619,10 +619,7 @@ impl Core {
         // Both names are spellings of one entry: a case-only rename. It reaches here when
         // the lookup of the new name was answered as missing (`lookup_from`), or when the
         // kernel held the spellings under two nodes (one of them retired).
-        let case_only = spid == dpid
-            && dst
-                .as_ref()
-                .is_some_and(|d| d.0 == src && d.1 == sdisplay);
+        let case_only = spid == dpid && dst.as_ref().is_some_and(|d| d.0 == src && d.1 == sdisplay);
         let dst = dst.map(|d| d.0);
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
@@ -936,6 +933,123 @@ mod tests {
             c.rename(ROOT_INO, b"y", ROOT_INO, b"z", libc::RENAME_EXCHANGE),
             Err(Errno::EINVAL)
         );
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// A fake caller probe: thread 7 is blocked in the given rename, nobody else is.
+    #[derive(Debug, Default)]
+    struct Renaming(Mutex<Option<crate::caller::RenameCall>>);
+
+    impl CallerProbe for Renaming {
+        fn rename_in_progress(&self, tid: u32) -> Option<crate::caller::RenameCall> {
+            (tid == 7).then(|| self.0.lock().clone()).flatten()
+        }
+    }
+
+    fn renaming(c: &mut Core) -> Arc<Renaming> {
+        let p = Arc::new(Renaming::default());
+        c.probe = p.clone();
+        p
+    }
+
+    fn thread(pid: u32) -> Caller {
+        Caller { pid, ..ROOT }
+    }
+
+    fn set(p: &Renaming, old: &str, new: &str) {
+        *p.0.lock() = Some(crate::caller::RenameCall {
+            old: old.into(),
+            new: new.into(),
+        });
+    }
+
+    /// The new name of a case-only rename the caller is blocked in is answered as missing, to
+    /// that thread only; the RENAME that follows re-cases the entry and retires nothing (the
+    /// file keeps its node, so st_ino and the kernel's inode stay).
+    #[test]
+    fn case_only_rename_target_is_missing_to_the_renaming_thread_only() {
+        let (mut c, rec) = core();
+        let p = renaming(&mut c);
+        let f = c.mknod(ROOT, ROOT_INO, b"Case.txt", 0o100644, 0).unwrap();
+        set(&p, "/mnt/t/Case.txt", "/mnt/t/CASE.TXT");
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"CASE.TXT").unwrap_err(),
+            Errno::ENOENT
+        );
+        assert_eq!(
+            c.lookup_from(thread(8), ROOT_INO, b"CASE.TXT").unwrap().ino,
+            f.ino
+        );
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap().ino,
+            f.ino
+        );
+        rec.take();
+        let names = c
+            .rename(
+                ROOT_INO,
+                b"Case.txt",
+                ROOT_INO,
+                b"CASE.TXT",
+                libc::RENAME_NOREPLACE,
+            )
+            .unwrap();
+        assert!(names.is_empty());
+        assert!(rec.take().is_empty(), "nothing retired or dropped");
+        let id = FileId(f.ino);
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\CASE.TXT"]);
+        assert_eq!(c.nodes.live(f.ino), Ok(id));
+        assert!(c.nodes.is_aliased(id));
+        // Back to the first spelling, now through a spelling that is neither stored nor new
+        // (relative ".." included), and the old stored spelling as the new name: it is
+        // checked because the file is known to be aliased.
+        set(&p, "/mnt/t/sub/../case.TXT", "/mnt/t/./Case.txt");
+        c.mkdir(ROOT, ROOT_INO, b"sub", 0o755, 0).unwrap();
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap_err(),
+            Errno::ENOENT
+        );
+        c.rename(ROOT_INO, b"case.TXT", ROOT_INO, b"Case.txt", 0)
+            .unwrap();
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\Case.txt"]);
+        assert_eq!(c.nodes.live(f.ino), Ok(id));
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Only the last component of the new path, in the directory both paths name, with an
+    /// old name that is another spelling of the same entry, is answered as missing.
+    #[test]
+    fn other_lookups_of_a_renaming_thread_are_answered_normally() {
+        let (mut c, _) = core();
+        let p = renaming(&mut c);
+        let d = c.mkdir(ROOT, ROOT_INO, b"dir", 0o755, 0).unwrap();
+        c.mknod(ROOT, d.ino, b"dir", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"Case.txt", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"other", 0o100644, 0).unwrap();
+        let ok = |parent: u64, name: &[u8]| c.lookup_from(thread(7), parent, name).is_ok();
+        // Walking "DIR" on the way: the same bytes as the new name, but not its directory.
+        set(&p, "/mnt/t/DIR/Dir", "/mnt/t/DIR/DIR");
+        assert!(ok(ROOT_INO, b"DIR"));
+        assert!(!ok(d.ino, b"DIR"), "the new name itself");
+        // Into another directory: an ordinary move, not a case change.
+        set(&p, "/mnt/t/Case.txt", "/mnt/t/dir/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Another file's name as the old name.
+        set(&p, "/mnt/t/other", "/mnt/t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // The same bytes: the VFS's own no-op.
+        set(&p, "/mnt/t/CASE.TXT", "/mnt/t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Paths outside the mount, or leaving it.
+        set(&p, "/mnt/tx/Case.txt", "/mnt/tx/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        set(&p, "/mnt/t/../t/Case.txt", "/mnt/t/../t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Through a file as if it were a directory.
+        set(&p, "/mnt/t/other/../Case.txt", "/mnt/t/other/../CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
         c.destroy();
         c.vol.check().unwrap();
     }

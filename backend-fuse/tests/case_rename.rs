@@ -195,7 +195,10 @@ fn hard_linked_file_recases_one_name_and_keeps_the_others() {
         let st = fs::metadata(m.p(s)).unwrap();
         assert_eq!((st.ino(), st.nlink()), (ino, 3), "{s}");
     }
-    let mut names: Vec<String> = stored_names(&m.p("foo2")).lines().map(str::to_owned).collect();
+    let mut names: Vec<String> = stored_names(&m.p("foo2"))
+        .lines()
+        .map(str::to_owned)
+        .collect();
     names.sort();
     assert_eq!(names, ["\\FOO", "\\d\\bar", "\\foo2"]);
     m.finish();
