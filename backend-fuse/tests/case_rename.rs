@@ -321,3 +321,60 @@ fn renames_that_are_not_case_only_behave_as_before() {
     assert_eq!(listing(&m.p("A")), ["b"]);
     m.finish();
 }
+
+#[test]
+fn directories_recase_with_open_handles_as_ntfs_allows() {
+    let m = Mounted::new();
+    fs::create_dir(m.p("Sub")).unwrap();
+    fs::write(m.p("Sub/f"), b"x").unwrap();
+    let ino = fs::metadata(m.p("Sub")).unwrap().ino();
+    // A handle on the directory itself does not stop a rename.
+    let d = fs::File::open(m.p("Sub")).unwrap();
+    fs::rename(m.p("Sub"), m.p("SUB")).unwrap();
+    assert_eq!(listing(m.root()), ["SUB"]);
+    assert_eq!(d.metadata().unwrap().ino(), ino);
+    // An open file beneath it does, as on NTFS (A6: ERROR_ACCESS_DENIED), case-only or not.
+    let f = fs::File::open(m.p("SUB/f")).unwrap();
+    assert_errno(fs::rename(m.p("SUB"), m.p("sub")), libc::EACCES);
+    assert_errno(fs::rename(m.p("SUB"), m.p("other")), libc::EACCES);
+    assert_eq!(listing(m.root()), ["SUB"]);
+    drop(f);
+    fs::rename(m.p("SUB"), m.p("sub")).unwrap();
+    assert_eq!(listing(m.root()), ["sub"]);
+    drop(d);
+    m.finish();
+}
+
+/// Readers on other threads never miss the file while one thread re-cases it over and over:
+/// only the renaming thread's lookup of the new name is answered as missing.
+#[test]
+fn other_threads_always_find_the_file_while_it_is_recased() {
+    const ROUNDS: usize = 200;
+    let m = Mounted::new();
+    fs::write(m.p("name.txt"), b"stay").unwrap();
+    let ino = fs::metadata(m.p("name.txt")).unwrap().ino();
+    let spellings = ["name.txt", "NAME.TXT", "Name.txt", "nAmE.TxT"];
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut seen = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for sp in spellings {
+                    let st = fs::metadata(m.p(sp)).unwrap_or_else(|e| panic!("{sp}: {e}"));
+                    assert_eq!((st.ino(), st.nlink()), (ino, 1));
+                    assert_eq!(fs::read(m.p(sp)).unwrap(), b"stay");
+                    seen += 1;
+                }
+            }
+            seen
+        });
+        for i in 0..ROUNDS {
+            let (from, to) = (spellings[i % 4], spellings[(i + 1) % 4]);
+            fs::rename(m.p(from), m.p(to)).unwrap();
+            assert_eq!(listing(m.root()), [to], "round {i}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+    });
+    m.finish();
+}
