@@ -638,9 +638,10 @@ impl Core {
             // new spelling). Every spelling still leads to the same file of the same kind,
             // so nothing the kernel cached is stale and no node is retired: st_ino and the
             // kernel's one inode (its page cache, open files, mmaps) stay. The kernel moved
-            // its dentry to the new name; the file is marked aliased, so that a later
-            // unlink or rename drops every spelling it may still hold.
-            self.nodes.mark_aliased(src);
+            // its dentry to the new name, which is recorded for a later retirement. A file
+            // it had looked up under other spellings is aliased already (a later unlink or
+            // rename drops them); one it knew only under the old stored spelling now has
+            // only the new one in the kernel's cache, so it needs no marking.
             self.nodes.add_name(src, newparent, newname);
             return Ok(Vec::new());
         }
@@ -1014,6 +1015,24 @@ mod tests {
             .unwrap();
         assert_eq!(c.vol.link_paths(id).unwrap(), ["\\Case.txt"]);
         assert_eq!(c.nodes.live(f.ino), Ok(id));
+        // A file the kernel only knew under its stored spelling: after the re-case it only
+        // knows the new one, so the file is not aliased and a later unlink retires nothing.
+        let g = c.mknod(ROOT, ROOT_INO, b"plain", 0o100644, 0).unwrap();
+        set(&p, "/mnt/t/plain", "/mnt/t/PLAIN");
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"PLAIN").unwrap_err(),
+            Errno::ENOENT
+        );
+        c.rename(
+            ROOT_INO,
+            b"plain",
+            ROOT_INO,
+            b"PLAIN",
+            libc::RENAME_NOREPLACE,
+        )
+        .unwrap();
+        assert!(!c.nodes.is_aliased(FileId(g.ino)));
+        assert!(c.unlink(ROOT_INO, b"PLAIN").unwrap().is_empty());
         c.destroy();
         c.vol.check().unwrap();
     }

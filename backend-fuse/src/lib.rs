@@ -112,9 +112,10 @@
 //! The file keeps its one kernel inode: `st_ino` and `st_nlink` do not change, open files and
 //! mappings keep working, and data is coherent through every spelling at once because there is
 //! one page cache. Every spelling keeps leading to the same file and kind, so no node is
-//! retired; the node is marked aliased (rule 3), so a later unlink or rename drops every
-//! spelling the kernel still holds. Listings show the new spelling at once (READDIR is never
-//! cached).
+//! retired. A file the kernel had looked up under other spellings stays aliased (rule 3: a
+//! later unlink or rename drops every spelling it still holds); one it knew only under the old
+//! stored spelling now has only the new one cached (the kernel moved that dentry), so it is not
+//! marked. Listings show the new spelling at once (READDIR is never cached).
 //!
 //! Limits: the daemon must be allowed to read the caller's `/proc/TID/syscall` and
 //! `/proc/TID/mem` (ptrace access: the daemon runs as root, or as the caller's user where Yama's

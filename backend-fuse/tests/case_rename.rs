@@ -191,7 +191,7 @@ fn hard_linked_file_recases_one_name_and_keeps_the_others() {
     let ino = fs::metadata(m.p("Foo")).unwrap().ino();
     ok(run(m.root(), "mv", &["Foo", "FOO"], "coreutils"));
     assert_eq!(listing(m.root()), ["FOO", "d", "foo2"]);
-    for s in ["FOO", "foo", "d/bar", "foo2"] {
+    for s in ["FOO", "d/bar", "foo2"] {
         let st = fs::metadata(m.p(s)).unwrap();
         assert_eq!((st.ino(), st.nlink()), (ino, 3), "{s}");
     }
@@ -201,6 +201,13 @@ fn hard_linked_file_recases_one_name_and_keeps_the_others() {
         .collect();
     names.sort();
     assert_eq!(names, ["\\FOO", "\\d\\bar", "\\foo2"]);
+    // Removing another name later leaves the re-cased one its inode number.
+    fs::remove_file(m.p("foo2")).unwrap();
+    for s in ["FOO", "foo", "d/bar"] {
+        let st = fs::metadata(m.p(s)).unwrap();
+        assert_eq!((st.ino(), st.nlink()), (ino, 2), "{s}");
+    }
+    assert_eq!(fs::read(m.p("d/bar")).unwrap(), b"shared");
     m.finish();
 }
 
