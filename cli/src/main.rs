@@ -6,7 +6,10 @@ mod bench;
 mod conformance_cmd;
 mod image_cmd;
 mod link_cmd;
+mod mklink;
 mod mount;
+mod wincmd_status;
+mod wincmd_sys;
 
 /// An NTFS-faithful test drive: hard links with real link counts, junctions, symbolic links,
 /// case-insensitive names and NTFS's delete and rename rules.
@@ -31,6 +34,9 @@ enum Command {
     Dump(image_cmd::DumpArgs),
     /// Create a hard link or list a file's names through a mount's control channel.
     Link(link_cmd::LinkArgs),
+    /// cmd's MKLINK: make a symbolic link, hard link or junction.
+    #[command(long_about = mklink::LONG_HELP)]
+    Mklink(mklink::MklinkArgs),
 }
 
 fn main() {
@@ -42,6 +48,7 @@ fn main() {
         Command::Save(a) => image_cmd::run_save(a),
         Command::Dump(a) => image_cmd::run_dump(a),
         Command::Link(a) => link_cmd::run(a),
+        Command::Mklink(a) => mklink::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),
