@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod conformance_cmd;
+mod fsutil;
 mod image_cmd;
 mod link_cmd;
 mod mklink;
@@ -37,6 +38,9 @@ enum Command {
     /// cmd's MKLINK: make a symbolic link, hard link or junction.
     #[command(long_about = mklink::LONG_HELP)]
     Mklink(mklink::MklinkArgs),
+    /// fsutil's HARDLINK (list, create) and REPARSEPOINT (query, delete) commands.
+    #[command(long_about = fsutil::LONG_HELP)]
+    Fsutil(fsutil::FsutilArgs),
 }
 
 fn main() {
@@ -49,6 +53,7 @@ fn main() {
         Command::Dump(a) => image_cmd::run_dump(a),
         Command::Link(a) => link_cmd::run(a),
         Command::Mklink(a) => mklink::run(a),
+        Command::Fsutil(a) => fsutil::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),
