@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod attrib;
 mod bench;
 mod conformance_cmd;
 mod fsutil;
@@ -41,6 +42,9 @@ enum Command {
     /// fsutil's HARDLINK (list, create) and REPARSEPOINT (query, delete) commands.
     #[command(long_about = fsutil::LONG_HELP)]
     Fsutil(fsutil::FsutilArgs),
+    /// attrib.exe: show or change the R, H, S and A attributes.
+    #[command(long_about = attrib::LONG_HELP)]
+    Attrib(attrib::AttribArgs),
 }
 
 fn main() {
@@ -54,6 +58,7 @@ fn main() {
         Command::Link(a) => link_cmd::run(a),
         Command::Mklink(a) => mklink::run(a),
         Command::Fsutil(a) => fsutil::run(a),
+        Command::Attrib(a) => attrib::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),
