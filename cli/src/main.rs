@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod attrib;
 mod bench;
 mod conformance_cmd;
+mod du;
 mod fsutil;
 mod image_cmd;
 mod link_cmd;
@@ -45,6 +46,9 @@ enum Command {
     /// attrib.exe: show or change the R, H, S and A attributes.
     #[command(long_about = attrib::LONG_HELP)]
     Attrib(attrib::AttribArgs),
+    /// du for NTFS hard links: the size of a tree with each file counted once.
+    #[command(long_about = du::LONG_HELP)]
+    Du(du::DuArgs),
 }
 
 fn main() {
@@ -59,6 +63,7 @@ fn main() {
         Command::Mklink(a) => mklink::run(a),
         Command::Fsutil(a) => fsutil::run(a),
         Command::Attrib(a) => attrib::run(a),
+        Command::Du(a) => du::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),
