@@ -296,6 +296,7 @@ impl CmdError {
     }
 
     /// The status of an NTFS failure.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn status(&self) -> Option<Status> {
         match self {
             CmdError::Ntfs { status, .. } => Some(*status),
