@@ -203,6 +203,7 @@ fn utf16(s: &str) -> Vec<u16> {
 
 /// How a target string begins, as far as turning it into a Linux path matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(windows, allow(dead_code))] // used by the Linux `make` (Win32 resolves targets itself)
 enum Shape {
     /// `/…`: a Linux absolute path, or (outside the mount) a root-relative Windows path.
     SlashAbsolute,
@@ -213,6 +214,7 @@ enum Shape {
     Relative,
 }
 
+#[cfg_attr(windows, allow(dead_code))] // used by the Linux `make` (Win32 resolves targets itself)
 fn shape(t: &str) -> Shape {
     let b = t.as_bytes();
     if b.first() == Some(&b'/') && b.get(1) != Some(&b'/') {
@@ -227,6 +229,7 @@ fn shape(t: &str) -> Shape {
 }
 
 /// `p` with `.` and `..` resolved lexically (as GetFullPathNameW does).
+#[cfg_attr(windows, allow(dead_code))] // used by the Linux `make` (Win32 resolves targets itself)
 fn normalize(p: &Path) -> std::path::PathBuf {
     use std::path::Component;
     let mut out = std::path::PathBuf::new();
@@ -243,6 +246,7 @@ fn normalize(p: &Path) -> std::path::PathBuf {
 }
 
 /// A Linux absolute path on the volume as `X:\path`, or None when it is elsewhere.
+#[cfg_attr(windows, allow(dead_code))] // used by the Linux `make` (Win32 resolves targets itself)
 fn on_volume(host: &Path, vol: &sys::Vol, drive: char) -> Option<String> {
     let lexical = normalize(host);
     let rel = lexical
@@ -263,6 +267,7 @@ fn on_volume(host: &Path, vol: &sys::Vol, drive: char) -> Option<String> {
 /// The target of an NTFS symbolic link, as CreateSymbolicLinkW would get it: as typed,
 /// except that a Linux absolute path inside the mount becomes `X:\path` (as `ln -s` into an
 /// ntlinkfs mount does).
+#[cfg_attr(windows, allow(dead_code))] // used by the Linux `make` (Win32 resolves targets itself)
 fn symlink_target(target: &str, vol: &sys::Vol, drive: char) -> String {
     if shape(target) == Shape::SlashAbsolute {
         if let Some(w) = on_volume(Path::new(target), vol, drive) {
@@ -274,6 +279,7 @@ fn symlink_target(target: &str, vol: &sys::Vol, drive: char) -> String {
 
 /// The target of a junction made absolute, as `mklink /J` does with GetFullPathNameW: a
 /// relative target is taken against the current directory, which must be on the volume.
+#[cfg_attr(windows, allow(dead_code))] // used by the Linux `make` (Win32 resolves targets itself)
 fn junction_target(
     target: &str,
     vol: &sys::Vol,

@@ -256,6 +256,7 @@ pub enum CmdError {
     /// Bad command line: the message the Windows command prints for it.
     Usage(String),
     /// Anything else, with its own one-line explanation.
+    #[cfg_attr(windows, allow(dead_code))]
     Other(String),
 }
 
@@ -271,14 +272,16 @@ impl CmdError {
 
     /// An I/O error on `path`, with its NTSTATUS.
     pub fn io(path: &Path, e: &std::io::Error) -> CmdError {
-        let missing_parent = e.raw_os_error() == Some(libc::ENOENT)
-            && path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .is_some_and(|p| std::fs::symlink_metadata(p).is_err());
         let status = match e.raw_os_error() {
             #[cfg(unix)]
-            Some(n) => from_errno(n, missing_parent),
+            Some(n) => {
+                let missing_parent = n == libc::ENOENT
+                    && path
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .is_some_and(|p| std::fs::symlink_metadata(p).is_err());
+                from_errno(n, missing_parent)
+            }
             #[cfg(windows)]
             Some(n) => from_win32(n as u32).unwrap_or(IO_DEVICE_ERROR),
             None => match e.kind() {

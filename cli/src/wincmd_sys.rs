@@ -24,6 +24,7 @@ pub use unix::*;
 pub use win::*;
 
 /// What kind of file system a path lives on.
+#[cfg_attr(windows, allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
     /// An ntlinkfs mount (answers `user.ntlinkfs.*`).
@@ -420,4 +421,5 @@ mod unix {
 }
 
 #[cfg(windows)]
+#[path = "wincmd_sys/win.rs"]
 mod win;

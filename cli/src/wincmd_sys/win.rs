@@ -113,17 +113,6 @@ pub fn volume_of(path: &Path) -> Result<Vol, CmdError> {
     })
 }
 
-/// The volume-relative path (`\dir\name`).
-pub fn volume_path(vol: &Vol, path: &Path) -> Result<String, CmdError> {
-    let full = full_path(&path.to_string_lossy())?;
-    let root = vol.root.to_string_lossy();
-    let rest = full
-        .get(root.len()..)
-        .filter(|_| full.to_lowercase().starts_with(&root.to_lowercase()))
-        .unwrap_or(&full);
-    Ok(format!("\\{}", rest.trim_start_matches('\\')))
-}
-
 /// FSCTL_GET_REPARSE_POINT.
 pub fn read_reparse(_vol: &Vol, path: &Path) -> Result<Vec<u8>, CmdError> {
     let h = open(path, FILE_READ_ATTRIBUTES)?;
@@ -277,11 +266,6 @@ pub fn win_symlink(link: &Path, target: &str, dir: bool) -> Result<(), CmdError>
     } else {
         Err(fail(link))
     }
-}
-
-/// A symlink where the volume has no NTFS: never the case through Win32.
-pub fn host_symlink(target: &str, link: &Path) -> Result<(), CmdError> {
-    win_symlink(link, target, false)
 }
 
 /// FindFirstFileNameW / FindNextFileNameW: every name, volume-relative.
