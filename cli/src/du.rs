@@ -97,6 +97,9 @@ pub struct Tally {
     single: (u64, u64),
     /// Files with more than one name, by key: only these can be seen twice.
     multi: HashMap<(u64, u64), Multi>,
+    /// Bytes with each file once, kept as names come (for the progress line, which must not
+    /// walk `multi` each time).
+    unique_so_far: u64,
 }
 
 impl Tally {
@@ -109,22 +112,36 @@ impl Tally {
             self.single_files += 1;
             self.single.0 += size;
             self.single.1 += allocated;
+            self.unique_so_far += size;
             return;
         }
-        self.multi
-            .entry(key)
-            .and_modify(|m| m.seen += 1)
-            .or_insert(Multi {
-                nlink,
-                seen: 1,
-                size,
-                allocated,
-            });
+        match self.multi.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().seen += 1,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Multi {
+                    nlink,
+                    seen: 1,
+                    size,
+                    allocated,
+                });
+                self.unique_so_far += size;
+            }
+        }
     }
 
     /// Names counted so far.
     pub fn names(&self) -> u64 {
         self.names
+    }
+
+    /// Distinct files so far.
+    pub fn files(&self) -> u64 {
+        self.single_files + self.multi.len() as u64
+    }
+
+    /// Bytes with each file once, so far.
+    pub fn unique_bytes(&self) -> u64 {
+        self.unique_so_far
     }
 
     /// The figures.
@@ -274,13 +291,12 @@ pub fn measure(root: &Path) -> (Tally, bool) {
                 progress = Some(indicatif::ProgressBar::new_spinner());
             }
             if let Some(pb) = &progress {
-                let s = tally.summary("");
                 pb.set_message(format!(
                     "{}: {} names, {} files, {} so far",
                     root.display(),
-                    s.names,
-                    s.files,
-                    human(s.unique_bytes)
+                    tally.names(),
+                    tally.files(),
+                    human(tally.unique_bytes())
                 ));
                 pb.tick();
             }
@@ -349,6 +365,11 @@ mod tests {
         assert_eq!(s.shared_bytes_allocated, 4096 + 512);
         assert_eq!(s.shared_outside_bytes, iso);
         assert_eq!(s.shared_outside_bytes_allocated, 4096);
+        // The running figures agree with the summary.
+        assert_eq!(
+            (t.names(), t.files(), t.unique_bytes()),
+            (5, 3, s.unique_bytes)
+        );
     }
 
     /// The same file id on another volume is another file.

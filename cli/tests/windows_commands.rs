@@ -805,3 +805,39 @@ fn each_command_names_its_windows_original() {
     let (_, out, _) = run_in(Path::new("/"), &["fsutil", "hardlink", "/?"]);
     assert!(out.contains("fsutil.exe"));
 }
+
+/// A large tree shows a progress line on stderr when it is a terminal (run under
+/// `script`, which gives the command a pseudo-terminal), and the line is cleared at the end;
+/// without a terminal nothing is printed on stderr (checked in `du` above).
+#[test]
+fn du_progress_line_on_a_terminal() {
+    let m = Mount::new(Fs::Tmpfs);
+    for d in 0..12 {
+        let dir = m.p(&format!("big/{d}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..1000 {
+            std::fs::write(dir.join(i.to_string()), b"x").unwrap();
+        }
+    }
+    let script = tool("script", "apt-get install bsdutils");
+    let out = Command::new(script)
+        .args(["-qec", &format!("{BIN} du big"), "/dev/null"])
+        .current_dir(&m.dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("big: 10240 names, 10240 files, 10.0 KiB so far"),
+        "{text}"
+    );
+    // Erased before the table: the last progress draw is followed by a line clear.
+    let table_at = text.find("big\r\n").expect("the table");
+    assert!(
+        text[..table_at].ends_with("\x1b[2K"),
+        "{:?}",
+        &text[..table_at]
+    );
+    assert!(text[table_at..].contains("12000"), "{text}");
+}
