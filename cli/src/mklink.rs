@@ -37,7 +37,8 @@ The Windows original: cmd.exe's built-in MKLINK (Windows Vista and later).
   /J           a directory junction; TARGET is made absolute first, as mklink /J does
   LINK         the name to create; it must not exist
   TARGET       what the link refers to: relative or absolute, with \\ or /, or with the
-               drive letter (C:\\store); a Linux path inside the mount also works
+               drive letter (C:\\store); a Linux path inside the mount becomes C:\\path,
+               on NTFS any other path starting with / is read as root-relative (\\path)
 
 Prints `symbolic link created for LINK <<===>> TARGET`, `Hardlink created for ...` or
 `Junction created for ...`. Exit 1 on failure, with cmd's message (`Cannot create a file when
