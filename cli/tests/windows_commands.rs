@@ -260,6 +260,33 @@ fn mklink_on_ntfs(m: &Mount) {
         junction_buffer(r"C:\store")
     );
 
+    // A Linux path into the mount is a path on the volume: C:\store.
+    let abs = m.p("store").canonicalize().unwrap();
+    let (code, _, err) = m.run(&["mklink", "/J", "j4", abs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        reparse_of(&m.p("j4")).unwrap(),
+        junction_buffer(r"C:\store")
+    );
+    // A drive-letter hard link target on this volume, and one on another drive.
+    let (code, out, err) = m.run(&["mklink", "/H", "copy2.txt", r"C:\store\Readme.txt"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "Hardlink created for copy2.txt <<===>> C:\\store\\Readme.txt\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(lstat(&m.p("copy2.txt")).nlink(), 3);
+    let (code, _, err) = m.run(&["mklink", "/H", "copy3.txt", r"D:\store\Readme.txt"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.lines().next(),
+        Some("The system cannot move the file to a different disk drive."),
+        "{err}"
+    );
+
     // /D and no switch: directory and file symbolic links, relative targets kept.
     let (code, out, _) = m.run(&["mklink", "/D", "dlink", "store"]);
     assert_eq!(
