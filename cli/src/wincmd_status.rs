@@ -252,6 +252,8 @@ pub enum CmdError {
         path: String,
         /// The mount point of that file system.
         root: String,
+        /// Its type (`tmpfs`, `ext4`), when known.
+        fs_type: Option<String>,
     },
     /// Bad command line: the message the Windows command prints for it.
     Usage(String),
@@ -341,11 +343,21 @@ impl fmt::Display for CmdError {
             CmdError::Ntfs { path, status, .. } => {
                 write!(f, "{path}: {} ({})", status.message, status.name)
             }
-            CmdError::NoNtfs { path, root } => write!(
-                f,
-                "{path}: the file system mounted at {root} has no NTFS reparse points or \
-                 attributes (STATUS_NOT_SUPPORTED); use an ntlinkfs or ntfs-3g mount"
-            ),
+            CmdError::NoNtfs {
+                path,
+                root,
+                fs_type,
+            } => {
+                let fs = fs_type
+                    .as_deref()
+                    .map(|t| format!("{t} "))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "{path}: the {fs}file system mounted at {root} has no NTFS reparse points \
+                     or attributes (STATUS_NOT_SUPPORTED); use an ntlinkfs or ntfs-3g mount"
+                )
+            }
             CmdError::Usage(m) | CmdError::Other(m) => f.write_str(m),
         }
     }

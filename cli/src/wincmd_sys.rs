@@ -58,6 +58,7 @@ impl Vol {
         CmdError::NoNtfs {
             path: path.display().to_string(),
             root: self.root.display().to_string(),
+            fs_type: fs_type(&self.root),
         }
     }
 
@@ -80,6 +81,26 @@ pub struct Ident {
     pub nlink: u64,
     /// Bytes allocated on disk.
     pub allocated: u64,
+}
+
+/// The type of the file system mounted at `root` (`tmpfs`, `ext4`), from
+/// /proc/self/mountinfo (the last mount at that point is the visible one).
+#[cfg(target_os = "linux")]
+pub fn fs_type(root: &std::path::Path) -> Option<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let want = root.to_str()?;
+    info.lines().rev().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        // The mount point, with mountinfo's octal escapes (\040 for a space) undone.
+        let point = left.split(' ').nth(4)?.replace("\\040", " ");
+        (point == want).then(|| right.split(' ').next().map(str::to_owned))?
+    })
+}
+
+/// The file system type, where the platform does not tell it cheaply.
+#[cfg(not(target_os = "linux"))]
+pub fn fs_type(_root: &std::path::Path) -> Option<String> {
+    None
 }
 
 #[cfg(unix)]
