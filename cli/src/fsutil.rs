@@ -13,6 +13,14 @@
 //! * `reparsepoint delete PATH`: FSCTL_DELETE_REPARSE_POINT; the file or directory stays,
 //!   empty.
 //!
+//! The layout follows fsutil's output as published transcripts of it show (Windows 10): the
+//! `Reparse Tag Value : 0x%08x` line, `Tag value:` lines, for a mount point the name fields
+//! (with the misspelling), a blank line, `Reparse Data Length: 0x%08x`, `Reparse Data:` and
+//! the dump (`0000:  61 1e 00 00 45 00 2d 00  56 00 …  a...E.-.V`), and `GUID : {…}` in
+//! upper case for a third-party tag. fsutil shows the name fields only for mount points; here
+//! a symbolic link gets them too (and its Flags), because they are what a reader of the
+//! query wants to see.
+//!
 //! Failures print fsutil's `Error:  ` and the Win32 message, then the path and NTSTATUS, and
 //! exit 1. Decoding uses the engine's codec ([`vfs_core::reparse::ReparseBuffer`]).
 
@@ -307,7 +315,7 @@ pub fn hex_dump(data: &[u8]) -> String {
 
 fn guid_text(g: &[u8; 16]) -> String {
     format!(
-        "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
+        "{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}",
         u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
         u16::from_le_bytes([g[4], g[5]]),
         u16::from_le_bytes([g[6], g[7]]),
@@ -503,7 +511,7 @@ Reparse Data:
         let o = ReparseBuffer::other(0x0000_1234, Some(g), b"hi").unwrap();
         let text = format_query(o.as_bytes());
         assert!(
-            text.contains("GUID : {00000001-0002-0003-0405-060708090a0b}\n"),
+            text.contains("GUID : {00000001-0002-0003-0405-060708090A0B}\n"),
             "{text}"
         );
         assert!(text.contains("Reparse Data Length: 0x00000002\nReparse Data:\n0000:  68 69 "));
