@@ -1,8 +1,8 @@
 //! `ntlinkfs attrib [+R|-R] [+H|-H] [+S|-S] [+A|-A] [/L] PATH...`: attrib.exe.
 //!
 //! Without switches it prints each file's attributes as attrib does: the letters in fixed
-//! columns (A at 0, S at 3, H at 4, R at 5, the newer letters further right), the full path
-//! from column 21. With switches it sets and clears READONLY, HIDDEN, SYSTEM and ARCHIVE
+//! columns (A at 0, S at 3, H at 4, R at 5, I at 8, the rarer letters near them), the full
+//! path from column 21. With switches it sets and clears READONLY, HIDDEN, SYSTEM and ARCHIVE
 //! (FILE_ATTRIBUTE_* values from [MS-FSCC] 2.6), keeping every other attribute; like attrib
 //! it acts on a symbolic link's or junction's target unless `/L` is given, and it will not
 //! change the other attributes of a hidden or system file unless the same command also sets
@@ -24,7 +24,7 @@ The Windows original: attrib.exe.
   ntlinkfs attrib [+R | -R] [+H | -H] [+S | -S] [+A | -A] [/L] PATH...
 
   +  sets an attribute, - clears it
-  R  read-only   H  hidden   S  system   A  archive
+  R  read-only   H  hidden   S  system   A  archive   I  not content indexed
   /L acts on a symbolic link or junction itself rather than on its target
   Without switches: prints each PATH's attributes as attrib does (letters in columns, then
   the full path C:\\dir\\name).
@@ -62,20 +62,24 @@ pub struct Request {
     pub drive: char,
 }
 
-/// Display columns: (attribute, letter, column). A, S, H, R are attrib's classic four; the
-/// others follow in the order attrib's help lists them.
+/// Display columns: (attribute, letter, column). A at 0, S at 3, H at 4, R at 5, I at 8 and
+/// the path at 21 are as attrib.exe prints them on Windows 10 (published transcripts, e.g.
+/// `A   H   I            C:\Users\x\NTUSER.DAT`, `     R               C:\Program Files`);
+/// the places of the rarer letters (O, X, V, P, U, B: none of them set by ntlinkfs or
+/// ntfs-3g) are not taken from an observation: they fill the free columns in the order
+/// attrib's help lists them.
 const COLUMNS: &[(u32, char, usize)] = &[
     (attrs::ARCHIVE, 'A', 0),
     (attrs::SYSTEM, 'S', 3),
     (attrs::HIDDEN, 'H', 4),
     (attrs::READONLY, 'R', 5),
-    (0x0000_1000, 'O', 8),  // FILE_ATTRIBUTE_OFFLINE
-    (0x0000_2000, 'I', 9),  // FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
-    (0x0002_0000, 'X', 10), // FILE_ATTRIBUTE_NO_SCRUB_DATA
-    (0x0000_8000, 'V', 11), // FILE_ATTRIBUTE_INTEGRITY_STREAM
-    (0x0008_0000, 'P', 12), // FILE_ATTRIBUTE_PINNED
-    (0x0010_0000, 'U', 13), // FILE_ATTRIBUTE_UNPINNED
-    (0x2000_0000, 'B', 14), // FILE_ATTRIBUTE_STRICTLY_SEQUENTIAL (SMR blob)
+    (attrs::OFFLINE, 'O', 6),
+    (attrs::NOT_CONTENT_INDEXED, 'I', 8),
+    (0x0002_0000, 'X', 9),  // FILE_ATTRIBUTE_NO_SCRUB_DATA
+    (0x0000_8000, 'V', 10), // FILE_ATTRIBUTE_INTEGRITY_STREAM
+    (0x0008_0000, 'P', 11), // FILE_ATTRIBUTE_PINNED
+    (0x0010_0000, 'U', 12), // FILE_ATTRIBUTE_UNPINNED
+    (0x2000_0000, 'B', 13), // FILE_ATTRIBUTE_STRICTLY_SEQUENTIAL (SMR blob)
 ];
 
 /// Where the path starts.
@@ -117,6 +121,7 @@ pub fn parse(args: &[String]) -> Result<Request, CmdError> {
                 b'H' => attrs::HIDDEN,
                 b'S' => attrs::SYSTEM,
                 b'A' => attrs::ARCHIVE,
+                b'I' => attrs::NOT_CONTENT_INDEXED,
                 _ => {
                     return Err(CmdError::Usage(format!(
                         "Parameter format not correct - {a}"
@@ -267,6 +272,14 @@ mod tests {
             format!("     R{}C:\\r", " ".repeat(15))
         );
         assert_eq!(format_line(0, r"C:\n"), format!("{}C:\\n", " ".repeat(21)));
+        // Observed: `A   H   I            C:\Users\acer\NTUSER.DAT`.
+        assert_eq!(
+            format_line(
+                attrs::ARCHIVE | attrs::HIDDEN | attrs::NOT_CONTENT_INDEXED,
+                r"C:\Users\acer\NTUSER.DAT"
+            ),
+            r"A   H   I            C:\Users\acer\NTUSER.DAT"
+        );
     }
 
     #[test]
@@ -277,6 +290,10 @@ mod tests {
         assert!(r.link_itself);
         assert_eq!(r.paths, ["f", "g"]);
         // The last of +X / -X wins.
+        assert_eq!(
+            parse(&a(&["+i", "f"])).unwrap().set,
+            attrs::NOT_CONTENT_INDEXED
+        );
         let r = parse(&a(&["+R", "-R", "f"])).unwrap();
         assert_eq!((r.set, r.clear), (0, attrs::READONLY));
         assert!(matches!(parse(&a(&["+Q", "f"])), Err(CmdError::Usage(m)) if m.contains("+Q")));

@@ -676,6 +676,15 @@ fn attrib(m: &Mount) {
         out,
         format!("   S{}C:\\store\\Readme.txt\n", " ".repeat(17))
     );
+    let (code, _, _) = m.run(&["attrib", "+I", "-S", "store/Readme.txt"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = m.run(&["attrib", "store/Readme.txt"]);
+    assert_eq!(
+        out,
+        format!("        I{}C:\\store\\Readme.txt\n", " ".repeat(12))
+    );
+    let (code, _, _) = m.run(&["attrib", "-I", "+S", "store/Readme.txt"]);
+    assert_eq!(code, 0);
     // Through a junction: the target, unless /L.
     let (code, _, _) = m.run(&["mklink", "/J", "j", r"C:\store"]);
     assert_eq!(code, 0);
