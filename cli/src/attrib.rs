@@ -12,7 +12,7 @@
 //! On Linux the attributes are ntfs-3g's `system.ntfs_attrib` (answered the same way by an
 //! ntlinkfs mount); a file system without it gets the one-line refusal and exit 1.
 
-use crate::wincmd_status::{CmdError, NAME_NOT_FOUND, PATH_NOT_FOUND};
+use crate::wincmd_status::{CmdError, ACCESS_DENIED, NAME_NOT_FOUND, PATH_NOT_FOUND};
 use crate::wincmd_sys as sys;
 use std::path::Path;
 use vfs_core::attrs;
@@ -140,11 +140,12 @@ pub fn parse(args: &[String]) -> Result<Request, CmdError> {
         if b.len() == 2 && b[0] == b'/' {
             match b[1].to_ascii_uppercase() {
                 b'L' => r.link_itself = true,
-                _ => {
+                b'S' | b'D' => {
                     return Err(CmdError::Usage(format!(
-                        "Parameter format not correct - {a} (ntlinkfs attrib takes /L; /S and /D are not supported)"
+                        "ntlinkfs attrib: {a} (recursion) is not supported; give the paths"
                     )))
                 }
+                _ => return Err(CmdError::Usage(format!("Invalid switch - {a}"))),
             }
             continue;
         }
@@ -194,14 +195,20 @@ pub fn run(a: AttribArgs) -> anyhow::Result<i32> {
     for p in &r.paths {
         if let Err(e) = one(&r, p) {
             code = match &e {
-                CmdError::Ntfs { path, status, .. }
-                    if *status == NAME_NOT_FOUND || *status == PATH_NOT_FOUND =>
-                {
-                    // attrib's own message for a missing file, then the status line.
-                    eprintln!("File not found - {path}");
+                CmdError::Ntfs { path, status, .. } => {
+                    // attrib's own messages (its message table: "File not found - %1",
+                    // "Path not found - %1", "Access denied - %1", "Unable to change
+                    // attribute - %1"), then the status line.
+                    let what = match *status {
+                        NAME_NOT_FOUND => "File not found",
+                        PATH_NOT_FOUND => "Path not found",
+                        ACCESS_DENIED => "Access denied",
+                        _ => "Unable to change attribute",
+                    };
+                    eprintln!("{what} - {path}");
                     eprintln!(
-                        "ntlinkfs attrib: {path}: {} ({:#010X})",
-                        status.name, status.ntstatus
+                        "ntlinkfs attrib: {path}: {} ({:#010X}, Win32 error {}): {}",
+                        status.name, status.ntstatus, status.win32, status.message
                     );
                     1
                 }
@@ -298,6 +305,9 @@ mod tests {
         assert_eq!((r.set, r.clear), (0, attrs::READONLY));
         assert!(matches!(parse(&a(&["+Q", "f"])), Err(CmdError::Usage(m)) if m.contains("+Q")));
         assert!(matches!(parse(&a(&["/S", "f"])), Err(CmdError::Usage(_))));
+        assert!(
+            matches!(parse(&a(&["/Q", "f"])), Err(CmdError::Usage(m)) if m == "Invalid switch - /Q")
+        );
         assert!(matches!(parse(&a(&["+R"])), Err(CmdError::Usage(_))));
         assert_eq!(parse(&a(&["--drive-letter", "n", "f"])).unwrap().drive, 'N');
     }

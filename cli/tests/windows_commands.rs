@@ -705,6 +705,13 @@ fn attrib(m: &Mount) {
     assert_eq!(code, 1);
     assert!(out.ends_with("C:\\store\n"), "{out}");
     assert_eq!(err.lines().next(), Some("File not found - nothere"));
+    let (code, _, err) = m.run(&["attrib", "no/such/file"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.lines().next(),
+        Some("Path not found - no/such/file"),
+        "{err}"
+    );
     let (code, _, err) = m.run(&["attrib", "+Q", "store"]);
     assert_eq!(
         (code, err.trim_end()),
