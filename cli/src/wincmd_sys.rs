@@ -11,8 +11,9 @@
 //!   per line, FindFirstFileNameW's answer). ntfs-3g has no such attribute, so its names are
 //!   found by walking the volume from its mount root for entries with the same inode number
 //!   (ntfs-3g reports the NTFS file reference, the MFT record number, as `st_ino`). Linux
-//!   refuses `user.*` attributes on symlinks, so on ntlinkfs a junction's or symlink's names
-//!   are found by the same walk.
+//!   refuses `user.*` attributes on symlinks (xattr(7): user attributes only on regular files
+//!   and directories), so on ntlinkfs a junction's or symlink's names are found by the same
+//!   walk.
 //! * a file system is judged by what it answers: `user.ntlinkfs.fileid` on its root →
 //!   ntlinkfs; `system.ntfs_attrib` → NTFS through ntfs-3g (or anything with its attributes);
 //!   neither → a host file system without NTFS reparse points or attributes (tmpfs, ext4).
