@@ -468,6 +468,16 @@ fn fsutil_hardlink(m: &Mount) {
     std::fs::write(m.p("single"), b"1").unwrap();
     let (_, out, _) = m.run(&["fsutil", "hardlink", "list", "single"]);
     assert_eq!(out, "\\single\n");
+    // A symbolic link with two names (a hard link to the link itself, as CreateHardLinkW
+    // makes): Linux gives symlinks no user.* attributes, so these names come from the walk.
+    let (code, _, _) = m.run(&["mklink", "slink", "single"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = m.run(&["mklink", "/H", r"proj\slink2", "slink"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(lstat(&m.p("proj/slink2")).file_type().is_symlink());
+    let (code, out, err) = m.run(&["fsutil", "hardlink", "list", "slink"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&out), [r"\proj\slink2", r"\slink"]);
     // Errors: fsutil's "Error:  " and the message, exit 1.
     let (code, _, err) = m.run(&["fsutil", "hardlink", "create", "top.txt", "single"]);
     assert_eq!(code, 1);
