@@ -98,6 +98,9 @@ fn coreutils_mv_recases_a_directory_with_its_contents() {
     // A directory below the mount root, renamed from inside it (relative names).
     ok(run(&m.p("SUB"), "mv", &["inner", "Inner"], "coreutils"));
     assert_eq!(listing(&m.p("SUB")), ["Inner"]);
+    // From a working directory entered under a spelling other than the stored one.
+    ok(run(&m.p("sub"), "mv", &["Inner", "INNER"], "coreutils"));
+    assert_eq!(listing(&m.p("SUB")), ["INNER"]);
     m.finish();
 }
 
@@ -110,7 +113,11 @@ fn python_os_rename_recases_files_and_directories() {
         fs::metadata(m.p("Readme.md")).unwrap().ino(),
         fs::metadata(m.p("docs")).unwrap().ino(),
     );
+    fs::write(m.p("docs/x.txt"), b"x").unwrap();
+    // Through directory file descriptors too (renameat with dirfds).
     let script = "import os\nos.rename('Readme.md', 'README.md')\nos.rename('docs', 'Docs')\n\
+                  fd = os.open('DOCS', os.O_RDONLY)\n\
+                  os.rename('x.txt', 'X.TXT', src_dir_fd=fd, dst_dir_fd=fd)\n\
                   print(sorted(os.listdir('.')))\n";
     let out = run(m.root(), "python3", &["-c", script], "python3");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -119,6 +126,7 @@ fn python_os_rename_recases_files_and_directories() {
     assert_eq!(listing(m.root()), ["Docs", "README.md"]);
     assert_eq!(fs::metadata(m.p("readme.md")).unwrap().ino(), fi);
     assert_eq!(fs::metadata(m.p("DOCS")).unwrap().ino(), di);
+    assert_eq!(listing(&m.p("docs")), ["X.TXT"]);
     m.finish();
 }
 
