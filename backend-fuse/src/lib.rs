@@ -125,7 +125,9 @@
 //! far as the backend can walk them (through directories, `.` and `..`, not through links).
 //! A file opened under the new spelling before the rename keeps working, but the kernel
 //! dropped that dentry, so `/proc/PID/fd` shows its path with " (deleted)". RENAME_EXCHANGE
-//! between two spellings → EINVAL, as any exchange. Verified by `tests/case_rename.rs`
+//! between two spellings → EINVAL, as any exchange. `git mv` of a directory to another case
+//! fails in git itself (it asks for `rename("docs", "Docs/docs")`); git's two steps work.
+//! Verified by `tests/case_rename.rs`
 //! (coreutils `mv`, `git mv`, Python `os.rename`, rename(2), renameat2 with RENAME_NOREPLACE,
 //! hard links, open files and a shared mapping across the rename).
 //!

@@ -186,6 +186,27 @@ fn git_mv_recases_in_the_work_tree_and_the_index() {
     ok(git(&["commit", "-q", "-m", "two"]));
     let st = git(&["status", "--porcelain"]);
     assert_eq!(String::from_utf8_lossy(&st.stdout).trim(), "");
+    // git itself moves a directory into an existing destination directory, and to git the
+    // other spelling is one: `git mv docs Docs` asks for rename("docs", "Docs/docs"), which
+    // the VFS refuses (EINVAL, a directory into itself). It fails cleanly, and with
+    // core.ignorecase git keeps its index spelling for a directory re-cased behind its back,
+    // so the way for git is its usual two steps.
+    fs::create_dir(m.p("docs")).unwrap();
+    fs::write(m.p("docs/a.md"), b"a\n").unwrap();
+    ok(git(&["add", "docs"]));
+    ok(git(&["commit", "-q", "-m", "three"]));
+    let out = git(&["mv", "docs", "Docs"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Invalid argument"));
+    assert_eq!(fs::read(m.p("docs/a.md")).unwrap(), b"a\n");
+    ok(git(&["mv", "docs", "docs.tmp"]));
+    ok(git(&["mv", "docs.tmp", "Docs"]));
+    assert!(listing(m.root()).contains(&"Docs".to_string()));
+    let files = git(&["ls-files"]);
+    assert_eq!(
+        String::from_utf8_lossy(&files.stdout).trim(),
+        "Docs/a.md\nREADME.md"
+    );
     m.finish();
 }
 
