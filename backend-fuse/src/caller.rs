@@ -9,7 +9,7 @@
 //! looked up anyway), but FUSE's LOOKUP carries no intent. So the backend asks the kernel what
 //! the requesting thread is doing: `/proc/TID/syscall` gives the system call it is blocked in
 //! and its arguments, and `/proc/TID/mem` the two path strings it passed (the kernel copied
-//! them already; the daemon only compares them). This module only reads; `Core::lookup`
+//! them already; the daemon only compares them). This module only reads; `Core::lookup_from`
 //! decides (see the crate docs, "Case-only rename").
 //!
 //! Reading another thread's `/proc` entries needs ptrace access to it (the daemon running as
