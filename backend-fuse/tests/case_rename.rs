@@ -374,6 +374,12 @@ fn directories_recase_with_open_handles_as_ntfs_allows() {
     assert_errno(fs::rename(m.p("SUB"), m.p("sub")), libc::EACCES);
     assert_errno(fs::rename(m.p("SUB"), m.p("other")), libc::EACCES);
     assert_eq!(listing(m.root()), ["SUB"]);
+    // The refused rename's new name was answered as missing only to the renaming thread and
+    // never cached: it names the directory again at once.
+    let st = fs::metadata(m.p("sub")).unwrap();
+    assert!(st.is_dir());
+    assert_eq!(st.ino(), ino);
+    assert_eq!(fs::read(m.p("sub/f")).unwrap(), b"x");
     drop(f);
     fs::rename(m.p("SUB"), m.p("sub")).unwrap();
     assert_eq!(listing(m.root()), ["sub"]);
