@@ -387,6 +387,22 @@ pub fn list_dir_all(p: &Path) -> SysResult<Vec<String>> {
     Ok(names)
 }
 
+/// After a reparse point is set or removed the file's type changes (directory ↔ link). The
+/// kernel notices on the next look-up, and FUSE answers that look-up with EIO once while it
+/// swaps the inode (fuse_do_getattr: "inode_wrong_type → make bad"; seen on ntfs-3g, whose
+/// attributes the kernel caches). Looks (`lstat`) until the answer is not EIO, at most 5 times,
+/// so the next operation sees the file as it now is; returns the EIOs met.
+pub fn settle_after_kind_change(p: &Path) -> u64 {
+    let mut eio = 0;
+    for _ in 0..5 {
+        if lstat(p) != Err(libc::EIO) {
+            break;
+        }
+        eio += 1;
+    }
+    eio
+}
+
 /// Does the process with this id still exist (and is it not a zombie)?
 pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

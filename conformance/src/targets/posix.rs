@@ -250,11 +250,11 @@ impl PosixSandbox {
         }
     }
 
-    /// ntfs-3g: clear the kernel's stale view of a file whose type just changed (one lstat,
-    /// which fails with EIO once and makes the next lookup fresh).
+    /// ntfs-3g: clear the kernel's stale view of a file whose type just changed (the same look
+    /// the differential fuzzer takes: lstat until it stops failing with EIO).
     fn settle(&self, p: &Path) {
         if self.settle {
-            let _ = fs::symlink_metadata(p);
+            sys::settle_after_kind_change(p);
         }
     }
 
