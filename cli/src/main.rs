@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand};
 
-mod bench;
 mod conformance_cmd;
 mod image_cmd;
 mod link_cmd;
@@ -24,7 +23,7 @@ enum Command {
     /// Run the conformance suite against ntlinkfs and real NTFS.
     Conformance(conformance_cmd::ConformanceArgs),
     /// Side-by-side benchmark against tmpfs and ntfs-3g.
-    Bench(bench::BenchArgs),
+    Bench(ntlinkfs_bench::BenchArgs),
     /// Save a running drive to an image file.
     Save(image_cmd::SaveArgs),
     /// Print a drive or an image as a fixture TOML.
@@ -38,7 +37,7 @@ fn main() {
     let result = match cli.command {
         Command::Mount(a) => mount::run(a),
         Command::Conformance(a) => conformance_cmd::run(a),
-        Command::Bench(a) => bench::run(a),
+        Command::Bench(a) => ntlinkfs_bench::run(a),
         Command::Save(a) => image_cmd::run_save(a),
         Command::Dump(a) => image_cmd::run_dump(a),
         Command::Link(a) => link_cmd::run(a),

@@ -400,21 +400,16 @@ pub fn heap_in_use() -> u64 {
 /// returns the heap they cost per file (directories included).
 fn heap_per_file(files: usize, name_len: usize) -> Result<f64> {
     let vol = Volume::new(VolumeOptions::default());
-    let root = vol.root();
-    let file = NewFile::file();
-    let dir = NewFile::dir();
     let before = heap_in_use();
-    let mut d = root;
     // The names are built inside the loop and freed at once, so they are not counted.
-    for i in 0..files {
-        if i % 1000 == 0 {
-            d = vol
-                .create(root, &wide(&format!("d{:07}", i / 1000)), &dir)
-                .map_err(e("mkdir"))?;
-        }
-        let name = wide(&format!("{i:0width$}", width = name_len));
-        vol.create(d, &name, &file).map_err(e("create"))?;
-    }
+    crate::workloads::empty_file_tree(
+        &vol,
+        files,
+        1000,
+        |d| wide(&format!("d{d:07}")),
+        |i, _| wide(&format!("{i:0width$}", width = name_len)),
+    )
+    .map_err(e("create"))?;
     let after = heap_in_use();
     if vol.file_count() != files + files.div_ceil(1000) + 1 {
         bail!("engine: built {} files, expected {files}", vol.file_count());
