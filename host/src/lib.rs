@@ -14,10 +14,11 @@
 //! | `kmount`        | mount(2)/umount2(2): a tmpfs, unmounting with retries, waiting for a mount | Linux    |
 //! | `ntfs3g`        | [`Ntfs3gImage`]: the one place that makes real-NTFS images (mkntfs) and mounts them (ntfs-3g) | Linux    |
 //! | `ntlinkfs`      | [`NtlinkfsMount`]: an `ntlinkfs mount` child process (start, wait until ready, unmount, clean up a dead mount) | Linux    |
+//! | `tree`          | a host directory as vfs-core's `HostTree`, for dumping a drive as a fixture | Linux    |
 //!
 //! The OS modules are compiled only where they work (`cfg(target_os = "linux")`),
-//! so the crate, and every crate that uses its portable part, builds for Windows too. The crate
-//! depends on no other ntlinkfs crate: backends and tools sit above it.
+//! so the crate, and every crate that uses its portable part, builds for Windows too. The only
+//! ntlinkfs crate it uses is vfs-core (for `tree`, on Linux): backends and tools sit above it.
 
 #![warn(missing_docs)]
 
@@ -36,6 +37,8 @@ pub mod ntfs3g;
 pub mod ntlinkfs;
 #[cfg(target_os = "linux")]
 pub mod sys;
+#[cfg(target_os = "linux")]
+pub mod tree;
 
 #[cfg(target_os = "linux")]
 pub use ntfs3g::Ntfs3gImage;
