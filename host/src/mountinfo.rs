@@ -20,6 +20,10 @@ pub struct Mount {
     pub fstype: String,
     /// The source (device, image or FSName), decoded.
     pub source: String,
+    /// The per-mount options (`rw,nosuid,...`).
+    pub options: String,
+    /// The file system's own options (for FUSE: `user_id=0,default_permissions,...`).
+    pub super_options: String,
 }
 
 impl Mount {
@@ -45,6 +49,8 @@ pub fn parse(text: &str) -> Vec<Mount> {
             mount_point: PathBuf::from(OsStr::from_bytes(&unescape(fields[4]))),
             fstype: fields[sep + 1].to_string(),
             source: String::from_utf8_lossy(&unescape(fields[sep + 2])).into_owned(),
+            options: fields[5].to_string(),
+            super_options: fields.get(sep + 3).map_or(String::new(), |o| o.to_string()),
         });
     }
     out
@@ -154,6 +160,8 @@ garbage line
         assert_eq!(m[2].source, "ntlinkfs");
         assert!(m[2].is_fuse() && m[3].is_fuse() && !m[1].is_fuse());
         assert_eq!(m[3].source, r"/tmp/x\y.img");
+        assert_eq!(m[2].options, "rw,nosuid");
+        assert_eq!(m[2].super_options, "rw,user_id=0");
     }
 
     #[test]

@@ -34,13 +34,8 @@ fn a_new_mount_cleans_up_the_dead_mount_of_a_killed_daemon() {
     );
     assert_eq!(control::check(&again.dir).unwrap(), "ok");
     // The dead mount is gone, not stacked under the new one.
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let mp = again.dir.to_string_lossy().into_owned();
-    let stacked = info
-        .lines()
-        .filter(|l| l.split(' ').nth(4) == Some(&*mp))
-        .count();
-    assert_eq!(stacked, 1, "{info}");
+    let stacked = host::mountinfo::at(&again.dir);
+    assert_eq!(stacked.len(), 1, "{stacked:?}");
     let st = again.unmount().unwrap();
     assert!(st.success(), "{st}");
     assert!(!host::mountinfo::is_mountpoint(&m.dir));
