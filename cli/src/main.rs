@@ -1,11 +1,8 @@
-//! `ntlinkfs`: the one binary. Each subcommand lives in its own module.
+//! `ntlinkfs`: the one binary. Each subcommand lives in its own module under `cmd/`.
 
 use clap::{Parser, Subcommand};
 
-mod conformance_cmd;
-mod image_cmd;
-mod link_cmd;
-mod mount;
+mod cmd;
 
 /// An NTFS-faithful test drive: hard links with real link counts, junctions, symbolic links,
 /// case-insensitive names and NTFS's delete and rename rules.
@@ -19,28 +16,28 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Mount a drive (runs in the foreground until unmounted or interrupted).
-    Mount(mount::MountArgs),
+    Mount(cmd::mount::MountArgs),
     /// Run the conformance suite against ntlinkfs and real NTFS.
-    Conformance(conformance_cmd::ConformanceArgs),
+    Conformance(cmd::conformance::ConformanceArgs),
     /// Side-by-side benchmark against tmpfs and ntfs-3g.
     Bench(ntlinkfs_bench::BenchArgs),
     /// Save a running drive to an image file.
-    Save(image_cmd::SaveArgs),
+    Save(cmd::image::SaveArgs),
     /// Print a drive or an image as a fixture TOML.
-    Dump(image_cmd::DumpArgs),
+    Dump(cmd::image::DumpArgs),
     /// Create a hard link or list a file's names through a mount's control channel.
-    Link(link_cmd::LinkArgs),
+    Link(cmd::link::LinkArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Mount(a) => mount::run(a),
-        Command::Conformance(a) => conformance_cmd::run(a),
+        Command::Mount(a) => cmd::mount::run(a),
+        Command::Conformance(a) => cmd::conformance::run(a),
         Command::Bench(a) => ntlinkfs_bench::run(a),
-        Command::Save(a) => image_cmd::run_save(a),
-        Command::Dump(a) => image_cmd::run_dump(a),
-        Command::Link(a) => link_cmd::run(a),
+        Command::Save(a) => cmd::image::run_save(a),
+        Command::Dump(a) => cmd::image::run_dump(a),
+        Command::Link(a) => cmd::link::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

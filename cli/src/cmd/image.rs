@@ -43,7 +43,7 @@ pub struct DumpArgs {
     pub output: Option<PathBuf>,
 }
 
-use crate::mount::parse_letter;
+use crate::cmd::mount::parse_letter;
 
 /// Runs `ntlinkfs save`.
 pub fn run_save(a: SaveArgs) -> anyhow::Result<i32> {
