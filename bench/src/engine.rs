@@ -54,7 +54,7 @@ fn list_all(vol: &Volume, dir: FileId) -> Result<Vec<vfs_core::DirEntry>> {
     }
 }
 
-/// (a) Metadata, as in `bench_fs::meta`.
+/// (a) Metadata, as in `fs::meta`.
 pub fn meta(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let n = cfg.files;
     let root = vol.root();
@@ -138,7 +138,7 @@ pub fn meta(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     Ok(())
 }
 
-/// (b) The package store, as in `bench_fs::store`, with real junctions.
+/// (b) The package store, as in `fs::store`, with real junctions.
 pub fn store(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let lay = StoreLayout::new(cfg);
     let contents: Vec<Vec<u8>> = (0..cfg.store_files).map(StoreLayout::content).collect();
@@ -282,7 +282,7 @@ fn walk(
     Ok(())
 }
 
-/// (c) Data, as in `bench_fs::data`, by file id.
+/// (c) Data, as in `fs::data`, by file id.
 pub fn data(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let size = cfg.data_size;
     let src = pattern((2 << 20) + 4096);
