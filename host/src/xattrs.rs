@@ -7,6 +7,8 @@
 pub mod ntfs {
     /// The raw REPARSE_DATA_BUFFER (MS-FSCC 2.1.2.2), byte for byte.
     pub const REPARSE_DATA: &str = "system.ntfs_reparse_data";
+    /// [`REPARSE_DATA`] as a C string, for callers that pass it to libc in a timed loop.
+    pub const REPARSE_DATA_C: &std::ffi::CStr = c"system.ntfs_reparse_data";
     /// FILE_ATTRIBUTE_* as 4 little-endian bytes.
     pub const ATTRIB: &str = "system.ntfs_attrib";
     /// FILE_ATTRIBUTE_* as 4 big-endian bytes.
@@ -46,7 +48,12 @@ pub mod control {
 
 #[cfg(test)]
 mod tests {
-    use super::control;
+    use super::{control, ntfs};
+
+    #[test]
+    fn the_c_name_is_the_name() {
+        assert_eq!(ntfs::REPARSE_DATA_C.to_str(), Ok(ntfs::REPARSE_DATA));
+    }
 
     #[test]
     fn control_names_share_the_prefix() {
