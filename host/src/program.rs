@@ -18,6 +18,22 @@ pub fn find(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The program's path, searched like [`find`] and then in the directories cargo installs
+/// binaries to (`$CARGO_HOME/bin`, `~/.cargo/bin`), for tools installed with `cargo install`.
+pub fn find_with_cargo_bin(name: &str) -> Option<PathBuf> {
+    let cargo_dirs = [
+        std::env::var_os("CARGO_HOME").map(|h| PathBuf::from(h).join("bin")),
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin")),
+    ];
+    find(name).or_else(|| {
+        cargo_dirs
+            .into_iter()
+            .flatten()
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
 /// The program's path, or an error naming the package to install.
 pub fn require(name: &str, package: &str) -> Result<PathBuf> {
     find(name).ok_or_else(|| {
