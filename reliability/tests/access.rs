@@ -25,13 +25,12 @@ fn as_nobody(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// The mount's options and its file system's options, as mountinfo lists them.
 fn mount_options(dir: &Path) -> String {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    let want = dir.to_string_lossy();
-    info.lines()
-        .find(|l| l.split(' ').nth(4) == Some(&*want))
-        .unwrap_or_else(|| panic!("{want} not in mountinfo"))
-        .to_string()
+    let m = host::mountinfo::at(dir)
+        .pop()
+        .unwrap_or_else(|| panic!("{} not in mountinfo", dir.display()));
+    format!("{} {}", m.options, m.super_options)
 }
 
 #[test]

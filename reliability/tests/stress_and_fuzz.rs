@@ -9,14 +9,14 @@ use common::mount;
 use reliability::difffuzz::exec::Side;
 use reliability::difffuzz::known::KnownList;
 use reliability::difffuzz::{FuzzConfig, Fuzzer};
-use reliability::mounts::Ntfs3gMount;
+use reliability::mounts::reference_ntfs3g;
 use reliability::stress::{self, StressConfig};
 use reliability::{control, sys};
 use std::path::Path;
 use std::time::Duration;
 
 fn known() -> KnownList {
-    KnownList::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("known-divergences.toml")).unwrap()
+    KnownList::load(Path::new(host::divergences::PATH)).unwrap()
 }
 
 #[test]
@@ -43,12 +43,12 @@ fn stress_workers_leave_the_engine_consistent() {
 
 #[test]
 fn the_fuzzer_sees_no_difference_between_two_ntfs3g_mounts() {
-    let a = Ntfs3gMount::start(256).unwrap();
-    let b = Ntfs3gMount::start(256).unwrap();
+    let a = reference_ntfs3g(256).unwrap();
+    let b = reference_ntfs3g(256).unwrap();
     let list = known();
     let mut fz = Fuzzer::new(
-        Side::new("ntlinkfs", &a.dir, 'C'),
-        Side::new("ntfs-3g", &b.dir, 'C'),
+        Side::new("ntlinkfs", a.mount_point(), 'C'),
+        Side::new("ntfs-3g", b.mount_point(), 'C'),
         &list,
     );
     let cfg = FuzzConfig {
@@ -69,11 +69,11 @@ fn the_fuzzer_sees_no_difference_between_two_ntfs3g_mounts() {
 #[test]
 fn every_known_divergence_still_shows_on_its_probe() {
     let m = mount(&[]);
-    let n3 = Ntfs3gMount::start(256).unwrap();
+    let n3 = reference_ntfs3g(256).unwrap();
     let list = known();
     let mut fz = Fuzzer::new(
         Side::new("ntlinkfs", &m.dir, 'C'),
-        Side::new("ntfs-3g", &n3.dir, 'C'),
+        Side::new("ntfs-3g", n3.mount_point(), 'C'),
         &list,
     );
     let stale = fz.check_known();
