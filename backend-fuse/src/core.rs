@@ -107,6 +107,11 @@ pub(crate) struct Core {
     drive_letter: char,
     drive_map: Vec<(char, PathBuf)>,
     pub(crate) inval: Arc<dyn KernelCache>,
+    /// The mounting user: the daemon's effective uid. Only this user and root may use the
+    /// control attributes.
+    pub(crate) mounter: u32,
+    /// The image the daemon saves the drive to at unmount (`user.ntlinkfs.image`).
+    pub(crate) image: Option<PathBuf>,
     /// Engine handles opened for the kernel (closed at the end of the session if the kernel
     /// never released them).
     pub(crate) open_handles: Mutex<HashSet<u64>>,
@@ -132,7 +137,12 @@ fn access_of(flags: i32) -> Access {
 }
 
 impl Core {
-    pub(crate) fn new(vol: Arc<Volume>, mount_path: &Path, inval: Arc<dyn KernelCache>) -> Core {
+    pub(crate) fn new(
+        vol: Arc<Volume>,
+        mount_path: &Path,
+        inval: Arc<dyn KernelCache>,
+        image: Option<PathBuf>,
+    ) -> Core {
         let root = vol.root();
         let o = vol.options();
         let drive_map = o
@@ -147,6 +157,9 @@ impl Core {
             root,
             mount_path: mount_path.to_string_lossy().into_owned(),
             inval,
+            // SAFETY: geteuid cannot fail.
+            mounter: unsafe { libc::geteuid() },
+            image,
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
             vol,
@@ -740,7 +753,7 @@ pub(crate) mod testing {
     pub(crate) fn core() -> (Core, Arc<Recorder>) {
         let vol = Arc::new(Volume::new(vfs_core::VolumeOptions::default()));
         let rec = Arc::new(Recorder::default());
-        (Core::new(vol, Path::new("/mnt/t"), rec.clone()), rec)
+        (Core::new(vol, Path::new("/mnt/t"), rec.clone(), None), rec)
     }
 
     pub(crate) const ROOT: Caller = Caller {

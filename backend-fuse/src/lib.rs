@@ -110,6 +110,7 @@
 
 mod attr;
 mod core;
+mod creds;
 mod dir;
 mod errno;
 mod glue;

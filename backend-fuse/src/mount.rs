@@ -37,6 +37,10 @@ pub struct MountOptions {
     pub clean_dead_mount: bool,
     /// The mount's source name in /proc/mounts.
     pub fsname: String,
+    /// The image file the caller saves the volume to after the session (`ntlinkfs mount
+    /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
+    /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
+    pub image: Option<PathBuf>,
 }
 
 impl Default for MountOptions {
@@ -55,6 +59,7 @@ impl Default for MountOptions {
             attr_ttl: Duration::from_secs(60),
             clean_dead_mount: true,
             fsname: "ntlinkfs".into(),
+            image: None,
         }
     }
 }
@@ -160,7 +165,7 @@ pub fn mount(
         path: mp.clone(),
         cause: e,
     })?;
-    let core = core::Core::new(volume.clone(), &mp, Arc::new(inval));
+    let core = core::Core::new(volume.clone(), &mp, Arc::new(inval), opts.image.clone());
     let cache = core.cache_handle();
     let fs = glue::NtFs::new(core, opts.entry_ttl, opts.attr_ttl);
 
