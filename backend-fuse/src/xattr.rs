@@ -136,6 +136,15 @@ pub(crate) fn classify(name: &[u8]) -> Special {
     }
 }
 
+/// The name of a stored attribute as the engine keeps it (UTF-8). A name that is not UTF-8
+/// is refused with EILSEQ, as ntfs-3g does (observed: `setfattr -n $'user.\xff\xfe'`,
+/// `getfattr` and `setfattr -x` of such a name on an ntfs-3g mount fail with "Invalid or
+/// incomplete multibyte or wide character"); converting it lossily would make distinct
+/// names one attribute.
+fn stored_name(name: &[u8]) -> Result<&str, Errno> {
+    std::str::from_utf8(name).map_err(|_| Errno::EILSEQ)
+}
+
 /// A 4-byte integer in ntfs-3g's layout.
 pub(crate) fn encode_u32(v: u32, be: bool) -> Vec<u8> {
     if be {
@@ -231,13 +240,13 @@ impl Core {
             Special::Control(_) => Err(Errno::EPERM),
             Special::ReservedUnknown => Err(Errno::EINVAL),
             Special::Stored => {
-                let n = String::from_utf8_lossy(name);
-                let exists = self.vol.xattr(id, &n).map_err(errno);
+                let n = stored_name(name)?;
+                let exists = self.vol.xattr(id, n).map_err(errno);
                 match exists {
                     Err(e) => Err(e),
                     Ok(Some(_)) if flags & libc::XATTR_CREATE != 0 => Err(Errno::EEXIST),
                     Ok(None) if flags & libc::XATTR_REPLACE != 0 => Err(Errno::ENODATA),
-                    Ok(_) => self.vol.set_xattr(id, &n, Some(value)).map_err(errno),
+                    Ok(_) => self.vol.set_xattr(id, n, Some(value)).map_err(errno),
                 }
             }
             Special::Unsupported => Err(Errno::EOPNOTSUPP),
@@ -274,8 +283,8 @@ impl Core {
             Special::Control(c) => self.control_get(id, c),
             Special::ReservedUnknown | Special::Unsupported => Err(Errno::ENODATA),
             Special::Stored => {
-                let n = String::from_utf8_lossy(name);
-                match self.vol.xattr(id, &n) {
+                let n = stored_name(name)?;
+                match self.vol.xattr(id, n) {
                     Ok(Some(v)) => Ok(v),
                     Ok(None) => Err(Errno::ENODATA),
                     Err(e) => Err(errno(e)),
@@ -313,8 +322,8 @@ impl Core {
             // back into the plain (empty) directory or file it was set on.
             Special::ReparseData => self.set_reparse(ino, id, None, 0),
             Special::Stored => {
-                let n = String::from_utf8_lossy(name);
-                self.vol.set_xattr(id, &n, None).map_err(|e| match e {
+                let n = stored_name(name)?;
+                self.vol.set_xattr(id, n, None).map_err(|e| match e {
                     vfs_core::Error::ObjectNameNotFound => Errno::ENODATA,
                     e => errno(e),
                 })
@@ -897,6 +906,24 @@ mod tests {
                 "written as 4242"
             );
         }
+        c.destroy();
+    }
+
+    /// Issue 14: `user.\xff\xfe` and `user.\xfe\xff` are two names; neither may be
+    /// stored as the same lossy UTF-8 string.
+    #[test]
+    fn non_utf8_names_are_refused_with_eilseq() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        for name in [&b"user.\xff\xfe"[..], b"user.\xfe\xff", b"trusted.\xc3"] {
+            assert_eq!(c.setxattr(ROOT, f.ino, name, b"1", 0), Err(Errno::EILSEQ));
+            assert_eq!(c.getxattr(ROOT, f.ino, name), Err(Errno::EILSEQ));
+            assert_eq!(c.removexattr(ROOT, f.ino, name), Err(Errno::EILSEQ));
+        }
+        assert!(c.listxattr(f.ino).unwrap().is_empty());
+        c.setxattr(ROOT, f.ino, "user.é".as_bytes(), b"1", 0)
+            .unwrap();
+        assert_eq!(c.getxattr(ROOT, f.ino, "user.é".as_bytes()).unwrap(), b"1");
         c.destroy();
     }
 }
