@@ -122,6 +122,7 @@ mod target;
 mod xattr;
 
 pub use mount::{
-    mount, unmount_path, MountError, MountHandle, MountOptions, Unmounter, UNMOUNT_WAIT,
+    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Unmounter,
+    UNMOUNT_WAIT,
 };
 pub use xattr::CONTROL_PREFIX;

@@ -124,7 +124,16 @@ mod imp {
             .with_context(|| format!("{}", a.mountpoint.display()))?;
         // Only an ntlinkfs drive answers its control attributes; anywhere else a user.*
         // attribute would simply be stored, so check before setting one.
-        let is_ntlinkfs = matches!(xattr::get(&mp, "user.ntlinkfs.fileid"), Ok(Some(_)));
+        let probe = xattr::get(&mp, "user.ntlinkfs.fileid");
+        if let Err(e) = &probe {
+            if e.raw_os_error() == Some(libc::EPERM) {
+                bail!(
+                    "{}: only the user who mounted the drive, or root, may save it ({e})",
+                    a.mountpoint.display()
+                );
+            }
+        }
+        let is_ntlinkfs = matches!(probe, Ok(Some(_)));
         if !is_ntlinkfs {
             bail!(
                 "{} is not a running ntlinkfs drive (it does not answer user.ntlinkfs.fileid)",

@@ -7,6 +7,7 @@ mod conformance_cmd;
 mod image_cmd;
 mod link_cmd;
 mod mount;
+mod unmount;
 
 /// An NTFS-faithful test drive: hard links with real link counts, junctions, symbolic links,
 /// case-insensitive names and NTFS's delete and rename rules.
@@ -25,6 +26,8 @@ enum Command {
     Conformance(conformance_cmd::ConformanceArgs),
     /// Side-by-side benchmark against tmpfs and ntfs-3g.
     Bench(bench::BenchArgs),
+    /// Unmount a drive; returns when its daemon has saved the image and exited.
+    Unmount(unmount::UnmountArgs),
     /// Save a running drive to an image file.
     Save(image_cmd::SaveArgs),
     /// Print a drive or an image as a fixture TOML.
@@ -39,6 +42,7 @@ fn main() {
         Command::Mount(a) => mount::run(a),
         Command::Conformance(a) => conformance_cmd::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Unmount(a) => unmount::run(a),
         Command::Save(a) => image_cmd::run_save(a),
         Command::Dump(a) => image_cmd::run_dump(a),
         Command::Link(a) => link_cmd::run(a),
