@@ -237,6 +237,12 @@ pub struct Ntfs3gMount {
 impl Ntfs3gMount {
     /// Makes a `size_mib` image with `mkntfs` and mounts it with [`NTFS3G_OPTIONS`].
     pub fn start(size_mib: u64) -> Result<Ntfs3gMount> {
+        Ntfs3gMount::start_with(size_mib, false)
+    }
+
+    /// [`Ntfs3gMount::start`], with `allow_other` when `shared`: other users reach the mount
+    /// (and `permissions` checks their rights), for runs as an unprivileged user.
+    pub fn start_with(size_mib: u64, shared: bool) -> Result<Ntfs3gMount> {
         require_program("mkntfs", "ntfs-3g")?;
         require_program("ntfs-3g", "ntfs-3g")?;
         let tmp = tempfile::Builder::new()
@@ -257,8 +263,13 @@ impl Ntfs3gMount {
         }
         let dir = tmp.path().join("mnt");
         std::fs::create_dir(&dir)?;
+        let options = if shared {
+            format!("{NTFS3G_OPTIONS},allow_other")
+        } else {
+            NTFS3G_OPTIONS.to_string()
+        };
         let out = Command::new("ntfs-3g")
-            .args(["-o", NTFS3G_OPTIONS])
+            .args(["-o", &options])
             .arg(&image)
             .arg(&dir)
             .output()

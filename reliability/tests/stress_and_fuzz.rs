@@ -79,3 +79,59 @@ fn every_known_divergence_still_shows_on_its_probe() {
     let stale = fz.check_known();
     assert!(stale.is_empty(), "{stale:#?}");
 }
+
+/// Issue 14: the differential fuzzer run as an unprivileged user (nobody, through `setpriv`,
+/// no capabilities) against an `--allow-other` ntlinkfs drive and an ntfs-3g mount with
+/// `permissions,allow_other`: every operation, junctions and reparse data included, on the
+/// user's own files behaves as on ntfs-3g, where the daemon's own checks (owner-only
+/// `system.ntfs_*`) now apply.
+#[test]
+fn the_fuzzer_as_an_unprivileged_user_finds_nothing_new() {
+    use std::os::unix::fs::PermissionsExt;
+    common::need("setpriv", "util-linux");
+    let m = mount(&["--allow-other"]);
+    let n3 = Ntfs3gMount::start_with(256, true).unwrap();
+    for d in [&m.dir, &n3.dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_ntlinkfs-difffuzz"))
+        .arg("--ntlinkfs-dir")
+        .arg(&m.dir)
+        .arg("--ntfs3g-dir")
+        .arg(&n3.dir)
+        .args([
+            "--ops",
+            "1500",
+            "--seed",
+            "14",
+            "--no-minimize",
+            "--max-findings",
+            "1",
+        ])
+        .output()
+        .expect("run ntlinkfs-difffuzz as nobody");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "findings as nobody ({}):\n{text}",
+        out.status
+    );
+    assert!(
+        text.contains("1500 operations") && text.contains("result: 0 findings"),
+        "the fuzzer did not run its 1500 operations:\n{text}"
+    );
+    assert_eq!(control::check(&m.dir).unwrap(), "ok");
+}
