@@ -28,6 +28,7 @@ pub fn name(e: i32) -> String {
         libc::EMLINK => "EMLINK",
         libc::ERANGE => "ERANGE",
         libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::EILSEQ => "EILSEQ",
         libc::ENOSYS => "ENOSYS",
         libc::ENOTEMPTY => "ENOTEMPTY",
         libc::ELOOP => "ELOOP",
