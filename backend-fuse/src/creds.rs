@@ -25,13 +25,28 @@ fn cap_eff(pid: u32) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-/// Does the caller hold CAP_FOWNER? The FUSE request carries the caller's thread id; its
-/// effective set is read from /proc. When that cannot be read (the thread is gone, or the
-/// request came from the kernel with pid 0) only uid 0 counts as privileged.
+/// Is thread `pid` in the daemon's user namespace? Capabilities count only there: any user
+/// can make a user namespace (`unshare -Ur`) and hold every capability inside it, over
+/// nothing of ours — the kernel too checks CAP_FOWNER against the namespace that owns the
+/// inode. None when it cannot be told (the thread is gone).
+fn in_our_user_namespace(pid: u32) -> Option<bool> {
+    if pid == 0 {
+        return None;
+    }
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/user")).ok()?;
+    let ours = std::fs::read_link("/proc/self/ns/user").ok()?;
+    Some(theirs == ours)
+}
+
+/// Does the caller hold CAP_FOWNER in the daemon's user namespace? The FUSE request carries
+/// the caller's thread id; its effective set and its user namespace are read from /proc. When
+/// they cannot be read (the thread is gone, or the request came from the kernel with pid 0)
+/// only uid 0 counts as privileged.
 pub(crate) fn has_cap_fowner(who: Caller) -> bool {
-    match cap_eff(who.pid) {
-        Some(caps) => caps & (1 << CAP_FOWNER) != 0,
-        None => who.uid == 0,
+    match (cap_eff(who.pid), in_our_user_namespace(who.pid)) {
+        (Some(caps), Some(true)) => caps & (1 << CAP_FOWNER) != 0,
+        (Some(_), Some(false)) => false,
+        _ => who.uid == 0,
     }
 }
 

@@ -241,6 +241,22 @@ fn a_second_user_cannot_change_ntfs_metadata_of_anothers_file() {
         .unwrap()
         .file_type()
         .is_symlink());
+    // Capabilities in a user namespace of one's own (`unshare -Ur`: uid 0 and every
+    // capability inside it) are no capabilities here.
+    need("unshare", "util-linux");
+    nobody_fails(
+        &[
+            os("unshare"),
+            os("-Ur"),
+            os("setfattr"),
+            os("-n"),
+            os("system.ntfs_attrib_be"),
+            os("-v"),
+            os("0x00000001"),
+            f.as_os_str(),
+        ],
+        "Operation not permitted",
+    );
     // Nobody's own file: allowed.
     let own = m.dir.join("nb/own");
     nobody_ok(&[os("touch"), own.as_os_str()]);
