@@ -40,7 +40,8 @@ pub struct MountArgs {
     #[arg(long, value_name = "TREE.toml")]
     pub fixture: Option<PathBuf>,
     /// Load the drive from this image if it exists, and save it there at clean unmount
-    /// (atomically: a crash leaves the previous image intact). `ntlinkfs save` saves on demand.
+    /// (atomically: a crash leaves the previous image intact). `ntlinkfs save` saves on demand;
+    /// `ntlinkfs unmount MOUNTPOINT` unmounts and returns once the image is saved.
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
 }

@@ -85,17 +85,31 @@ pub fn run(a: UnmountArgs) -> anyhow::Result<i32> {
         }
     })?;
 
-    // The daemon saves after the session ends, then exits: wait for the exit.
+    // The daemon saves after the session ends, then exits: wait for the exit, however long
+    // the save takes, saying every 10 s what is being waited for (a process that mounted a
+    // drive as a library and goes on running after the unmount is waited for too).
     loop {
         let mut pfd = libc::pollfd {
             fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd),
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one valid pollfd; -1 waits without a time limit.
-        let r = unsafe { libc::poll(&mut pfd, 1, -1) };
+        // SAFETY: one valid pollfd and a timeout in milliseconds.
+        let r = unsafe { libc::poll(&mut pfd, 1, 10_000) };
         if r > 0 {
             break;
+        }
+        if r == 0 {
+            eprintln!(
+                "ntlinkfs: {} is unmounted; waiting for its daemon (pid {pid}) to {}exit",
+                mp.display(),
+                if image.is_some() {
+                    "save the drive and "
+                } else {
+                    ""
+                }
+            );
+            continue;
         }
         let e = std::io::Error::last_os_error();
         if r < 0 && e.raw_os_error() != Some(libc::EINTR) {
