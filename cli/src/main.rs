@@ -23,6 +23,8 @@ enum Command {
     Conformance(cmd::conformance::ConformanceArgs),
     /// Side-by-side benchmark against tmpfs and ntfs-3g.
     Bench(ntlinkfs_bench::BenchArgs),
+    /// Unmount a drive; returns when its daemon has saved the image and exited.
+    Unmount(cmd::unmount::UnmountArgs),
     /// Save a running drive to an image file.
     Save(cmd::image::SaveArgs),
     /// Print a drive or an image as a fixture TOML.
@@ -56,6 +58,7 @@ fn main() {
         Command::Fsutil(a) => cmd::fsutil::run(a),
         Command::Attrib(a) => cmd::attrib::run(a),
         Command::Du(a) => cmd::du::run(a),
+        Command::Unmount(a) => cmd::unmount::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -270,9 +270,9 @@ pub fn truncate(p: &Path, size: u64) -> SysResult<()> {
 }
 
 /// `lsetxattr(2)`.
-pub fn lsetxattr(p: &Path, name: &str, value: &[u8]) -> SysResult<()> {
+pub fn lsetxattr(p: &Path, name: impl AsRef<[u8]>, value: &[u8]) -> SysResult<()> {
     let c = cpath(p)?;
-    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let n = CString::new(name.as_ref()).map_err(|_| libc::EINVAL)?;
     // SAFETY: valid C strings; `value` is readable for its length.
     let r = unsafe {
         libc::lsetxattr(
@@ -291,9 +291,9 @@ pub fn lsetxattr(p: &Path, name: &str, value: &[u8]) -> SysResult<()> {
 }
 
 /// `lremovexattr(2)`.
-pub fn lremovexattr(p: &Path, name: &str) -> SysResult<()> {
+pub fn lremovexattr(p: &Path, name: impl AsRef<[u8]>) -> SysResult<()> {
     let c = cpath(p)?;
-    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let n = CString::new(name.as_ref()).map_err(|_| libc::EINVAL)?;
     // SAFETY: valid C strings.
     let r = unsafe { libc::lremovexattr(c.as_ptr(), n.as_ptr()) };
     if r == 0 {
@@ -304,18 +304,18 @@ pub fn lremovexattr(p: &Path, name: &str) -> SysResult<()> {
 }
 
 /// `lgetxattr(2)` (the link itself), the whole value.
-pub fn lgetxattr(p: &Path, name: &str) -> SysResult<Vec<u8>> {
+pub fn lgetxattr(p: &Path, name: impl AsRef<[u8]>) -> SysResult<Vec<u8>> {
     get_xattr(p, name, false)
 }
 
 /// `getxattr(2)` (follows a symlink), the whole value.
-pub fn getxattr(p: &Path, name: &str) -> SysResult<Vec<u8>> {
+pub fn getxattr(p: &Path, name: impl AsRef<[u8]>) -> SysResult<Vec<u8>> {
     get_xattr(p, name, true)
 }
 
-fn get_xattr(p: &Path, name: &str, follow: bool) -> SysResult<Vec<u8>> {
+fn get_xattr(p: &Path, name: impl AsRef<[u8]>, follow: bool) -> SysResult<Vec<u8>> {
     let c = cpath(p)?;
-    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let n = CString::new(name.as_ref()).map_err(|_| libc::EINVAL)?;
     let mut buf = vec![0u8; 4096];
     loop {
         // SAFETY: valid C strings; `buf` is writable for its length.
@@ -356,6 +356,30 @@ pub fn fgetxattr(f: &std::fs::File, name: &str, buf: &mut [u8]) -> SysResult<usi
         Ok(r as usize)
     } else {
         Err(last_errno())
+    }
+}
+
+/// `llistxattr(2)`: the names, each as its bytes.
+pub fn llistxattr(p: &Path) -> SysResult<Vec<Vec<u8>>> {
+    let c = cpath(p)?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: a valid C string; `buf` is writable for its length.
+        let r = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if r >= 0 {
+            buf.truncate(r as usize);
+            return Ok(buf
+                .split(|&b| b == 0)
+                .filter(|n| !n.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect());
+        }
+        let e = last_errno();
+        if e == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        return Err(e);
     }
 }
 

@@ -22,6 +22,16 @@ pub fn reference_ntfs3g(size_mib: u64) -> host::Result<Ntfs3gImage> {
     })
 }
 
+/// [`reference_ntfs3g`] with `allow_other`: other users reach the mount (and `permissions`
+/// checks their rights), for runs as an unprivileged user.
+pub fn reference_ntfs3g_shared(size_mib: u64) -> host::Result<Ntfs3gImage> {
+    Ntfs3gImage::create_mounted(&ImageOptions {
+        size: size_mib << 20,
+        mount_options: Some(format!("{NTFS3G_OPTIONS},allow_other")),
+        ..Default::default()
+    })
+}
+
 /// Fails with what to install when a program the tools need is missing.
 pub fn require_program(name: &str, package: &str) -> host::Result<()> {
     host::program::require(name, package).map(drop)

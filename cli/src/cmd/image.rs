@@ -116,7 +116,14 @@ mod imp {
         // Only an ntlinkfs drive answers its control attributes; anywhere else a user.*
         // attribute would simply be stored, so check before setting one.
         let fileid = host::xattrs::control::FILEID;
-        if sys::lgetxattr(&mp, fileid).is_err() {
+        let probe = sys::lgetxattr(&mp, fileid);
+        if probe == Err(libc::EPERM) {
+            bail!(
+                "{}: only the user who mounted the drive, or root, may save it (EPERM)",
+                a.mountpoint.display()
+            );
+        }
+        if probe.is_err() {
             bail!(
                 "{} is not a running ntlinkfs drive (it does not answer {fileid})",
                 a.mountpoint.display()

@@ -11,3 +11,4 @@ pub mod image;
 pub mod link;
 pub mod mklink;
 pub mod mount;
+pub mod unmount;

@@ -3,7 +3,7 @@
 //! the absolute mount path inside link targets are left out or normalised: they differ between
 //! any two file systems without meaning anything.
 
-use super::op::{hash, pattern, Op, SLOTS};
+use super::op::{hash, pattern, xattr_value, Op, SLOTS, XATTR_NAMES};
 use crate::errno;
 use crate::sys::{self, Kind, Meta};
 use std::fs::File;
@@ -139,6 +139,19 @@ impl Side {
                     format!("tag={tag:#x} len={} h={:08x}", b.len(), hash(&b))
                 }),
             Op::List(p) => sys::list_dir(&self.at(seq, p)).map(|n| format!("[{}]", n.join(", "))),
+            Op::SetXattr(p, k, v) => {
+                sys::lsetxattr(&self.at(seq, p), XATTR_NAMES[*k], &xattr_value(*v)).map(|_| ok())
+            }
+            Op::GetXattr(p, k) => sys::lgetxattr(&self.at(seq, p), XATTR_NAMES[*k])
+                .map(|b| format!("len={} h={:08x}", b.len(), hash(&b))),
+            Op::RemoveXattr(p, k) => {
+                sys::lremovexattr(&self.at(seq, p), XATTR_NAMES[*k]).map(|_| ok())
+            }
+            Op::ListXattr(p) => sys::llistxattr(&self.at(seq, p)).map(|mut n| {
+                n.sort();
+                let shown: Vec<String> = n.iter().map(|b| b.escape_ascii().to_string()).collect();
+                format!("[{}]", shown.join(", "))
+            }),
             Op::Open(s, p) => {
                 let f = sys::open_rw(&self.at(seq, p))?;
                 self.slots[*s] = Some(f);
