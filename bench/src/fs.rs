@@ -165,6 +165,26 @@ pub fn meta(t: &PathTarget, cfg: &Config, sink: Sink) -> Result<()> {
     }
     std::fs::remove_dir(&d)?;
 
+    // Repeated misses, as PATH, include and import probing make them: stat of names that do
+    // not exist in a directory that does, a first pass and then a timed second pass (what a
+    // negative-entry cache would answer without a round trip; issue 17 item 3).
+    let md = t.dir.join("miss");
+    fresh_dir(&md)?;
+    let missing: Vec<CString> = (0..n)
+        .map(|i| cpath(&md.join(format!("missing-{i:07}.js"))))
+        .collect::<Result<_>>()?;
+    let probe = |p: &CString| -> Result<()> {
+        match lstat_raw(p) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            Err(e) => bail!("stat {}: {e}, expected ENOENT", p.to_string_lossy()),
+            Ok(_) => bail!("{} exists, expected ENOENT", p.to_string_lossy()),
+        }
+    };
+    missing.iter().try_for_each(probe)?;
+    let secs = timed(|| missing.iter().try_for_each(probe))?;
+    sink("meta/miss", ops(n, secs));
+    std::fs::remove_dir(&md)?;
+
     let ld = t.dir.join("list");
     fresh_dir(&ld)?;
     for i in 0..cfg.list_entries {
@@ -713,6 +733,7 @@ mod tests {
         assert_eq!(count("meta/create"), 20);
         assert_eq!(count("meta/unlink"), 40);
         assert_eq!(count("meta/readdir"), 60);
+        assert_eq!(count("meta/miss"), 20);
         assert_eq!(count("store/link"), 50);
         assert_eq!(count("store/junction"), 6);
         assert_eq!(count("store/walk"), 50);
@@ -721,7 +742,7 @@ mod tests {
         // Per project: node_modules, .pnpm, 3 x (pkg@1.0.0, node_modules, pkg, lib), 25 links,
         // 3 node_modules/<pkg> links.
         assert_eq!(count("store/rm-rf"), 2 * (2 + 12 + 25 + 3));
-        assert_eq!(got.len(), 17);
+        assert_eq!(got.len(), 18);
     }
 
     #[test]

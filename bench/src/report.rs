@@ -85,6 +85,12 @@ pub const OPS: &[OpDef] = &[
     op("meta", "unlink", Unit::OpsPerSec, "unlink(2) of both names"),
     op(
         "meta",
+        "miss",
+        Unit::OpsPerSec,
+        "stat of a missing name, asked before (PATH/include probing), ENOENT",
+    ),
+    op(
+        "meta",
         "readdir",
         Unit::OpsPerSec,
         "entries listed per second in a 10,000-entry directory",
