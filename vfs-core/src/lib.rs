@@ -43,5 +43,6 @@ pub mod wtf16;
 
 pub use error::{Error, Result};
 pub use name::Name;
+pub use reparse::SpecialFile;
 pub use types::*;
 pub use volume::*;
