@@ -427,8 +427,8 @@ impl Core {
             .map_err(readlink_errno)
     }
 
-    /// MKNOD of a regular file (what the tests and `create`-less callers use); see
-    /// [`Core::mknod_dev`].
+    /// MKNOD without a device number (the unit tests' shorthand); see [`Core::mknod_dev`].
+    #[cfg(test)]
     pub(crate) fn mknod(
         &self,
         who: Caller,
