@@ -322,7 +322,15 @@ mod imp {
                     None => md.is_dir(),
                 };
                 let reparse = xattr::get(&p, "system.ntfs_reparse_data").ok().flatten();
-                let kind = if let Some(buf) = reparse {
+                let special = special_of(&md);
+                let kind = if let Some(special) = special {
+                    // A FIFO, socket or device node, whichever way the file system stores it:
+                    // ntlinkfs and ntfs-3g's special_files=wsl as WSL's reparse points,
+                    // ntfs-3g's default special_files=interix as a system file with the type
+                    // in its data. The type and device number come from lstat, never by
+                    // opening it (a FIFO's open would wait for a writer).
+                    EntryKind::Special { special }
+                } else if let Some(buf) = reparse {
                     reparse_kind(&buf, is_dir, self.drive, None, Vec::new())
                 } else if md.file_type().is_symlink() {
                     let t = std::fs::read_link(&p)?;
@@ -337,12 +345,22 @@ mod imp {
                     EntryKind::File { size, extents }
                 } else {
                     bail!(
-                        "{} is not a file, a directory or a link: NTFS has no such thing",
+                        "{} is not a file, a directory, a link or a special file: NTFS has no such thing",
                         p.display()
                     );
                 };
                 let descend = kind == EntryKind::Dir;
-                let meta = self.meta(&p, &md, default_attributes(&kind), is_dir)?;
+                let mut meta = self.meta(&p, &md, default_attributes(&kind), is_dir)?;
+                if special.is_some()
+                    && !ntfs_attrib(&p).is_some_and(|a| a & attrs::REPARSE_POINT != 0)
+                {
+                    // The Interix form marks the file FILE_ATTRIBUTE_SYSTEM to say "my data
+                    // is a type"; the reparse-point form built from the dump needs no marker.
+                    meta.attributes = meta
+                        .attributes
+                        .map(|a| a & !attrs::SYSTEM)
+                        .filter(|a| *a != default_attributes(&kind));
+                }
                 self.fx.entries.push(Entry {
                     path: path.clone(),
                     line: 0,
@@ -355,6 +373,26 @@ mod imp {
                 }
             }
             Ok(())
+        }
+    }
+
+    /// The special file an lstat describes (FIFO, socket, character or block device).
+    fn special_of(md: &std::fs::Metadata) -> Option<vfs_core::SpecialFile> {
+        use std::os::unix::fs::FileTypeExt;
+        use vfs_core::SpecialFile;
+        let t = md.file_type();
+        let dev = md.rdev() as libc::dev_t;
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
+        if t.is_fifo() {
+            Some(SpecialFile::Fifo)
+        } else if t.is_socket() {
+            Some(SpecialFile::Socket)
+        } else if t.is_char_device() {
+            Some(SpecialFile::CharDevice { major, minor })
+        } else if t.is_block_device() {
+            Some(SpecialFile::BlockDevice { major, minor })
+        } else {
+            None
         }
     }
 
@@ -638,6 +676,94 @@ mod tests {
         // Times come from ntfs_times: the dump of the built drive keeps them.
         let again = v.to_fixture().unwrap();
         assert_eq!(again, text);
+
+        // Special files, in both of ntfs-3g's forms: its default Interix system files and,
+        // with special_files=wsl, WSL's reparse points (empty data, the device number in the
+        // $LXDEV EA). Both dump as the same [[special]] entries, type and number from lstat.
+        for (opts, dir_name) in [(None, "interix"), (Some("special_files=wsl"), "wsl")] {
+            let ok = Command::new("umount").arg(&mnt).output().unwrap();
+            assert!(ok.status.success(), "umount: {ok:?}");
+            let mut c = Command::new("ntfs-3g");
+            if let Some(o) = opts {
+                c.args(["-o", o]);
+            }
+            let ok = c.arg(&img).arg(&mnt).output().unwrap();
+            assert!(ok.status.success(), "ntfs-3g {opts:?}: {ok:?}");
+            let d = mnt.join(dir_name);
+            std::fs::create_dir(&d).unwrap();
+            make_special(&d.join("fifo"), libc::S_IFIFO, 0);
+            make_special(&d.join("null"), libc::S_IFCHR, libc::makedev(1, 3));
+            make_special(&d.join("sda2"), libc::S_IFBLK, libc::makedev(8, 2));
+            std::os::unix::net::UnixListener::bind(d.join("app.sock")).unwrap();
+        }
+        let text = dump(&mnt);
+        for dir_name in ["interix", "wsl"] {
+            for (name, kind) in [
+                ("app.sock", "kind = \"socket\"\n"),
+                ("fifo", "kind = \"fifo\"\n"),
+                ("null", "kind = \"char\"\ndevice = [1, 3]\n"),
+                ("sda2", "kind = \"block\"\ndevice = [8, 2]\n"),
+            ] {
+                let entry = format!("[[special]]\npath = \"{dir_name}/{name}\"\n{kind}");
+                let at = text.find(&entry);
+                assert!(at.is_some(), "{entry}\n---\n{text}");
+                // No attribute list: the Interix SYSTEM marker is not carried over.
+                let block = text[at.unwrap_or(0)..].split("\n\n").next().unwrap_or("");
+                assert!(!block.contains("attributes"), "{block}");
+            }
+        }
+        let v = Volume::from_fixture_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let st = v.stat_path(r"\wsl\null", false).unwrap();
+        assert_eq!(
+            st.special,
+            Some(vfs_core::SpecialFile::CharDevice { major: 1, minor: 3 })
+        );
+        assert_eq!(v.to_fixture().unwrap(), text);
+    }
+
+    fn make_special(p: &Path, ty: libc::mode_t, dev: libc::dev_t) {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        let r = unsafe { libc::mknod(c.as_ptr(), ty | 0o644, dev) };
+        assert_eq!(
+            r,
+            0,
+            "mknod {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// Special files on an ntlinkfs mount dump as [[special]] entries and build back into the
+    /// same drive.
+    #[test]
+    fn dump_of_an_ntlinkfs_mount_keeps_special_files() {
+        let v = std::sync::Arc::new(
+            Volume::from_fixture_str(
+                "[[dir]]\npath = \"run\"\n\n[[special]]\npath = \"run/q\"\nkind = \"fifo\"\n\n\
+                 [[special]]\npath = \"run/s\"\nkind = \"socket\"\n\n\
+                 [[special]]\npath = \"tty\"\nkind = \"char\"\ndevice = [4, 64]\n\n\
+                 [[special]]\npath = \"disk\"\nkind = \"block\"\ndevice = [259, 1]\n",
+            )
+            .unwrap(),
+        );
+        let dir = Scratch::new("fuse-special");
+        let h = backend_fuse::mount(v.clone(), dir.path(), &Default::default())
+            .unwrap_or_else(|e| panic!("mounting needs /dev/fuse and fuse3: {e}"));
+        let text = dump_to_string(&DumpArgs {
+            path: dir.path().to_path_buf(),
+            drive_letter: 'C',
+            owners: false,
+            output: None,
+        });
+        h.unmount().unwrap();
+        let text = text.unwrap();
+        assert!(
+            text.contains("path = \"tty\"\nkind = \"char\"\ndevice = [4, 64]"),
+            "{text}"
+        );
+        let back = Volume::from_fixture_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(v.same_tree(&back), "{:?}", v.tree_difference(&back));
     }
 
     /// An ntlinkfs FUSE mount dumps as the same tree as the engine's own dump (hard links
