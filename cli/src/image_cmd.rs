@@ -10,7 +10,10 @@
 //! works on an ntlinkfs mount and on an ntfs-3g mount of real NTFS alike: `st_ino` groups the
 //! names of one file into `links`, `system.ntfs_reparse_data` gives reparse buffers (symlinks
 //! and junctions with their targets), `system.ntfs_attrib` the attributes and
-//! `system.ntfs_times` the four times (ntfs-3g's formats).
+//! `system.ntfs_times` the four times (ntfs-3g's formats). A FIFO, socket or device node is a
+//! `[[special]]` entry whose type and device number come from `lstat`, whichever way the file
+//! system stores it (ntlinkfs and ntfs-3g's `special_files=wsl`: WSL's reparse points;
+//! ntfs-3g's default `special_files=interix`: a system file with the type in its data).
 
 use anyhow::Context;
 use std::path::PathBuf;
