@@ -355,7 +355,7 @@ mod imp {
                 let descend = kind == EntryKind::Dir;
                 let mut meta = self.meta(&p, &md, default_attributes(&kind), is_dir)?;
                 if special.is_some()
-                    && !ntfs_attrib(&p).is_some_and(|a| a & attrs::REPARSE_POINT != 0)
+                    && ntfs_attrib(&p).is_none_or(|a| a & attrs::REPARSE_POINT == 0)
                 {
                     // The Interix form marks the file FILE_ATTRIBUTE_SYSTEM to say "my data
                     // is a type"; the reparse-point form built from the dump needs no marker.
