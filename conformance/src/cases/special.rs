@@ -2,7 +2,8 @@
 //! their own Microsoft tags (A3 reparse data; MS-FSCC 2.1.2.1). AF_UNIX socket files are made
 //! by Windows 10 1803 and later (afunix.sys) and by WSL; FIFOs and device nodes by WSL.
 //! None of the tags is a name surrogate, so nothing follows them (A4: a tag no filter handles
-//! cannot be opened).
+//! cannot be opened). ntfs-3g's recorded differences are in host/divergences.toml
+//! (`special-files-are-interix-files`, `lx-fifo-buffer-refused`).
 
 use super::*;
 use crate::case::*;
@@ -15,12 +16,6 @@ use vfs_core::{attrs, Error};
 const TAGS: &str = "MS-FSCC 2.1.2.1 Reparse Tags (IO_REPARSE_TAG_AF_UNIX 0x80000023, LX_FIFO 0x80000024, LX_CHR 0x80000025, LX_BLK 0x80000026)";
 const WSL_LAYOUT: &str = "MS-FSCC 2.1.2.1; the data WSL writes, as ntfs-3g 2022.10.3 writes it with special_files=wsl (observed: system.ntfs_reparse_data = 2400008000000000 for a FIFO, 2300008000000000 for a socket: ReparseDataLength 0)";
 
-/// ntfs-3g's default special_files=interix mode stores no reparse point.
-const NTFS3G_INTERIX: crate::case::Divergence = crate::case::ntfs3g(
-    "got None",
-    "ntfs-3g's default special_files=interix stores a FIFO, socket or device node as an Interix system file (FILE_ATTRIBUTE_SYSTEM|ARCHIVE 0x24, the type in the data, no reparse point; observed with mkfifo/mknod/bind on ntfs-3g 2022.10.3 over an mkntfs image); only its special_files=wsl mode writes the WSL reparse points",
-);
-
 pub(super) const CASES: &[Case] = &[
     Case {
         id: "X01",
@@ -29,7 +24,6 @@ pub(super) const CASES: &[Case] = &[
         source: WSL_LAYOUT,
         expected: "FILE_ATTRIBUTE_REPARSE_POINT, not a directory, tag 0x80000024, ReparseDataLength 0, one link, size 0",
         steps: x01,
-        divergences: &[NTFS3G_INTERIX],
     },
     Case {
         id: "X02",
@@ -38,7 +32,6 @@ pub(super) const CASES: &[Case] = &[
         source: "MS-FSCC 2.1.2.1; AF_UNIX comes to Windows (https://devblogs.microsoft.com/commandline/af_unix-comes-to-windows/); Go os.Stat reports ModeSocket for IO_REPARSE_TAG_AF_UNIX (go.dev/issue/33357)",
         expected: "FILE_ATTRIBUTE_REPARSE_POINT, not a directory, tag 0x80000023",
         steps: x02,
-        divergences: &[NTFS3G_INTERIX],
     },
     Case {
         id: "X03",
@@ -47,7 +40,6 @@ pub(super) const CASES: &[Case] = &[
         source: TAGS,
         expected: "tags 0x80000025 and 0x80000026 on files with FILE_ATTRIBUTE_REPARSE_POINT",
         steps: x03,
-        divergences: &[NTFS3G_INTERIX],
     },
     Case {
         id: "X04",
@@ -56,7 +48,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4 (a tag no filter handles: STATUS_IO_REPARSE_TAG_NOT_HANDLED, as S16); MS-FSCC 2.1.2.1 (none of the four tags has the name-surrogate bit); Go os.Stat opens AF_UNIX socket files with FILE_FLAG_OPEN_REPARSE_POINT for this reason (go.dev/issue/33357)",
         expected: "ERROR_CANT_ACCESS_FILE (STATUS_IO_REPARSE_TAG_NOT_HANDLED) following links; the FIFO's own FileId with FILE_FLAG_OPEN_REPARSE_POINT",
         steps: x04,
-        divergences: &[],
     },
     Case {
         id: "X05",
@@ -65,7 +56,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 (CreateHardLinkW on any file); A2, A6; the reparse point belongs to the file, so every name shows it",
         expected: "two names, both with tag 0x80000024; the renamed name keeps it; DeleteFileW removes each",
         steps: x05,
-        divergences: &[NTFS3G_INTERIX],
     },
     Case {
         id: "X06",
@@ -74,10 +64,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "tag 0x80000024 after the set, the buffer read back byte for byte; no reparse point after the delete",
         steps: x06,
-        divergences: &[crate::case::ntfs3g(
-            "got errno EINVAL",
-            "ntfs-3g refuses to set an LX_FIFO buffer on a file with EINVAL (setfattr system.ntfs_reparse_data 0x2400008000000000, and the same with 8 data bytes; a WOF buffer 0x80000017 on the same file is accepted), though it writes exactly 2400008000000000 itself for mkfifo with special_files=wsl; observed on ntfs-3g 2022.10.3",
-        )],
     },
 ];
 
