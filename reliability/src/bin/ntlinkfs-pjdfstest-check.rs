@@ -2,8 +2,8 @@
 //! mkdir, mkfifo, mknod, open, posix_fallocate, rename, rmdir, symlink, truncate, unlink,
 //! utimensat) on an ntlinkfs mount and fails on any failure not listed (with its NTFS reason)
 //! in `pjdfstest-expected-failures.toml`, on a listed test that passes, on a listed test that
-//! did not run, and on a group that ran no test or that the check does not know. Exit status 0 = as listed,
-//! 1 = not, 2 = the run could not be made.
+//! did not run, and on a group that ran no test or that the check does not know. Exit status
+//! 0 = as listed, 1 = not, 2 = the run could not be made.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
