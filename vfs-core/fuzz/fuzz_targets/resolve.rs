@@ -56,8 +56,8 @@ fn volume() -> Volume {
     let mut opts = VolumeOptions::default();
     opts.drive_map.insert('D', "/host/d".into());
     let v = Volume::new(opts);
-    v.create_dir_path(r"\d").unwrap();
-    v.create_dir_path(r"\d\b").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\d\b", &NewFile::dir()).unwrap();
     v.write_file_path(r"\d\f", b"data").unwrap();
     v.hard_link_path(r"\d\f", r"\d\b\x").unwrap();
     v.create_junction(r"\j", r"C:\d").unwrap();
@@ -68,11 +68,11 @@ fn volume() -> Volume {
     v.create_symlink(r"\loop", "loop", false).unwrap();
     v.create_symlink(r"\toD", r"D:\x", true).unwrap();
     v.create_symlink(r"\toE", r"E:\x", true).unwrap();
-    let cs = v.create_dir_path(r"\cs").unwrap();
+    let cs = v.create_path(r"\cs", &NewFile::dir()).unwrap();
     v.set_case_sensitive(cs, true).unwrap();
-    v.create_file_path(r"\cs\x").unwrap();
-    v.create_file_path(r"\cs\X").unwrap();
-    let third = v.create_file_path(r"\third").unwrap();
+    v.create_path(r"\cs\x", &NewFile::file()).unwrap();
+    v.create_path(r"\cs\X", &NewFile::file()).unwrap();
+    let third = v.create_path(r"\third", &NewFile::file()).unwrap();
     let rp = reparse::ReparseBuffer::other(0x0000_1234, Some([7; 16]), b"opaque").unwrap();
     v.set_reparse_point(third, rp.as_bytes()).unwrap();
     v.check().unwrap();
@@ -111,8 +111,8 @@ fuzz_target!(|input: &[u8]| {
         match op % 12 {
             0 | 1 => {
                 let follow = op & 0x80 != 0;
-                let resolved = v.resolve_w(&p, follow);
-                let located = v.locate_w(&p, follow);
+                let resolved = v.resolve(&p, follow);
+                let located = v.locate(&p, follow);
                 if let Ok(id) = resolved {
                     assert!(v.stat(id).is_ok(), "resolve_w gave a dead id");
                     assert_eq!(located, Ok(Location::File(id)));
@@ -141,7 +141,7 @@ fuzz_target!(|input: &[u8]| {
                     },
                     new_file: NewFile::file(),
                 };
-                if let Ok((h, _)) = v.open_path_w(&p, &opts) {
+                if let Ok((h, _)) = v.open_path(&p, &opts) {
                     handles.push(h);
                 }
                 checked(&v);
