@@ -22,8 +22,8 @@
 //!
 //! [`symlink_for_target`]: vfs_core::reparse::symlink_for_target
 
+use crate::errno::Errno;
 use crate::names;
-use fuser::Errno;
 use std::path::{Path, PathBuf};
 use vfs_core::UNMAPPED_PREFIX;
 

@@ -20,8 +20,14 @@
 //! Control attributes of ntlinkfs itself live under `user.ntlinkfs.` (the `user` namespace is
 //! the one the kernel passes to FUSE for every caller); they are never stored or listed:
 //! see [`Control`].
+//!
+//! The second half of this module is what SETXATTR, GETXATTR, LISTXATTR and REMOVEXATTR do
+//! (an `impl Core`, no fuser type: `glue` only packs the replies).
 
-use vfs_core::{FileTime, SetTimes};
+use crate::core::Core;
+use crate::errno::{errno, Errno};
+use crate::names;
+use vfs_core::{FileId, FileTime, SetTimes};
 
 /// One of the names this backend answers itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +164,229 @@ pub(crate) fn times_update(v: &[FileTime]) -> SetTimes {
     }
 }
 
+impl Core {
+    /// SETXATTR of `name` on node `ino` (`flags`: XATTR_CREATE / XATTR_REPLACE).
+    pub(crate) fn setxattr(
+        &self,
+        ino: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), Errno> {
+        let id = self.nodes.live(ino)?;
+        match classify(name) {
+            Special::ReparseData => self.set_reparse(ino, id, Some(value), flags),
+            Special::Attrib { be } => match decode_u32(value, be) {
+                Some(a) => self.vol.set_attributes(id, a).map_err(errno),
+                None => Err(Errno::EINVAL),
+            },
+            Special::Crtime { be } => match decode_times(value, be, 1) {
+                Some(t) => self.vol.set_times(id, times_update(&t)).map_err(errno),
+                None => Err(Errno::ERANGE),
+            },
+            Special::Times { be } => match decode_times(value, be, 4) {
+                Some(t) => self.vol.set_times(id, times_update(&t)).map_err(errno),
+                None => Err(Errno::ERANGE),
+            },
+            Special::Control(Control::Recase) => self.recase(id, value),
+            Special::Control(Control::Save) => self.save_image(id, value),
+            Special::Control(_) => Err(Errno::EPERM),
+            Special::ReservedUnknown => Err(Errno::EINVAL),
+            Special::Stored => {
+                let n = String::from_utf8_lossy(name);
+                let exists = self.vol.xattr(id, &n).map_err(errno);
+                match exists {
+                    Err(e) => Err(e),
+                    Ok(Some(_)) if flags & libc::XATTR_CREATE != 0 => Err(Errno::EEXIST),
+                    Ok(None) if flags & libc::XATTR_REPLACE != 0 => Err(Errno::ENODATA),
+                    Ok(_) => self.vol.set_xattr(id, &n, Some(value)).map_err(errno),
+                }
+            }
+            Special::Unsupported => Err(Errno::EOPNOTSUPP),
+        }?;
+        // Times and attributes live in the inode: drop the cached copy now.
+        self.inval.attrs_now(ino);
+        Ok(())
+    }
+
+    /// GETXATTR of `name` on node `ino`: the whole value (glue answers the size probe and
+    /// ERANGE).
+    pub(crate) fn getxattr(&self, ino: u64, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        let id = self.nodes.live(ino)?;
+        match classify(name) {
+            Special::ReparseData => self.vol.get_reparse_point(id).map_err(errno),
+            Special::Attrib { be } => self.vol.stat(id).map_err(errno).map(|s| {
+                // The on-disk flags, as ntfs-3g shows them: NORMAL is only the Win32
+                // face of "no flag set".
+                encode_u32(s.attributes & !vfs_core::attrs::NORMAL, be)
+            }),
+            Special::Crtime { be } => self
+                .vol
+                .stat(id)
+                .map_err(errno)
+                .map(|s| encode_times(&[s.times.creation], be)),
+            Special::Times { be } => self.vol.stat(id).map_err(errno).map(|s| {
+                let t = s.times;
+                encode_times(&[t.creation, t.last_write, t.last_access, t.change], be)
+            }),
+            Special::Control(c) => self.control_get(id, c),
+            Special::ReservedUnknown | Special::Unsupported => Err(Errno::ENODATA),
+            Special::Stored => {
+                let n = String::from_utf8_lossy(name);
+                match self.vol.xattr(id, &n) {
+                    Ok(Some(v)) => Ok(v),
+                    Ok(None) => Err(Errno::ENODATA),
+                    Err(e) => Err(errno(e)),
+                }
+            }
+        }
+    }
+
+    /// LISTXATTR: the names, each followed by a NUL.
+    pub(crate) fn listxattr(&self, ino: u64) -> Result<Vec<u8>, Errno> {
+        let id = self.nodes.live(ino)?;
+        // Only stored attributes are listed; the system.ntfs_* ones are read by name,
+        // as on ntfs-3g (`getfattr -d` shows user attributes only).
+        let names = self.vol.xattr_names(id).map_err(errno)?;
+        let mut buf = Vec::new();
+        for n in names {
+            buf.extend_from_slice(n.as_bytes());
+            buf.push(0);
+        }
+        Ok(buf)
+    }
+
+    /// REMOVEXATTR of `name` on node `ino`.
+    pub(crate) fn removexattr(&self, ino: u64, name: &[u8]) -> Result<(), Errno> {
+        let id = self.nodes.live(ino)?;
+        match classify(name) {
+            // ntfs-3g: removing system.ntfs_reparse_data turns a junction or symlink
+            // back into the plain (empty) directory or file it was set on.
+            Special::ReparseData => self.set_reparse(ino, id, None, 0),
+            Special::Stored => {
+                let n = String::from_utf8_lossy(name);
+                self.vol.set_xattr(id, &n, None).map_err(|e| match e {
+                    vfs_core::Error::ObjectNameNotFound => Errno::ENODATA,
+                    e => errno(e),
+                })
+            }
+            Special::Attrib { .. } | Special::Crtime { .. } | Special::Times { .. } => {
+                Err(Errno::EPERM)
+            }
+            Special::Control(_) | Special::ReservedUnknown => Err(Errno::EPERM),
+            Special::Unsupported => Err(Errno::ENODATA),
+        }?;
+        self.inval.attrs_now(ino);
+        Ok(())
+    }
+
+    fn set_reparse(
+        &self,
+        ino: u64,
+        id: FileId,
+        value: Option<&[u8]>,
+        flags: i32,
+    ) -> Result<(), Errno> {
+        if id == self.root {
+            // The root of a mount cannot be shown as a link.
+            return Err(Errno::EPERM);
+        }
+        let before = self.vol.stat(id).map_err(errno)?;
+        let exists = before.reparse_tag.is_some();
+        match value {
+            Some(v) => {
+                if flags & libc::XATTR_CREATE != 0 && exists {
+                    return Err(Errno::EEXIST);
+                }
+                if flags & libc::XATTR_REPLACE != 0 && !exists {
+                    return Err(Errno::ENODATA);
+                }
+                self.vol.set_reparse_point(id, v).map_err(errno)?;
+            }
+            None => self.vol.remove_reparse_point(id).map_err(errno)?,
+        }
+        let after = self.vol.stat(id).map_err(errno)?;
+        if crate::attr::kind(&before) != crate::attr::kind(&after) {
+            // The kernel knows this inode with its old file type: retire it, and drop every
+            // name the kernel may have cached for it before the setxattr returns, so that even
+            // calls that never ask the file system (readlink on a name cached as a directory)
+            // see the new kind.
+            let names = self.retire(id);
+            self.drop_names_later(&names);
+            self.inval.wait();
+        } else {
+            // Same kind, new target: drop the cached size (target length) and the cached
+            // target (FUSE_CACHE_SYMLINKS keeps it in the inode's pages), on every node of the
+            // file, before the setxattr returns.
+            self.inval.attrs_now(ino);
+            self.inval.pages_later(ino);
+            self.others_changed(id, ino);
+            self.inval.wait();
+        }
+        Ok(())
+    }
+
+    fn control_get(&self, id: FileId, c: Control) -> Result<Vec<u8>, Errno> {
+        Ok(match c {
+            Control::Check => match self.vol.check() {
+                Ok(()) => b"ok".to_vec(),
+                Err(e) => e.0.join("\n").into_bytes(),
+            },
+            Control::Names => self
+                .vol
+                .link_paths(id)
+                .map_err(errno)?
+                .join("\n")
+                .into_bytes(),
+            Control::FileId => format!("{:#018x}", id.0).into_bytes(),
+            Control::Handles => self.vol.open_handle_count().to_string().into_bytes(),
+            Control::Recase | Control::Save => return Err(Errno::ENODATA),
+        })
+    }
+
+    /// `user.ntlinkfs.save` on the root: saves the drive as an image at the absolute host path
+    /// `value` (write to a temporary file, fsync, rename: the previous image survives a crash).
+    fn save_image(&self, id: FileId, value: &[u8]) -> Result<(), Errno> {
+        use std::os::unix::ffi::OsStrExt;
+        if id != self.vol.root() {
+            return Err(Errno::EINVAL);
+        }
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(value));
+        if !path.is_absolute() {
+            return Err(Errno::EINVAL);
+        }
+        vfs_core::image::save_atomic(&self.vol, path).map_err(|e| {
+            tracing::warn!(target: "backend_fuse", "save to {} failed: {e}", path.display());
+            Errno::from_i32(e.errno())
+        })
+    }
+
+    /// `user.ntlinkfs.recase` on directory `dir`: re-cases the entry `value` names (A5).
+    fn recase(&self, dir: FileId, value: &[u8]) -> Result<(), Errno> {
+        let units = names::to_units(value).ok_or(Errno::EINVAL)?;
+        let (id, display, _, _) = self.vol.lookup_stat(dir, &units).map_err(errno)?;
+        if display == units {
+            return Ok(());
+        }
+        let flags = vfs_core::RenameFlags {
+            replace_if_exists: false,
+            posix_semantics: false,
+            ignore_readonly: false,
+        };
+        self.vol
+            .rename(dir, &units, dir, &units, flags)
+            .map_err(errno)?;
+        // The old spelling may be cached by the kernel: it still leads to the file (names
+        // are case-insensitive), so nothing is stale now, but a later change through either
+        // spelling must retire the file's node. The cached names are dropped after the reply
+        // (the kernel holds this directory's lock for the setxattr).
+        self.nodes.mark_aliased(id);
+        let names = self.nodes.kernel_names(id);
+        self.drop_names_later(&names);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +434,220 @@ mod tests {
         );
         assert_eq!(classify(b"user.ntlinkfs.bogus"), Special::ReservedUnknown);
         assert_eq!(classify(b"system.posix_acl_access"), Special::Unsupported);
+    }
+
+    /// Every control attribute and what a name under the control prefix that means nothing
+    /// is: refused, never stored.
+    #[test]
+    fn control_names_classify() {
+        for (n, c) in [
+            ("check", Control::Check),
+            ("names", Control::Names),
+            ("fileid", Control::FileId),
+            ("recase", Control::Recase),
+            ("save", Control::Save),
+            ("handles", Control::Handles),
+        ] {
+            let full = format!("{CONTROL_PREFIX}{n}");
+            assert_eq!(classify(full.as_bytes()), Special::Control(c), "{full}");
+            // The names are exact: no case folding, no suffix.
+            assert_eq!(
+                classify(full.to_uppercase().as_bytes()),
+                Special::Unsupported
+            );
+            assert_eq!(
+                classify(format!("{full}x").as_bytes()),
+                Special::ReservedUnknown
+            );
+        }
+        assert_eq!(classify(b"user.ntlinkfs."), Special::ReservedUnknown);
+        assert_eq!(classify(b"trusted.x"), Special::Stored);
+        assert_eq!(classify(b"security.selinux"), Special::Stored);
+        assert_eq!(classify(b"system.ntfs_dos_name"), Special::Unsupported);
+    }
+
+    use crate::core::testing::{core, Inval, ROOT};
+    use crate::nodes::ROOT_INO;
+
+    /// The control attributes through the core: the values they read, and that the ones that
+    /// are read-only, unknown, or set on the wrong file are refused with the documented errno.
+    #[test]
+    fn control_attributes_answer_and_refuse() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        c.link(f.ino, ROOT_INO, b"g").unwrap();
+        let get = |ino, n: &str| c.getxattr(ino, format!("{CONTROL_PREFIX}{n}").as_bytes());
+        assert_eq!(get(f.ino, "check").unwrap(), b"ok");
+        assert_eq!(get(f.ino, "names").unwrap(), b"\\f\n\\g");
+        assert_eq!(
+            get(f.ino, "fileid").unwrap(),
+            format!("{:#018x}", f.ino).into_bytes()
+        );
+        assert_eq!(get(ROOT_INO, "handles").unwrap(), b"0");
+        assert_eq!(get(ROOT_INO, "save").unwrap_err(), Errno::ENODATA);
+        assert_eq!(get(ROOT_INO, "bogus").unwrap_err(), Errno::ENODATA);
+        let set = |ino, n: &str, v: &[u8]| {
+            c.setxattr(ino, format!("{CONTROL_PREFIX}{n}").as_bytes(), v, 0)
+        };
+        assert_eq!(set(f.ino, "check", b"x"), Err(Errno::EPERM));
+        assert_eq!(set(f.ino, "bogus", b"x"), Err(Errno::EINVAL));
+        assert_eq!(
+            set(f.ino, "save", b"/tmp/x.img"),
+            Err(Errno::EINVAL),
+            "not the root"
+        );
+        assert_eq!(
+            set(ROOT_INO, "save", b"rel.img"),
+            Err(Errno::EINVAL),
+            "not absolute"
+        );
+        assert_eq!(set(ROOT_INO, "recase", b"\xff"), Err(Errno::EINVAL));
+        assert_eq!(set(ROOT_INO, "recase", b"missing"), Err(Errno::ENOENT));
+        assert_eq!(
+            c.removexattr(ROOT_INO, format!("{CONTROL_PREFIX}check").as_bytes()),
+            Err(Errno::EPERM)
+        );
+        // Nothing was stored under the control prefix.
+        assert!(c.listxattr(f.ino).unwrap().is_empty());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// recase re-cases the entry (A5) and, since the kernel may hold the old spelling, marks
+    /// the file aliased (a later unlink or rename retires it) and queues its cached names.
+    #[test]
+    fn recase_marks_the_file_aliased_and_drops_its_names_after_the_reply() {
+        let (c, rec) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"foo", 0o100644, 0).unwrap();
+        let id = c.nodes.file_of(f.ino).unwrap();
+        assert!(!c.nodes.is_aliased(id));
+        rec.take();
+        c.setxattr(ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
+            .unwrap();
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\FOO"]);
+        assert!(c.nodes.is_aliased(id));
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Entry(ROOT_INO, b"foo".to_vec()),
+                Inval::Attrs(ROOT_INO)
+            ]
+        );
+        // Same spelling again: nothing to do.
+        c.setxattr(ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
+            .unwrap();
+        c.destroy();
+    }
+
+    /// Turning a directory into a junction changes the kind Linux sees: its node is retired
+    /// and its names dropped before the setxattr returns (wait). A new target of the same
+    /// kind only drops the attributes and the cached target.
+    #[test]
+    fn reparse_changes_retire_on_kind_change_only() {
+        let (c, rec) = core();
+        let d = c.mkdir(ROOT, ROOT_INO, b"d", 0o755, 0).unwrap();
+        let junction = |t: &str| {
+            vfs_core::reparse::junction_for_target(&t.encode_utf16().collect::<Vec<_>>(), 'C')
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        };
+        rec.take();
+        c.setxattr(d.ino, b"system.ntfs_reparse_data", &junction("C:\\a"), 0)
+            .unwrap();
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Attrs(d.ino),
+                Inval::Entry(ROOT_INO, b"d".to_vec()),
+                Inval::Wait,
+                Inval::Attrs(d.ino)
+            ]
+        );
+        assert_eq!(c.nodes.live(d.ino), Err(Errno::ESTALE));
+        let l = c.lookup(ROOT_INO, b"d").unwrap();
+        assert_eq!(crate::attr::kind(&l.stat), crate::attr::Kind::Symlink);
+        assert_eq!(l.link_len, "/mnt/t/a".len() as u64);
+        assert_eq!(
+            c.setxattr(
+                l.ino,
+                b"system.ntfs_reparse_data",
+                &junction("C:\\b"),
+                libc::XATTR_CREATE
+            ),
+            Err(Errno::EEXIST)
+        );
+        c.setxattr(l.ino, b"system.ntfs_reparse_data", &junction("C:\\b"), 0)
+            .unwrap();
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Attrs(l.ino),
+                Inval::Pages(l.ino),
+                // The retired directory node the kernel still holds is a node of the file too.
+                Inval::Attrs(d.ino),
+                Inval::Pages(d.ino),
+                Inval::Wait,
+                Inval::Attrs(l.ino)
+            ]
+        );
+        assert_eq!(c.readlink(l.ino).unwrap(), "/mnt/t/b");
+        // The root cannot become a link.
+        assert_eq!(
+            c.setxattr(ROOT_INO, b"system.ntfs_reparse_data", &junction("C:\\a"), 0),
+            Err(Errno::EPERM)
+        );
+        c.destroy();
+    }
+
+    /// The ntfs-3g value formats through the core: a wrong length is EINVAL for the
+    /// attributes and ERANGE for the times; removing them is EPERM.
+    #[test]
+    fn system_attributes_through_the_core() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        assert_eq!(
+            c.setxattr(f.ino, b"system.ntfs_attrib", &[1, 0], 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            c.setxattr(f.ino, b"system.ntfs_times", &[0; 12], 0),
+            Err(Errno::ERANGE)
+        );
+        c.setxattr(f.ino, b"system.ntfs_attrib_be", &[0, 0, 0, 0x22], 0)
+            .unwrap();
+        assert_eq!(
+            c.getxattr(f.ino, b"system.ntfs_attrib").unwrap(),
+            [0x22, 0, 0, 0]
+        );
+        c.setxattr(f.ino, b"system.ntfs_crtime", &7u64.to_le_bytes(), 0)
+            .unwrap();
+        assert_eq!(c.getattr(f.ino, false).unwrap().stat.times.creation, 7);
+        assert_eq!(
+            c.removexattr(f.ino, b"system.ntfs_times"),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            c.getxattr(f.ino, b"system.posix_acl_access"),
+            Err(Errno::ENODATA)
+        );
+        assert_eq!(
+            c.setxattr(f.ino, b"system.posix_acl_access", b"x", 0),
+            Err(Errno::EOPNOTSUPP)
+        );
+        c.setxattr(f.ino, b"user.a", b"1", libc::XATTR_CREATE)
+            .unwrap();
+        assert_eq!(
+            c.setxattr(f.ino, b"user.a", b"2", libc::XATTR_CREATE),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(
+            c.setxattr(f.ino, b"user.b", b"2", libc::XATTR_REPLACE),
+            Err(Errno::ENODATA)
+        );
+        assert_eq!(c.listxattr(f.ino).unwrap(), b"user.a\0");
+        c.removexattr(f.ino, b"user.a").unwrap();
+        assert_eq!(c.removexattr(f.ino, b"user.a"), Err(Errno::ENODATA));
+        c.destroy();
     }
 }
