@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vfs_core::{
-    Access, FileId, FileKind, FileTime, HandleId, Location, NewFile, SetTimes, Share, Stat,
+    Access, FileId, FileKind, FileTime, HandleId, Location, Name, NewFile, SetTimes, Share, Stat,
     UnlinkKind, Volume,
 };
 
@@ -116,6 +116,13 @@ pub(crate) struct Core {
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
 pub(crate) fn name_units(name: &[u8]) -> Result<Vec<u16>, Errno> {
     names::to_units(name).ok_or(Errno::EINVAL)
+}
+
+/// The request's name as an engine [`Name`], validated once against NTFS's name rules (A5);
+/// an invalid name → the engine's errno for it (EINVAL, ENAMETOOLONG). Each request makes it
+/// where the engine used to check the name, so errors keep their order.
+pub(crate) fn engine_name(units: Vec<u16>) -> Result<Name, Errno> {
+    Name::from_units(units).map_err(errno)
 }
 
 /// The engine access of open(2) flags.
@@ -261,7 +268,7 @@ impl Core {
                         u
                     }
                 }));
-                match self.vol.locate_w(&path, true) {
+                match self.vol.locate(&path, true) {
                     Ok(Location::File(id)) => self
                         .vol
                         .stat(id)
@@ -336,16 +343,16 @@ impl Core {
     /// LOOKUP.
     pub(crate) fn lookup(&self, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let wanted = engine_name(name_units(name)?)?;
         // A name that is not there is answered uncached (an error reply leaves the
         // kernel's negative entry expired), so it is asked again next time.
-        let (id, display, _st, pending) = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        if pending {
+        let found = self.vol.lookup_stat(pid, &wanted).map_err(errno)?;
+        if found.delete_pending {
             // Legacy delete semantics: a delete-pending name cannot be opened (A2:
             // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
             return Err(Errno::EACCES);
         }
-        self.entry(parent, name, id, display != units)
+        self.entry(parent, name, found.id, *found.name != *wanted.display())
     }
 
     /// FORGET.
@@ -419,7 +426,7 @@ impl Core {
             return Err(Errno::EPERM);
         }
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
         self.entry(parent, name, id, false)
@@ -435,7 +442,7 @@ impl Core {
         umask: u32,
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::Directory, mode, umask);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
         self.entry(parent, name, id, false)
@@ -444,9 +451,10 @@ impl Core {
     /// UNLINK; returns the names glue drops after the reply.
     pub(crate) fn unlink(&self, parent: u64, name: &[u8]) -> Result<Vec<KernelName>, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
-        let (id, _, st, _) = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        if attr::kind(&st) == Kind::Directory {
+        let units = engine_name(name_units(name)?)?;
+        let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+        let id = found.id;
+        if attr::kind(&found.stat) == Kind::Directory {
             return Err(Errno::EISDIR);
         }
         // A junction or directory symlink shows as a symlink: unlink removes the link
@@ -465,7 +473,7 @@ impl Core {
     /// RMDIR.
     pub(crate) fn rmdir(&self, parent: u64, name: &[u8]) -> Result<(), Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         self.vol
             .unlink(pid, &units, UnlinkKind::Directory, false)
             .map_err(errno)
@@ -495,9 +503,10 @@ impl Core {
             gid: Some(who.gid),
             mode: Some(0o777),
         };
+        let name = engine_name(units)?;
         let id = self
             .vol
-            .create_reparse_at(pid, &units, &new, &rp)
+            .create_reparse_at(pid, &name, &new, &rp)
             .map_err(errno)?;
         self.entry(parent, link_name, id, false)
     }
@@ -518,10 +527,11 @@ impl Core {
         }
         let spid = self.nodes.live(parent)?;
         let dpid = self.nodes.live(newparent)?;
-        let sname = name_units(name)?;
-        let dname = name_units(newname)?;
-        let (src, _, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
-        let dst = self.vol.lookup_stat(dpid, &dname).ok().map(|r| r.0);
+        let sname = engine_name(name_units(name)?)?;
+        let dunits = name_units(newname)?;
+        let src = self.vol.lookup_stat(spid, &sname).map_err(errno)?.id;
+        let dname = engine_name(dunits)?;
+        let dst = self.vol.lookup_stat(dpid, &dname).ok().map(|r| r.id);
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
         // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
@@ -550,7 +560,7 @@ impl Core {
     pub(crate) fn link(&self, ino: u64, newparent: u64, newname: &[u8]) -> Result<Attr, Errno> {
         let id = self.nodes.live(ino)?;
         let pid = self.nodes.live(newparent)?;
-        let units = name_units(newname)?;
+        let units = engine_name(name_units(newname)?)?;
         self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
         self.entry(newparent, newname, id, false)
     }
@@ -658,10 +668,12 @@ impl Core {
             return Err(Errno::EPERM);
         }
         let new = Self::new_file(who, FileKind::File, mode, umask);
-        let (id, h) = self
+        let entry_name = engine_name(units)?;
+        let opened = self
             .vol
-            .create_open(pid, &units, &new, access_of(flags), Share::ALL)
+            .create_open(pid, &entry_name, &new, access_of(flags), Share::ALL)
             .map_err(errno)?;
+        let (id, h) = (opened.id, opened.handle);
         let (ino, st) = match self.nodes.remember(&self.vol, id, parent, name, false) {
             Ok(r) => r,
             Err(e) => {
@@ -834,7 +846,7 @@ mod tests {
         let (c, _) = core();
         c.mknod(ROOT, ROOT_INO, b"keep", 0o100644, 0).unwrap();
         c.mknod(ROOT, ROOT_INO, b"gone", 0o100644, 0).unwrap();
-        let (h, _) = c
+        let vfs_core::Opened { handle: h, .. } = c
             .vol
             .open_path(
                 r"\gone",
