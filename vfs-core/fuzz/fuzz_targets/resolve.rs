@@ -141,8 +141,8 @@ fuzz_target!(|input: &[u8]| {
                     },
                     new_file: NewFile::file(),
                 };
-                if let Ok((h, _)) = v.open_path(&p, &opts) {
-                    handles.push(h);
+                if let Ok(opened) = v.open_path(&p, &opts) {
+                    handles.push(opened.handle);
                 }
                 checked(&v);
             }
@@ -209,7 +209,9 @@ fuzz_target!(|input: &[u8]| {
             _ => {
                 let _ = v.read_dir_path(&s);
                 let _ = v.stat_path(&s, op & 0x80 != 0);
-                let _ = v.link_paths_of(&s);
+                if let Ok(id) = v.resolve(&s, false) {
+                    let _ = v.link_paths(id);
+                }
             }
         }
     }
