@@ -2,13 +2,13 @@
 //! the volume root, `\`-separated, starting with `\` (`\` alone is the root).
 //!
 //! These are NT names, already past Win32's RtlDosPathNameToNtPathName, so NT rules apply
-//! (`vfs_core::name::validate_name`: `\ / : * ? " < > |` and NUL refused, 255 units at most,
+//! (`vfs_core::Name`, validated once here: `\ / : * ? " < > |` and NUL refused, 255 units at most,
 //! not `.` or `..`). Win32-only rules (trailing dots and spaces, DOS device names) are *not*
 //! applied: through the NT API those are ordinary names on NTFS (A5; WinBtrfs "Create file
 //! called CON"). `:` is refused because the volume has no named streams.
 
 use crate::status::{FsResult, NtStatus, STATUS_OBJECT_NAME_INVALID};
-use vfs_core::{name::validate_name, Error, FileId, Name, Volume};
+use vfs_core::{Error, FileId, Name, Volume};
 
 const BACKSLASH: u16 = b'\\' as u16;
 
@@ -17,26 +17,25 @@ const BACKSLASH: u16 = b'\\' as u16;
 /// ignored by `FspFileSystemOpCreate`).
 pub const MAX_NORMALIZED_UNITS: usize = 1024;
 
-/// The components of a WinFsp file name, each checked against NT's name rules.
-pub fn components(path: &[u16]) -> FsResult<Vec<&[u16]>> {
+/// The components of a WinFsp file name, each validated once as an engine [`Name`] (NT's
+/// name rules), in order.
+pub fn components(path: &[u16]) -> FsResult<Vec<Name>> {
     if path.first() != Some(&BACKSLASH) {
         return Err(STATUS_OBJECT_NAME_INVALID);
     }
-    let mut out = Vec::new();
-    for c in path.split(|&u| u == BACKSLASH).filter(|c| !c.is_empty()) {
-        validate_name(c).map_err(NtStatus::from)?;
-        out.push(c);
-    }
-    Ok(out)
+    path.split(|&u| u == BACKSLASH)
+        .filter(|c| !c.is_empty())
+        .map(|c| Name::new(c).map_err(NtStatus::from))
+        .collect()
 }
 
-/// Splits a WinFsp file name into its parent's path and its last component, validated once
-/// as an engine [`Name`]. The root has no parent: STATUS_OBJECT_NAME_INVALID.
+/// Splits a WinFsp file name into its parent's path and its last component. The root has no
+/// parent: STATUS_OBJECT_NAME_INVALID.
 pub fn split_parent(path: &[u16]) -> FsResult<(Vec<u16>, Name)> {
-    let comps = components(path)?;
-    let (last, dirs) = comps.split_last().ok_or(STATUS_OBJECT_NAME_INVALID)?;
-    let name = Name::new(last).map_err(NtStatus::from)?;
-    Ok((join(dirs), name))
+    let mut comps = components(path)?;
+    let name = comps.pop().ok_or(STATUS_OBJECT_NAME_INVALID)?;
+    let dirs: Vec<&[u16]> = comps.iter().map(Name::display).collect();
+    Ok((join(&dirs), name))
 }
 
 /// `\a\b` from components (`\` for none).

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::name::{validate_name, Name};
 use crate::target::{parse_target, ReparseTarget};
 use crate::types::{FileId, SymlinkKindRule, VolumeOptions};
+use crate::wtf16::wide;
 use std::collections::VecDeque;
 
 /// Where a path leads.
@@ -87,7 +88,7 @@ pub(crate) fn parse_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
     let mut p = path;
     let mut verbatim = false;
     for prefix in [r"\??\", r"\\?\", r"\\.\"] {
-        let w: Vec<u16> = prefix.encode_utf16().collect();
+        let w = wide(prefix);
         if p.starts_with(&w) {
             p = &p[w.len()..];
             verbatim = prefix != r"\\.\";
