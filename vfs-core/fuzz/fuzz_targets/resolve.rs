@@ -1,5 +1,5 @@
-//! Fuzzes path resolution and the path-taking operations (`Volume::resolve_w`, `locate_w`,
-//! `open_path_w` and the `*_path` calls; rules A3, A4, A5) on a small volume with junctions,
+//! Fuzzes path resolution and the path-taking operations (`Volume::resolve`, `locate`,
+//! `open_path` and the `*_path` calls; rules A3, A4, A5) on a small volume with junctions,
 //! relative and absolute symlinks, a symlink loop, a link through `..`, a link to a mapped and
 //! to an unmapped drive, a case-sensitive directory with case twins, and a third-party
 //! reparse point.
@@ -9,7 +9,7 @@
 //! volume, or escape to any unit, unpaired surrogates included). Properties:
 //! * nothing panics, whatever the path;
 //! * `check()` holds after every operation that changes the volume;
-//! * a `resolve_w` that succeeds names a live file, and `locate_w` agrees with it;
+//! * a `resolve` that succeeds names a live file, and `locate` agrees with it;
 //! * closing every handle opened leaves no handle behind, and `check()` still holds.
 
 #![no_main]
@@ -114,7 +114,7 @@ fuzz_target!(|input: &[u8]| {
                 let resolved = v.resolve(&p, follow);
                 let located = v.locate(&p, follow);
                 if let Ok(id) = resolved {
-                    assert!(v.stat(id).is_ok(), "resolve_w gave a dead id");
+                    assert!(v.stat(id).is_ok(), "resolve gave a dead id");
                     assert_eq!(located, Ok(Location::File(id)));
                 }
             }
