@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::name::{validate_name, Name};
 use crate::target::{parse_target, ReparseTarget};
 use crate::types::{FileId, SymlinkKindRule, VolumeOptions};
-use crate::wtf16::wide;
+use crate::wtf16::starts_with_ascii;
 use std::collections::VecDeque;
 
 /// Where a path leads.
@@ -44,6 +44,7 @@ pub(crate) enum Comp {
 }
 
 impl Comp {
+    #[inline]
     pub fn from_units(units: Vec<u16>) -> Comp {
         if is_dot(&units) {
             Comp::Dot
@@ -88,9 +89,8 @@ pub(crate) fn parse_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
     let mut p = path;
     let mut verbatim = false;
     for prefix in [r"\??\", r"\\?\", r"\\.\"] {
-        let w = wide(prefix);
-        if p.starts_with(&w) {
-            p = &p[w.len()..];
+        if starts_with_ascii(p, prefix) {
+            p = &p[prefix.len()..];
             verbatim = prefix != r"\\.\";
             break;
         }
