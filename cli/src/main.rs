@@ -2,11 +2,17 @@
 
 use clap::{Parser, Subcommand};
 
+mod attrib;
 mod bench;
 mod conformance_cmd;
+mod du;
+mod fsutil;
 mod image_cmd;
 mod link_cmd;
+mod mklink;
 mod mount;
+mod wincmd_status;
+mod wincmd_sys;
 
 /// An NTFS-faithful test drive: hard links with real link counts, junctions, symbolic links,
 /// case-insensitive names and NTFS's delete and rename rules.
@@ -31,6 +37,18 @@ enum Command {
     Dump(image_cmd::DumpArgs),
     /// Create a hard link or list a file's names through a mount's control channel.
     Link(link_cmd::LinkArgs),
+    /// cmd's MKLINK: make a symbolic link, hard link or junction.
+    #[command(long_about = mklink::LONG_HELP)]
+    Mklink(mklink::MklinkArgs),
+    /// fsutil's HARDLINK (list, create) and REPARSEPOINT (query, delete) commands.
+    #[command(long_about = fsutil::LONG_HELP)]
+    Fsutil(fsutil::FsutilArgs),
+    /// attrib.exe: show or change the R, H, S and A attributes.
+    #[command(long_about = attrib::LONG_HELP)]
+    Attrib(attrib::AttribArgs),
+    /// du for NTFS hard links: the size of a tree with each file counted once.
+    #[command(long_about = du::LONG_HELP)]
+    Du(du::DuArgs),
 }
 
 fn main() {
@@ -42,6 +60,10 @@ fn main() {
         Command::Save(a) => image_cmd::run_save(a),
         Command::Dump(a) => image_cmd::run_dump(a),
         Command::Link(a) => link_cmd::run(a),
+        Command::Mklink(a) => mklink::run(a),
+        Command::Fsutil(a) => fsutil::run(a),
+        Command::Attrib(a) => attrib::run(a),
+        Command::Du(a) => du::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

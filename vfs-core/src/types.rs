@@ -446,6 +446,14 @@ impl LinkPath {
     }
 }
 
+/// A link path equals a string when its units are the string's (the delete-pending flag is not
+/// compared), so a listing reads as the paths it holds: `link_paths(id)? == [r"\a", r"\b"]`.
+impl PartialEq<&str> for LinkPath {
+    fn eq(&self, other: &&str) -> bool {
+        self.path.iter().copied().eq(other.encode_utf16())
+    }
+}
+
 /// What [`crate::Volume::lookup_stat`] finds, as of one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {

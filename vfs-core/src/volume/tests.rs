@@ -1340,6 +1340,8 @@ mod handle_names {
         let paths = v.link_paths(id).unwrap();
         assert_eq!(paths.len(), 2);
         assert_eq!(paths[0].to_string_lossy(), r"\d\a");
+        assert_eq!(paths[0], r"\d\a");
+        assert_ne!(paths[1], r"\x");
         let mut want = vec![b'\\' as u16];
         want.extend_from_slice(&lone);
         assert_eq!(
