@@ -204,14 +204,19 @@ mod tests {
             ),
         ] {
             let id = v
-                .create_special(v.root(), &vfs_core::name::wide(name), &new, sp)
+                .create_special(
+                    v.root(),
+                    &vfs_core::Name::from_str_checked(name).unwrap(),
+                    &new,
+                    sp,
+                )
                 .unwrap();
             let st = v.stat(id).unwrap();
             assert_eq!(kind(&st), k);
             let want = sp.device().map_or(0, |(a, b)| encode_dev(a, b));
             assert_eq!(rdev(&st), want);
         }
-        let f = v.create_file_path(r"\f").unwrap();
+        let f = v.create_path(r"\f", &vfs_core::NewFile::file()).unwrap();
         let st = v.stat(f).unwrap();
         assert_eq!((kind(&st), rdev(&st)), (Kind::File, 0));
     }
