@@ -259,8 +259,16 @@ mod tests {
         assert_eq!(parse_letter("D:"), Ok('D'));
         assert!(parse_letter("CD").is_err());
         assert!(parse_letter("1").is_err());
-        assert_eq!(parse_map("d=/srv/d"), Ok(('D', PathBuf::from("/srv/d"))));
+        // An absolute path as the host spells it: `/srv/d` is relative on Windows (no drive).
+        let abs = if cfg!(windows) { r"E:\srv\d" } else { "/srv/d" };
+        assert_eq!(
+            parse_map(&format!("d={abs}")),
+            Ok(('D', PathBuf::from(abs)))
+        );
         assert!(parse_map("d=rel").is_err());
         assert!(parse_map("/srv").is_err());
+        if cfg!(windows) {
+            assert!(parse_map("d=/srv/d").is_err());
+        }
     }
 }
