@@ -222,15 +222,24 @@ if ! cmp -s "$ROOT/Cargo.lock" "$OUT/Cargo.lock.orig" 2>/dev/null || [ ! -f "$OU
     cp "$ROOT/Cargo.lock" "$OUT/Cargo.lock.orig"
     cp "$ROOT/Cargo.lock" "$OUT/Cargo.lock"
 fi
-(cd "$ROOT" && "$CARGO" fetch --quiet -Zlockfile-path --config "resolver.lockfile-path=\"$OUT/Cargo.lock\"")
 
 # winfsp-sys stand-in: the published crate's files with this repository's build script
 # (scripts/windows-cross/winfsp-sys-build.rs says why) and a manifest without its build
 # dependencies. Same name, version and features, so the project's manifests stay as they are.
 sys_version="$(awk '/^name = "winfsp-sys"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
 [ -n "$sys_version" ] || die "winfsp-sys is not in Cargo.lock"
-sys_src="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 2 -maxdepth 2 -type d \
-    -name "winfsp-sys-$sys_version" | head -n 1)"
+find_sys() {
+    find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 2 -maxdepth 2 -type d \
+        -name "winfsp-sys-$sys_version" 2>/dev/null | head -n 1
+}
+sys_src="$(find_sys)"
+if [ -z "$sys_src" ]; then
+    # A Linux build never downloads the Windows-only crates. Fetched with a lock file copy of
+    # its own: without the patch configured, fetch would drop it from the build's copy.
+    cp "$ROOT/Cargo.lock" "$OUT/fetch.lock"
+    (cd "$ROOT" && "$CARGO" fetch --quiet -Zlockfile-path --config "resolver.lockfile-path=\"$OUT/fetch.lock\"")
+    sys_src="$(find_sys)"
+fi
 [ -n "$sys_src" ] || die "winfsp-sys $sys_version is not in cargo's registry after cargo fetch"
 SYS="$OUT/winfsp-sys"
 mkdir -p "$SYS"
