@@ -22,6 +22,8 @@
 #   build tree, Wine prefix, logs         target/windows-cross             [NTLINKFS_WINCROSS_OUT]
 # JOBS sets cargo's parallelism (default: cargo's own).
 set -euo pipefail
+# No silent exit: name the command that failed.
+trap 'echo "windows-cross: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # The crates compiled for Windows with all their targets, linted, and whose every test binary
 # (unit, integration and doc tests) runs under Wine. Add a crate here when it runs on Windows.
@@ -230,14 +232,14 @@ sys_version="$(awk '/^name = "winfsp-sys"$/ { getline; gsub(/version = |"/, "");
 [ -n "$sys_version" ] || die "winfsp-sys is not in Cargo.lock"
 find_sys() {
     find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 2 -maxdepth 2 -type d \
-        -name "winfsp-sys-$sys_version" 2>/dev/null | head -n 1
+        -name "winfsp-sys-$sys_version" 2>/dev/null | head -n 1 || true
 }
 sys_src="$(find_sys)"
 if [ -z "$sys_src" ]; then
     # A Linux build never downloads the Windows-only crates. Fetched with a lock file copy of
     # its own: without the patch configured, fetch would drop it from the build's copy.
-    cp "$ROOT/Cargo.lock" "$OUT/fetch.lock"
-    (cd "$ROOT" && "$CARGO" fetch --quiet -Zlockfile-path --config "resolver.lockfile-path=\"$OUT/fetch.lock\"")
+    mkdir -p "$OUT/fetch" && cp "$ROOT/Cargo.lock" "$OUT/fetch/Cargo.lock"
+    (cd "$ROOT" && "$CARGO" fetch --quiet -Zlockfile-path --config "resolver.lockfile-path=\"$OUT/fetch/Cargo.lock\"")
     sys_src="$(find_sys)"
 fi
 [ -n "$sys_src" ] || die "winfsp-sys $sys_version is not in cargo's registry after cargo fetch"
@@ -326,11 +328,10 @@ failed=()
 
 say "running the tests of ${CRATES[*]} under Wine ($(elapsed))"
 test_log="$OUT/logs/test.log"
-set +e
 # Bounded: a test stuck under Wine must not hold CI until its own limit.
-(cd "$ROOT" && timeout 1800 "$CARGO" test "${CARGO_ARGS[@]}" "${pkg_args[@]}" --no-fail-fast) >"$test_log" 2>&1
-status=$?
-set -e
+status=0
+(cd "$ROOT" && timeout 1800 "$CARGO" test "${CARGO_ARGS[@]}" "${pkg_args[@]}" --no-fail-fast) >"$test_log" 2>&1 ||
+    status=$?
 if [ "$status" -ne 0 ]; then
     cat "$test_log"
     failed+=("cargo test (exit $status)")
@@ -352,10 +353,8 @@ if ! "$WINE" "$EXE" --help >"$OUT/logs/help.txt" 2>&1 || ! grep -q conformance "
 fi
 
 conf_log="$OUT/logs/conformance-core.txt"
-set +e
-"$WINE" "$EXE" conformance --target core >"$conf_log" 2>"$OUT/logs/conformance-core.err"
-status=$?
-set -e
+status=0
+"$WINE" "$EXE" conformance --target core >"$conf_log" 2>"$OUT/logs/conformance-core.err" || status=$?
 if [ "$status" -ne 0 ]; then
     cat "$conf_log" "$OUT/logs/conformance-core.err"
     failed+=("ntlinkfs.exe conformance --target core (exit $status)")
@@ -367,10 +366,8 @@ else
     echo "ntlinkfs.exe conformance --target core: $summary"
 fi
 
-set +e
-timeout 120 "$WINE" "$EXE" mount N: >"$OUT/logs/mount.txt" 2>&1
-status=$?
-set -e
+status=0
+timeout 120 "$WINE" "$EXE" mount N: >"$OUT/logs/mount.txt" 2>&1 || status=$?
 if [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || grep -q 'panicked' "$OUT/logs/mount.txt"; then
     cat "$OUT/logs/mount.txt"
     failed+=("ntlinkfs.exe mount N: without WinFsp must exit with an error, not $status or a panic")

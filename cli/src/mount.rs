@@ -194,8 +194,9 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
-/// `ntlinkfs mount X:` on Windows, through WinFsp (untested on Windows: nothing in this
-/// repository's own CI compiles or runs it). The volume's drive letter is the mount's, so that
+/// `ntlinkfs mount X:` on Windows, through WinFsp (untested on Windows: this repository's CI
+/// compiles it for Windows and, under Wine, sees it fail cleanly without WinFsp, but has never
+/// mounted a drive with it). The volume's drive letter is the mount's, so that
 /// absolute link targets written through the mount (`\??\X:\...`) land in this volume.
 #[cfg(windows)]
 pub fn run(a: MountArgs) -> anyhow::Result<i32> {
