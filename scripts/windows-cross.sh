@@ -219,6 +219,8 @@ export RUSTFLAGS="-Dwarnings"
 export RUSTC_WORKSPACE_WRAPPER="$TC/usr/bin/clippy-driver"
 # Line tables are enough for backtraces under Wine, and much less to compile and link.
 export CARGO_PROFILE_DEV_DEBUG=line-tables-only
+# No incremental caches (half a gigabyte): this tree is built whole, not edited and rebuilt.
+export CARGO_INCREMENTAL=0
 "$RUSTC" -V
 "$CARGO" -V
 "$RUSTC_WORKSPACE_WRAPPER" -V
