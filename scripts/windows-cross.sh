@@ -20,11 +20,12 @@
 #     (outside the repository, so a fresh clone on the same machine reuses them; optional:
 #     an empty cache is filled again: 120 MB of packages, 490 MB with the unpacked toolchain)
 #   build tree, Wine prefix, logs         target/windows-cross             [NTLINKFS_WINCROSS_OUT]
-#     (about 2 GB)
+#     (up to 2 GB)
 # Measured on a 2-core machine shared with other builds (so wall-clock figures are "at most"):
 # cold (no packages, empty cache, empty target/ and cargo home) 15.5 min wall, 6.6 min CPU,
 # ~435 MB downloaded (270 MB apt packages, 120 MB Rust packages, 47 MB crates and index);
-# warm (nothing changed) about 30-50 s, mostly the tests under Wine.
+# warm (nothing changed) about 35 s of CPU, 0.5 to 2.5 min wall with the load, mostly the
+# tests under Wine.
 # JOBS sets cargo's parallelism (default: cargo's own).
 set -euo pipefail
 # No silent exit: name the command that failed.
