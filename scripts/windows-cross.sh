@@ -35,7 +35,7 @@ trap 'echo "windows-cross: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2'
 # (unit, integration and doc tests) runs under Wine. Add a crate here when it runs on Windows.
 # Build and tests use this one list on purpose: cargo unifies dependency features over the
 # selected packages, so a different selection for the tests would compile everything again.
-CRATES=(vfs-core backend-winfsp conformance ntlinkfs)
+CRATES=(vfs-core host backend-winfsp conformance ntlinkfs-bench ntlinkfs)
 
 # Debian packages installed on the host: the MinGW-w64 runtime and import libraries (with
 # GCC 12's libgcc_eh), the clang and lld that link for the gnullvm target, Wine 8.0 to run

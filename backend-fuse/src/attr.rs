@@ -11,7 +11,6 @@
 //! * Times: atime = LastAccessTime, mtime = LastWriteTime, ctime = ChangeTime, crtime (statx
 //!   btime is not carried by FUSE) = CreationTime, all FILETIMEs converted to Unix time.
 
-use fuser::{FileAttr, FileType, INodeNo};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vfs_core::reparse::{IO_REPARSE_TAG_MOUNT_POINT, IO_REPARSE_TAG_SYMLINK};
 use vfs_core::{FileKind, FileTime, Stat, FILETIME_UNIX_EPOCH};
@@ -63,41 +62,49 @@ pub(crate) fn is_link(st: &Stat) -> bool {
     )
 }
 
+/// The file type Linux sees (fuser's `FileType` without fuser: `glue` maps it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A directory (not a junction).
+    Directory,
+    /// A junction or an NTFS symbolic link.
+    Symlink,
+    /// Anything else: a file.
+    File,
+}
+
 /// The file type Linux sees.
-pub(crate) fn kind(st: &Stat) -> FileType {
+pub(crate) fn kind(st: &Stat) -> Kind {
     if is_link(st) {
-        FileType::Symlink
+        Kind::Symlink
     } else if st.kind == FileKind::Directory {
-        FileType::Directory
+        Kind::Directory
     } else {
-        FileType::RegularFile
+        Kind::File
     }
 }
 
-/// The FUSE attributes of a file. `link_len` is the length of the POSIX target of a link.
-pub(crate) fn file_attr(ino: u64, st: &Stat, link_len: u64) -> FileAttr {
-    let kind = kind(st);
-    let (size, nlink, perm) = match kind {
-        FileType::Symlink => (link_len, st.links, 0o777),
-        FileType::Directory => (0, 1, (st.mode & 0o7777) as u16),
-        _ => (st.size, st.links, (st.mode & 0o7777) as u16),
-    };
-    FileAttr {
-        ino: INodeNo(ino),
-        size,
-        blocks: st.allocated.div_ceil(512),
-        atime: to_system_time(st.times.last_access),
-        mtime: to_system_time(st.times.last_write),
-        ctime: to_system_time(st.times.change),
-        crtime: to_system_time(st.times.creation),
-        kind,
-        perm,
-        nlink,
-        uid: st.uid,
-        gid: st.gid,
-        rdev: 0,
-        blksize: BLOCK_SIZE,
-        flags: 0,
+/// A file's attributes as one reply gives them to the kernel: its node, its engine
+/// attributes and, for a link, the length of the POSIX target (the symlink's size).
+#[derive(Debug, Clone)]
+pub(crate) struct Attr {
+    /// The node the kernel knows the file under.
+    pub(crate) ino: u64,
+    /// The engine's attributes.
+    pub(crate) stat: Stat,
+    /// The length of the target `readlink` returns (0 for anything but a link).
+    pub(crate) link_len: u64,
+}
+
+impl Attr {
+    /// Linux's view of the attributes: (size, nlink, permission bits).
+    pub(crate) fn size_nlink_perm(&self) -> (u64, u32, u16) {
+        let st = &self.stat;
+        match kind(st) {
+            Kind::Symlink => (self.link_len, st.links, 0o777),
+            Kind::Directory => (0, 1, (st.mode & 0o7777) as u16),
+            Kind::File => (st.size, st.links, (st.mode & 0o7777) as u16),
+        }
     }
 }
 

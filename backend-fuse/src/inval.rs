@@ -13,6 +13,7 @@
 //! Invalidating an inode's *attributes* takes no sleeping lock in the kernel (a spinlock and
 //! the attribute version counter), so handlers do that directly, before replying.
 
+use crate::core::KernelCache;
 use fuser::{INodeNo, Notifier};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -72,6 +73,21 @@ impl Invalidator {
         if self.tx.send(Job::Done(done_tx)).is_ok() {
             let _ = done_rx.recv_timeout(SYNC_WAIT);
         }
+    }
+}
+
+impl KernelCache for Invalidator {
+    fn attrs_now(&self, ino: u64) {
+        Invalidator::attrs_now(self, ino)
+    }
+    fn entry_later(&self, parent: u64, name: &[u8]) {
+        Invalidator::entry_later(self, parent, name)
+    }
+    fn pages_later(&self, ino: u64) {
+        Invalidator::pages_later(self, ino)
+    }
+    fn wait(&self) {
+        Invalidator::wait(self)
     }
 }
 

@@ -30,14 +30,19 @@
 //!   EISDIR; `rmdir` removes directories (and junctions reached by their real type).
 //! * `rename(2)` is MoveFileEx with REPLACE_EXISTING and POSIX semantics (it replaces a target
 //!   that is open or an empty directory, as POSIX callers expect); RENAME_NOREPLACE refuses an
-//!   existing target (EEXIST); RENAME_EXCHANGE → EINVAL (NTFS has no atomic swap). A case-only
-//!   rename never reaches a Linux file system (the VFS treats two names of one inode as the
-//!   same file); use `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` instead.
+//!   existing target (EEXIST); RENAME_EXCHANGE → EINVAL (NTFS has no atomic swap). A rename
+//!   between two spellings of one name re-cases it (A6), for files and directories, from `mv`,
+//!   `git mv`, `os.rename` or any rename(2) (see "Case-only rename" below);
+//!   `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` is the explicit form.
 //! * Directories report nlink 1, like ntfs-3g. File nlink is the number of names (A1).
-//! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`), `user.*` stored per
-//!   file, and the control attributes `user.ntlinkfs.check` (engine invariant check: `ok` or
-//!   the inconsistencies), `user.ntlinkfs.names`, `user.ntlinkfs.fileid`,
-//!   `user.ntlinkfs.recase`.
+//! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`; changed only by the
+//!   file's owner or a caller with CAP_FOWNER), `user.*` stored per file (UTF-8 names only,
+//!   else EILSEQ), and the control attributes `user.ntlinkfs.check` (engine invariant check:
+//!   `ok` or the inconsistencies), `user.ntlinkfs.names`, `user.ntlinkfs.fileid`,
+//!   `user.ntlinkfs.recase`, `user.ntlinkfs.save`, `user.ntlinkfs.handles`,
+//!   `user.ntlinkfs.pid`, `user.ntlinkfs.image`, which answer only the mounting user and root.
+//! * Absolute link targets never lead off the drive: `..` stops at the drive's (or mapped
+//!   directory's) root; a target longer than a Linux link can be → ENAMETOOLONG.
 //!
 //! ## Caching (never stale, and fast)
 //! The kernel caches names (dentries, for `entry_ttl`) and attributes (for `attr_ttl`) and asks
@@ -87,6 +92,58 @@
 //! Changes made to the [`vfs_core::Volume`] directly while mounted need
 //! [`MountHandle::invalidate`], or are seen when the TTLs expire.
 //!
+//! ## Case-only rename
+//! The kernel's name cache is keyed by exact spelling, but every spelling of an NTFS name
+//! leads it to the file's one inode. A rename(2) from `Case.txt` to `CASE.TXT` therefore
+//! never reaches a file system: `vfs_rename` returns 0 at once when the old and new names
+//! have the same inode, and RENAME_NOREPLACE (which coreutils `mv` tries first) fails with
+//! EEXIST in the VFS because the new name exists. The kernel does ask about the new name,
+//! though: `fuse_dentry_revalidate` sends a LOOKUP for a cached rename target
+//! (LOOKUP_RENAME_TARGET), and an uncached one is looked up anyway. FUSE's LOOKUP carries no
+//! intent, so the backend asks the kernel (module `caller`): when a LOOKUP finds a name spelled
+//! otherwise than stored (or a file already seen under another spelling), it reads
+//! `/proc/TID/syscall` of the requesting thread. If that thread is blocked in rename,
+//! renameat or renameat2, its two paths (read from `/proc/TID/mem`; relative paths start at
+//! `/proc/TID/cwd` or the dirfd) are compared: when this name is the last component of the new
+//! path, the old path's last component is another spelling of the same directory entry, and
+//! both paths' directories are this directory (walked through the engine, never through the
+//! kernel, which holds the rename's directory locks), the LOOKUP answers ENOENT to that thread.
+//! The VFS then sees a rename onto a missing name and sends RENAME, which re-cases the entry
+//! (A6: "a target differing only in case gives the new spelling"); the kernel moves its dentry
+//! to the new spelling. Every other thread, and every other lookup of the renaming thread,
+//! gets the usual answer.
+//!
+//! The file keeps its one kernel inode: `st_ino` and `st_nlink` do not change, open files and
+//! mappings keep working, and data is coherent through every spelling at once because there is
+//! one page cache. Every spelling keeps leading to the same file and kind, so no node is
+//! retired. A file the kernel had looked up under other spellings stays aliased (rule 3: a
+//! later unlink or rename drops every spelling it still holds); one it knew only under the old
+//! stored spelling now has only the new one cached (the kernel moved that dentry), so it is not
+//! marked. Listings show the new spelling at once (READDIR is never cached).
+//!
+//! Limits: the daemon must be allowed to read the caller's `/proc/TID/syscall` and
+//! `/proc/TID/mem` (ptrace access: the daemon runs as root, or as the caller's user where Yama's
+//! `ptrace_scope` is 0 and the caller is dumpable); otherwise, and on architectures other than
+//! x86_64 and aarch64 (or 32-bit callers), the rename stays the VFS's no-op, as before, and
+//! `user.ntlinkfs.recase` does the job. Both paths must name their directory in the same way as
+//! far as the backend can walk them (through directories, `.` and `..`, not through links).
+//! A file opened under the new spelling before the rename keeps working, but the kernel
+//! dropped that dentry, so `/proc/PID/fd` shows its path with " (deleted)". RENAME_EXCHANGE
+//! between two spellings → EINVAL, as any exchange. `git mv` of a directory to another case
+//! fails in git itself (it asks for `rename("docs", "Docs/docs")`); git's two steps work.
+//! Verified by `tests/case_rename.rs`
+//! (coreutils `mv`, `git mv`, Python `os.rename`, rename(2), renameat2 with RENAME_NOREPLACE,
+//! hard links, open files and a shared mapping across the rename).
+//!
+//! A design that gives each spelling its own kernel node (with `st_ino` the file's) was
+//! rejected: `mv` would still fail (the new name is positive, so RENAME_NOREPLACE gives EEXIST
+//! in the VFS, and `mv` then finds equal `st_dev`/`st_ino` and reports "are the same file":
+//! coreutils 9.1 `same_file_ok` has no case-insensitive handling, only a FIXME), and two
+//! kernel inodes for one file mean two page caches, which a shared mapping cannot keep
+//! coherent at once. (Measured on Linux 6.18 with a minimal fuser file system: `st_ino` was
+//! the file's only with attribute TTL 0 for the second node, and `mv a A` still failed with
+//! "are the same file"; see ARCHITECTURE.md.)
+//!
 //! ## Speed
 //! Warm `stat` is answered from the kernel's caches (no request). Every data change goes
 //! through the one kernel inode of its file, so data pages are kept across opens
@@ -106,567 +163,37 @@
 //! the kernel still holds stays valid. At the end of the session every pin and handle is
 //! released, so the volume can be checked or saved.
 
+//!
+//! ## Files
+//! * `glue` — the `impl fuser::Filesystem`: unpacks each request, calls one `core` method,
+//!   packs the reply (TTLs, open flags, the xattr size probe). The only file that answers
+//!   the kernel.
+//! * `core` (with `dir` for listings and `xattr` for extended and control attributes) — what
+//!   each request does, on plain values, with no fuser type: the cache decisions (which nodes
+//!   to retire, which names to drop after the reply) go out through the `KernelCache` trait,
+//!   so they are unit-tested against a recorder without /dev/fuse.
+//! * `nodes` (inode numbers, lookup counts, retirement), `inval` (the kernel notifications),
+//!   `attr`, `names`, `target`, `errno` — the translations; `creds` — who the caller is and
+//!   acting with the caller's rights; `mount` — options, mounting, the handle, unmounting.
+
 #![warn(missing_docs)]
 
 mod attr;
+mod caller;
+mod core;
+mod creds;
+mod dir;
 mod errno;
-mod fs;
+mod glue;
 mod inval;
+mod mount;
 mod names;
 mod nodes;
 mod target;
 mod xattr;
 
-use std::ffi::CString;
-use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
-use parking_lot::Mutex;
-use vfs_core::Volume;
-
+pub use mount::{
+    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Unmounter,
+    UNMOUNT_WAIT,
+};
 pub use xattr::CONTROL_PREFIX;
-
-/// How to mount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountOptions {
-    /// Threads serving requests, each with its own cloned `/dev/fuse` descriptor when the
-    /// device can be opened (fuser `Config::n_threads` and `clone_fd`). At least 1.
-    pub threads: usize,
-    /// Let other users reach the drive (`allow_other`). Off by default: only the mounting user
-    /// can. Needs `user_allow_other` in /etc/fuse.conf when not mounting as root.
-    pub allow_other: bool,
-    /// Mount read-only (the kernel refuses changes with EROFS; build the volume read-only too).
-    pub read_only: bool,
-    /// Let the kernel check permission bits (`default_permissions`). On by default.
-    pub default_permissions: bool,
-    /// How long the kernel may reuse a name → file answer without asking.
-    pub entry_ttl: Duration,
-    /// How long the kernel may reuse a file's attributes without asking.
-    pub attr_ttl: Duration,
-    /// Before mounting, lazily unmount a dead FUSE mount left at the mount point ("transport
-    /// endpoint is not connected" after a crash). On by default.
-    pub clean_dead_mount: bool,
-    /// The mount's source name in /proc/mounts.
-    pub fsname: String,
-}
-
-impl Default for MountOptions {
-    fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        MountOptions {
-            // One per CPU, at least 2 (a handler that waits for an invalidation must not
-            // stall every other request). More threads than CPUs made each round trip slower:
-            // a request wakes a colder thread (issue 7, `ntlinkfs bench --fuse-threads` on 2
-            // CPUs: create 10.5k/s with 4 threads, 15.9k/s with 2).
-            threads: cpus.clamp(2, 8),
-            allow_other: false,
-            read_only: false,
-            default_permissions: true,
-            entry_ttl: Duration::from_secs(60),
-            attr_ttl: Duration::from_secs(60),
-            clean_dead_mount: true,
-            fsname: "ntlinkfs".into(),
-        }
-    }
-}
-
-/// Why a mount or an unmount failed. Each message is one line and says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum MountError {
-    /// The mount point does not exist.
-    #[error("mount point {0} does not exist: create it first (mkdir -p {0})")]
-    MountpointMissing(PathBuf),
-    /// The mount point is not a directory.
-    #[error("mount point {0} is not a directory: give an empty directory")]
-    NotADirectory(PathBuf),
-    /// A live FUSE file system is already mounted there.
-    #[error("{0} is already a FUSE mount point: unmount it first (fusermount3 -u {0})")]
-    AlreadyMounted(PathBuf),
-    /// `/dev/fuse` is missing.
-    #[error("/dev/fuse not found: install fuse3 (apt-get install fuse3) or load the fuse module (modprobe fuse)")]
-    NoFuseDevice,
-    /// Not allowed to mount.
-    #[error("permission denied mounting at {path}: {detail} (run as root, or install fuse3 for the setuid fusermount3 helper)")]
-    PermissionDenied {
-        /// The mount point.
-        path: PathBuf,
-        /// What the system said.
-        detail: String,
-    },
-    /// Any other mount failure.
-    #[error("mounting at {path} failed: {cause}")]
-    Mount {
-        /// The mount point.
-        path: PathBuf,
-        /// The cause (in the message; not chained, so that the message is said once).
-        cause: io::Error,
-    },
-    /// The unmount failed.
-    #[error("unmounting {path} failed: {cause}")]
-    Unmount {
-        /// The mount point.
-        path: PathBuf,
-        /// The cause (in the message; not chained, so that the message is said once).
-        cause: io::Error,
-    },
-    /// Unmounted lazily, but files are still open in it, so its session has not ended.
-    #[error("{0} was unmounted lazily but files are still open in it; the session ends when they are closed")]
-    Busy(PathBuf),
-    /// The session serving the mount ended with an error.
-    #[error("the FUSE session for {path} ended with an error: {cause}")]
-    Session {
-        /// The mount point.
-        path: PathBuf,
-        /// The cause (in the message; not chained, so that the message is said once).
-        cause: io::Error,
-    },
-}
-
-/// How long [`MountHandle::unmount`] waits for the session to end.
-pub const UNMOUNT_WAIT: Duration = Duration::from_secs(10);
-
-/// A mounted volume. Dropping it unmounts (lazily if busy) and waits a few seconds for the
-/// session to end.
-#[derive(Debug)]
-pub struct MountHandle {
-    mountpoint: PathBuf,
-    volume: Arc<Volume>,
-    cache: fs::CacheHandle,
-    done: Mutex<Done>,
-}
-
-#[derive(Debug)]
-struct Done {
-    rx: Receiver<io::Result<()>>,
-    result: Option<io::Result<()>>,
-}
-
-/// Unmounts a mount from any thread (a signal handler thread, a test); cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Unmounter {
-    mountpoint: PathBuf,
-}
-
-/// Mounts `volume` at `mountpoint` and returns once the drive answers requests.
-///
-/// The root directory belongs to the volume's `default_uid`/`default_gid` (see
-/// [`vfs_core::VolumeOptions`]); with `default_permissions` on, give the mounting user's ids
-/// there when not mounting as root, or only root can create files in the root.
-///
-/// The mount point must be an existing directory; a dead FUSE mount left there is lazily
-/// unmounted first (see [`MountOptions::clean_dead_mount`]). The volume stays usable after
-/// the mount ends (the handle gives it back through [`MountHandle::volume`]).
-pub fn mount(
-    volume: Arc<Volume>,
-    mountpoint: &Path,
-    opts: &MountOptions,
-) -> Result<MountHandle, MountError> {
-    ensure_std_fds();
-    let mp = prepare_mountpoint(mountpoint, opts.clean_dead_mount)?;
-    if !Path::new("/dev/fuse").exists() {
-        return Err(MountError::NoFuseDevice);
-    }
-    let notifier = Arc::new(OnceLock::new());
-    let inval = inval::Invalidator::start(notifier.clone()).map_err(|e| MountError::Mount {
-        path: mp.clone(),
-        cause: e,
-    })?;
-    let fs = fs::NtFs::new(volume.clone(), &mp, opts.entry_ttl, opts.attr_ttl, inval);
-    let cache = fs.cache_handle();
-
-    let mut options = vec![
-        fuser::MountOption::FSName(opts.fsname.clone()),
-        fuser::MountOption::CUSTOM("subtype=ntlinkfs".into()),
-    ];
-    if opts.default_permissions {
-        options.push(fuser::MountOption::DefaultPermissions);
-    }
-    if opts.read_only {
-        options.push(fuser::MountOption::RO);
-    }
-    let mut cfg = fuser::Config::default();
-    cfg.mount_options = options;
-    cfg.acl = if opts.allow_other {
-        fuser::SessionACL::All
-    } else {
-        fuser::SessionACL::Owner
-    };
-    cfg.n_threads = Some(opts.threads.max(1));
-    // The pure-Rust mount opens /dev/fuse itself (then mounts directly as root, or through
-    // the setuid fusermount3 otherwise); so does cloning it for each thread.
-    let dev = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse");
-    if let Err(e) = &dev {
-        if e.kind() == io::ErrorKind::PermissionDenied {
-            return Err(MountError::PermissionDenied {
-                path: mp,
-                detail: "/dev/fuse is not readable and writable by this user (distributions \
-                         make it mode 0666; chmod 666 /dev/fuse)"
-                    .into(),
-            });
-        }
-    }
-    cfg.clone_fd = dev.is_ok();
-
-    let session = fuser::Session::new(fs, &mp, &cfg).map_err(|e| mount_error(e, &mp))?;
-    let _ = notifier.set(session.notifier());
-    let bg = session.spawn().map_err(|e| MountError::Mount {
-        path: mp.clone(),
-        cause: e,
-    })?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("ntlinkfs-session".into())
-        .spawn(move || {
-            let _ = tx.send(bg.join());
-        })
-        .map_err(|e| MountError::Mount {
-            path: mp.clone(),
-            cause: e,
-        })?;
-    let handle = MountHandle {
-        mountpoint: mp.clone(),
-        volume,
-        cache,
-        done: Mutex::new(Done { rx, result: None }),
-    };
-    // Ready means a request went through: stat the root of the new mount.
-    if let Err(e) = std::fs::metadata(&mp) {
-        let _ = unmount_path(&mp);
-        return Err(MountError::Mount { path: mp, cause: e });
-    }
-    Ok(handle)
-}
-
-impl MountHandle {
-    /// The canonical mount point.
-    pub fn mountpoint(&self) -> &Path {
-        &self.mountpoint
-    }
-
-    /// The mounted volume (usable before, during and after the mount).
-    pub fn volume(&self) -> &Arc<Volume> {
-        &self.volume
-    }
-
-    /// Tells the kernel to forget what it cached about file `id`. Changes made through the
-    /// mount need no call; call this after changing the volume *directly* (through
-    /// [`Volume`]'s API while mounted) in a way that removes, renames or re-kinds a name of
-    /// `id` or changes its attributes — otherwise the kernel may show the old state until the
-    /// TTLs expire. New names need no call (missing names are never cached).
-    pub fn invalidate(&self, id: vfs_core::FileId) {
-        self.cache.invalidate(id);
-    }
-
-    /// Something that can unmount this mount from another thread.
-    pub fn unmounter(&self) -> Unmounter {
-        Unmounter {
-            mountpoint: self.mountpoint.clone(),
-        }
-    }
-
-    /// Has the session ended (unmounted by [`MountHandle::unmount`], an [`Unmounter`], or
-    /// from outside with `umount` / `fusermount3 -u`)?
-    pub fn is_finished(&self) -> bool {
-        let mut d = self.done.lock();
-        if d.result.is_none() {
-            if let Ok(r) = d.rx.try_recv() {
-                d.result = Some(r);
-            }
-        }
-        d.result.is_some()
-    }
-
-    /// Waits until the session ends (someone unmounts the drive).
-    pub fn wait(self) -> Result<(), MountError> {
-        self.wait_inner(None).unwrap_or(Ok(()))
-    }
-
-    /// Waits at most `timeout` for the session to end; None if it is still running.
-    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<(), MountError>> {
-        self.wait_inner(Some(timeout))
-    }
-
-    fn wait_inner(&self, timeout: Option<Duration>) -> Option<Result<(), MountError>> {
-        let mut d = self.done.lock();
-        if d.result.is_none() {
-            let r = match timeout {
-                None => d.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(t) => d.rx.recv_timeout(t),
-            };
-            match r {
-                Ok(r) => d.result = Some(r),
-                Err(RecvTimeoutError::Timeout) => return None,
-                Err(RecvTimeoutError::Disconnected) => d.result = Some(Ok(())),
-            }
-        }
-        Some(match d.result.as_ref().expect("set above") {
-            Ok(()) => Ok(()),
-            Err(e) => Err(MountError::Session {
-                path: self.mountpoint.clone(),
-                cause: io::Error::new(e.kind(), e.to_string()),
-            }),
-        })
-    }
-
-    /// Unmounts and waits for the session to end. If files are still open in the mount the
-    /// unmount is lazy (the drive disappears from the namespace at once, the session ends when
-    /// the last of them is closed); after waiting [`UNMOUNT_WAIT`] for that this returns
-    /// [`MountError::Busy`] and the session goes on in the background until then.
-    pub fn unmount(self) -> Result<(), MountError> {
-        if !self.is_finished() {
-            unmount_path(&self.mountpoint).map_err(|e| MountError::Unmount {
-                path: self.mountpoint.clone(),
-                cause: e,
-            })?;
-        }
-        match self.wait_inner(Some(UNMOUNT_WAIT)) {
-            Some(r) => r,
-            None => Err(MountError::Busy(self.mountpoint.clone())),
-        }
-    }
-}
-
-impl Drop for MountHandle {
-    fn drop(&mut self) {
-        if !self.is_finished() {
-            let _ = unmount_path(&self.mountpoint);
-            let _ = self.wait_inner(Some(UNMOUNT_WAIT));
-        }
-    }
-}
-
-impl Unmounter {
-    /// Asks the kernel to unmount (lazily if busy); does not wait for the session to end.
-    pub fn unmount(&self) -> Result<(), MountError> {
-        unmount_path(&self.mountpoint).map_err(|e| MountError::Unmount {
-            path: self.mountpoint.clone(),
-            cause: e,
-        })
-    }
-}
-
-/// Unmounts the FUSE mount at `path`: umount(2), lazily (MNT_DETACH) if busy; `fusermount3
-/// -u` (then `-uz`) when the caller may not call umount(2). Not mounted → Ok.
-pub fn unmount_path(path: &Path) -> io::Result<()> {
-    let c = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: a valid NUL-terminated path.
-    if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
-        return Ok(());
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(()),
-        Some(libc::EBUSY) => {
-            // SAFETY: as above.
-            if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
-                Ok(())
-            } else {
-                Err(io::Error::last_os_error())
-            }
-        }
-        Some(libc::EPERM) => fusermount_unmount(path),
-        _ => Err(e),
-    }
-}
-
-fn fusermount_unmount(path: &Path) -> io::Result<()> {
-    for args in [&["-u", "-q"][..], &["-u", "-q", "-z"][..]] {
-        let out = std::process::Command::new("fusermount3")
-            .args(args)
-            .arg("--")
-            .arg(path)
-            .output()?;
-        if out.status.success() {
-            return Ok(());
-        }
-    }
-    Err(io::Error::other(format!(
-        "fusermount3 -u {} failed",
-        path.display()
-    )))
-}
-
-fn mount_error(e: io::Error, mp: &Path) -> MountError {
-    match e.kind() {
-        io::ErrorKind::PermissionDenied => MountError::PermissionDenied {
-            path: mp.to_path_buf(),
-            detail: e.to_string().trim().replace('\n', " "),
-        },
-        io::ErrorKind::NotFound if !Path::new("/dev/fuse").exists() => MountError::NoFuseDevice,
-        _ => MountError::Mount {
-            path: mp.to_path_buf(),
-            cause: io::Error::new(e.kind(), e.to_string().trim().replace('\n', " ")),
-        },
-    }
-}
-
-/// fuser's mount asserts that /dev/fuse is not opened as fd 0–2; a process started with a
-/// closed stdin/stdout/stderr gets /dev/null there instead.
-fn ensure_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD on any number is harmless.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            // SAFETY: opening /dev/null; the new descriptor is the lowest free one, i.e. fd.
-            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
-        }
-    }
-}
-
-/// Checks the mount point and cleans a dead mount there; returns the canonical path.
-fn prepare_mountpoint(path: &Path, clean_dead: bool) -> Result<PathBuf, MountError> {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| MountError::Mount {
-                path: path.to_path_buf(),
-                cause: e,
-            })?
-            .join(path)
-    };
-    match std::fs::metadata(&abs) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(MountError::NotADirectory(abs)),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) && clean_dead => {
-            tracing::info!("lazily unmounting the dead mount at {}", abs.display());
-            lazy_unmount(&abs).map_err(|e| MountError::Unmount {
-                path: abs.clone(),
-                cause: e,
-            })?;
-            return prepare_mountpoint(path, false);
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(MountError::MountpointMissing(abs))
-        }
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return Err(MountError::PermissionDenied {
-                path: abs,
-                detail: e.to_string(),
-            })
-        }
-        Err(e) => {
-            return Err(MountError::Mount {
-                path: abs,
-                cause: e,
-            })
-        }
-    }
-    let canon = abs.canonicalize().map_err(|e| MountError::Mount {
-        path: abs.clone(),
-        cause: e,
-    })?;
-    if is_fuse_mountpoint(&canon) {
-        // The kernel may answer stat on a dead mount from its cache; statfs always asks.
-        if clean_dead && statfs_errno(&canon) == Some(libc::ENOTCONN) {
-            tracing::info!("lazily unmounting the dead mount at {}", canon.display());
-            lazy_unmount(&canon).map_err(|e| MountError::Unmount {
-                path: canon.clone(),
-                cause: e,
-            })?;
-            return prepare_mountpoint(path, false);
-        }
-        return Err(MountError::AlreadyMounted(canon));
-    }
-    Ok(canon)
-}
-
-/// The errno statfs(2) fails with on `path`, if it fails.
-fn statfs_errno(path: &Path) -> Option<i32> {
-    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: a valid path and a zeroed statfs struct to fill.
-    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::statfs(c.as_ptr(), &mut buf) } == 0 {
-        None
-    } else {
-        io::Error::last_os_error().raw_os_error()
-    }
-}
-
-fn lazy_unmount(path: &Path) -> io::Result<()> {
-    let c = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: a valid NUL-terminated path.
-    if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
-        return Ok(());
-    }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EPERM) {
-        let ok = std::process::Command::new("fusermount3")
-            .args(["-u", "-q", "-z", "--"])
-            .arg(path)
-            .status()?
-            .success();
-        return if ok {
-            Ok(())
-        } else {
-            Err(io::Error::other("fusermount3 -uz failed"))
-        };
-    }
-    Err(e)
-}
-
-/// Is `path` the mount point of a FUSE file system (per /proc/self/mountinfo)?
-fn is_fuse_mountpoint(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let want = path.as_os_str().as_bytes();
-    info.lines().any(|line| {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(dash) = fields.iter().position(|f| *f == "-") else {
-            return false;
-        };
-        let (Some(mp), Some(fstype)) = (fields.get(4), fields.get(dash + 1)) else {
-            return false;
-        };
-        fstype.starts_with("fuse") && unescape_mountinfo(mp) == want
-    })
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo`.
-fn unescape_mountinfo(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push(((b[i + 1] - b'0') << 6) | ((b[i + 2] - b'0') << 3) | (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape_mountinfo(r"/tmp/a\040b"), b"/tmp/a b");
-        assert_eq!(unescape_mountinfo(r"/x\134y"), b"/x\\y");
-        assert_eq!(unescape_mountinfo("/plain"), b"/plain");
-    }
-
-    #[test]
-    fn missing_mountpoint_is_one_clear_line() {
-        let e = prepare_mountpoint(Path::new("/nonexistent/ntlinkfs-test"), true).unwrap_err();
-        let s = e.to_string();
-        assert!(matches!(e, MountError::MountpointMissing(_)));
-        assert!(!s.contains('\n'));
-        assert!(s.contains("mkdir -p"), "{s}");
-    }
-}

@@ -25,8 +25,8 @@
 //! Lock order: this table's lock is taken before the engine's lock (pin/unpin run under it),
 //! never the other way round, and no kernel notification is sent while holding it.
 
-use crate::attr;
-use fuser::FileType;
+use crate::attr::{self, Kind};
+use crate::errno::Errno;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,7 +45,7 @@ pub(crate) type KernelName = (u64, Box<[u8]>);
 #[derive(Debug)]
 struct Node {
     file: FileId,
-    kind: FileType,
+    kind: Kind,
     lookups: u64,
     retired: bool,
     /// Looked up under a spelling other than the stored one since this node was made.
@@ -98,7 +98,7 @@ impl Nodes {
 
     /// The file of a node used by a path-based request: a retired node → ESTALE (the kernel
     /// then re-walks the path with LOOKUP_REVAL); an unknown spare node → ESTALE too.
-    pub(crate) fn live(&self, ino: u64) -> Result<FileId, fuser::Errno> {
+    pub(crate) fn live(&self, ino: u64) -> Result<FileId, Errno> {
         if ino == ROOT_INO {
             return Ok(self.root);
         }
@@ -107,10 +107,10 @@ impl Nodes {
         }
         let g = self.inner.read();
         match g.nodes.get(&ino) {
-            Some(n) if n.retired => Err(fuser::Errno::ESTALE),
+            Some(n) if n.retired => Err(Errno::ESTALE),
             Some(n) => Ok(n.file),
             None if ino >= SPARE_LIMIT => Ok(FileId(ino)),
-            None => Err(fuser::Errno::ESTALE),
+            None => Err(Errno::ESTALE),
         }
     }
 
@@ -133,7 +133,7 @@ impl Nodes {
         vol: &Volume,
         ino: u64,
         with_handle: bool,
-    ) -> Result<(FileId, Stat), fuser::Errno> {
+    ) -> Result<(FileId, Stat), Errno> {
         let err = crate::errno::errno;
         if ino == ROOT_INO {
             return Ok((self.root, vol.stat(self.root).map_err(err)?));
@@ -145,8 +145,8 @@ impl Nodes {
                     let f = FileId(ino);
                     return Ok((f, vol.stat(f).map_err(err)?));
                 }
-                None => return Err(fuser::Errno::ESTALE),
-                Some(n) if n.retired && !with_handle => return Err(fuser::Errno::ESTALE),
+                None => return Err(Errno::ESTALE),
+                Some(n) if n.retired && !with_handle => return Err(Errno::ESTALE),
                 Some(n) => {
                     let st = vol.stat(n.file).map_err(err)?;
                     if attr::kind(&st) == n.kind {
@@ -162,7 +162,7 @@ impl Nodes {
                 self.retired.fetch_add(1, Ordering::AcqRel);
             }
         }
-        Err(fuser::Errno::ESTALE)
+        Err(Errno::ESTALE)
     }
 
     /// Hands the kernel a node for `file`, seen under `name` in directory node `parent`:
@@ -269,6 +269,21 @@ impl Nodes {
         let ino = g.peek_current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
             n.aliased = true;
+        }
+    }
+
+    /// Records that the kernel now holds `file`'s current node under `name` in `parent` too
+    /// (a rename moved its dentry there), so that a later retirement drops that name.
+    pub(crate) fn add_name(&self, file: FileId, parent: u64, name: &[u8]) {
+        let mut g = self.inner.write();
+        let ino = g.peek_current(file);
+        if let Some(n) = g.nodes.get_mut(&ino) {
+            if !n.names.iter().any(|(p, x)| *p == parent && **x == *name) {
+                if n.names.len() == MAX_NAMES {
+                    n.names.remove(0);
+                }
+                n.names.push((parent, name.into()));
+            }
         }
     }
 
@@ -401,12 +416,12 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vfs_core::VolumeOptions;
+    use vfs_core::{NewFile, VolumeOptions};
 
     #[test]
     fn lookups_pin_and_forget_unpins() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\f").unwrap();
+        let id = v.create_path(r"\f", &NewFile::file()).unwrap();
         let n = Nodes::new(v.root());
         let ino = n.remember(&v, id, 1, b"f", false).unwrap().0;
         assert_eq!(ino, id.0);
@@ -425,14 +440,14 @@ mod tests {
     #[test]
     fn retired_node_answers_estale_and_next_lookup_gets_a_spare() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\f").unwrap();
+        let id = v.create_path(r"\f", &NewFile::file()).unwrap();
         let n = Nodes::new(v.root());
         let a = n.remember(&v, id, 1, b"F", true).unwrap().0;
         assert!(n.is_aliased(id));
         let r = n.retire(id);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].0, a);
-        assert_eq!(n.live(a), Err(fuser::Errno::ESTALE));
+        assert_eq!(n.live(a), Err(Errno::ESTALE));
         assert_eq!(n.file_of(a), Some(id));
         let b = n.remember(&v, id, 1, b"f", false).unwrap().0;
         assert!((2..SPARE_LIMIT).contains(&b));
@@ -444,7 +459,7 @@ mod tests {
         assert!(n.live(a).is_ok()); // default ino: no longer retired, maps to the file
         n.forget(&v, b, 1);
         assert_eq!(n.len(), 0);
-        assert_eq!(n.live(b), Err(fuser::Errno::ESTALE));
+        assert_eq!(n.live(b), Err(Errno::ESTALE));
         // With the default node forgotten, the file is shown under it again.
         assert_eq!(n.remember(&v, id, 1, b"f", false).unwrap().0, id.0);
         n.clear(&v);
@@ -454,10 +469,10 @@ mod tests {
     #[test]
     fn a_node_never_answers_with_another_kind() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_dir_path(r"\d").unwrap();
+        let id = v.create_path(r"\d", &NewFile::dir()).unwrap();
         let n = Nodes::new(v.root());
         let (a, st) = n.remember(&v, id, 1, b"d", false).unwrap();
-        assert_eq!(attr::kind(&st), FileType::Directory);
+        assert_eq!(attr::kind(&st), Kind::Directory);
         let rp = vfs_core::reparse::junction_for_target(
             &"C:\\t".encode_utf16().collect::<Vec<_>>(),
             'C',
@@ -465,11 +480,11 @@ mod tests {
         .unwrap();
         v.set_reparse_point(id, rp.as_bytes()).unwrap();
         // Not yet retired by anyone: the kind check retires it.
-        assert_eq!(n.stat(&v, a, false).unwrap_err(), fuser::Errno::ESTALE);
-        assert_eq!(n.stat(&v, a, true).unwrap_err(), fuser::Errno::ESTALE);
+        assert_eq!(n.stat(&v, a, false).unwrap_err(), Errno::ESTALE);
+        assert_eq!(n.stat(&v, a, true).unwrap_err(), Errno::ESTALE);
         let (b, st) = n.remember(&v, id, 1, b"d", false).unwrap();
         assert_ne!(a, b);
-        assert_eq!(attr::kind(&st), FileType::Symlink);
+        assert_eq!(attr::kind(&st), Kind::Symlink);
         assert_eq!(n.stat(&v, b, false).unwrap().0, id);
         n.clear(&v);
     }

@@ -12,6 +12,14 @@
 //! | `/.ntlinkfs-unmapped/UNC/srv/sh/a`   | `\\srv\sh\a`                                  |
 //! | any other absolute path              | refused with EPERM                            |
 //!
+//! An absolute target is normalized lexically first (`.` and empty segments dropped, `..`
+//! removing the segment before it, never above `/`), so that the link names the place its
+//! text names: `MOUNTPOINT/../x` is the host's `x` beside the mount point (the mount point is
+//! canonical, so its `..` is its real parent), outside the drive, and refused like any other
+//! host path rather than stored as `C:\x` (issue 14). A `\` inside a component of an
+//! absolute target would turn into a separator on the NTFS side, naming another file, so it is
+//! refused with EINVAL (NTFS names cannot hold `\`, MS-FSCC 2.1.5.2).
+//!
 //! An absolute path elsewhere on the host has no Windows meaning on this volume; EPERM is
 //! what symlink(2) returns when "the file system does not support the creation of symbolic
 //! links" of that kind, and tools that fall back to copying on EPERM do so. Map the host
@@ -22,9 +30,10 @@
 //!
 //! [`symlink_for_target`]: vfs_core::reparse::symlink_for_target
 
+use crate::errno::Errno;
 use crate::names;
-use fuser::Errno;
 use std::path::{Path, PathBuf};
+use vfs_core::wtf16::wide;
 use vfs_core::UNMAPPED_PREFIX;
 
 /// Where a Linux symlink target leads, for deciding the link's kind.
@@ -52,7 +61,8 @@ pub(crate) fn ntfs_target(
         let units = names::to_units(target).ok_or(Errno::EINVAL)?;
         return Ok((units, Place::Volume { relative: true }));
     }
-    let text = std::str::from_utf8(target).ok();
+    let normalized = std::str::from_utf8(target).ok().map(lexical);
+    let text = normalized.as_deref();
     let under = |base: &Path| -> Option<String> {
         let base = base.to_str()?.trim_end_matches('/');
         let t = text?;
@@ -63,10 +73,13 @@ pub(crate) fn ntfs_target(
             None
         }
     };
+    if text.is_some_and(|t| t.contains('\\')) {
+        return Err(Errno::EINVAL);
+    }
     let drive_path = |letter: char, rest: &str| -> Vec<u16> {
         let mut s = format!("{letter}:\\");
         s.push_str(&rest.replace('/', "\\"));
-        s.encode_utf16().collect()
+        wide(&s)
     };
     if let Some(rest) = under(mount) {
         return Ok((drive_path(drive, &rest), Place::Volume { relative: false }));
@@ -90,7 +103,7 @@ pub(crate) fn ntfs_target(
         if first == "UNC" {
             let mut s = String::from("\\\\");
             s.push_str(&tail.replace('/', "\\"));
-            return Ok((s.encode_utf16().collect(), Place::Unknown));
+            return Ok((wide(&s), Place::Unknown));
         }
         if first.starts_with("{") && first.ends_with('}') {
             let mut s = format!("\\??\\Volume{first}");
@@ -98,10 +111,26 @@ pub(crate) fn ntfs_target(
                 s.push('\\');
                 s.push_str(&tail.replace('/', "\\"));
             }
-            return Ok((s.encode_utf16().collect(), Place::Unknown));
+            return Ok((wide(&s), Place::Unknown));
         }
     }
     Err(Errno::EPERM)
+}
+
+/// An absolute POSIX path with `.`, `..` and repeated `/` applied lexically (`..` at `/`
+/// stays at `/`, as the kernel's walk does).
+fn lexical(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 #[cfg(test)]
@@ -157,5 +186,28 @@ mod tests {
     fn other_absolute_paths_are_refused() {
         assert_eq!(t("/etc/passwd"), Err(Errno::EPERM));
         assert_eq!(t(""), Err(Errno::ENOENT));
+    }
+
+    /// Issue 14: `ln -s MOUNT/../x` names the host's `x` next to the mount point, not the
+    /// drive's `x`; `..` inside the mount stays inside it.
+    #[test]
+    fn absolute_targets_name_what_their_text_names() {
+        assert_eq!(t("/mnt/x/../x2"), Err(Errno::EPERM));
+        assert_eq!(t("/mnt/x/.."), Err(Errno::EPERM));
+        assert_eq!(t("/mnt/x/a/../b").unwrap().0, r"C:\b");
+        assert_eq!(t("/mnt/x/./a//b/").unwrap().0, r"C:\a\b");
+        assert_eq!(t("/mnt/y/../x/a").unwrap().0, r"C:\a");
+        assert_eq!(t("/../../mnt/x/a").unwrap().0, r"C:\a");
+        // A mapped directory's `..` leaves it: only what is still below it keeps the letter.
+        assert_eq!(t("/host/d/deeper/../a").unwrap().0, r"D:\a");
+        assert_eq!(t("/host/d/../etc"), Err(Errno::EPERM));
+        assert_eq!(
+            t("/host/d/x/../a").unwrap().1,
+            Place::Host(PathBuf::from("/host/d/a"))
+        );
+        // A backslash in a Linux name would become an NTFS separator.
+        assert_eq!(t("/mnt/x/a\\b"), Err(Errno::EINVAL));
+        assert_eq!(lexical("/a/../../b/./c//"), "/b/c");
+        assert_eq!(lexical("/.."), "/");
     }
 }

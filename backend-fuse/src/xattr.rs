@@ -20,8 +20,17 @@
 //! Control attributes of ntlinkfs itself live under `user.ntlinkfs.` (the `user` namespace is
 //! the one the kernel passes to FUSE for every caller); they are never stored or listed:
 //! see [`Control`].
+//!
+//! The second half of this module is what SETXATTR, GETXATTR, LISTXATTR and REMOVEXATTR do
+//! (an `impl Core`, no fuser type: `glue` only packs the replies).
 
-use vfs_core::{FileTime, SetTimes};
+use crate::core::{Caller, Core};
+use crate::creds;
+use crate::errno::{errno, Errno};
+use crate::names;
+use host::xattrs::{control, ntfs};
+use std::os::unix::ffi::OsStrExt;
+use vfs_core::{FileId, FileTime, SetTimes};
 
 /// One of the names this backend answers itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +51,20 @@ pub(crate) enum Special {
     ReservedUnknown,
     /// Any other namespace (`system.posix_acl_*`, `system.ntfs_dos_name`, …).
     Unsupported,
+}
+
+impl Special {
+    /// One of the `system.ntfs_*` names: NTFS metadata that only the file's owner (or a
+    /// caller with CAP_FOWNER) may change. Reading them needs only what stat needs.
+    pub(crate) fn is_metadata(self) -> bool {
+        matches!(
+            self,
+            Special::ReparseData
+                | Special::Attrib { .. }
+                | Special::Crtime { .. }
+                | Special::Times { .. }
+        )
+    }
 }
 
 /// Control attributes (get or set through `getfattr` / `setfattr`).
@@ -67,28 +90,42 @@ pub(crate) enum Control {
     /// `user.ntlinkfs.handles` (get, any file): the number of handles open in the engine, in
     /// decimal (leak checks: 0 once every file is closed).
     Handles,
+    /// `user.ntlinkfs.pid` (get, any file): the daemon's process id in decimal (`ntlinkfs
+    /// unmount` waits for it to exit).
+    Pid,
+    /// `user.ntlinkfs.image` (get, any file): the host path of the image the daemon saves the
+    /// drive to when it is unmounted (`ntlinkfs mount --image`); ENODATA when there is none.
+    Image,
 }
 
 /// Prefix of ntlinkfs's control attributes (`user.ntlinkfs.`): `check`, `names`, `fileid`,
-/// `recase`, `save`, `handles`.
-pub const CONTROL_PREFIX: &str = "user.ntlinkfs.";
+/// `recase`, `save`, `handles`, `pid`, `image`.
+///
+/// Every control attribute answers only the user who mounted the drive and root (issue 14);
+/// anyone else gets EPERM. Those that act (save, recase, check) must not be anyone's on a
+/// drive shared with `--allow-other`, and those that read say more than stat does: `names`
+/// lists paths in directories the caller may be unable to search, `handles` and `check`
+/// describe the whole volume.
+pub const CONTROL_PREFIX: &str = control::PREFIX;
 
 /// Classifies an attribute name.
 pub(crate) fn classify(name: &[u8]) -> Special {
     match name {
-        b"system.ntfs_reparse_data" => Special::ReparseData,
-        b"system.ntfs_attrib" => Special::Attrib { be: false },
-        b"system.ntfs_attrib_be" => Special::Attrib { be: true },
-        b"system.ntfs_crtime" => Special::Crtime { be: false },
-        b"system.ntfs_crtime_be" => Special::Crtime { be: true },
-        b"system.ntfs_times" => Special::Times { be: false },
-        b"system.ntfs_times_be" => Special::Times { be: true },
-        b"user.ntlinkfs.check" => Special::Control(Control::Check),
-        b"user.ntlinkfs.names" => Special::Control(Control::Names),
-        b"user.ntlinkfs.fileid" => Special::Control(Control::FileId),
-        b"user.ntlinkfs.recase" => Special::Control(Control::Recase),
-        b"user.ntlinkfs.save" => Special::Control(Control::Save),
-        b"user.ntlinkfs.handles" => Special::Control(Control::Handles),
+        n if n == ntfs::REPARSE_DATA.as_bytes() => Special::ReparseData,
+        n if n == ntfs::ATTRIB.as_bytes() => Special::Attrib { be: false },
+        n if n == ntfs::ATTRIB_BE.as_bytes() => Special::Attrib { be: true },
+        n if n == ntfs::CRTIME.as_bytes() => Special::Crtime { be: false },
+        n if n == ntfs::CRTIME_BE.as_bytes() => Special::Crtime { be: true },
+        n if n == ntfs::TIMES.as_bytes() => Special::Times { be: false },
+        n if n == ntfs::TIMES_BE.as_bytes() => Special::Times { be: true },
+        n if n == control::CHECK.as_bytes() => Special::Control(Control::Check),
+        n if n == control::NAMES.as_bytes() => Special::Control(Control::Names),
+        n if n == control::FILEID.as_bytes() => Special::Control(Control::FileId),
+        n if n == control::RECASE.as_bytes() => Special::Control(Control::Recase),
+        n if n == control::SAVE.as_bytes() => Special::Control(Control::Save),
+        n if n == control::HANDLES.as_bytes() => Special::Control(Control::Handles),
+        n if n == control::PID.as_bytes() => Special::Control(Control::Pid),
+        n if n == control::IMAGE.as_bytes() => Special::Control(Control::Image),
         n if n.starts_with(CONTROL_PREFIX.as_bytes()) => Special::ReservedUnknown,
         n if n.starts_with(b"user.")
             || n.starts_with(b"trusted.")
@@ -98,6 +135,15 @@ pub(crate) fn classify(name: &[u8]) -> Special {
         }
         _ => Special::Unsupported,
     }
+}
+
+/// The name of a stored attribute as the engine keeps it (UTF-8). A name that is not UTF-8
+/// is refused with EILSEQ, as ntfs-3g does (observed: `setfattr -n $'user.\xff\xfe'`,
+/// `getfattr` and `setfattr -x` of such a name on an ntfs-3g mount fail with "Invalid or
+/// incomplete multibyte or wide character"); converting it lossily would make distinct
+/// names one attribute.
+fn stored_name(name: &[u8]) -> Result<&str, Errno> {
+    std::str::from_utf8(name).map_err(|_| Errno::EILSEQ)
 }
 
 /// A 4-byte integer in ntfs-3g's layout.
@@ -158,6 +204,288 @@ pub(crate) fn times_update(v: &[FileTime]) -> SetTimes {
     }
 }
 
+impl Core {
+    /// SETXATTR of `name` on node `ino` (`flags`: XATTR_CREATE / XATTR_REPLACE).
+    pub(crate) fn setxattr(
+        &self,
+        who: Caller,
+        ino: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), Errno> {
+        let id = self.nodes.live(ino)?;
+        let class = classify(name);
+        if class.is_metadata() {
+            self.owner_or_fowner(who, id)?;
+        }
+        if let Special::Control(_) = class {
+            self.mounter_or_root(who)?;
+        }
+        match class {
+            Special::ReparseData => self.set_reparse(ino, id, Some(value), flags),
+            Special::Attrib { be } => match decode_u32(value, be) {
+                Some(a) => self.vol.set_attributes(id, a).map_err(errno),
+                None => Err(Errno::EINVAL),
+            },
+            Special::Crtime { be } => match decode_times(value, be, 1) {
+                Some(t) => self.vol.set_times(id, times_update(&t)).map_err(errno),
+                None => Err(Errno::ERANGE),
+            },
+            Special::Times { be } => match decode_times(value, be, 4) {
+                Some(t) => self.vol.set_times(id, times_update(&t)).map_err(errno),
+                None => Err(Errno::ERANGE),
+            },
+            Special::Control(Control::Recase) => self.recase(id, value),
+            Special::Control(Control::Save) => self.save_image(who, id, value),
+            Special::Control(_) => Err(Errno::EPERM),
+            Special::ReservedUnknown => Err(Errno::EINVAL),
+            Special::Stored => {
+                let n = stored_name(name)?;
+                let exists = self.vol.xattr(id, n).map_err(errno);
+                match exists {
+                    Err(e) => Err(e),
+                    Ok(Some(_)) if flags & libc::XATTR_CREATE != 0 => Err(Errno::EEXIST),
+                    Ok(None) if flags & libc::XATTR_REPLACE != 0 => Err(Errno::ENODATA),
+                    Ok(_) => self.vol.set_xattr(id, n, Some(value)).map_err(errno),
+                }
+            }
+            Special::Unsupported => Err(Errno::EOPNOTSUPP),
+        }?;
+        // Times and attributes live in the inode: drop the cached copy now.
+        self.inval.attrs_now(ino);
+        Ok(())
+    }
+
+    /// GETXATTR of `name` on node `ino`: the whole value (glue answers the size probe and
+    /// ERANGE).
+    pub(crate) fn getxattr(&self, who: Caller, ino: u64, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        let id = self.nodes.live(ino)?;
+        let class = classify(name);
+        if let Special::Control(_) = class {
+            self.mounter_or_root(who)?;
+        }
+        match class {
+            Special::ReparseData => self.vol.get_reparse_point(id).map_err(errno),
+            Special::Attrib { be } => self.vol.stat(id).map_err(errno).map(|s| {
+                // The on-disk flags, as ntfs-3g shows them: NORMAL is only the Win32
+                // face of "no flag set".
+                encode_u32(s.attributes & !vfs_core::attrs::NORMAL, be)
+            }),
+            Special::Crtime { be } => self
+                .vol
+                .stat(id)
+                .map_err(errno)
+                .map(|s| encode_times(&[s.times.creation], be)),
+            Special::Times { be } => self.vol.stat(id).map_err(errno).map(|s| {
+                let t = s.times;
+                encode_times(&[t.creation, t.last_write, t.last_access, t.change], be)
+            }),
+            Special::Control(c) => self.control_get(id, c),
+            Special::ReservedUnknown | Special::Unsupported => Err(Errno::ENODATA),
+            Special::Stored => {
+                let n = stored_name(name)?;
+                match self.vol.xattr(id, n) {
+                    Ok(Some(v)) => Ok(v),
+                    Ok(None) => Err(Errno::ENODATA),
+                    Err(e) => Err(errno(e)),
+                }
+            }
+        }
+    }
+
+    /// LISTXATTR: the names, each followed by a NUL.
+    pub(crate) fn listxattr(&self, ino: u64) -> Result<Vec<u8>, Errno> {
+        let id = self.nodes.live(ino)?;
+        // Only stored attributes are listed; the system.ntfs_* ones are read by name,
+        // as on ntfs-3g (`getfattr -d` shows user attributes only).
+        let names = self.vol.xattr_names(id).map_err(errno)?;
+        let mut buf = Vec::new();
+        for n in names {
+            buf.extend_from_slice(n.as_bytes());
+            buf.push(0);
+        }
+        Ok(buf)
+    }
+
+    /// REMOVEXATTR of `name` on node `ino`.
+    pub(crate) fn removexattr(&self, who: Caller, ino: u64, name: &[u8]) -> Result<(), Errno> {
+        let id = self.nodes.live(ino)?;
+        let class = classify(name);
+        if class.is_metadata() {
+            self.owner_or_fowner(who, id)?;
+        }
+        if let Special::Control(_) = class {
+            self.mounter_or_root(who)?;
+        }
+        match class {
+            // ntfs-3g: removing system.ntfs_reparse_data turns a junction or symlink
+            // back into the plain (empty) directory or file it was set on.
+            Special::ReparseData => self.set_reparse(ino, id, None, 0),
+            Special::Stored => {
+                let n = stored_name(name)?;
+                self.vol.set_xattr(id, n, None).map_err(|e| match e {
+                    vfs_core::Error::ObjectNameNotFound => Errno::ENODATA,
+                    e => errno(e),
+                })
+            }
+            Special::Attrib { .. } | Special::Crtime { .. } | Special::Times { .. } => {
+                Err(Errno::EPERM)
+            }
+            Special::Control(_) | Special::ReservedUnknown => Err(Errno::EPERM),
+            Special::Unsupported => Err(Errno::ENODATA),
+        }?;
+        self.inval.attrs_now(ino);
+        Ok(())
+    }
+
+    /// `system.ntfs_*` changes: only the file's owner or a caller with CAP_FOWNER (see
+    /// [`creds::may_change_metadata`]); the kernel passes `system.*` names through unchecked.
+    fn owner_or_fowner(&self, who: Caller, id: FileId) -> Result<(), Errno> {
+        let owner = self.vol.stat(id).map_err(errno)?.uid;
+        if creds::may_change_metadata(who, owner) {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    /// Control attributes: only the mounting user (the daemon's user) or root.
+    fn mounter_or_root(&self, who: Caller) -> Result<(), Errno> {
+        if who.uid == self.mounter || who.uid == 0 {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    fn set_reparse(
+        &self,
+        ino: u64,
+        id: FileId,
+        value: Option<&[u8]>,
+        flags: i32,
+    ) -> Result<(), Errno> {
+        if id == self.root {
+            // The root of a mount cannot be shown as a link.
+            return Err(Errno::EPERM);
+        }
+        let before = self.vol.stat(id).map_err(errno)?;
+        let exists = before.reparse_tag.is_some();
+        match value {
+            Some(v) => {
+                if flags & libc::XATTR_CREATE != 0 && exists {
+                    return Err(Errno::EEXIST);
+                }
+                if flags & libc::XATTR_REPLACE != 0 && !exists {
+                    return Err(Errno::ENODATA);
+                }
+                self.vol.set_reparse_point(id, v).map_err(errno)?;
+            }
+            None => self.vol.remove_reparse_point(id).map_err(errno)?,
+        }
+        let after = self.vol.stat(id).map_err(errno)?;
+        if crate::attr::kind(&before) != crate::attr::kind(&after) {
+            // The kernel knows this inode with its old file type: retire it, and drop every
+            // name the kernel may have cached for it before the setxattr returns, so that even
+            // calls that never ask the file system (readlink on a name cached as a directory)
+            // see the new kind.
+            let names = self.retire(id);
+            self.drop_names_later(&names);
+            self.inval.wait();
+        } else {
+            // Same kind, new target: drop the cached size (target length) and the cached
+            // target (FUSE_CACHE_SYMLINKS keeps it in the inode's pages), on every node of the
+            // file, before the setxattr returns.
+            self.inval.attrs_now(ino);
+            self.inval.pages_later(ino);
+            self.others_changed(id, ino);
+            self.inval.wait();
+        }
+        Ok(())
+    }
+
+    fn control_get(&self, id: FileId, c: Control) -> Result<Vec<u8>, Errno> {
+        Ok(match c {
+            Control::Check => match self.vol.check() {
+                Ok(()) => b"ok".to_vec(),
+                Err(e) => e.0.join("\n").into_bytes(),
+            },
+            Control::Names => self
+                .vol
+                .link_paths(id)
+                .map_err(errno)?
+                .iter()
+                .map(vfs_core::LinkPath::to_string_lossy)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes(),
+            Control::FileId => format!("{:#018x}", id.0).into_bytes(),
+            Control::Handles => self.vol.open_handle_count().to_string().into_bytes(),
+            Control::Pid => std::process::id().to_string().into_bytes(),
+            Control::Image => match &self.image {
+                Some(p) => p.as_os_str().as_bytes().to_vec(),
+                None => return Err(Errno::ENODATA),
+            },
+            Control::Recase | Control::Save => return Err(Errno::ENODATA),
+        })
+    }
+
+    /// `user.ntlinkfs.save` on the root: saves the drive as an image at the absolute host path
+    /// `value` (write to a temporary file, fsync, rename: the previous image survives a crash).
+    ///
+    /// The file is written with the caller's rights, never the daemon's: a daemon running as
+    /// root would otherwise write wherever root may (issue 14). The caller is the mounting
+    /// user or root (see [`Core::mounter_or_root`]), so the image lands only where that user
+    /// could have written it with `cp`.
+    fn save_image(&self, who: Caller, id: FileId, value: &[u8]) -> Result<(), Errno> {
+        if id != self.vol.root() {
+            return Err(Errno::EINVAL);
+        }
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(value));
+        if !path.is_absolute() {
+            return Err(Errno::EINVAL);
+        }
+        let vol = &self.vol;
+        let saved =
+            creds::run_as(who, || vfs_core::image::save_atomic(vol, path)).map_err(|e| {
+                tracing::warn!(target: "backend_fuse", "save to {}: {e}", path.display());
+                Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
+            })?;
+        saved.map_err(|e| {
+            tracing::warn!(target: "backend_fuse", "save to {} failed: {e}", path.display());
+            Errno::from_i32(e.errno())
+        })
+    }
+
+    /// `user.ntlinkfs.recase` on directory `dir`: re-cases the entry `value` names (A5).
+    fn recase(&self, dir: FileId, value: &[u8]) -> Result<(), Errno> {
+        let units = names::to_units(value).ok_or(Errno::EINVAL)?;
+        let name = vfs_core::Name::from_units(units).map_err(errno)?;
+        let found = self.vol.lookup_stat(dir, &name).map_err(errno)?;
+        let id = found.id;
+        if *found.name == *name.display() {
+            return Ok(());
+        }
+        let flags = vfs_core::RenameFlags {
+            replace_if_exists: false,
+            posix_semantics: false,
+            ignore_readonly: false,
+        };
+        self.vol
+            .rename(dir, &name, dir, &name, flags)
+            .map_err(errno)?;
+        // The old spelling may be cached by the kernel: it still leads to the file (names
+        // are case-insensitive), so nothing is stale now, but a later change through either
+        // spelling must retire the file's node. The cached names are dropped after the reply
+        // (the kernel holds this directory's lock for the setxattr).
+        self.nodes.mark_aliased(id);
+        let names = self.nodes.kernel_names(id);
+        self.drop_names_later(&names);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +533,403 @@ mod tests {
         );
         assert_eq!(classify(b"user.ntlinkfs.bogus"), Special::ReservedUnknown);
         assert_eq!(classify(b"system.posix_acl_access"), Special::Unsupported);
+    }
+
+    /// Every control attribute and what a name under the control prefix that means nothing
+    /// is: refused, never stored.
+    #[test]
+    fn control_names_classify() {
+        for (n, c) in [
+            ("check", Control::Check),
+            ("names", Control::Names),
+            ("fileid", Control::FileId),
+            ("recase", Control::Recase),
+            ("save", Control::Save),
+            ("handles", Control::Handles),
+            ("pid", Control::Pid),
+            ("image", Control::Image),
+        ] {
+            let full = format!("{CONTROL_PREFIX}{n}");
+            assert_eq!(classify(full.as_bytes()), Special::Control(c), "{full}");
+            // The names are exact: no case folding, no suffix.
+            assert_eq!(
+                classify(full.to_uppercase().as_bytes()),
+                Special::Unsupported
+            );
+            assert_eq!(
+                classify(format!("{full}x").as_bytes()),
+                Special::ReservedUnknown
+            );
+        }
+        assert_eq!(classify(b"user.ntlinkfs."), Special::ReservedUnknown);
+        assert_eq!(classify(b"trusted.x"), Special::Stored);
+        assert_eq!(classify(b"security.selinux"), Special::Stored);
+        assert_eq!(classify(b"system.ntfs_dos_name"), Special::Unsupported);
+    }
+
+    use crate::core::testing::{core, Inval, ROOT};
+    use crate::nodes::ROOT_INO;
+
+    /// The control attributes through the core: the values they read, and that the ones that
+    /// are read-only, unknown, or set on the wrong file are refused with the documented errno.
+    #[test]
+    fn control_attributes_answer_and_refuse() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        c.link(f.ino, ROOT_INO, b"g").unwrap();
+        let get = |ino, n: &str| c.getxattr(ROOT, ino, format!("{CONTROL_PREFIX}{n}").as_bytes());
+        assert_eq!(get(f.ino, "check").unwrap(), b"ok");
+        assert_eq!(get(f.ino, "names").unwrap(), b"\\f\n\\g");
+        assert_eq!(
+            get(f.ino, "fileid").unwrap(),
+            format!("{:#018x}", f.ino).into_bytes()
+        );
+        assert_eq!(get(ROOT_INO, "handles").unwrap(), b"0");
+        assert_eq!(get(ROOT_INO, "save").unwrap_err(), Errno::ENODATA);
+        assert_eq!(get(ROOT_INO, "bogus").unwrap_err(), Errno::ENODATA);
+        let set = |ino, n: &str, v: &[u8]| {
+            c.setxattr(ROOT, ino, format!("{CONTROL_PREFIX}{n}").as_bytes(), v, 0)
+        };
+        assert_eq!(set(f.ino, "check", b"x"), Err(Errno::EPERM));
+        assert_eq!(set(f.ino, "bogus", b"x"), Err(Errno::EINVAL));
+        assert_eq!(
+            set(f.ino, "save", b"/tmp/x.img"),
+            Err(Errno::EINVAL),
+            "not the root"
+        );
+        assert_eq!(
+            set(ROOT_INO, "save", b"rel.img"),
+            Err(Errno::EINVAL),
+            "not absolute"
+        );
+        assert_eq!(set(ROOT_INO, "recase", b"\xff"), Err(Errno::EINVAL));
+        assert_eq!(set(ROOT_INO, "recase", b"missing"), Err(Errno::ENOENT));
+        assert_eq!(
+            c.removexattr(ROOT, ROOT_INO, format!("{CONTROL_PREFIX}check").as_bytes()),
+            Err(Errno::EPERM)
+        );
+        // Nothing was stored under the control prefix.
+        assert!(c.listxattr(f.ino).unwrap().is_empty());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// recase re-cases the entry (A5) and, since the kernel may hold the old spelling, marks
+    /// the file aliased (a later unlink or rename retires it) and queues its cached names.
+    #[test]
+    fn recase_marks_the_file_aliased_and_drops_its_names_after_the_reply() {
+        let (c, rec) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"foo", 0o100644, 0).unwrap();
+        let id = c.nodes.file_of(f.ino).unwrap();
+        assert!(!c.nodes.is_aliased(id));
+        rec.take();
+        c.setxattr(ROOT, ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
+            .unwrap();
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\FOO"]);
+        assert!(c.nodes.is_aliased(id));
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Entry(ROOT_INO, b"foo".to_vec()),
+                Inval::Attrs(ROOT_INO)
+            ]
+        );
+        // Same spelling again: nothing to do.
+        c.setxattr(ROOT, ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
+            .unwrap();
+        c.destroy();
+    }
+
+    /// Turning a directory into a junction changes the kind Linux sees: its node is retired
+    /// and its names dropped before the setxattr returns (wait). A new target of the same
+    /// kind only drops the attributes and the cached target.
+    #[test]
+    fn reparse_changes_retire_on_kind_change_only() {
+        let (c, rec) = core();
+        let d = c.mkdir(ROOT, ROOT_INO, b"d", 0o755, 0).unwrap();
+        let junction = |t: &str| {
+            vfs_core::reparse::junction_for_target(&t.encode_utf16().collect::<Vec<_>>(), 'C')
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        };
+        rec.take();
+        c.setxattr(
+            ROOT,
+            d.ino,
+            b"system.ntfs_reparse_data",
+            &junction("C:\\a"),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Attrs(d.ino),
+                Inval::Entry(ROOT_INO, b"d".to_vec()),
+                Inval::Wait,
+                Inval::Attrs(d.ino)
+            ]
+        );
+        assert_eq!(c.nodes.live(d.ino), Err(Errno::ESTALE));
+        let l = c.lookup(ROOT_INO, b"d").unwrap();
+        assert_eq!(crate::attr::kind(&l.stat), crate::attr::Kind::Symlink);
+        assert_eq!(l.link_len, "/mnt/t/a".len() as u64);
+        assert_eq!(
+            c.setxattr(
+                ROOT,
+                l.ino,
+                b"system.ntfs_reparse_data",
+                &junction("C:\\b"),
+                libc::XATTR_CREATE
+            ),
+            Err(Errno::EEXIST)
+        );
+        c.setxattr(
+            ROOT,
+            l.ino,
+            b"system.ntfs_reparse_data",
+            &junction("C:\\b"),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Attrs(l.ino),
+                Inval::Pages(l.ino),
+                // The retired directory node the kernel still holds is a node of the file too.
+                Inval::Attrs(d.ino),
+                Inval::Pages(d.ino),
+                Inval::Wait,
+                Inval::Attrs(l.ino)
+            ]
+        );
+        assert_eq!(c.readlink(l.ino).unwrap(), "/mnt/t/b");
+        // The root cannot become a link.
+        assert_eq!(
+            c.setxattr(
+                ROOT,
+                ROOT_INO,
+                b"system.ntfs_reparse_data",
+                &junction("C:\\a"),
+                0
+            ),
+            Err(Errno::EPERM)
+        );
+        c.destroy();
+    }
+
+    /// The ntfs-3g value formats through the core: a wrong length is EINVAL for the
+    /// attributes and ERANGE for the times; removing them is EPERM.
+    #[test]
+    fn system_attributes_through_the_core() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        assert_eq!(
+            c.setxattr(ROOT, f.ino, b"system.ntfs_attrib", &[1, 0], 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            c.setxattr(ROOT, f.ino, b"system.ntfs_times", &[0; 12], 0),
+            Err(Errno::ERANGE)
+        );
+        c.setxattr(ROOT, f.ino, b"system.ntfs_attrib_be", &[0, 0, 0, 0x22], 0)
+            .unwrap();
+        assert_eq!(
+            c.getxattr(ROOT, f.ino, b"system.ntfs_attrib").unwrap(),
+            [0x22, 0, 0, 0]
+        );
+        c.setxattr(ROOT, f.ino, b"system.ntfs_crtime", &7u64.to_le_bytes(), 0)
+            .unwrap();
+        assert_eq!(c.getattr(f.ino, false).unwrap().stat.times.creation, 7);
+        assert_eq!(
+            c.removexattr(ROOT, f.ino, b"system.ntfs_times"),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            c.getxattr(ROOT, f.ino, b"system.posix_acl_access"),
+            Err(Errno::ENODATA)
+        );
+        assert_eq!(
+            c.setxattr(ROOT, f.ino, b"system.posix_acl_access", b"x", 0),
+            Err(Errno::EOPNOTSUPP)
+        );
+        c.setxattr(ROOT, f.ino, b"user.a", b"1", libc::XATTR_CREATE)
+            .unwrap();
+        assert_eq!(
+            c.setxattr(ROOT, f.ino, b"user.a", b"2", libc::XATTR_CREATE),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(
+            c.setxattr(ROOT, f.ino, b"user.b", b"2", libc::XATTR_REPLACE),
+            Err(Errno::ENODATA)
+        );
+        assert_eq!(c.listxattr(f.ino).unwrap(), b"user.a\0");
+        c.removexattr(ROOT, f.ino, b"user.a").unwrap();
+        assert_eq!(c.removexattr(ROOT, f.ino, b"user.a"), Err(Errno::ENODATA));
+        c.destroy();
+    }
+
+    /// Issue 14: another user may read a file's `system.ntfs_*` attributes but change none
+    /// of them (EPERM, as ntfs-3g with `-o permissions`); the owner may.
+    #[test]
+    fn only_the_owner_changes_ntfs_metadata() {
+        let (c, _) = core();
+        let stranger = Caller {
+            uid: 4242,
+            gid: 4242,
+            pid: 0,
+        };
+        let roots = c.mknod(ROOT, ROOT_INO, b"r", 0o100644, 0).unwrap();
+        let dir = c.mkdir(ROOT, ROOT_INO, b"d", 0o777, 0).unwrap();
+        let mine = c.mknod(stranger, ROOT_INO, b"m", 0o100644, 0).unwrap();
+        let junction = vfs_core::reparse::junction_for_target(
+            &"C:\\x".encode_utf16().collect::<Vec<_>>(),
+            'C',
+        )
+        .unwrap();
+        for (name, value) in [
+            (&b"system.ntfs_attrib"[..], &[1u8, 0, 0, 0][..]),
+            (b"system.ntfs_attrib_be", &[0, 0, 0, 1]),
+            (b"system.ntfs_times", &[0; 32]),
+            (b"system.ntfs_times_be", &[0; 8]),
+            (b"system.ntfs_crtime", &[0; 8]),
+            (b"system.ntfs_crtime_be", &[0; 8]),
+        ] {
+            assert_eq!(
+                c.setxattr(stranger, roots.ino, name, value, 0),
+                Err(Errno::EPERM),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+            assert!(
+                c.getxattr(ROOT, roots.ino, name).is_ok(),
+                "reading is allowed"
+            );
+            c.setxattr(stranger, mine.ino, name, value, 0).unwrap();
+        }
+        assert_eq!(
+            c.setxattr(
+                stranger,
+                dir.ino,
+                b"system.ntfs_reparse_data",
+                junction.as_bytes(),
+                0
+            ),
+            Err(Errno::EPERM),
+            "another user's empty directory does not become a junction"
+        );
+        c.setxattr(
+            ROOT,
+            dir.ino,
+            b"system.ntfs_reparse_data",
+            junction.as_bytes(),
+            0,
+        )
+        .unwrap();
+        let link = c.lookup(ROOT_INO, b"d").unwrap();
+        assert_eq!(
+            c.removexattr(stranger, link.ino, b"system.ntfs_reparse_data"),
+            Err(Errno::EPERM)
+        );
+        assert!(c
+            .getxattr(ROOT, link.ino, b"system.ntfs_reparse_data")
+            .is_ok());
+        let st = c.getattr(roots.ino, false).unwrap().stat;
+        assert_eq!(st.attributes & vfs_core::attrs::READONLY, 0);
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Issue 14: the control attributes answer only the mounting user and root; `save`
+    /// writes with the caller's rights, so the mounting user cannot make a root daemon
+    /// write where that user could not.
+    #[test]
+    fn control_attributes_are_the_mounters_and_save_writes_as_the_caller() {
+        let (mut c, _) = core();
+        let stranger = Caller {
+            uid: 4242,
+            gid: 4242,
+            pid: 0,
+        };
+        let f = c.mknod(stranger, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        for n in ["check", "names", "fileid", "handles", "pid", "image"] {
+            let name = format!("{CONTROL_PREFIX}{n}");
+            assert_eq!(
+                c.getxattr(stranger, f.ino, name.as_bytes()),
+                Err(Errno::EPERM),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            c.getxattr(ROOT, ROOT_INO, b"user.ntlinkfs.pid").unwrap(),
+            std::process::id().to_string().into_bytes()
+        );
+        assert_eq!(
+            c.getxattr(ROOT, ROOT_INO, b"user.ntlinkfs.image"),
+            Err(Errno::ENODATA)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let img = dir.path().join("drive.img");
+        let img_b = img.as_os_str().as_bytes();
+        assert_eq!(
+            c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.save", img_b, 0),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.recase", b"F", 0),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            c.removexattr(stranger, ROOT_INO, b"user.ntlinkfs.check"),
+            Err(Errno::EPERM)
+        );
+        assert!(!img.exists());
+        // Root saves where root may.
+        c.setxattr(ROOT, ROOT_INO, b"user.ntlinkfs.save", img_b, 0)
+            .unwrap();
+        assert!(vfs_core::image::load_file(&img).is_ok());
+        std::fs::remove_file(&img).unwrap();
+        // A drive mounted by 4242 (as if the daemon ran as that user): 4242 may save, but
+        // only where 4242 may write. Root's 0755 directory refuses, as `cp` would.
+        c.mounter = 4242;
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(
+                c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.save", img_b, 0),
+                Err(Errno::EACCES)
+            );
+            assert!(!img.exists());
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+            c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.save", img_b, 0)
+                .unwrap();
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(
+                std::fs::metadata(&img).unwrap().uid(),
+                4242,
+                "written as 4242"
+            );
+        }
+        c.destroy();
+    }
+
+    /// Issue 14: `user.\xff\xfe` and `user.\xfe\xff` are two names; neither may be
+    /// stored as the same lossy UTF-8 string.
+    #[test]
+    fn non_utf8_names_are_refused_with_eilseq() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        for name in [&b"user.\xff\xfe"[..], b"user.\xfe\xff", b"trusted.\xc3"] {
+            assert_eq!(c.setxattr(ROOT, f.ino, name, b"1", 0), Err(Errno::EILSEQ));
+            assert_eq!(c.getxattr(ROOT, f.ino, name), Err(Errno::EILSEQ));
+            assert_eq!(c.removexattr(ROOT, f.ino, name), Err(Errno::EILSEQ));
+        }
+        assert!(c.listxattr(f.ino).unwrap().is_empty());
+        c.setxattr(ROOT, f.ino, "user.é".as_bytes(), b"1", 0)
+            .unwrap();
+        assert_eq!(c.getxattr(ROOT, f.ino, "user.é".as_bytes()).unwrap(), b"1");
+        c.destroy();
     }
 }

@@ -17,9 +17,8 @@
 //! `Volume::delete_at_cleanup`). Every Cleanup closes the engine handle: on NTFS a handle stops
 //! counting for sharing, delete and rename at cleanup, not at the final close.
 
-use crate::fs::OpenFile;
 use crate::status::{FsResult, NtStatus};
-use vfs_core::{attrs, now, DispositionFlags, SetTimes, Volume};
+use vfs_core::{attrs, now, DispositionFlags, FileId, HandleId, SetTimes, Volume};
 
 /// FspCleanupDelete (`inc/winfsp/winfsp.h`): delete the name now.
 pub const FSP_CLEANUP_DELETE: u32 = 0x01;
@@ -39,10 +38,12 @@ pub const FSP_CLEANUP_SET_CHANGE_TIME: u32 = 0x80;
 /// here with STATUS_DIRECTORY_NOT_EMPTY, A2; the root cannot be deleted); READONLY was checked
 /// by WinFsp before this call unless FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE waived it
 /// (`src/dll/fsop.c`), so it is not checked again.
-pub fn set_delete(vol: &Volume, file: &OpenFile, delete: bool) -> FsResult<()> {
-    let h = file
-        .engine_handle()
-        .ok_or(NtStatus::from(vfs_core::Error::InvalidHandle))?;
+///
+/// `handle` is the context's engine handle (None once its Cleanup ran). This module knows
+/// engine handles, not WinFsp file contexts (`crate::fs::OpenFile`), so that it depends on the
+/// engine only and `fs` depends on it, not the other way round.
+pub fn set_delete(vol: &Volume, handle: Option<HandleId>, delete: bool) -> FsResult<()> {
+    let h = handle.ok_or(NtStatus::from(vfs_core::Error::InvalidHandle))?;
     vol.set_disposition(
         h,
         DispositionFlags {
@@ -57,15 +58,18 @@ pub fn set_delete(vol: &Volume, file: &OpenFile, delete: bool) -> FsResult<()> {
 /// WinFsp `Cleanup`: the last handle of one CreateFile closed. Applies the time and archive
 /// updates WinFsp asks for, removes the name when `FspCleanupDelete` is set, and closes the
 /// engine handle. Cleanup cannot fail on Windows; engine errors are dropped.
-pub fn cleanup(vol: &Volume, file: &OpenFile, flags: u32) {
-    let Some(h) = file.take_engine_handle() else {
+///
+/// `handle` is the engine handle taken from the context of file `id` (None: its Cleanup
+/// already ran, nothing to do).
+pub fn cleanup(vol: &Volume, id: FileId, handle: Option<HandleId>, flags: u32) {
+    let Some(h) = handle else {
         return;
     };
     if flags & FSP_CLEANUP_DELETE != 0 {
         let _ = vol.delete_at_cleanup(h);
         return;
     }
-    apply_cleanup_updates(vol, file, flags);
+    apply_cleanup_updates(vol, id, flags);
     let _ = vol.close(h);
 }
 
@@ -73,19 +77,19 @@ pub fn cleanup(vol: &Volume, file: &OpenFile, flags: u32) {
 /// FspCleanupSetChangeTime stamp those times now (NTFS updates them when the handle is cleaned
 /// up). A last-access-only request is not applied: it would move ChangeTime too, which NTFS
 /// does not do for a read.
-fn apply_cleanup_updates(vol: &Volume, file: &OpenFile, flags: u32) {
-    let Ok(st) = vol.stat(file.id) else { return };
+fn apply_cleanup_updates(vol: &Volume, id: FileId, flags: u32) {
+    let Ok(st) = vol.stat(id) else { return };
     if flags & FSP_CLEANUP_SET_ARCHIVE_BIT != 0
         && st.attributes & (attrs::DIRECTORY | attrs::ARCHIVE) == 0
     {
-        let _ = vol.set_attributes(file.id, (st.attributes & attrs::SETTABLE) | attrs::ARCHIVE);
+        let _ = vol.set_attributes(id, (st.attributes & attrs::SETTABLE) | attrs::ARCHIVE);
     }
     let write = flags & FSP_CLEANUP_SET_LAST_WRITE_TIME != 0;
     let change = flags & FSP_CLEANUP_SET_CHANGE_TIME != 0;
     if write || change {
         let t = now();
         let _ = vol.set_times(
-            file.id,
+            id,
             SetTimes {
                 creation: None,
                 last_access: (flags & FSP_CLEANUP_SET_LAST_ACCESS_TIME != 0).then_some(t),
@@ -93,147 +97,5 @@ fn apply_cleanup_updates(vol: &Volume, file: &OpenFile, flags: u32) {
                 change: Some(t),
             },
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::create::{DELETE, FILE_DELETE_ON_CLOSE, FILE_READ_DATA};
-    use crate::fs::WinFs;
-    use crate::status::STATUS_SUCCESS;
-    use std::sync::Arc;
-    use vfs_core::name::wide;
-    use vfs_core::{Error, VolumeOptions};
-
-    fn fs() -> WinFs {
-        WinFs::new(Arc::new(Volume::new(VolumeOptions::default())))
-    }
-    fn open(fs: &WinFs, p: &str, access: u32) -> OpenFile {
-        fs.open(&wide(p), 0, access).unwrap().0
-    }
-    fn gone(fs: &WinFs, p: &str) -> bool {
-        fs.volume().resolve(p, false) == Err(Error::ObjectNameNotFound)
-    }
-
-    /// A2 legacy: SetDelete marks the name delete-pending (new opens fail with
-    /// STATUS_DELETE_PENDING); the name goes at the Cleanup that carries FspCleanupDelete.
-    #[test]
-    fn set_delete_marks_pending_and_the_flagged_cleanup_removes_the_name() {
-        let fs = fs();
-        fs.volume().create_file_path(r"\f").unwrap();
-        let reader = open(&fs, r"\f", FILE_READ_DATA);
-        let deleter = open(&fs, r"\f", DELETE);
-        set_delete(fs.volume(), &deleter, true).unwrap();
-        assert_eq!(
-            fs.open(&wide(r"\f"), 0, FILE_READ_DATA).err(),
-            Some(Error::DeletePending.into())
-        );
-        // Not the last handle of the name: WinFsp sends no delete flag.
-        fs.cleanup(&deleter, None, 0);
-        assert!(!gone(&fs, r"\f"));
-        // The last Cleanup of the name carries it.
-        fs.cleanup(&reader, Some(&wide(r"\f")), FSP_CLEANUP_DELETE);
-        assert!(gone(&fs, r"\f"));
-        fs.close(deleter);
-        fs.close(reader);
-        fs.volume().check().unwrap();
-    }
-
-    /// A2 POSIX (DeleteFileW since 1903): the deleting handle's Cleanup carries the flag while
-    /// another handle is open; the name goes now and the open handle keeps reading the data.
-    #[test]
-    fn posix_delete_removes_the_name_while_another_handle_keeps_the_data() {
-        let fs = fs();
-        fs.volume().write_file_path(r"\f", b"kept").unwrap();
-        let reader = open(&fs, r"\f", FILE_READ_DATA);
-        let deleter = open(&fs, r"\f", DELETE);
-        set_delete(fs.volume(), &deleter, true).unwrap();
-        fs.cleanup(&deleter, Some(&wide(r"\f")), FSP_CLEANUP_DELETE);
-        assert!(gone(&fs, r"\f"));
-        let mut buf = [0u8; 8];
-        assert_eq!(fs.read(&reader, &mut buf, 0), Ok(4));
-        assert_eq!(&buf[..4], b"kept");
-        fs.cleanup(&reader, None, 0);
-        fs.close(reader);
-        fs.close(deleter);
-        assert_eq!(fs.volume().file_count(), 1, "only the root is left");
-        fs.volume().check().unwrap();
-    }
-
-    /// A1: deleting one name of a hard-linked file leaves the other name with the data.
-    #[test]
-    fn deleting_one_name_keeps_the_file_under_its_other_name() {
-        let fs = fs();
-        fs.volume().write_file_path(r"\a", b"data").unwrap();
-        fs.volume().hard_link_path(r"\a", r"\b").unwrap();
-        let h = open(&fs, r"\a", DELETE);
-        set_delete(fs.volume(), &h, true).unwrap();
-        fs.cleanup(&h, Some(&wide(r"\a")), FSP_CLEANUP_DELETE);
-        fs.close(h);
-        assert!(gone(&fs, r"\a"));
-        assert_eq!(fs.volume().read_file_path(r"\b").unwrap(), b"data");
-        fs.volume().check().unwrap();
-    }
-
-    /// A2: at NT level the disposition call itself fails on a non-empty directory; a
-    /// FILE_DELETE_ON_CLOSE directory that is not empty keeps its name at cleanup.
-    #[test]
-    fn non_empty_directory_refuses_set_delete_and_survives_delete_on_close() {
-        let fs = fs();
-        fs.volume().create_dir_path(r"\d").unwrap();
-        fs.volume().create_file_path(r"\d\f").unwrap();
-        let h = open(&fs, r"\d", DELETE);
-        assert_eq!(
-            set_delete(fs.volume(), &h, true),
-            Err(Error::DirectoryNotEmpty.into())
-        );
-        fs.cleanup(&h, None, 0);
-        fs.close(h);
-        let doc = fs
-            .open(&wide(r"\d"), FILE_DELETE_ON_CLOSE, DELETE)
-            .unwrap()
-            .0;
-        fs.cleanup(&doc, Some(&wide(r"\d")), FSP_CLEANUP_DELETE);
-        fs.close(doc);
-        assert!(!gone(&fs, r"\d"));
-        assert_eq!(fs.volume().open_handle_count(), 0);
-    }
-
-    /// SetDelete(FALSE) cancels a pending delete: later opens succeed.
-    #[test]
-    fn set_delete_false_cancels_the_pending_delete() {
-        let fs = fs();
-        fs.volume().create_file_path(r"\f").unwrap();
-        let h = open(&fs, r"\f", DELETE);
-        set_delete(fs.volume(), &h, true).unwrap();
-        set_delete(fs.volume(), &h, false).unwrap();
-        let again = open(&fs, r"\f", FILE_READ_DATA);
-        fs.cleanup(&again, None, 0);
-        fs.close(again);
-        fs.cleanup(&h, None, 0);
-        fs.close(h);
-        assert!(!gone(&fs, r"\f"));
-    }
-
-    /// FspCleanupSetArchiveBit sets ARCHIVE on a file whose ARCHIVE was cleared; a second
-    /// Cleanup of the same context is harmless.
-    #[test]
-    fn cleanup_sets_the_archive_bit_and_runs_once() {
-        let fs = fs();
-        let id = fs.volume().create_file_path(r"\f").unwrap();
-        fs.volume().set_attributes(id, attrs::HIDDEN).unwrap();
-        let h = open(&fs, r"\f", FILE_READ_DATA);
-        fs.cleanup(
-            &h,
-            None,
-            FSP_CLEANUP_SET_ARCHIVE_BIT | FSP_CLEANUP_SET_LAST_WRITE_TIME,
-        );
-        fs.cleanup(&h, None, FSP_CLEANUP_DELETE);
-        let st = fs.volume().stat(id).unwrap();
-        assert_eq!(st.attributes, attrs::HIDDEN | attrs::ARCHIVE);
-        assert!(!gone(&fs, r"\f"), "second cleanup did nothing");
-        fs.close(h);
-        assert_eq!(STATUS_SUCCESS.0, 0);
     }
 }

@@ -137,7 +137,7 @@ impl WinFs {
     /// followed). WinFsp uses the attributes to decide whether to reparse.
     pub fn security_by_name(&self, file_name: &[u16]) -> FsResult<(u32, Vec<u8>)> {
         path::components(file_name)?;
-        let id = self.vol.resolve_w(file_name, false).map_err(err)?;
+        let id = self.vol.resolve(file_name, false).map_err(err)?;
         let st = self.vol.stat(id).map_err(err)?;
         Ok((st.attributes, security::descriptor_of(&self.vol, id)?))
     }
@@ -145,10 +145,11 @@ impl WinFs {
     /// Open an existing name ([`create::open_options`]).
     pub fn open(&self, file_name: &[u16], create_options: u32, granted: u32) -> FsResult<Opened> {
         path::components(file_name)?;
-        let (h, _) = self
+        let h = self
             .vol
-            .open_path_w(file_name, &create::open_options(create_options, granted))
-            .map_err(err)?;
+            .open_path(file_name, &create::open_options(create_options, granted))
+            .map_err(err)?
+            .handle;
         let file = self.context(h)?;
         let info = self.info(file.id)?;
         let normalized = path::normalized(&self.vol, file_name).unwrap_or(None);
@@ -175,7 +176,7 @@ impl WinFs {
             return Err(STATUS_EAS_NOT_SUPPORTED);
         }
         let opts = create::create_options(create_options, granted, file_attributes);
-        let (h, _) = self.vol.open_path_w(file_name, &opts).map_err(err)?;
+        let h = self.vol.open_path(file_name, &opts).map_err(err)?.handle;
         let id = self.vol.handle_file(h).map_err(err)?;
         let setup = || -> FsResult<()> {
             if let Some(sd) = security_descriptor {
@@ -213,7 +214,7 @@ impl WinFs {
 
     /// Cleanup ([`cleanup::cleanup`]).
     pub fn cleanup(&self, f: &OpenFile, _file_name: Option<&[u16]>, flags: u32) {
-        cleanup::cleanup(&self.vol, f, flags)
+        cleanup::cleanup(&self.vol, f.id, f.take_engine_handle(), flags)
     }
 
     /// Close: the context goes; its engine handle (if Cleanup never came) and its pin go.
@@ -313,7 +314,7 @@ impl WinFs {
 
     /// SetDelete ([`cleanup::set_delete`]).
     pub fn set_delete(&self, f: &OpenFile, delete: bool) -> FsResult<()> {
-        cleanup::set_delete(&self.vol, f, delete)
+        cleanup::set_delete(&self.vol, f.engine_handle(), delete)
     }
 
     /// Rename ([`rename::rename`]); `ex_flags` are the FILE_RENAME_INFORMATION_EX flags.
@@ -369,7 +370,7 @@ impl WinFs {
     /// followed); STATUS_NOT_A_REPARSE_POINT tells the resolver to go on.
     pub fn reparse_point_by_name(&self, file_name: &[u16]) -> FsResult<Vec<u8>> {
         path::components(file_name)?;
-        let id = self.vol.resolve_w(file_name, false).map_err(err)?;
+        let id = self.vol.resolve(file_name, false).map_err(err)?;
         self.vol.get_reparse_point(id).map_err(err)
     }
 
@@ -516,7 +517,9 @@ mod tests {
     #[test]
     fn resolver_gets_reparse_data_by_name_and_open_gets_the_link_itself() {
         let fs = fs();
-        fs.volume().create_dir_path(r"\target").unwrap();
+        fs.volume()
+            .create_path(r"\target", &vfs_core::NewFile::dir())
+            .unwrap();
         let link = fs.volume().create_symlink(r"\s", r"target", true).unwrap();
         let buf = fs.reparse_point_by_name(&wide(r"\s")).unwrap();
         assert_eq!(
@@ -584,7 +587,9 @@ mod tests {
     #[test]
     fn set_basic_info_leaves_zero_fields_alone_and_is_shared_by_names() {
         let fs = fs();
-        fs.volume().create_file_path(r"\a").unwrap();
+        fs.volume()
+            .create_path(r"\a", &vfs_core::NewFile::file())
+            .unwrap();
         fs.volume().hard_link_path(r"\a", r"\b").unwrap();
         let (a, before, _) = fs.open(&wide(r"\a"), 0, 0).unwrap();
         let info = fs.set_basic_info(&a, u32::MAX, 0, 0, 12345, 0).unwrap();
@@ -635,5 +640,160 @@ mod tests {
         assert_eq!(label, wide("ntlinkfs"));
         fs.set_volume_label(&wide("X"));
         assert_eq!(fs.volume_info().2, wide("X"));
+    }
+}
+
+/// Delete dispositions and Cleanup through the WinFsp entry points ([`cleanup`]).
+#[cfg(test)]
+mod cleanup_tests {
+    use super::*;
+    use crate::cleanup::*;
+    use crate::create::{DELETE, FILE_DELETE_ON_CLOSE, FILE_READ_DATA};
+    use crate::fs::WinFs;
+    use crate::status::STATUS_SUCCESS;
+    use std::sync::Arc;
+    use vfs_core::name::wide;
+    use vfs_core::{attrs, Error, VolumeOptions};
+
+    fn fs() -> WinFs {
+        WinFs::new(Arc::new(Volume::new(VolumeOptions::default())))
+    }
+    fn open(fs: &WinFs, p: &str, access: u32) -> OpenFile {
+        fs.open(&wide(p), 0, access).unwrap().0
+    }
+    fn gone(fs: &WinFs, p: &str) -> bool {
+        fs.volume().resolve(p, false) == Err(Error::ObjectNameNotFound)
+    }
+
+    /// A2 legacy: SetDelete marks the name delete-pending (new opens fail with
+    /// STATUS_DELETE_PENDING); the name goes at the Cleanup that carries FspCleanupDelete.
+    #[test]
+    fn set_delete_marks_pending_and_the_flagged_cleanup_removes_the_name() {
+        let fs = fs();
+        fs.volume()
+            .create_path(r"\f", &vfs_core::NewFile::file())
+            .unwrap();
+        let reader = open(&fs, r"\f", FILE_READ_DATA);
+        let deleter = open(&fs, r"\f", DELETE);
+        fs.set_delete(&deleter, true).unwrap();
+        assert_eq!(
+            fs.open(&wide(r"\f"), 0, FILE_READ_DATA).err(),
+            Some(Error::DeletePending.into())
+        );
+        // Not the last handle of the name: WinFsp sends no delete flag.
+        fs.cleanup(&deleter, None, 0);
+        assert!(!gone(&fs, r"\f"));
+        // The last Cleanup of the name carries it.
+        fs.cleanup(&reader, Some(&wide(r"\f")), FSP_CLEANUP_DELETE);
+        assert!(gone(&fs, r"\f"));
+        fs.close(deleter);
+        fs.close(reader);
+        fs.volume().check().unwrap();
+    }
+
+    /// A2 POSIX (DeleteFileW since 1903): the deleting handle's Cleanup carries the flag while
+    /// another handle is open; the name goes now and the open handle keeps reading the data.
+    #[test]
+    fn posix_delete_removes_the_name_while_another_handle_keeps_the_data() {
+        let fs = fs();
+        fs.volume().write_file_path(r"\f", b"kept").unwrap();
+        let reader = open(&fs, r"\f", FILE_READ_DATA);
+        let deleter = open(&fs, r"\f", DELETE);
+        fs.set_delete(&deleter, true).unwrap();
+        fs.cleanup(&deleter, Some(&wide(r"\f")), FSP_CLEANUP_DELETE);
+        assert!(gone(&fs, r"\f"));
+        let mut buf = [0u8; 8];
+        assert_eq!(fs.read(&reader, &mut buf, 0), Ok(4));
+        assert_eq!(&buf[..4], b"kept");
+        fs.cleanup(&reader, None, 0);
+        fs.close(reader);
+        fs.close(deleter);
+        assert_eq!(fs.volume().file_count(), 1, "only the root is left");
+        fs.volume().check().unwrap();
+    }
+
+    /// A1: deleting one name of a hard-linked file leaves the other name with the data.
+    #[test]
+    fn deleting_one_name_keeps_the_file_under_its_other_name() {
+        let fs = fs();
+        fs.volume().write_file_path(r"\a", b"data").unwrap();
+        fs.volume().hard_link_path(r"\a", r"\b").unwrap();
+        let h = open(&fs, r"\a", DELETE);
+        fs.set_delete(&h, true).unwrap();
+        fs.cleanup(&h, Some(&wide(r"\a")), FSP_CLEANUP_DELETE);
+        fs.close(h);
+        assert!(gone(&fs, r"\a"));
+        assert_eq!(fs.volume().read_file_path(r"\b").unwrap(), b"data");
+        fs.volume().check().unwrap();
+    }
+
+    /// A2: at NT level the disposition call itself fails on a non-empty directory; a
+    /// FILE_DELETE_ON_CLOSE directory that is not empty keeps its name at cleanup.
+    #[test]
+    fn non_empty_directory_refuses_set_delete_and_survives_delete_on_close() {
+        let fs = fs();
+        fs.volume()
+            .create_path(r"\d", &vfs_core::NewFile::dir())
+            .unwrap();
+        fs.volume()
+            .create_path(r"\d\f", &vfs_core::NewFile::file())
+            .unwrap();
+        let h = open(&fs, r"\d", DELETE);
+        assert_eq!(
+            fs.set_delete(&h, true),
+            Err(Error::DirectoryNotEmpty.into())
+        );
+        fs.cleanup(&h, None, 0);
+        fs.close(h);
+        let doc = fs
+            .open(&wide(r"\d"), FILE_DELETE_ON_CLOSE, DELETE)
+            .unwrap()
+            .0;
+        fs.cleanup(&doc, Some(&wide(r"\d")), FSP_CLEANUP_DELETE);
+        fs.close(doc);
+        assert!(!gone(&fs, r"\d"));
+        assert_eq!(fs.volume().open_handle_count(), 0);
+    }
+
+    /// SetDelete(FALSE) cancels a pending delete: later opens succeed.
+    #[test]
+    fn set_delete_false_cancels_the_pending_delete() {
+        let fs = fs();
+        fs.volume()
+            .create_path(r"\f", &vfs_core::NewFile::file())
+            .unwrap();
+        let h = open(&fs, r"\f", DELETE);
+        fs.set_delete(&h, true).unwrap();
+        fs.set_delete(&h, false).unwrap();
+        let again = open(&fs, r"\f", FILE_READ_DATA);
+        fs.cleanup(&again, None, 0);
+        fs.close(again);
+        fs.cleanup(&h, None, 0);
+        fs.close(h);
+        assert!(!gone(&fs, r"\f"));
+    }
+
+    /// FspCleanupSetArchiveBit sets ARCHIVE on a file whose ARCHIVE was cleared; a second
+    /// Cleanup of the same context is harmless.
+    #[test]
+    fn cleanup_sets_the_archive_bit_and_runs_once() {
+        let fs = fs();
+        let id = fs
+            .volume()
+            .create_path(r"\f", &vfs_core::NewFile::file())
+            .unwrap();
+        fs.volume().set_attributes(id, attrs::HIDDEN).unwrap();
+        let h = open(&fs, r"\f", FILE_READ_DATA);
+        fs.cleanup(
+            &h,
+            None,
+            FSP_CLEANUP_SET_ARCHIVE_BIT | FSP_CLEANUP_SET_LAST_WRITE_TIME,
+        );
+        fs.cleanup(&h, None, FSP_CLEANUP_DELETE);
+        let st = fs.volume().stat(id).unwrap();
+        assert_eq!(st.attributes, attrs::HIDDEN | attrs::ARCHIVE);
+        assert!(!gone(&fs, r"\f"), "second cleanup did nothing");
+        fs.close(h);
+        assert_eq!(STATUS_SUCCESS.0, 0);
     }
 }

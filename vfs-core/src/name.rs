@@ -8,6 +8,7 @@
 //! are ordinary names (ntfs-semantics A5: "NTFS accepts unpaired surrogates (WTF-16)").
 
 use crate::error::{Error, Result};
+pub use crate::wtf16::{narrow, wide};
 use std::sync::OnceLock;
 
 /// Longest NTFS name component, in UTF-16 units (MS-FSCC 2.1.5: "up to 255 Unicode characters").
@@ -53,16 +54,6 @@ pub fn eq_ignore_case(a: &[u16], b: &[u16]) -> bool {
         && a.iter()
             .zip(b)
             .all(|(&x, &y)| upcase_unit(x) == upcase_unit(y))
-}
-
-/// Converts a Rust string to UTF-16 units.
-pub fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().collect()
-}
-
-/// Converts UTF-16 units to a Rust string, replacing unpaired surrogates with U+FFFD.
-pub fn narrow(units: &[u16]) -> String {
-    String::from_utf16_lossy(units)
 }
 
 /// Characters NTFS refuses in a name component (A5; MS-FSCC 2.1.5.2): `\ / : * ? " < > |` and NUL.
@@ -120,25 +111,40 @@ pub fn validate_win32_name(name: &[u16]) -> Result<()> {
     Ok(())
 }
 
-/// A validated name: its display units and its canonical (upcased) units.
+/// A validated name, the engine's currency for one path component: its display form (the
+/// units as the caller typed them, what listings show and the directory stores) and its
+/// canonical form (every unit upcased, what lookups compare, A5). Validation against NTFS's
+/// name rules ([`validate_name`]) happens once, when the `Name` is made; everything that takes
+/// a `Name` can rely on it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name {
-    display: Box<[u16]>,
-    canonical: Box<[u16]>,
+    // Vec, not Box: `from_units` then takes a caller's buffer as it is, with no reallocation.
+    display: Vec<u16>,
+    canonical: Vec<u16>,
 }
 
 impl Name {
     /// Validates `units` with [`validate_name`] and builds both forms.
     pub fn new(units: &[u16]) -> Result<Name> {
-        validate_name(units)?;
-        Ok(Name {
-            display: units.into(),
-            canonical: upcase(units).into(),
-        })
+        Name::from_units(units.to_vec())
+    }
+    /// [`Name::new`] that keeps `units` as the display form without copying them.
+    pub fn from_units(units: Vec<u16>) -> Result<Name> {
+        validate_name(&units)?;
+        Ok(Name::from_valid_units(units))
+    }
+    /// A name from units the caller has already checked with [`validate_name`].
+    pub(crate) fn from_valid_units(units: Vec<u16>) -> Name {
+        debug_assert!(validate_name(&units).is_ok());
+        let canonical = upcase(&units);
+        Name {
+            display: units,
+            canonical,
+        }
     }
     /// Validates a Rust string as a name.
     pub fn from_str_checked(s: &str) -> Result<Name> {
-        Name::new(&wide(s))
+        Name::from_units(wide(s))
     }
     /// The name as typed.
     pub fn display(&self) -> &[u16] {
@@ -147,6 +153,10 @@ impl Name {
     /// The upcased form compared by lookups.
     pub fn canonical(&self) -> &[u16] {
         &self.canonical
+    }
+    /// The display form, given up.
+    pub fn into_display(self) -> Vec<u16> {
+        self.display
     }
     /// The display form as a (lossy) Rust string.
     pub fn to_string_lossy(&self) -> String {

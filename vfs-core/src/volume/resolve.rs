@@ -4,9 +4,10 @@
 
 use super::store::State;
 use crate::error::{Error, Result};
-use crate::name::validate_name;
+use crate::name::{validate_name, Name};
 use crate::target::{parse_target, ReparseTarget};
 use crate::types::{FileId, SymlinkKindRule, VolumeOptions};
+use crate::wtf16::starts_with_ascii;
 use std::collections::VecDeque;
 
 /// Where a path leads.
@@ -20,7 +21,7 @@ pub(crate) enum Walked {
         pending: bool,
     },
     /// The last component does not exist, its directory does (dangling links end here too).
-    Missing { parent: FileId, name: Vec<u16> },
+    Missing { parent: FileId, name: Name },
     /// A link led to another drive letter that the caller mapped to a host path.
     Mapped {
         letter: char,
@@ -29,16 +30,67 @@ pub(crate) enum Walked {
     },
 }
 
-/// Splits a caller's path into components. Accepted forms: `\a\b`, `a\b` (from the root),
-/// `/a/b`, `C:\a\b`, `\??\C:\a`, `\\?\C:\a`. Another drive letter is answered from the drive
-/// map or refused with [`Error::NotOnThisVolume`].
-pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<Vec<u16>>> {
+/// One component of a path on its way through the walker: `.` and `..` (applied lexically),
+/// a [`Name`] validated once when the path was parsed, or units that are no valid name. An
+/// invalid component is kept, not refused at parse time, because NTFS reports what it meets
+/// first: a missing directory before it is `ObjectPathNotFound`, a file used as a directory
+/// before it too; only a walk that reaches it answers with its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Comp {
+    Dot,
+    DotDot,
+    Name(Name),
+    Invalid { units: Vec<u16>, error: Error },
+}
+
+impl Comp {
+    #[inline]
+    pub fn from_units(units: Vec<u16>) -> Comp {
+        if is_dot(&units) {
+            Comp::Dot
+        } else if is_dotdot(&units) {
+            Comp::DotDot
+        } else {
+            match validate_name(&units) {
+                Ok(()) => Comp::Name(Name::from_valid_units(units)),
+                Err(error) => Comp::Invalid { units, error },
+            }
+        }
+    }
+
+    /// The component's units as they were given.
+    pub fn units(&self) -> &[u16] {
+        match self {
+            Comp::Dot => &[DOT],
+            Comp::DotDot => &[DOT, DOT],
+            Comp::Name(n) => n.display(),
+            Comp::Invalid { units, .. } => units,
+        }
+    }
+
+    /// The component as a name to look up or create.
+    pub fn into_name(self) -> Result<Name> {
+        match self {
+            Comp::Name(n) => Ok(n),
+            Comp::Invalid { error, .. } => Err(error),
+            // `.`/`..` never survive parsing of a caller's path (see `parse_user_path`); as a
+            // name they are what NTFS refuses (naming-a-file; A5).
+            Comp::Dot | Comp::DotDot => Err(Error::ObjectNameInvalid),
+        }
+    }
+}
+
+const DOT: u16 = b'.' as u16;
+
+/// Parses a caller's path into components, once, at the engine's boundary. Accepted forms:
+/// `\a\b`, `a\b` (from the root), `/a/b`, `C:\a\b`, `\??\C:\a`, `\\?\C:\a`. Another
+/// drive letter is refused with [`Error::NotOnThisVolume`].
+pub(crate) fn parse_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<Comp>> {
     let mut p = path;
     let mut verbatim = false;
     for prefix in [r"\??\", r"\\?\", r"\\.\"] {
-        let w: Vec<u16> = prefix.encode_utf16().collect();
-        if p.starts_with(&w) {
-            p = &p[w.len()..];
+        if starts_with_ascii(p, prefix) {
+            p = &p[prefix.len()..];
             verbatim = prefix != r"\\.\";
             break;
         }
@@ -55,7 +107,7 @@ pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
     let comps = p
         .split(|&u| u == b'\\' as u16 || u == b'/' as u16)
         .filter(|c| !c.is_empty());
-    let mut out: Vec<Vec<u16>> = Vec::new();
+    let mut out: Vec<Comp> = Vec::new();
     for c in comps {
         if verbatim {
             // `\\?\` and NT paths skip Win32 normalization: `.` and `..` reach NTFS as names,
@@ -63,24 +115,24 @@ pub(crate) fn split_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
             if is_dot(c) || is_dotdot(c) {
                 return Err(Error::ObjectNameInvalid);
             }
-            out.push(c.to_vec());
+            out.push(Comp::from_units(c.to_vec()));
         } else if is_dot(c) {
         } else if is_dotdot(c) {
             // Win32 (RtlDosPathNameToNtPathName) removes `..` lexically before the file system
             // sees the path, so `\j\..\x` is `\x` even when `j` is a junction (A5).
             out.pop();
         } else {
-            out.push(c.to_vec());
+            out.push(Comp::from_units(c.to_vec()));
         }
     }
     Ok(out)
 }
 
 fn is_dot(c: &[u16]) -> bool {
-    c == [b'.' as u16]
+    c == [DOT]
 }
 fn is_dotdot(c: &[u16]) -> bool {
-    c == [b'.' as u16, b'.' as u16]
+    c == [DOT, DOT]
 }
 
 /// Walks `comps` from the root. Reparse points in every non-final component are followed; in
@@ -91,10 +143,15 @@ fn is_dotdot(c: &[u16]) -> bool {
 pub(crate) fn walk(
     st: &State,
     opts: &VolumeOptions,
-    comps: Vec<Vec<u16>>,
+    comps: Vec<Comp>,
     follow_final: bool,
 ) -> Result<Walked> {
-    walk_with(st, opts, comps, follow_final, true)
+    let mode = Mode {
+        follow_links: true,
+        follow_final,
+        kind_rule: true,
+    };
+    walk_with(st, opts, comps, mode, None)
 }
 
 /// Walks the directory part of a path whose last component is about to be created, linked or
@@ -102,45 +159,82 @@ pub(crate) fn walk(
 /// middle component, so the Windows 11 file/directory symlink rule (A4) is not applied to it
 /// (`create_path(r"\filelink\x")` then agrees with `open_path` of the same path, which walks
 /// the link mid-path).
-pub(crate) fn walk_parent(
+pub(crate) fn walk_parent(st: &State, opts: &VolumeOptions, comps: Vec<Comp>) -> Result<Walked> {
+    let mode = Mode {
+        follow_links: true,
+        follow_final: true,
+        kind_rule: false,
+    };
+    walk_with(st, opts, comps, mode, None)
+}
+
+/// Walks `comps` as they are, following no reparse point at all (a reparse-point directory is
+/// then the empty directory it is, A3), and returns, with where the path leads, the display
+/// form of every component walked: the path as the volume stores it (FileNameInformation's
+/// normalized name, A5).
+pub(crate) fn walk_literal(
     st: &State,
     opts: &VolumeOptions,
-    comps: Vec<Vec<u16>>,
-) -> Result<Walked> {
-    walk_with(st, opts, comps, true, false)
+    comps: Vec<Comp>,
+) -> Result<(Walked, Vec<Box<[u16]>>)> {
+    let mode = Mode {
+        follow_links: false,
+        follow_final: false,
+        kind_rule: false,
+    };
+    let mut trail = Vec::new();
+    let walked = walk_with(st, opts, comps, mode, Some(&mut trail))?;
+    Ok((walked, trail))
+}
+
+/// How a walk treats reparse points.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    /// Follow reparse points in non-final components.
+    follow_links: bool,
+    /// Follow a reparse point in the final component (not FILE_OPEN_REPARSE_POINT).
+    follow_final: bool,
+    /// Apply the Windows 11 symlink kind rule (A4) to what the final component reaches.
+    kind_rule: bool,
 }
 
 fn walk_with(
     st: &State,
     opts: &VolumeOptions,
-    comps: Vec<Vec<u16>>,
-    follow_final: bool,
-    kind_rule: bool,
+    comps: Vec<Comp>,
+    mode: Mode,
+    mut trail: Option<&mut Vec<Box<[u16]>>>,
 ) -> Result<Walked> {
+    let Mode {
+        follow_links,
+        follow_final,
+        kind_rule,
+    } = mode;
     let mut stack: Vec<(FileId, Option<Box<[u16]>>)> = vec![(st.root, None)];
-    let mut queue: VecDeque<Vec<u16>> = comps.into();
+    let mut queue: VecDeque<Comp> = comps.into();
     let mut reparse_points = 0usize;
     // The kind (directory?) of the symlink followed in the final position, for the Windows 11
     // file/directory mismatch rule (A4).
     let mut final_link_is_dir: Option<bool> = None;
     while let Some(comp) = queue.pop_front() {
-        if is_dot(&comp) {
-            continue;
-        }
-        if is_dotdot(&comp) {
-            if stack.len() > 1 {
-                stack.pop();
+        let comp = match comp {
+            Comp::Dot => continue,
+            Comp::DotDot => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                continue;
             }
-            continue;
-        }
-        let last = queue.iter().all(|c| is_dot(c));
+            other => other,
+        };
+        let last = queue.iter().all(|c| matches!(c, Comp::Dot));
         let dir_id = stack.last().expect("stack holds the root").0;
         let dir = match st.get(dir_id)?.dir() {
             Some(d) => d,
             // A file used as a directory: STATUS_OBJECT_PATH_NOT_FOUND (ERROR_PATH_NOT_FOUND).
             None => return Err(Error::ObjectPathNotFound),
         };
-        validate_name(&comp)?;
+        let comp = comp.into_name()?;
         let named = match dir.find(&comp) {
             Some(n) => n,
             None if last => {
@@ -156,7 +250,7 @@ fn walk_with(
         }
         let inode = st.get(named.id())?;
         if let Some(rp) = inode.reparse() {
-            if !last || follow_final {
+            if (!last && follow_links) || (last && follow_final) {
                 reparse_points += 1;
                 if reparse_points > opts.max_reparse_points {
                     // Loops end here too: Windows has no loop detector beyond the count
@@ -177,7 +271,7 @@ fn walk_with(
                         None
                     };
                 }
-                let rest: Vec<Vec<u16>> = queue.drain(..).collect();
+                let rest: Vec<Comp> = queue.drain(..).collect();
                 let target_comps = match parse_target(substitute, relative) {
                     ReparseTarget::Relative(c) => c,
                     ReparseTarget::RootRelative(c) => {
@@ -195,14 +289,17 @@ fn walk_with(
                             Some(host) => Ok(Walked::Mapped {
                                 letter,
                                 host: host.clone(),
-                                rest: components.into_iter().chain(rest).collect(),
+                                rest: components
+                                    .into_iter()
+                                    .chain(rest.iter().map(|c| c.units().to_vec()))
+                                    .collect(),
                             }),
                             None => Err(Error::NotOnThisVolume),
                         };
                     }
                     _ => return Err(Error::NotOnThisVolume),
                 };
-                queue.extend(target_comps);
+                queue.extend(target_comps.into_iter().map(Comp::from_units));
                 queue.extend(rest);
                 continue;
             }
@@ -211,6 +308,10 @@ fn walk_with(
             if kind_rule {
                 check_symlink_kind(opts, final_link_is_dir, inode.is_dir())?;
             }
+            if let Some(t) = trail.as_mut() {
+                t.extend(stack[1..].iter().filter_map(|(_, d)| d.clone()));
+                t.push(named.display.clone());
+            }
             return Ok(Walked::Found {
                 id: named.id(),
                 entry: Some((dir_id, named.display.clone())),
@@ -218,6 +319,9 @@ fn walk_with(
             });
         }
         stack.push((named.id(), Some(named.display.clone())));
+    }
+    if let Some(t) = trail.as_mut() {
+        t.extend(stack[1..].iter().filter_map(|(_, d)| d.clone()));
     }
     let n = stack.len();
     let (id, display) = stack.pop().expect("stack holds the root");

@@ -1,0 +1,1347 @@
+//! The request core: what each FUSE request does, without fuser.
+//!
+//! Every method takes plain values (node numbers, name bytes, the caller's ids) and returns
+//! plain results ([`Attr`], handles, bytes, [`Errno`]); `glue` is the thin `impl Filesystem`
+//! that unpacks a kernel request, calls one method and packs the reply. No NTFS rule is
+//! decided here either — the engine decides; this module maps (names, kinds, errno values)
+//! and makes the cache decisions of the crate docs ("Caching"): which nodes are retired,
+//! which cached attributes are dropped before the reply and which cached names after it.
+//! Those decisions reach the kernel through [`KernelCache`], so the tests below run them
+//! against a recorder, without /dev/fuse.
+//!
+//! The extended attributes (the `system.ntfs_*` names and the control attributes) are the
+//! `impl Core` in `xattr`.
+
+use crate::attr::{self, is_link, Attr, Kind};
+use crate::caller::{self, CallerProbe, ProcProbe};
+use crate::dir::DirState;
+use crate::errno::{errno, link_errno, readlink_errno, Errno};
+use crate::names;
+use crate::nodes::{KernelName, Nodes, ROOT_INO};
+use crate::target::{self, Place};
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use vfs_core::{
+    Access, FileId, FileKind, FileTime, HandleId, Location, Name, NewFile, SetTimes, Share, Stat,
+    UnlinkKind, Volume,
+};
+
+/// The longest link target a READLINK reply may carry: the kernel reads the reply into one
+/// page and ends it with a NUL (fs/fuse/dir.c, `fuse_readlink_folio`: PAGE_SIZE - 1), and a
+/// Linux symlink target is shorter than PATH_MAX (4096, the NUL included) anyway.
+pub(crate) const MAX_LINK_BYTES: usize = libc::PATH_MAX as usize - 1;
+
+/// How the core tells the kernel to forget what it cached (`inval::Invalidator` on a mount).
+pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
+    /// Drops a node's cached attributes, now (safe inside any handler).
+    fn attrs_now(&self, ino: u64);
+    /// Queues dropping a cached name, done after the reply.
+    fn entry_later(&self, parent: u64, name: &[u8]);
+    /// Queues dropping a node's cached data pages (a link's cached target).
+    fn pages_later(&self, ino: u64);
+    /// Waits (briefly) until every queued invalidation is done.
+    fn wait(&self);
+}
+
+/// Who sends a request (the FUSE request header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Caller {
+    /// The caller's file system user id.
+    pub(crate) uid: u32,
+    /// The caller's file system group id.
+    pub(crate) gid: u32,
+    /// The calling thread's process id (0 when the kernel itself sends the request).
+    pub(crate) pid: u32,
+}
+
+/// The changes one SETATTR asks for (FILETIMEs already converted; `Now` resolved by glue).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SetAttr {
+    /// New permission bits (chmod).
+    pub(crate) mode: Option<u32>,
+    /// New owner (chown).
+    pub(crate) uid: Option<u32>,
+    /// New group (chown).
+    pub(crate) gid: Option<u32>,
+    /// New size (truncate).
+    pub(crate) size: Option<u64>,
+    /// New LastAccessTime.
+    pub(crate) atime: Option<FileTime>,
+    /// New LastWriteTime.
+    pub(crate) mtime: Option<FileTime>,
+    /// New ChangeTime.
+    pub(crate) ctime: Option<FileTime>,
+    /// New CreationTime.
+    pub(crate) crtime: Option<FileTime>,
+}
+
+/// The kernel-cache side of a mount, for changes made to the volume outside the mount.
+#[derive(Debug, Clone)]
+pub(crate) struct CacheHandle {
+    nodes: Arc<Nodes>,
+    inval: Arc<dyn KernelCache>,
+}
+
+impl CacheHandle {
+    /// Makes the kernel forget what it cached about `id`: its nodes are retired (their cached
+    /// attributes dropped now, path requests on them answer ESTALE) and its cached names are
+    /// dropped; waits briefly for the names.
+    pub(crate) fn invalidate(&self, id: FileId) {
+        if self.nodes.file_of(ROOT_INO) == Some(id) {
+            self.inval.attrs_now(ROOT_INO);
+            return;
+        }
+        for (ino, names) in self.nodes.retire(id) {
+            self.inval.attrs_now(ino);
+            for (p, n) in names {
+                self.inval.entry_later(p, &n);
+            }
+        }
+        self.inval.wait();
+    }
+}
+
+/// What the requests share.
+pub(crate) struct Core {
+    pub(crate) vol: Arc<Volume>,
+    pub(crate) nodes: Arc<Nodes>,
+    pub(crate) root: FileId,
+    /// The mount point, canonical, as readlink shows absolute targets on this drive.
+    pub(crate) mount_path: String,
+    drive_letter: char,
+    drive_map: Vec<(char, PathBuf)>,
+    pub(crate) inval: Arc<dyn KernelCache>,
+    /// What the thread behind a request is doing (a rename(2) in progress, see `caller`).
+    pub(crate) probe: Arc<dyn CallerProbe>,
+    /// The mounting user: the daemon's effective uid. Only this user and root may use the
+    /// control attributes.
+    pub(crate) mounter: u32,
+    /// The image the daemon saves the drive to at unmount (`user.ntlinkfs.image`).
+    pub(crate) image: Option<PathBuf>,
+    /// Engine handles opened for the kernel (closed at the end of the session if the kernel
+    /// never released them).
+    pub(crate) open_handles: Mutex<HashSet<u64>>,
+    pub(crate) dirs: Mutex<HashMap<u64, Arc<Mutex<DirState>>>>,
+}
+
+/// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
+pub(crate) fn name_units(name: &[u8]) -> Result<Vec<u16>, Errno> {
+    names::to_units(name).ok_or(Errno::EINVAL)
+}
+
+/// The request's name as an engine [`Name`], validated once against NTFS's name rules (A5);
+/// an invalid name → the engine's errno for it (EINVAL, ENAMETOOLONG). Each request makes it
+/// where the engine used to check the name, so errors keep their order.
+pub(crate) fn engine_name(units: Vec<u16>) -> Result<Name, Errno> {
+    Name::from_units(units).map_err(errno)
+}
+
+/// The host path of `rest` below a mapped drive's directory `host`, with `.` and `..`
+/// applied lexically and never above `host` (issue 14: nothing on a mapped letter leaves its
+/// directory); None if a component holds `/`.
+fn mapped_host_path(host: &str, rest: &[Vec<u16>]) -> Option<PathBuf> {
+    let mut p = PathBuf::from(host);
+    let mut depth = 0usize;
+    for c in rest {
+        let c = String::from_utf16_lossy(c);
+        match c.as_str() {
+            "." => {}
+            ".." => {
+                if depth > 0 {
+                    p.pop();
+                    depth -= 1;
+                }
+            }
+            c if c.contains('/') => return None,
+            c => {
+                p.push(c);
+                depth += 1;
+            }
+        }
+    }
+    Some(p)
+}
+
+/// The engine access of open(2) flags.
+fn access_of(flags: i32) -> Access {
+    match flags & libc::O_ACCMODE {
+        libc::O_WRONLY => Access {
+            read: false,
+            write: true,
+            delete: false,
+        },
+        libc::O_RDWR => Access::READ_WRITE,
+        _ => Access::READ,
+    }
+}
+
+impl Core {
+    pub(crate) fn new(
+        vol: Arc<Volume>,
+        mount_path: &Path,
+        inval: Arc<dyn KernelCache>,
+        image: Option<PathBuf>,
+    ) -> Core {
+        let root = vol.root();
+        let o = vol.options();
+        let drive_map = o
+            .drive_map
+            .iter()
+            .map(|(k, v)| (*k, PathBuf::from(v)))
+            .collect();
+        Core {
+            drive_letter: o.drive_letter,
+            drive_map,
+            nodes: Arc::new(Nodes::new(root)),
+            root,
+            mount_path: mount_path.to_string_lossy().into_owned(),
+            inval,
+            probe: Arc::new(ProcProbe),
+            // SAFETY: geteuid cannot fail.
+            mounter: unsafe { libc::geteuid() },
+            image,
+            open_handles: Mutex::new(HashSet::new()),
+            dirs: Mutex::new(HashMap::new()),
+            vol,
+        }
+    }
+
+    /// What [`crate::MountHandle::invalidate`] needs, shared with the handle.
+    pub(crate) fn cache_handle(&self) -> CacheHandle {
+        CacheHandle {
+            nodes: self.nodes.clone(),
+            inval: self.inval.clone(),
+        }
+    }
+
+    fn link_len(&self, id: FileId, st: &Stat) -> u64 {
+        if is_link(st) {
+            self.vol
+                .read_link_posix(id, &self.mount_path)
+                .map(|s| s.len() as u64)
+                .unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn attr_of(&self, ino: u64, id: FileId, st: &Stat) -> Attr {
+        Attr {
+            ino,
+            stat: st.clone(),
+            link_len: self.link_len(id, st),
+        }
+    }
+
+    /// A new reference to `id`, seen as `name` in `parent` (one lookup counted).
+    fn entry(&self, parent: u64, name: &[u8], id: FileId, aliased: bool) -> Result<Attr, Errno> {
+        let (ino, st) = self
+            .nodes
+            .remember(&self.vol, id, parent, name, aliased)
+            .map_err(errno)?;
+        Ok(self.attr_of(ino, id, &st))
+    }
+
+    /// Retires the nodes of `id` (they answer ESTALE from now on) and drops their cached
+    /// attributes now; returns the names to drop from the kernel's cache.
+    pub(crate) fn retire(&self, id: FileId) -> Vec<KernelName> {
+        let mut names = Vec::new();
+        for (ino, n) in self.nodes.retire(id) {
+            self.inval.attrs_now(ino);
+            names.extend(n);
+        }
+        names
+    }
+
+    /// Drops cached names; called by glue *after* the reply of the request that returned
+    /// them (the kernel holds the directory's lock until then, see `inval`).
+    pub(crate) fn drop_names_later(&self, names: &[KernelName]) {
+        for (p, n) in names {
+            self.inval.entry_later(*p, n);
+        }
+    }
+
+    /// The parent directory node of a directory, for "..".
+    pub(crate) fn parent_ino(&self, id: FileId) -> u64 {
+        if id == self.root {
+            return ROOT_INO;
+        }
+        match self
+            .vol
+            .names(id)
+            .ok()
+            .and_then(|n| n.first().map(|l| l.parent))
+        {
+            Some(p) => self.nodes.ino_of(p),
+            None => ROOT_INO,
+        }
+    }
+
+    /// A regular file or directory made by CREATE / MKNOD / MKDIR.
+    fn new_file(who: Caller, kind: FileKind, mode: u32, umask: u32) -> NewFile {
+        NewFile {
+            kind,
+            attributes: 0,
+            uid: Some(who.uid),
+            gid: Some(who.gid),
+            mode: Some(mode & 0o7777 & !umask),
+        }
+    }
+
+    /// Turns a Linux symlink target into an NTFS one and decides whether the link is a
+    /// directory link: it is when the target exists when the link is made and is a
+    /// directory (as `mklink /D` would be chosen by a Windows user who looked), otherwise a
+    /// file link.
+    fn symlink_target(&self, parent: FileId, target: &[u8]) -> Result<(Vec<u16>, bool), Errno> {
+        let (units, place) = target::ntfs_target(
+            target,
+            Path::new(&self.mount_path),
+            self.drive_letter,
+            &self.drive_map,
+        )?;
+        let is_dir = match place {
+            Place::Volume { relative } => {
+                let mut path: Vec<u16> = Vec::new();
+                if relative {
+                    let base = self.vol.path_of(parent).unwrap_or_else(|_| "\\".into());
+                    path.extend(base.encode_utf16());
+                    path.push(u16::from(b'\\'));
+                }
+                path.extend(units.iter().map(|&u| {
+                    if u == u16::from(b'/') {
+                        u16::from(b'\\')
+                    } else {
+                        u
+                    }
+                }));
+                match self.vol.locate(&path, true) {
+                    Ok(Location::File(id)) => self
+                        .vol
+                        .stat(id)
+                        .is_ok_and(|s| s.kind == FileKind::Directory),
+                    Ok(Location::Mapped { host, rest, .. }) => {
+                        mapped_host_path(&host, &rest).is_some_and(|p| p.is_dir())
+                    }
+                    _ => false,
+                }
+            }
+            Place::Host(p) => p.is_dir(),
+            Place::Unknown => false,
+        };
+        Ok((units, is_dir))
+    }
+
+    /// POSIX: a write, truncate or chown by an unprivileged caller clears the set-user-ID bit
+    /// and the set-group-ID bit of a group-executable file (FUSE_HANDLE_KILLPRIV_V2 leaves
+    /// this to the file system). The mount is `nosuid` anyway; this keeps `stat` honest.
+    fn kill_suidgid(&self, id: FileId) {
+        if let Ok(st) = self.vol.stat(id) {
+            let mut mode = st.mode;
+            if mode & 0o4000 != 0 {
+                mode &= !0o4000;
+            }
+            if mode & 0o2010 == 0o2010 {
+                mode &= !0o2000;
+            }
+            if mode != st.mode {
+                let _ = self.vol.set_owner_mode(id, None, None, Some(mode));
+            }
+        }
+    }
+
+    /// After data or size changed through node `ino`, other nodes of the same file (a
+    /// retired node still open beside the current one) must not show old attributes or data.
+    pub(crate) fn others_changed(&self, id: FileId, ino: u64) {
+        for other in self.nodes.other_nodes(id, ino) {
+            self.inval.attrs_now(other);
+            self.inval.pages_later(other);
+        }
+    }
+
+    /// A reparse point whose tag no filter handles (anything but a symlink or a mount point,
+    /// which Linux sees as symlinks) cannot be opened: STATUS_IO_REPARSE_TAG_NOT_HANDLED → EIO
+    /// (ntfs-semantics A4; conformance case S16). lstat and the xattrs still work on it, as
+    /// FILE_OPEN_REPARSE_POINT does on Windows.
+    pub(crate) fn refuse_unhandled_tag(&self, id: FileId) -> Result<(), Errno> {
+        let st = self.vol.stat(id).map_err(errno)?;
+        match st.reparse_tag {
+            Some(vfs_core::reparse::IO_REPARSE_TAG_SYMLINK)
+            | Some(vfs_core::reparse::IO_REPARSE_TAG_MOUNT_POINT)
+            | None => Ok(()),
+            Some(_) => Err(errno(vfs_core::Error::IoReparseTagNotHandled)),
+        }
+    }
+
+    /// The end of the session: every handle and pin the kernel left is released, so the
+    /// volume can be checked or saved.
+    pub(crate) fn destroy(&self) {
+        for h in self.open_handles.lock().drain() {
+            let _ = self.vol.close(HandleId(h));
+        }
+        self.dirs.lock().clear();
+        self.nodes.clear(&self.vol);
+    }
+
+    /// LOOKUP by the kernel itself (no caller to consider).
+    #[cfg(test)]
+    pub(crate) fn lookup(&self, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
+        let kernel = Caller {
+            uid: 0,
+            gid: 0,
+            pid: 0,
+        };
+        self.lookup_from(kernel, parent, name)
+    }
+
+    /// LOOKUP sent on behalf of `who`.
+    pub(crate) fn lookup_from(&self, who: Caller, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
+        let pid = self.nodes.live(parent)?;
+        let wanted = engine_name(name_units(name)?)?;
+        // A name that is not there is answered uncached (an error reply leaves the
+        // kernel's negative entry expired), so it is asked again next time.
+        let found = self.vol.lookup_stat(pid, &wanted).map_err(errno)?;
+        if found.delete_pending {
+            // Legacy delete semantics: a delete-pending name cannot be opened (A2:
+            // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
+            return Err(Errno::EACCES);
+        }
+        let id = found.id;
+        let other_spelling = *found.name != *wanted.display();
+        // Only a name spelled otherwise than stored, or a file the kernel has seen under
+        // another spelling, can be the new name of a case-only rename: the common lookup
+        // never looks at the caller.
+        if (other_spelling || self.nodes.is_aliased(id))
+            && self.is_case_rename_target(who, pid, name, id, &found.name)
+        {
+            // The new name of a rename(2) that only changes the case of this entry: answered
+            // as missing (and so never cached), so the VFS neither drops the rename as one
+            // inode renamed onto itself nor refuses RENAME_NOREPLACE; the RENAME that
+            // follows re-cases the entry (crate docs, "Case-only rename").
+            return Err(Errno::ENOENT);
+        }
+        self.entry(parent, name, id, other_spelling)
+    }
+
+    /// Is `name` in directory `pid` (the entry `display` of `id`) the new name of a rename(2)
+    /// that `who` is blocked in, whose old name is another spelling of the same entry in the
+    /// same directory?
+    fn is_case_rename_target(
+        &self,
+        who: Caller,
+        pid: FileId,
+        name: &[u8],
+        id: FileId,
+        display: &[u16],
+    ) -> bool {
+        let Some(call) = self.probe.rename_in_progress(who.pid) else {
+            return false;
+        };
+        let (Some((odir, olast)), Some((ndir, nlast))) =
+            (caller::split_last(&call.old), caller::split_last(&call.new))
+        else {
+            return false;
+        };
+        // The last component of the new path (not a directory on the way to either path),
+        // and a real change of spelling (the same bytes are the VFS's own no-op).
+        if nlast != name || olast == nlast {
+            return false;
+        }
+        let Some(oname) = names::to_units(olast).and_then(|u| Name::from_units(u).ok()) else {
+            return false;
+        };
+        match self.vol.lookup_stat(pid, &oname) {
+            Ok(old) if old.id == id && *old.name == *display => {}
+            _ => return false,
+        }
+        self.host_dir(odir) == Some(pid) && self.host_dir(ndir) == Some(pid)
+    }
+
+    /// The directory a host path inside this mount names, walked through the engine alone:
+    /// the kernel holds the rename's directory locks while it waits for the reply, so a
+    /// kernel path walk from here could wait on them. A path through a link, leaving the
+    /// mount or naming something else than a directory → None.
+    fn host_dir(&self, dir: &[u8]) -> Option<FileId> {
+        let rest = dir.strip_prefix(self.mount_path.as_bytes())?;
+        if !rest.is_empty() && rest[0] != b'/' {
+            return None; // "/mnt/tx" is not inside "/mnt/t"
+        }
+        let mut stack = vec![self.root];
+        for c in rest.split(|&b| b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => {
+                    stack.pop();
+                    if stack.is_empty() {
+                        return None;
+                    }
+                }
+                _ => {
+                    let name = Name::from_units(names::to_units(c)?).ok()?;
+                    let found = self.vol.lookup_stat(*stack.last()?, &name).ok()?;
+                    if found.stat.kind != FileKind::Directory || is_link(&found.stat) {
+                        return None;
+                    }
+                    stack.push(found.id);
+                }
+            }
+        }
+        stack.last().copied()
+    }
+
+    /// FORGET.
+    pub(crate) fn forget(&self, ino: u64, nlookup: u64) {
+        self.nodes.forget(&self.vol, ino, nlookup)
+    }
+
+    /// GETATTR (`with_handle`: the request carries an open file handle).
+    pub(crate) fn getattr(&self, ino: u64, with_handle: bool) -> Result<Attr, Errno> {
+        let (id, st) = self.nodes.stat(&self.vol, ino, with_handle)?;
+        Ok(self.attr_of(ino, id, &st))
+    }
+
+    /// SETATTR.
+    pub(crate) fn setattr(
+        &self,
+        who: Caller,
+        ino: u64,
+        a: SetAttr,
+        with_handle: bool,
+    ) -> Result<Attr, Errno> {
+        let (id, _) = self.nodes.stat(&self.vol, ino, with_handle)?;
+        let privileged = who.uid == 0;
+        if a.mode.is_some() || a.uid.is_some() || a.gid.is_some() {
+            // The POSIX view of the file's security: one per file, every name sees it (A1).
+            self.vol
+                .set_owner_mode(id, a.uid, a.gid, a.mode.map(|m| m & 0o7777))
+                .map_err(errno)?;
+        }
+        if let Some(size) = a.size {
+            self.vol.set_size(id, size).map_err(errno)?;
+            self.others_changed(id, ino);
+        }
+        if a.mode.is_none()
+            && !privileged
+            && (a.size.is_some() || a.uid.is_some() || a.gid.is_some())
+        {
+            self.kill_suidgid(id);
+        }
+        if a.atime.is_some() || a.mtime.is_some() || a.ctime.is_some() || a.crtime.is_some() {
+            let t = SetTimes {
+                creation: a.crtime,
+                last_access: a.atime,
+                last_write: a.mtime,
+                change: a.ctime,
+            };
+            self.vol.set_times(id, t).map_err(errno)?;
+        }
+        let (_, st) = self.nodes.stat(&self.vol, ino, with_handle)?;
+        Ok(self.attr_of(ino, id, &st))
+    }
+
+    /// READLINK. A target longer than [`MAX_LINK_BYTES`] → ENAMETOOLONG.
+    pub(crate) fn readlink(&self, ino: u64) -> Result<String, Errno> {
+        let id = self.nodes.live(ino)?;
+        let s = self
+            .vol
+            .read_link_posix(id, &self.mount_path)
+            .map_err(readlink_errno)?;
+        if s.len() > MAX_LINK_BYTES {
+            // An NTFS target may hold up to ~8k UTF-16 units (16 KiB of reparse data,
+            // MS-FSCC 2.1.2.1), more than a Linux link can: the kernel would turn the
+            // oversized reply into EIO. ENAMETOOLONG is what symlink(2) and path lookup
+            // answer for a target of PATH_MAX or more.
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(s)
+    }
+
+    /// MKNOD: only regular files (NTFS has no FIFOs, sockets or device nodes → EPERM).
+    pub(crate) fn mknod(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> Result<Attr, Errno> {
+        if mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(Errno::EPERM);
+        }
+        let pid = self.nodes.live(parent)?;
+        let units = engine_name(name_units(name)?)?;
+        let new = Self::new_file(who, FileKind::File, mode, umask);
+        let id = self.vol.create(pid, &units, &new).map_err(errno)?;
+        self.entry(parent, name, id, false)
+    }
+
+    /// MKDIR.
+    pub(crate) fn mkdir(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> Result<Attr, Errno> {
+        let pid = self.nodes.live(parent)?;
+        let units = engine_name(name_units(name)?)?;
+        let new = Self::new_file(who, FileKind::Directory, mode, umask);
+        let id = self.vol.create(pid, &units, &new).map_err(errno)?;
+        self.entry(parent, name, id, false)
+    }
+
+    /// UNLINK; returns the names glue drops after the reply.
+    pub(crate) fn unlink(&self, parent: u64, name: &[u8]) -> Result<Vec<KernelName>, Errno> {
+        let pid = self.nodes.live(parent)?;
+        let units = engine_name(name_units(name)?)?;
+        let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+        let id = found.id;
+        if attr::kind(&found.stat) == Kind::Directory {
+            return Err(Errno::EISDIR);
+        }
+        // A junction or directory symlink shows as a symlink: unlink removes the link
+        // itself, as RemoveDirectoryW does on Windows (A2); a file symlink or a file as
+        // DeleteFileW does.
+        self.vol
+            .unlink(pid, &units, UnlinkKind::Any, false)
+            .map_err(errno)?;
+        Ok(if self.nodes.is_aliased(id) {
+            self.retire(id)
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// RMDIR.
+    pub(crate) fn rmdir(&self, parent: u64, name: &[u8]) -> Result<(), Errno> {
+        let pid = self.nodes.live(parent)?;
+        let units = engine_name(name_units(name)?)?;
+        self.vol
+            .unlink(pid, &units, UnlinkKind::Directory, false)
+            .map_err(errno)
+    }
+
+    /// SYMLINK: an NTFS symbolic link (see `target` for the target forms).
+    pub(crate) fn symlink(
+        &self,
+        who: Caller,
+        parent: u64,
+        link_name: &[u8],
+        target: &[u8],
+    ) -> Result<Attr, Errno> {
+        let pid = self.nodes.live(parent)?;
+        let units = name_units(link_name)?;
+        let (nt, is_dir) = self.symlink_target(pid, target)?;
+        let rp = vfs_core::reparse::symlink_for_target(&nt, self.drive_letter)
+            .map_err(|_| Errno::EINVAL)?;
+        let new = NewFile {
+            kind: if is_dir {
+                FileKind::Directory
+            } else {
+                FileKind::File
+            },
+            attributes: 0,
+            uid: Some(who.uid),
+            gid: Some(who.gid),
+            mode: Some(0o777),
+        };
+        let name = engine_name(units)?;
+        let id = self
+            .vol
+            .create_reparse_at(pid, &name, &new, &rp)
+            .map_err(errno)?;
+        self.entry(parent, link_name, id, false)
+    }
+
+    /// RENAME with rename(2)'s `flags` (RENAME_*); returns the names glue drops after the
+    /// reply.
+    pub(crate) fn rename(
+        &self,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: u32,
+    ) -> Result<Vec<KernelName>, Errno> {
+        if flags & (libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT) != 0 {
+            // NTFS cannot swap two names atomically (no FILE_RENAME_INFORMATION flag does).
+            return Err(Errno::EINVAL);
+        }
+        let spid = self.nodes.live(parent)?;
+        let dpid = self.nodes.live(newparent)?;
+        let sname = engine_name(name_units(name)?)?;
+        let dunits = name_units(newname)?;
+        let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let src = found_src.id;
+        let dname = engine_name(dunits)?;
+        let dst = self.vol.lookup_stat(dpid, &dname).ok();
+        // Both names are spellings of one entry: a case-only rename. It reaches here when
+        // the lookup of the new name was answered as missing (`lookup_from`), or when the
+        // kernel held the spellings under two nodes (one of them retired).
+        let case_only = spid == dpid
+            && dst
+                .as_ref()
+                .is_some_and(|d| d.id == src && d.name == found_src.name);
+        let dst = dst.map(|d| d.id);
+        // rename(2) replaces an existing target, even one open elsewhere, and an empty
+        // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
+        // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
+        let replace = flags & libc::RENAME_NOREPLACE == 0;
+        let rf = vfs_core::RenameFlags {
+            replace_if_exists: replace,
+            posix_semantics: replace,
+            ignore_readonly: false,
+        };
+        self.vol
+            .rename(spid, &sname, dpid, &dname, rf)
+            .map_err(errno)?;
+        if case_only {
+            // Only the entry's case changed (A6: a target differing only in case gives the
+            // new spelling). Every spelling still leads to the same file of the same kind,
+            // so nothing the kernel cached is stale and no node is retired: st_ino and the
+            // kernel's one inode (its page cache, open files, mmaps) stay. The kernel moved
+            // its dentry to the new name, which is recorded for a later retirement. A file
+            // it had looked up under other spellings is aliased already (a later unlink or
+            // rename drops them); one it knew only under the old stored spelling now has
+            // only the new one in the kernel's cache, so it needs no marking.
+            self.nodes.add_name(src, newparent, newname);
+            return Ok(Vec::new());
+        }
+        let mut names = Vec::new();
+        if self.nodes.is_aliased(src) {
+            names.extend(self.retire(src));
+        }
+        if let Some(d) = dst.filter(|&d| d != src) {
+            if self.nodes.is_aliased(d) {
+                names.extend(self.retire(d));
+            }
+        }
+        Ok(names)
+    }
+
+    /// LINK.
+    pub(crate) fn link(&self, ino: u64, newparent: u64, newname: &[u8]) -> Result<Attr, Errno> {
+        let id = self.nodes.live(ino)?;
+        let pid = self.nodes.live(newparent)?;
+        let units = engine_name(name_units(newname)?)?;
+        self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
+        self.entry(newparent, newname, id, false)
+    }
+
+    /// OPEN with open(2)'s `flags`; returns the engine handle.
+    pub(crate) fn open(&self, who: Caller, ino: u64, flags: i32) -> Result<u64, Errno> {
+        let id = self.nodes.live(ino)?;
+        let access = access_of(flags);
+        self.refuse_unhandled_tag(id)?;
+        // POSIX callers share everything (FILE_SHARE_READ | WRITE | DELETE).
+        let h = self.vol.open(id, access, Share::ALL).map_err(errno)?;
+        if flags & libc::O_TRUNC != 0 && access.write {
+            if let Err(e) = self.vol.set_size(id, 0) {
+                let _ = self.vol.close(h);
+                return Err(errno(e));
+            }
+            if who.uid != 0 {
+                self.kill_suidgid(id);
+            }
+            self.others_changed(id, ino);
+        }
+        self.open_handles.lock().insert(h.0);
+        Ok(h.0)
+    }
+
+    /// READ (through an open handle: works on a retired node).
+    pub(crate) fn read(&self, ino: u64, offset: u64, size: u32) -> Result<Vec<u8>, Errno> {
+        let id = self.nodes.file_of(ino).ok_or(Errno::EBADF)?;
+        let mut buf = vec![0u8; size as usize];
+        let n = self.vol.read(id, offset, &mut buf).map_err(errno)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// WRITE (`kill_suidgid`: the kernel asks for FUSE_WRITE_KILL_SUIDGID).
+    pub(crate) fn write(
+        &self,
+        ino: u64,
+        offset: u64,
+        data: &[u8],
+        kill_suidgid: bool,
+    ) -> Result<u32, Errno> {
+        let id = self.nodes.file_of(ino).ok_or(Errno::EBADF)?;
+        let n = self.vol.write(id, offset, data).map_err(errno)?;
+        if kill_suidgid {
+            self.kill_suidgid(id);
+        }
+        self.others_changed(id, ino);
+        Ok(n as u32)
+    }
+
+    /// RELEASE.
+    pub(crate) fn release(&self, fh: u64) {
+        self.open_handles.lock().remove(&fh);
+        let _ = self.vol.close(HandleId(fh));
+    }
+
+    /// STATFS: (blocks, free blocks, files, free files).
+    pub(crate) fn statfs(&self) -> (u64, u64, u64, u64) {
+        // An in-memory volume: its size is the machine's memory.
+        // SAFETY: sysinfo fills the struct it is given; a zeroed struct is a valid argument.
+        let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer to a sysinfo struct.
+        let ok = unsafe { libc::sysinfo(&mut si) } == 0;
+        let unit = if ok { u64::from(si.mem_unit.max(1)) } else { 1 };
+        let total = if ok {
+            si.totalram as u64 * unit
+        } else {
+            1 << 34
+        };
+        let free = if ok {
+            (si.freeram as u64 + si.bufferram as u64) * unit
+        } else {
+            1 << 33
+        };
+        let files = 1u64 << 32;
+        let used = self.vol.file_count() as u64;
+        (
+            total / u64::from(attr::BLOCK_SIZE),
+            free / u64::from(attr::BLOCK_SIZE),
+            files,
+            files.saturating_sub(used),
+        )
+    }
+
+    /// ACCESS: the kernel checked the mode bits (default_permissions); a retired node answers
+    /// ESTALE like every path request.
+    pub(crate) fn access(&self, ino: u64) -> Result<(), Errno> {
+        self.nodes.live(ino).map(|_| ())
+    }
+
+    /// CREATE with open(2)'s `flags`; returns the entry and the engine handle.
+    pub(crate) fn create(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        flags: i32,
+    ) -> Result<(Attr, u64), Errno> {
+        let pid = self.nodes.live(parent)?;
+        let units = name_units(name)?;
+        if mode & libc::S_IFMT != 0 && mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(Errno::EPERM);
+        }
+        let new = Self::new_file(who, FileKind::File, mode, umask);
+        let entry_name = engine_name(units)?;
+        let opened = self
+            .vol
+            .create_open(pid, &entry_name, &new, access_of(flags), Share::ALL)
+            .map_err(errno)?;
+        let (id, h) = (opened.id, opened.handle);
+        let (ino, st) = match self.nodes.remember(&self.vol, id, parent, name, false) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self.vol.close(h);
+                return Err(errno(e));
+            }
+        };
+        self.open_handles.lock().insert(h.0);
+        Ok((self.attr_of(ino, id, &st), h.0))
+    }
+
+    /// FALLOCATE: only growing the size (mode 0) or nothing (FALLOC_FL_KEEP_SIZE; the data
+    /// lives in memory, there is nothing to reserve).
+    pub(crate) fn fallocate(
+        &self,
+        ino: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+    ) -> Result<(), Errno> {
+        let id = self.nodes.file_of(ino).ok_or(Errno::EBADF)?;
+        if mode & !libc::FALLOC_FL_KEEP_SIZE != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if mode & libc::FALLOC_FL_KEEP_SIZE == 0 {
+            let end = offset.checked_add(length).ok_or(Errno::EFBIG)?;
+            let st = self.vol.stat(id).map_err(errno)?;
+            if end > st.size {
+                self.vol.set_size(id, end).map_err(errno)?;
+                self.others_changed(id, ino);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A [`KernelCache`] that records what the core asked for (tests of the cache decisions).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// One request to the kernel's cache.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) enum Inval {
+        Attrs(u64),
+        Entry(u64, Vec<u8>),
+        Pages(u64),
+        Wait,
+    }
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Recorder(pub(crate) Mutex<Vec<Inval>>);
+
+    impl Recorder {
+        pub(crate) fn take(&self) -> Vec<Inval> {
+            std::mem::take(&mut *self.0.lock())
+        }
+    }
+
+    impl KernelCache for Recorder {
+        fn attrs_now(&self, ino: u64) {
+            self.0.lock().push(Inval::Attrs(ino));
+        }
+        fn entry_later(&self, parent: u64, name: &[u8]) {
+            self.0.lock().push(Inval::Entry(parent, name.to_vec()));
+        }
+        fn pages_later(&self, ino: u64) {
+            self.0.lock().push(Inval::Pages(ino));
+        }
+        fn wait(&self) {
+            self.0.lock().push(Inval::Wait);
+        }
+    }
+
+    /// A core over a fresh volume mounted (in name only) at /mnt/t, with its recorder.
+    pub(crate) fn core() -> (Core, Arc<Recorder>) {
+        let vol = Arc::new(Volume::new(vfs_core::VolumeOptions::default()));
+        let rec = Arc::new(Recorder::default());
+        (Core::new(vol, Path::new("/mnt/t"), rec.clone(), None), rec)
+    }
+
+    pub(crate) const ROOT: Caller = Caller {
+        uid: 0,
+        gid: 0,
+        pid: 1,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{core, Inval, ROOT};
+    use super::*;
+
+    /// Rule 3 of the cache scheme: unlinking a file looked up only under its stored spelling
+    /// retires nothing; one looked up under another spelling is retired (ESTALE on its old
+    /// node, attributes dropped before the reply) and each spelling the kernel may have
+    /// cached is handed back to drop after the reply.
+    #[test]
+    fn unlink_retires_only_an_aliased_file() {
+        let (c, rec) = core();
+        let plain = c.mknod(ROOT, ROOT_INO, b"plain", 0o100644, 0).unwrap();
+        assert!(c.unlink(ROOT_INO, b"plain").unwrap().is_empty());
+        assert_eq!(c.nodes.live(plain.ino), Ok(FileId(plain.ino)));
+        assert!(rec.take().is_empty());
+
+        let a = c.mknod(ROOT, ROOT_INO, b"Foo", 0o100644, 0).unwrap();
+        let again = c.lookup(ROOT_INO, b"foo").unwrap();
+        assert_eq!(again.ino, a.ino, "an alias is the same node");
+        let names = c.unlink(ROOT_INO, b"FOO").unwrap();
+        assert_eq!(
+            names,
+            vec![(ROOT_INO, b"Foo"[..].into()), (ROOT_INO, b"foo"[..].into())]
+        );
+        assert_eq!(rec.take(), vec![Inval::Attrs(a.ino)]);
+        assert_eq!(c.nodes.live(a.ino), Err(Errno::ESTALE));
+        c.drop_names_later(&names);
+        assert_eq!(
+            rec.take(),
+            vec![
+                Inval::Entry(ROOT_INO, b"Foo".to_vec()),
+                Inval::Entry(ROOT_INO, b"foo".to_vec())
+            ]
+        );
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// A rename retires the aliased source and the aliased file it replaced, not a file
+    /// only ever seen under its stored spelling.
+    #[test]
+    fn rename_retires_aliased_source_and_replaced_target() {
+        let (c, rec) = core();
+        let src = c.mknod(ROOT, ROOT_INO, b"a", 0o100644, 0).unwrap();
+        let dst = c.mknod(ROOT, ROOT_INO, b"b", 0o100644, 0).unwrap();
+        assert!(c
+            .rename(ROOT_INO, b"a", ROOT_INO, b"b", 0)
+            .unwrap()
+            .is_empty());
+        assert!(rec.take().is_empty());
+        assert!(c.nodes.live(src.ino).is_ok() && c.nodes.live(dst.ino).is_ok());
+
+        let x = c.mknod(ROOT, ROOT_INO, b"x", 0o100644, 0).unwrap();
+        c.lookup(ROOT_INO, b"B").unwrap();
+        let names = c.rename(ROOT_INO, b"x", ROOT_INO, b"b", 0).unwrap();
+        assert_eq!(
+            names,
+            vec![(ROOT_INO, b"a"[..].into()), (ROOT_INO, b"B"[..].into())],
+            "the replaced file was aliased; the source was not"
+        );
+        assert_eq!(rec.take(), vec![Inval::Attrs(src.ino)]);
+        assert!(c.nodes.live(x.ino).is_ok());
+        // RENAME_NOREPLACE onto an existing name, RENAME_EXCHANGE at all: refused.
+        c.mknod(ROOT, ROOT_INO, b"y", 0o100644, 0).unwrap();
+        assert_eq!(
+            c.rename(ROOT_INO, b"y", ROOT_INO, b"b", libc::RENAME_NOREPLACE),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(
+            c.rename(ROOT_INO, b"y", ROOT_INO, b"z", libc::RENAME_EXCHANGE),
+            Err(Errno::EINVAL)
+        );
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// A fake caller probe: thread 7 is blocked in the given rename, nobody else is.
+    #[derive(Debug, Default)]
+    struct Renaming(Mutex<Option<crate::caller::RenameCall>>);
+
+    impl CallerProbe for Renaming {
+        fn rename_in_progress(&self, tid: u32) -> Option<crate::caller::RenameCall> {
+            (tid == 7).then(|| self.0.lock().clone()).flatten()
+        }
+    }
+
+    fn renaming(c: &mut Core) -> Arc<Renaming> {
+        let p = Arc::new(Renaming::default());
+        c.probe = p.clone();
+        p
+    }
+
+    fn thread(pid: u32) -> Caller {
+        Caller { pid, ..ROOT }
+    }
+
+    fn set(p: &Renaming, old: &str, new: &str) {
+        *p.0.lock() = Some(crate::caller::RenameCall {
+            old: old.into(),
+            new: new.into(),
+        });
+    }
+
+    /// The new name of a case-only rename the caller is blocked in is answered as missing, to
+    /// that thread only; the RENAME that follows re-cases the entry and retires nothing (the
+    /// file keeps its node, so st_ino and the kernel's inode stay).
+    #[test]
+    fn case_only_rename_target_is_missing_to_the_renaming_thread_only() {
+        let (mut c, rec) = core();
+        let p = renaming(&mut c);
+        let f = c.mknod(ROOT, ROOT_INO, b"Case.txt", 0o100644, 0).unwrap();
+        set(&p, "/mnt/t/Case.txt", "/mnt/t/CASE.TXT");
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"CASE.TXT").unwrap_err(),
+            Errno::ENOENT
+        );
+        assert_eq!(
+            c.lookup_from(thread(8), ROOT_INO, b"CASE.TXT").unwrap().ino,
+            f.ino
+        );
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap().ino,
+            f.ino
+        );
+        rec.take();
+        let names = c
+            .rename(
+                ROOT_INO,
+                b"Case.txt",
+                ROOT_INO,
+                b"CASE.TXT",
+                libc::RENAME_NOREPLACE,
+            )
+            .unwrap();
+        assert!(names.is_empty());
+        assert!(rec.take().is_empty(), "nothing retired or dropped");
+        let id = FileId(f.ino);
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\CASE.TXT"]);
+        assert_eq!(c.nodes.live(f.ino), Ok(id));
+        assert!(c.nodes.is_aliased(id));
+        // Back to the first spelling, now through a spelling that is neither stored nor new
+        // (relative ".." included), and the old stored spelling as the new name: it is
+        // checked because the file is known to be aliased.
+        set(&p, "/mnt/t/sub/../case.TXT", "/mnt/t/./Case.txt");
+        c.mkdir(ROOT, ROOT_INO, b"sub", 0o755, 0).unwrap();
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap_err(),
+            Errno::ENOENT
+        );
+        c.rename(ROOT_INO, b"case.TXT", ROOT_INO, b"Case.txt", 0)
+            .unwrap();
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\Case.txt"]);
+        assert_eq!(c.nodes.live(f.ino), Ok(id));
+        // A file the kernel only knew under its stored spelling: after the re-case it only
+        // knows the new one, so the file is not aliased and a later unlink retires nothing.
+        let g = c.mknod(ROOT, ROOT_INO, b"plain", 0o100644, 0).unwrap();
+        set(&p, "/mnt/t/plain", "/mnt/t/PLAIN");
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"PLAIN").unwrap_err(),
+            Errno::ENOENT
+        );
+        c.rename(
+            ROOT_INO,
+            b"plain",
+            ROOT_INO,
+            b"PLAIN",
+            libc::RENAME_NOREPLACE,
+        )
+        .unwrap();
+        assert!(!c.nodes.is_aliased(FileId(g.ino)));
+        assert!(c.unlink(ROOT_INO, b"PLAIN").unwrap().is_empty());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Only the last component of the new path, in the directory both paths name, with an
+    /// old name that is another spelling of the same entry, is answered as missing.
+    #[test]
+    fn other_lookups_of_a_renaming_thread_are_answered_normally() {
+        let (mut c, _) = core();
+        let p = renaming(&mut c);
+        let d = c.mkdir(ROOT, ROOT_INO, b"dir", 0o755, 0).unwrap();
+        c.mknod(ROOT, d.ino, b"dir", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"Case.txt", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"other", 0o100644, 0).unwrap();
+        let ok = |parent: u64, name: &[u8]| c.lookup_from(thread(7), parent, name).is_ok();
+        // Walking "DIR" on the way: the same bytes as the new name, but not its directory.
+        set(&p, "/mnt/t/DIR/Dir", "/mnt/t/DIR/DIR");
+        assert!(ok(ROOT_INO, b"DIR"));
+        assert!(!ok(d.ino, b"DIR"), "the new name itself");
+        // Into another directory: an ordinary move, not a case change.
+        set(&p, "/mnt/t/Case.txt", "/mnt/t/dir/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Another file's name as the old name.
+        set(&p, "/mnt/t/other", "/mnt/t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // The same bytes: the VFS's own no-op.
+        set(&p, "/mnt/t/CASE.TXT", "/mnt/t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Paths outside the mount, or leaving it.
+        set(&p, "/mnt/tx/Case.txt", "/mnt/tx/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        set(&p, "/mnt/t/../t/Case.txt", "/mnt/t/../t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Through a file as if it were a directory.
+        set(&p, "/mnt/t/other/../Case.txt", "/mnt/t/other/../CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// A delete-pending name is looked up as EACCES (A2) and listed by READDIRPLUS with
+    /// `cache_name` false; every other entry is cacheable and counts one lookup.
+    #[test]
+    fn delete_pending_names_are_never_cached() {
+        let (c, _) = core();
+        c.mknod(ROOT, ROOT_INO, b"keep", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"gone", 0o100644, 0).unwrap();
+        let vfs_core::Opened { handle: h, .. } = c
+            .vol
+            .open_path(
+                r"\gone",
+                &vfs_core::OpenOptions {
+                    access: Access {
+                        read: false,
+                        write: false,
+                        delete: true,
+                    },
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        c.vol
+            .set_disposition(
+                h,
+                vfs_core::DispositionFlags {
+                    delete: true,
+                    posix_semantics: false,
+                    ignore_readonly: false,
+                },
+            )
+            .unwrap();
+        assert_eq!(c.lookup(ROOT_INO, b"gone").unwrap_err(), Errno::EACCES);
+        let fh = c.opendir(ROOT_INO).unwrap();
+        let mut seen = Vec::new();
+        c.readdirplus(ROOT_INO, fh, 0, |e| {
+            seen.push((e.name.to_string_lossy().into_owned(), e.cache_name));
+            false
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (".".into(), false),
+                ("..".into(), false),
+                ("gone".into(), false),
+                ("keep".into(), true)
+            ]
+        );
+        c.releasedir(fh);
+        c.vol.close(h).unwrap();
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// An offset handed out by readdir resumes after its entry, and a reply that is full
+    /// gives the lookup of the entry that did not fit back (READDIRPLUS).
+    #[test]
+    fn readdir_offsets_resume_and_full_replies_count_nothing() {
+        let (c, _) = core();
+        for n in [&b"a"[..], b"b", b"c"] {
+            let a = c.mknod(ROOT, ROOT_INO, n, 0o100644, 0).unwrap();
+            c.forget(a.ino, 1);
+        }
+        let fh = c.opendir(ROOT_INO).unwrap();
+        // A reply with room for two entries: the third does not fit (add answers true) and
+        // the kernel resumes after the last entry it got.
+        let mut first = Vec::new();
+        c.readdir(ROOT_INO, fh, 0, |_, off, _, name| {
+            if first.len() == 2 {
+                return true;
+            }
+            first.push((off, name.to_string_lossy().into_owned()));
+            false
+        })
+        .unwrap();
+        assert_eq!(first, vec![(1, ".".to_string()), (2, "..".to_string())]);
+        let list = |from: u64| {
+            let mut out = Vec::new();
+            c.readdir(ROOT_INO, fh, from, |_, off, kind, name| {
+                assert_eq!(kind, Kind::File);
+                out.push((off, name.to_string_lossy().into_owned()));
+                false
+            })
+            .unwrap();
+            out
+        };
+        let names = |l: Vec<(u64, String)>| l.into_iter().map(|e| e.1).collect::<Vec<_>>();
+        let all = list(2);
+        assert_eq!(names(all.clone()), ["a", "b", "c"]);
+        // Every offset handed out stays valid and resumes after its own entry.
+        assert_eq!(names(list(all[0].0)), ["b", "c"], "resumes after a");
+        assert!(list(all[2].0).is_empty());
+        c.readdirplus(ROOT_INO, fh, 2, |_| true).unwrap();
+        assert_eq!(
+            c.nodes.len(),
+            0,
+            "the entry that did not fit holds no lookup"
+        );
+        c.releasedir(fh);
+        c.destroy();
+    }
+
+    /// Growing by write or truncate through one node drops the attributes and pages of the
+    /// file's other nodes (a retired node still open beside the current one).
+    #[test]
+    fn data_changes_reach_a_files_other_nodes() {
+        let (c, rec) = core();
+        let a = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        c.lookup(ROOT_INO, b"F").unwrap();
+        let id = FileId(a.ino);
+        c.retire(id);
+        let b = c.lookup(ROOT_INO, b"f").unwrap();
+        assert_ne!(a.ino, b.ino);
+        rec.take();
+        assert_eq!(c.write(b.ino, 0, b"xyz", false), Ok(3));
+        assert_eq!(rec.take(), vec![Inval::Attrs(a.ino), Inval::Pages(a.ino)]);
+        assert_eq!(
+            c.read(a.ino, 0, 10).unwrap(),
+            b"xyz",
+            "reads through the old node"
+        );
+        c.destroy();
+    }
+
+    /// Refusals that need no engine: device nodes, unknown fallocate modes, bad names.
+    #[test]
+    fn plain_refusals() {
+        let (c, _) = core();
+        assert_eq!(
+            c.mknod(ROOT, ROOT_INO, b"fifo", libc::S_IFIFO | 0o644, 0)
+                .unwrap_err(),
+            Errno::EPERM
+        );
+        assert_eq!(
+            c.create(ROOT, ROOT_INO, b"s", libc::S_IFSOCK | 0o644, 0, 0)
+                .unwrap_err(),
+            Errno::EPERM
+        );
+        assert_eq!(c.lookup(ROOT_INO, b"\xff").unwrap_err(), Errno::EINVAL);
+        let (a, h) = c
+            .create(ROOT, ROOT_INO, b"f", 0o644, 0o022, libc::O_RDWR)
+            .unwrap();
+        assert_eq!(a.stat.mode & 0o777, 0o644);
+        assert_eq!(
+            c.fallocate(a.ino, 0, 10, libc::FALLOC_FL_PUNCH_HOLE),
+            Err(Errno::EOPNOTSUPP)
+        );
+        c.fallocate(a.ino, 0, 10, 0).unwrap();
+        assert_eq!(c.getattr(a.ino, true).unwrap().stat.size, 10);
+        c.release(h);
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Issue 14: a target too long for a READLINK reply is ENAMETOOLONG, never EIO; one
+    /// byte shorter still reads. `é` is one UTF-16 unit and two UTF-8 bytes, so a junction
+    /// well inside NTFS's 16 KiB limit can exceed Linux's.
+    #[test]
+    fn too_long_link_targets_are_enametoolong() {
+        let (c, _) = core();
+        let junction = |n: usize| {
+            let t: Vec<u16> = format!("C:\\{}", "é".repeat(n)).encode_utf16().collect();
+            vfs_core::reparse::junction_for_target(&t, 'C')
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        };
+        // "/mnt/t/" + n × "é" is the POSIX text of C:\<n é's>: 7 + 2n bytes.
+        let fits = (MAX_LINK_BYTES - "/mnt/t/".len()) / 2;
+        for (name, n, ok) in [
+            (&b"fits"[..], fits, true),
+            (b"long", fits + 1, false),
+            (b"huge", 4000, false),
+        ] {
+            let d = c.mkdir(ROOT, ROOT_INO, name, 0o755, 0).unwrap();
+            c.setxattr(ROOT, d.ino, b"system.ntfs_reparse_data", &junction(n), 0)
+                .unwrap();
+            let l = c.lookup(ROOT_INO, name).unwrap();
+            let r = c.readlink(l.ino);
+            if ok {
+                assert_eq!(r.unwrap().len(), 7 + 2 * n);
+            } else {
+                assert_eq!(r, Err(Errno::ENAMETOOLONG), "{n}");
+            }
+        }
+        c.destroy();
+    }
+
+    #[test]
+    fn mapped_paths_never_leave_the_mapped_directory() {
+        let w = |s: &[&str]| {
+            s.iter()
+                .map(|c| c.encode_utf16().collect())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            mapped_host_path("/srv/d", &w(&["..", "..", "etc"])),
+            Some(PathBuf::from("/srv/d/etc"))
+        );
+        assert_eq!(
+            mapped_host_path("/srv/d", &w(&["a", ".", "..", "b"])),
+            Some(PathBuf::from("/srv/d/b"))
+        );
+        assert_eq!(mapped_host_path("/srv/d", &w(&["a/../../x"])), None);
+    }
+}

@@ -1,0 +1,617 @@
+//! The `impl Filesystem`: each request unpacks fuser's types, calls one [`Core`] method and
+//! packs its answer into the reply. What a request does is decided in `core` and `xattr`;
+//! what is here is FUSE protocol: the negotiated capabilities, TTLs, open flags, the xattr
+//! size probe, and answering EIO (and keeping the session up) when a handler panics.
+
+use crate::attr::{self, Attr, Kind};
+use crate::core::{Caller, Core, SetAttr};
+use crate::errno::Errno;
+use fuser::{
+    AccessFlags, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
+    InitFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
+    ReplyXattr, Request, TimeOrNow, WriteFlags,
+};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// Largest write the kernel is asked to send at once (the kernel's own cap is
+/// `fs.fuse.max_pages_limit` pages, 1 MiB by default).
+const MAX_WRITE: u32 = 1 << 20;
+
+/// KEEP_CACHE: every change to the data goes through this mount's inode (one per file).
+/// NOFLUSH: close needs no FLUSH round trip (nothing is buffered here).
+const OPEN_FLAGS: FopenFlags = FopenFlags::FOPEN_KEEP_CACHE.union(FopenFlags::FOPEN_NOFLUSH);
+
+/// The mounted file system: the core and the TTLs the kernel is given.
+pub(crate) struct NtFs {
+    core: Core,
+    entry_ttl: Duration,
+    attr_ttl: Duration,
+}
+
+impl NtFs {
+    pub(crate) fn new(core: Core, entry_ttl: Duration, attr_ttl: Duration) -> NtFs {
+        NtFs {
+            core,
+            entry_ttl,
+            attr_ttl,
+        }
+    }
+
+    fn entry(&self, reply: ReplyEntry, r: Result<Attr, Errno>) {
+        match r {
+            Ok(a) => reply.entry_with_ttls(
+                &self.attr_ttl,
+                &self.entry_ttl,
+                &file_attr(&a),
+                Generation(0),
+            ),
+            Err(e) => reply.error(e.into()),
+        }
+    }
+}
+
+impl From<Errno> for fuser::Errno {
+    fn from(e: Errno) -> fuser::Errno {
+        fuser::Errno::from_i32(e.code())
+    }
+}
+
+fn file_type(k: Kind) -> FileType {
+    match k {
+        Kind::Directory => FileType::Directory,
+        Kind::Symlink => FileType::Symlink,
+        Kind::File => FileType::RegularFile,
+    }
+}
+
+/// The FUSE attributes of a file (see `attr` for what Linux is shown).
+fn file_attr(a: &Attr) -> FileAttr {
+    let st = &a.stat;
+    let (size, nlink, perm) = a.size_nlink_perm();
+    FileAttr {
+        ino: INodeNo(a.ino),
+        size,
+        blocks: st.allocated.div_ceil(512),
+        atime: attr::to_system_time(st.times.last_access),
+        mtime: attr::to_system_time(st.times.last_write),
+        ctime: attr::to_system_time(st.times.change),
+        crtime: attr::to_system_time(st.times.creation),
+        kind: file_type(attr::kind(st)),
+        perm,
+        nlink,
+        uid: st.uid,
+        gid: st.gid,
+        rdev: 0,
+        blksize: attr::BLOCK_SIZE,
+        flags: 0,
+    }
+}
+
+fn caller(req: &Request) -> Caller {
+    Caller {
+        uid: req.uid(),
+        gid: req.gid(),
+        pid: req.pid(),
+    }
+}
+
+fn time_of(t: TimeOrNow) -> u64 {
+    match t {
+        TimeOrNow::SpecificTime(t) => attr::to_filetime(t),
+        TimeOrNow::Now => vfs_core::now(),
+    }
+}
+
+/// Runs a handler; a panic (a bug) answers EIO through the dropped reply and keeps the
+/// session up.
+fn guarded(op: &'static str, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        tracing::error!(op, "request handler panicked; answered EIO");
+    }
+}
+
+/// An empty reply.
+fn empty(reply: ReplyEmpty, r: Result<(), Errno>) {
+    match r {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(e.into()),
+    }
+}
+
+/// An xattr value or name list: `size` 0 asks for the length; a value longer than `size`
+/// → ERANGE.
+fn xattr_reply(reply: ReplyXattr, size: u32, r: Result<Vec<u8>, Errno>) {
+    match r {
+        Err(e) => reply.error(e.into()),
+        Ok(v) if size == 0 => reply.size(v.len() as u32),
+        Ok(v) if v.len() > size as usize => reply.error(fuser::Errno::ERANGE),
+        Ok(v) => reply.data(&v),
+    }
+}
+
+impl Filesystem for NtFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        for flag in [
+            // Lookups and readdirs in one directory may run in parallel.
+            InitFlags::FUSE_PARALLEL_DIROPS,
+            // READDIRPLUS: `ls -l` costs one request per batch, not one per entry.
+            InitFlags::FUSE_DO_READDIRPLUS,
+            InitFlags::FUSE_READDIRPLUS_AUTO,
+            // No FUSE_ATOMIC_O_TRUNC: with it, open(O_RDONLY | O_TRUNC) of a file being
+            // executed sometimes succeeded instead of failing with ETXTBSY (pjdfstest
+            // open::etxtbsy, reliability/tests/regressions.rs); without it the kernel
+            // truncates with a SETATTR after OPEN and checks ETXTBSY itself.
+            InitFlags::FUSE_BIG_WRITES,
+            InitFlags::FUSE_ASYNC_READ,
+            // The kernel leaves clearing set-user/group-ID bits on write to us (and sets
+            // SB_NOSEC), instead of asking for security.capability before every write(2).
+            InitFlags::FUSE_HANDLE_KILLPRIV_V2,
+            // Link targets stay in the kernel's page cache: a path through a junction
+            // (`node_modules/<pkg>/...`, pnpm's layout) costs no READLINK per walk (issue 7
+            // profile: one READLINK per file read through a junction). A target only changes
+            // by setxattr on the link's own inode, which drops those pages (`set_reparse`).
+            InitFlags::FUSE_CACHE_SYMLINKS,
+        ] {
+            if let Err(unsupported) = config.add_capabilities(flag) {
+                tracing::debug!("kernel lacks FUSE capability {unsupported:?}");
+            }
+        }
+        let _ = config.set_max_write(MAX_WRITE);
+        if let Err(max) = config.set_max_readahead(u32::MAX) {
+            let _ = config.set_max_readahead(max);
+        }
+        let _ = config.set_max_background(64);
+        let _ = config.set_congestion_threshold(48);
+        // NTFS times have 100 ns resolution.
+        let _ = config.set_time_granularity(Duration::from_nanos(100));
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        self.core.destroy();
+    }
+
+    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        guarded("lookup", || {
+            self.entry(
+                reply,
+                self.core
+                    .lookup_from(caller(req), parent.0, name.as_bytes()),
+            )
+        })
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        guarded("forget", || self.core.forget(ino.0, nlookup))
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        guarded("getattr", || match self.core.getattr(ino.0, fh.is_some()) {
+            Ok(a) => reply.attr(&self.attr_ttl, &file_attr(&a)),
+            Err(e) => reply.error(e.into()),
+        })
+    }
+
+    fn setattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        guarded("setattr", || {
+            let a = SetAttr {
+                mode,
+                uid,
+                gid,
+                size,
+                atime: atime.map(time_of),
+                mtime: mtime.map(time_of),
+                ctime: ctime.map(attr::to_filetime),
+                crtime: crtime.map(attr::to_filetime),
+            };
+            match self.core.setattr(caller(req), ino.0, a, fh.is_some()) {
+                Ok(a) => reply.attr(&self.attr_ttl, &file_attr(&a)),
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        guarded("readlink", || match self.core.readlink(ino.0) {
+            Ok(s) => reply.data(s.as_bytes()),
+            Err(e) => reply.error(e.into()),
+        })
+    }
+
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        _rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        guarded("mknod", || {
+            let r = self
+                .core
+                .mknod(caller(req), parent.0, name.as_bytes(), mode, umask);
+            self.entry(reply, r)
+        })
+    }
+
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        reply: ReplyEntry,
+    ) {
+        guarded("mkdir", || {
+            let r = self
+                .core
+                .mkdir(caller(req), parent.0, name.as_bytes(), mode, umask);
+            self.entry(reply, r)
+        })
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        guarded("unlink", || {
+            match self.core.unlink(parent.0, name.as_bytes()) {
+                Ok(names) => {
+                    reply.ok();
+                    self.core.drop_names_later(&names);
+                }
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        guarded("rmdir", || {
+            empty(reply, self.core.rmdir(parent.0, name.as_bytes()))
+        })
+    }
+
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
+        guarded("symlink", || {
+            let r = self.core.symlink(
+                caller(req),
+                parent.0,
+                link_name.as_bytes(),
+                target.as_os_str().as_bytes(),
+            );
+            self.entry(reply, r)
+        })
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        guarded("rename", || {
+            let r = self.core.rename(
+                parent.0,
+                name.as_bytes(),
+                newparent.0,
+                newname.as_bytes(),
+                flags.bits(),
+            );
+            match r {
+                Ok(names) => {
+                    reply.ok();
+                    self.core.drop_names_later(&names);
+                }
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn link(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        guarded("link", || {
+            let r = self.core.link(ino.0, newparent.0, newname.as_bytes());
+            self.entry(reply, r)
+        })
+    }
+
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        guarded("open", || {
+            match self.core.open(caller(req), ino.0, flags.0) {
+                Ok(h) => reply.opened(FileHandle(h), OPEN_FLAGS),
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        guarded("read", || match self.core.read(ino.0, offset, size) {
+            Ok(buf) => reply.data(&buf),
+            Err(e) => reply.error(e.into()),
+        })
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        guarded("write", || {
+            let kill = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
+            match self.core.write(ino.0, offset, data, kill) {
+                Ok(n) => reply.written(n),
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        reply.ok();
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        guarded("release", || {
+            self.core.release(fh.0);
+            reply.ok();
+        })
+    }
+
+    fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _ds: bool, reply: ReplyEmpty) {
+        reply.ok();
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        guarded("opendir", || match self.core.opendir(ino.0) {
+            Ok(h) => reply.opened(FileHandle(h), FopenFlags::empty()),
+            Err(e) => reply.error(e.into()),
+        })
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        guarded("readdir", || {
+            let r = self
+                .core
+                .readdir(ino.0, fh.0, offset, |d_ino, off, kind, name| {
+                    reply.add(INodeNo(d_ino), off, file_type(kind), name)
+                });
+            match r {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        guarded("readdirplus", || {
+            let r = self.core.readdirplus(ino.0, fh.0, offset, |e| {
+                let ttl = if e.cache_name {
+                    self.entry_ttl
+                } else {
+                    Duration::ZERO
+                };
+                let a = file_attr(e.attr);
+                reply.add(a.ino, e.offset, e.name, &ttl, &a, Generation(0))
+            });
+            match r {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        guarded("releasedir", || {
+            self.core.releasedir(fh.0);
+            reply.ok();
+        })
+    }
+
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _ds: bool,
+        reply: ReplyEmpty,
+    ) {
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        guarded("statfs", || {
+            let (blocks, bfree, files, ffree) = self.core.statfs();
+            reply.statfs(
+                blocks,
+                bfree,
+                bfree,
+                files,
+                ffree,
+                attr::BLOCK_SIZE,
+                vfs_core::name::MAX_NAME_UNITS as u32,
+                attr::BLOCK_SIZE,
+            );
+        })
+    }
+
+    fn setxattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        guarded("setxattr", || {
+            empty(
+                reply,
+                self.core
+                    .setxattr(caller(req), ino.0, name.as_bytes(), value, flags),
+            )
+        })
+    }
+
+    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        guarded("getxattr", || {
+            xattr_reply(
+                reply,
+                size,
+                self.core.getxattr(caller(req), ino.0, name.as_bytes()),
+            )
+        })
+    }
+
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        guarded("listxattr", || {
+            xattr_reply(reply, size, self.core.listxattr(ino.0))
+        })
+    }
+
+    fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        guarded("removexattr", || {
+            empty(
+                reply,
+                self.core.removexattr(caller(req), ino.0, name.as_bytes()),
+            )
+        })
+    }
+
+    fn access(&self, _req: &Request, ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
+        guarded("access", || empty(reply, self.core.access(ino.0)))
+    }
+
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        guarded("create", || {
+            let r = self
+                .core
+                .create(caller(req), parent.0, name.as_bytes(), mode, umask, flags);
+            match r {
+                Ok((a, h)) => reply.created(
+                    &self.entry_ttl,
+                    &file_attr(&a),
+                    Generation(0),
+                    FileHandle(h),
+                    OPEN_FLAGS,
+                ),
+                Err(e) => reply.error(e.into()),
+            }
+        })
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        guarded("fallocate", || {
+            empty(reply, self.core.fallocate(ino.0, offset, length, mode))
+        })
+    }
+}

@@ -1,0 +1,545 @@
+//! Mounting and unmounting: the mount options, the mount point checks (a dead FUSE mount
+//! left by a crash is cleaned), the FUSE session with its threads, and the handle that
+//! unmounts and waits for the session to end.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use vfs_core::Volume;
+
+use crate::{core, glue, inval};
+
+/// How to mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Threads serving requests, each with its own cloned `/dev/fuse` descriptor when the
+    /// device can be opened (fuser `Config::n_threads` and `clone_fd`). At least 1.
+    pub threads: usize,
+    /// Let other users reach the drive (`allow_other`). Off by default: only the mounting user
+    /// can. Needs `user_allow_other` in /etc/fuse.conf when not mounting as root.
+    pub allow_other: bool,
+    /// Mount read-only (the kernel refuses changes with EROFS; build the volume read-only too).
+    pub read_only: bool,
+    /// Let the kernel check permission bits (`default_permissions`). On by default.
+    pub default_permissions: bool,
+    /// How long the kernel may reuse a name → file answer without asking.
+    pub entry_ttl: Duration,
+    /// How long the kernel may reuse a file's attributes without asking.
+    pub attr_ttl: Duration,
+    /// Before mounting, lazily unmount a dead FUSE mount left at the mount point ("transport
+    /// endpoint is not connected" after a crash). On by default.
+    pub clean_dead_mount: bool,
+    /// The mount's source name in /proc/mounts.
+    pub fsname: String,
+    /// The image file the caller saves the volume to after the session (`ntlinkfs mount
+    /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
+    /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
+    pub image: Option<PathBuf>,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        MountOptions {
+            // One per CPU, at least 2 (a handler that waits for an invalidation must not
+            // stall every other request). More threads than CPUs made each round trip slower:
+            // a request wakes a colder thread (issue 7, `ntlinkfs bench --fuse-threads` on 2
+            // CPUs: create 10.5k/s with 4 threads, 15.9k/s with 2).
+            threads: cpus.clamp(2, 8),
+            allow_other: false,
+            read_only: false,
+            default_permissions: true,
+            entry_ttl: Duration::from_secs(60),
+            attr_ttl: Duration::from_secs(60),
+            clean_dead_mount: true,
+            fsname: "ntlinkfs".into(),
+            image: None,
+        }
+    }
+}
+
+/// Why a mount or an unmount failed. Each message is one line and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    /// The mount point does not exist.
+    #[error("mount point {0} does not exist: create it first (mkdir -p {0})")]
+    MountpointMissing(PathBuf),
+    /// The mount point is not a directory.
+    #[error("mount point {0} is not a directory: give an empty directory")]
+    NotADirectory(PathBuf),
+    /// A live FUSE file system is already mounted there.
+    #[error("{0} is already a FUSE mount point: unmount it first (fusermount3 -u {0})")]
+    AlreadyMounted(PathBuf),
+    /// `/dev/fuse` is missing.
+    #[error("/dev/fuse not found: install fuse3 (apt-get install fuse3) or load the fuse module (modprobe fuse)")]
+    NoFuseDevice,
+    /// Not allowed to mount.
+    #[error("permission denied mounting at {path}: {detail} (run as root, or install fuse3 for the setuid fusermount3 helper)")]
+    PermissionDenied {
+        /// The mount point.
+        path: PathBuf,
+        /// What the system said.
+        detail: String,
+    },
+    /// Any other mount failure.
+    #[error("mounting at {path} failed: {cause}")]
+    Mount {
+        /// The mount point.
+        path: PathBuf,
+        /// The cause (in the message; not chained, so that the message is said once).
+        cause: io::Error,
+    },
+    /// The unmount failed.
+    #[error("unmounting {path} failed: {cause}")]
+    Unmount {
+        /// The mount point.
+        path: PathBuf,
+        /// The cause (in the message; not chained, so that the message is said once).
+        cause: io::Error,
+    },
+    /// Unmounted lazily, but files are still open in it, so its session has not ended.
+    #[error("{0} was unmounted lazily but files are still open in it; the session ends when they are closed")]
+    Busy(PathBuf),
+    /// The session serving the mount ended with an error.
+    #[error("the FUSE session for {path} ended with an error: {cause}")]
+    Session {
+        /// The mount point.
+        path: PathBuf,
+        /// The cause (in the message; not chained, so that the message is said once).
+        cause: io::Error,
+    },
+}
+
+/// How long [`MountHandle::unmount`] waits for the session to end.
+pub const UNMOUNT_WAIT: Duration = Duration::from_secs(10);
+
+/// A mounted volume. Dropping it unmounts (lazily if busy) and waits a few seconds for the
+/// session to end.
+#[derive(Debug)]
+pub struct MountHandle {
+    mountpoint: PathBuf,
+    volume: Arc<Volume>,
+    cache: core::CacheHandle,
+    done: Mutex<Done>,
+}
+
+#[derive(Debug)]
+struct Done {
+    rx: Receiver<io::Result<()>>,
+    result: Option<io::Result<()>>,
+}
+
+/// Unmounts a mount from any thread (a signal handler thread, a test); cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Unmounter {
+    mountpoint: PathBuf,
+}
+
+/// Mounts `volume` at `mountpoint` and returns once the drive answers requests.
+///
+/// The root directory belongs to the volume's `default_uid`/`default_gid` (see
+/// [`vfs_core::VolumeOptions`]); with `default_permissions` on, give the mounting user's ids
+/// there when not mounting as root, or only root can create files in the root.
+///
+/// The mount point must be an existing directory; a dead FUSE mount left there is lazily
+/// unmounted first (see [`MountOptions::clean_dead_mount`]). The volume stays usable after
+/// the mount ends (the handle gives it back through [`MountHandle::volume`]).
+pub fn mount(
+    volume: Arc<Volume>,
+    mountpoint: &Path,
+    opts: &MountOptions,
+) -> Result<MountHandle, MountError> {
+    ensure_std_fds();
+    let mp = prepare_mountpoint(mountpoint, opts.clean_dead_mount)?;
+    if !Path::new("/dev/fuse").exists() {
+        return Err(MountError::NoFuseDevice);
+    }
+    let notifier = Arc::new(OnceLock::new());
+    let inval = inval::Invalidator::start(notifier.clone()).map_err(|e| MountError::Mount {
+        path: mp.clone(),
+        cause: e,
+    })?;
+    let core = core::Core::new(volume.clone(), &mp, Arc::new(inval), opts.image.clone());
+    let cache = core.cache_handle();
+    let fs = glue::NtFs::new(core, opts.entry_ttl, opts.attr_ttl);
+
+    let mut options = vec![
+        fuser::MountOption::FSName(opts.fsname.clone()),
+        fuser::MountOption::CUSTOM("subtype=ntlinkfs".into()),
+    ];
+    if opts.default_permissions {
+        options.push(fuser::MountOption::DefaultPermissions);
+    }
+    if opts.read_only {
+        options.push(fuser::MountOption::RO);
+    }
+    let mut cfg = fuser::Config::default();
+    cfg.mount_options = options;
+    cfg.acl = if opts.allow_other {
+        fuser::SessionACL::All
+    } else {
+        fuser::SessionACL::Owner
+    };
+    cfg.n_threads = Some(opts.threads.max(1));
+    // The pure-Rust mount opens /dev/fuse itself (then mounts directly as root, or through
+    // the setuid fusermount3 otherwise); so does cloning it for each thread.
+    let dev = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse");
+    if let Err(e) = &dev {
+        if e.kind() == io::ErrorKind::PermissionDenied {
+            return Err(MountError::PermissionDenied {
+                path: mp,
+                detail: "/dev/fuse is not readable and writable by this user (distributions \
+                         make it mode 0666; chmod 666 /dev/fuse)"
+                    .into(),
+            });
+        }
+    }
+    cfg.clone_fd = dev.is_ok();
+
+    let session = fuser::Session::new(fs, &mp, &cfg).map_err(|e| mount_error(e, &mp))?;
+    let _ = notifier.set(session.notifier());
+    let bg = session.spawn().map_err(|e| MountError::Mount {
+        path: mp.clone(),
+        cause: e,
+    })?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("ntlinkfs-session".into())
+        .spawn(move || {
+            let _ = tx.send(bg.join());
+        })
+        .map_err(|e| MountError::Mount {
+            path: mp.clone(),
+            cause: e,
+        })?;
+    let handle = MountHandle {
+        mountpoint: mp.clone(),
+        volume,
+        cache,
+        done: Mutex::new(Done { rx, result: None }),
+    };
+    // Ready means a request went through: stat the root of the new mount.
+    if let Err(e) = std::fs::metadata(&mp) {
+        let _ = unmount_path(&mp);
+        return Err(MountError::Mount { path: mp, cause: e });
+    }
+    Ok(handle)
+}
+
+impl MountHandle {
+    /// The canonical mount point.
+    pub fn mountpoint(&self) -> &Path {
+        &self.mountpoint
+    }
+
+    /// The mounted volume (usable before, during and after the mount).
+    pub fn volume(&self) -> &Arc<Volume> {
+        &self.volume
+    }
+
+    /// Tells the kernel to forget what it cached about file `id`. Changes made through the
+    /// mount need no call; call this after changing the volume *directly* (through
+    /// [`Volume`]'s API while mounted) in a way that removes, renames or re-kinds a name of
+    /// `id` or changes its attributes — otherwise the kernel may show the old state until the
+    /// TTLs expire. New names need no call (missing names are never cached).
+    pub fn invalidate(&self, id: vfs_core::FileId) {
+        self.cache.invalidate(id);
+    }
+
+    /// Something that can unmount this mount from another thread.
+    pub fn unmounter(&self) -> Unmounter {
+        Unmounter {
+            mountpoint: self.mountpoint.clone(),
+        }
+    }
+
+    /// Has the session ended (unmounted by [`MountHandle::unmount`], an [`Unmounter`], or
+    /// from outside with `umount` / `fusermount3 -u`)?
+    pub fn is_finished(&self) -> bool {
+        let mut d = self.done.lock();
+        if d.result.is_none() {
+            if let Ok(r) = d.rx.try_recv() {
+                d.result = Some(r);
+            }
+        }
+        d.result.is_some()
+    }
+
+    /// Waits until the session ends (someone unmounts the drive).
+    pub fn wait(self) -> Result<(), MountError> {
+        self.wait_inner(None).unwrap_or(Ok(()))
+    }
+
+    /// Waits at most `timeout` for the session to end; None if it is still running.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<(), MountError>> {
+        self.wait_inner(Some(timeout))
+    }
+
+    fn wait_inner(&self, timeout: Option<Duration>) -> Option<Result<(), MountError>> {
+        let mut d = self.done.lock();
+        if d.result.is_none() {
+            let r = match timeout {
+                None => d.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(t) => d.rx.recv_timeout(t),
+            };
+            match r {
+                Ok(r) => d.result = Some(r),
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => d.result = Some(Ok(())),
+            }
+        }
+        Some(match d.result.as_ref().expect("set above") {
+            Ok(()) => Ok(()),
+            Err(e) => Err(MountError::Session {
+                path: self.mountpoint.clone(),
+                cause: io::Error::new(e.kind(), e.to_string()),
+            }),
+        })
+    }
+
+    /// Unmounts and waits for the session to end. If files are still open in the mount the
+    /// unmount is lazy (the drive disappears from the namespace at once, the session ends when
+    /// the last of them is closed); after waiting [`UNMOUNT_WAIT`] for that this returns
+    /// [`MountError::Busy`] and the session goes on in the background until then.
+    pub fn unmount(self) -> Result<(), MountError> {
+        if !self.is_finished() {
+            unmount_path(&self.mountpoint).map_err(|e| MountError::Unmount {
+                path: self.mountpoint.clone(),
+                cause: e,
+            })?;
+        }
+        match self.wait_inner(Some(UNMOUNT_WAIT)) {
+            Some(r) => r,
+            None => Err(MountError::Busy(self.mountpoint.clone())),
+        }
+    }
+}
+
+impl Drop for MountHandle {
+    fn drop(&mut self) {
+        if !self.is_finished() {
+            let _ = unmount_path(&self.mountpoint);
+            let _ = self.wait_inner(Some(UNMOUNT_WAIT));
+        }
+    }
+}
+
+impl Unmounter {
+    /// Asks the kernel to unmount (lazily if busy); does not wait for the session to end.
+    pub fn unmount(&self) -> Result<(), MountError> {
+        unmount_path(&self.mountpoint).map_err(|e| MountError::Unmount {
+            path: self.mountpoint.clone(),
+            cause: e,
+        })
+    }
+}
+
+/// Unmounts the FUSE mount at `path`: umount(2), lazily (MNT_DETACH) if busy; `fusermount3
+/// -u` (then `-uz`) when the caller may not call umount(2). Not mounted → Ok.
+pub fn unmount_path(path: &Path) -> io::Result<()> {
+    unmount_with(path, true)
+}
+
+/// Unmounts the FUSE mount at `path` now or not at all: umount(2), or `fusermount3 -u` when
+/// the caller may not call umount(2); a mount with files still open in it fails with EBUSY
+/// instead of being detached (its session would only end when they close). Not mounted → Ok.
+pub fn unmount_now(path: &Path) -> io::Result<()> {
+    unmount_with(path, false)
+}
+
+fn unmount_with(path: &Path, lazy_if_busy: bool) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(()),
+        Some(libc::EBUSY) if lazy_if_busy => {
+            // SAFETY: as above.
+            if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        }
+        Some(libc::EPERM) => fusermount_unmount(path, lazy_if_busy),
+        _ => Err(e),
+    }
+}
+
+fn fusermount_unmount(path: &Path, lazy_if_busy: bool) -> io::Result<()> {
+    let tries: &[&[&str]] = if lazy_if_busy {
+        &[&["-u", "-q"], &["-u", "-q", "-z"]]
+    } else {
+        &[&["-u", "-q"]]
+    };
+    let mut last = String::new();
+    for args in tries {
+        let out = std::process::Command::new("fusermount3")
+            .args(*args)
+            .arg("--")
+            .arg(path)
+            .output()?;
+        if out.status.success() {
+            return Ok(());
+        }
+        last = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    }
+    if last.contains("busy") {
+        return Err(io::Error::from_raw_os_error(libc::EBUSY));
+    }
+    Err(io::Error::other(format!(
+        "fusermount3 -u {} failed: {last}",
+        path.display()
+    )))
+}
+
+fn mount_error(e: io::Error, mp: &Path) -> MountError {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => MountError::PermissionDenied {
+            path: mp.to_path_buf(),
+            detail: e.to_string().trim().replace('\n', " "),
+        },
+        io::ErrorKind::NotFound if !Path::new("/dev/fuse").exists() => MountError::NoFuseDevice,
+        _ => MountError::Mount {
+            path: mp.to_path_buf(),
+            cause: io::Error::new(e.kind(), e.to_string().trim().replace('\n', " ")),
+        },
+    }
+}
+
+/// fuser's mount asserts that /dev/fuse is not opened as fd 0–2; a process started with a
+/// closed stdin/stdout/stderr gets /dev/null there instead.
+fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD on any number is harmless.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            // SAFETY: opening /dev/null; the new descriptor is the lowest free one, i.e. fd.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
+/// Checks the mount point and cleans a dead mount there; returns the canonical path.
+fn prepare_mountpoint(path: &Path, clean_dead: bool) -> Result<PathBuf, MountError> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| MountError::Mount {
+                path: path.to_path_buf(),
+                cause: e,
+            })?
+            .join(path)
+    };
+    match std::fs::metadata(&abs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(MountError::NotADirectory(abs)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) && clean_dead => {
+            tracing::info!("lazily unmounting the dead mount at {}", abs.display());
+            lazy_unmount(&abs).map_err(|e| MountError::Unmount {
+                path: abs.clone(),
+                cause: e,
+            })?;
+            return prepare_mountpoint(path, false);
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(MountError::MountpointMissing(abs))
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(MountError::PermissionDenied {
+                path: abs,
+                detail: e.to_string(),
+            })
+        }
+        Err(e) => {
+            return Err(MountError::Mount {
+                path: abs,
+                cause: e,
+            })
+        }
+    }
+    let canon = abs.canonicalize().map_err(|e| MountError::Mount {
+        path: abs.clone(),
+        cause: e,
+    })?;
+    if is_fuse_mountpoint(&canon) {
+        // The kernel may answer stat on a dead mount from its cache; statfs always asks.
+        if clean_dead && statfs_errno(&canon) == Some(libc::ENOTCONN) {
+            tracing::info!("lazily unmounting the dead mount at {}", canon.display());
+            lazy_unmount(&canon).map_err(|e| MountError::Unmount {
+                path: canon.clone(),
+                cause: e,
+            })?;
+            return prepare_mountpoint(path, false);
+        }
+        return Err(MountError::AlreadyMounted(canon));
+    }
+    Ok(canon)
+}
+
+/// The errno statfs(2) fails with on `path`, if it fails.
+fn statfs_errno(path: &Path) -> Option<i32> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a valid path and a zeroed statfs struct to fill.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statfs(c.as_ptr(), &mut buf) } == 0 {
+        None
+    } else {
+        io::Error::last_os_error().raw_os_error()
+    }
+}
+
+fn lazy_unmount(path: &Path) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EPERM) {
+        let ok = std::process::Command::new("fusermount3")
+            .args(["-u", "-q", "-z", "--"])
+            .arg(path)
+            .status()?
+            .success();
+        return if ok {
+            Ok(())
+        } else {
+            Err(io::Error::other("fusermount3 -uz failed"))
+        };
+    }
+    Err(e)
+}
+
+/// Is `path` the mount point of a FUSE file system (per /proc/self/mountinfo, read by the
+/// one mountinfo parser in `host`)?
+fn is_fuse_mountpoint(path: &Path) -> bool {
+    host::mountinfo::is_fuse_mountpoint(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_mountpoint_is_one_clear_line() {
+        let e = prepare_mountpoint(Path::new("/nonexistent/ntlinkfs-test"), true).unwrap_err();
+        let s = e.to_string();
+        assert!(matches!(e, MountError::MountpointMissing(_)));
+        assert!(!s.contains('\n'));
+        assert!(s.contains("mkdir -p"), "{s}");
+    }
+}

@@ -1,0 +1,344 @@
+//! Runs the chosen workloads on the chosen targets, one target at a time, with a progress bar,
+//! then prints the table and the goals and writes the JSON document.
+
+use super::fs::{LinkStyle, PathTarget};
+use super::report::{self, Config, Machine, Results, Sample, TargetInfo};
+use super::targets::{self, Scratch};
+use super::{engine, fs, fuse, BenchArgs, TargetName, WorkloadName};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use vfs_core::{Volume, VolumeOptions};
+
+fn config(a: &BenchArgs) -> Result<Config> {
+    let q = a.quick;
+    let pick = |v: Option<u32>, full: usize, quick: usize| {
+        v.map_or(if q { quick } else { full }, |v| v as usize)
+    };
+    let data_size = a.data_size.unwrap_or(if q { 64 << 20 } else { 1 << 30 });
+    let cfg = Config {
+        quick: q,
+        files: pick(a.files, 20_000, 300),
+        list_entries: pick(a.list_entries, 10_000, 1_000),
+        list_repeats: if q { 3 } else { 20 },
+        store_files: pick(a.store_files, 5_000, 200),
+        files_per_package: 50,
+        projects: pick(a.projects, 20, 3),
+        data_size,
+        rand_reads: ((data_size / 4096) as usize).min(65_536),
+        memory_files: pick(a.memory_files, 1_000_000, 20_000),
+        repeat: a.repeat.map_or(1, |v| v as usize),
+        mount_repeats: pick(a.mount_repeats, 10, 3),
+    };
+    for (name, v) in [
+        ("--files", cfg.files),
+        ("--list-entries", cfg.list_entries),
+        ("--store-files", cfg.store_files),
+        ("--projects", cfg.projects),
+        ("--memory-files", cfg.memory_files),
+        ("--repeat", cfg.repeat),
+        ("--mount-repeats", cfg.mount_repeats),
+    ] {
+        if v == 0 {
+            anyhow::bail!("{name} must be at least 1");
+        }
+    }
+    if cfg.files > 9_999_999 || cfg.list_entries > 999_999 {
+        anyhow::bail!("--files is limited to 9,999,999 and --list-entries to 999,999");
+    }
+    if data_size < 4096 {
+        anyhow::bail!("--data-size must be at least 4K");
+    }
+    Ok(cfg)
+}
+
+fn dedup<T: Ord + Copy>(v: &[T]) -> Vec<T> {
+    let mut out = v.to_vec();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Which workloads apply to a target (memory is the engine's alone).
+fn applies(t: TargetName, w: WorkloadName) -> bool {
+    w != WorkloadName::Memory || t == TargetName::Engine
+}
+
+struct Run<'a> {
+    cfg: &'a Config,
+    results: Results,
+    bar: ProgressBar,
+}
+
+impl Run<'_> {
+    fn step(&self, t: TargetName, w: WorkloadName) {
+        self.bar
+            .set_message(format!("{} {:?}", t.label(), w).to_lowercase());
+    }
+
+    /// Runs the syscall workloads in `dir`.
+    fn path_workloads(
+        &mut self,
+        t: TargetName,
+        pt: &PathTarget,
+        ws: &[WorkloadName],
+    ) -> Result<()> {
+        for &w in ws {
+            let f: fn(&PathTarget, &Config, fs::Sink) -> Result<()> = match w {
+                WorkloadName::Meta => fs::meta,
+                WorkloadName::Store => fs::store,
+                WorkloadName::Data => fs::data,
+                _ => continue,
+            };
+            self.step(t, w);
+            for _ in 0..self.cfg.repeat {
+                let results = &mut self.results;
+                f(pt, self.cfg, &mut |op, s| results.add(op, t, s))
+                    .with_context(|| format!("{} {w:?} workload", t.label()))?;
+            }
+            self.bar.inc(1);
+        }
+        Ok(())
+    }
+
+    fn mount_sample(&mut self, t: TargetName, op: &'static str, mut times: Vec<f64>) {
+        self.results.add(op, t, engine::median_sample(&mut times));
+    }
+}
+
+pub fn run(a: BenchArgs) -> Result<i32> {
+    let cfg = config(&a)?;
+    let targets = dedup(&a.targets);
+    let workloads = dedup(&a.workloads);
+    let mut machine = Machine::read();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut notes: Vec<String> = Vec::new();
+    if workloads.contains(&WorkloadName::Memory) && !targets.contains(&TargetName::Engine) {
+        notes.push("memory is measured on the engine target only; add engine to --targets".into());
+    }
+    let total: u64 = targets
+        .iter()
+        .map(|&t| workloads.iter().filter(|&&w| applies(t, w)).count() as u64)
+        .sum();
+    let bar = if a.no_progress {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let mut run = Run {
+        cfg: &cfg,
+        results: Results::default(),
+        bar,
+    };
+    let mut infos: Vec<TargetInfo> = Vec::new();
+    let needs_scratch = targets.iter().any(|t| *t != TargetName::Engine);
+    let scratch = if needs_scratch {
+        Some(Scratch::new(a.scratch.as_deref())?)
+    } else {
+        None
+    };
+    let has = |w: WorkloadName| workloads.contains(&w);
+
+    for &t in &targets {
+        match t {
+            TargetName::Tmpfs => {
+                let s = scratch.as_ref().context("scratch")?;
+                let dir = s.tmpfs.join("bench");
+                std::fs::create_dir_all(&dir)?;
+                infos.push(TargetInfo {
+                    name: t.label(),
+                    description: s.tmpfs_note.clone(),
+                    notes: vec![
+                        "node_modules/<pkg> are relative Linux symlinks: junctions cannot exist on tmpfs"
+                            .into(),
+                    ],
+                });
+                let pt = PathTarget {
+                    dir: dir.clone(),
+                    volume_dir: String::new(),
+                    links: LinkStyle::Symlink,
+                };
+                run.path_workloads(t, &pt, &workloads)?;
+                std::fs::remove_dir_all(&dir)?;
+                if has(WorkloadName::Mount) {
+                    run.step(t, WorkloadName::Mount);
+                    let times = s.tmpfs_mount_times(cfg.mount_repeats)?;
+                    run.mount_sample(t, "mount/ready", times);
+                    run.bar.inc(1);
+                }
+            }
+            TargetName::Ntfs3g => {
+                let s = scratch.as_ref().context("scratch")?;
+                let size = (cfg.data_size + (1 << 30)).max(1 << 30);
+                let mut n = targets::ntfs3g(s, size)?;
+                n.mount()?;
+                let version = n.version();
+                let dir = n.mount_point().join("bench");
+                std::fs::create_dir_all(&dir)?;
+                infos.push(TargetInfo {
+                    name: t.label(),
+                    description: format!(
+                        "{} with default options on a fresh {} MiB mkntfs image kept in tmpfs",
+                        if version.is_empty() {
+                            "ntfs-3g"
+                        } else {
+                            &version
+                        },
+                        size >> 20
+                    ),
+                    notes: vec![
+                        "node_modules/<pkg> are real junctions (system.ntfs_reparse_data)".into(),
+                    ],
+                });
+                let pt = PathTarget {
+                    dir: dir.clone(),
+                    volume_dir: "bench".into(),
+                    links: LinkStyle::Junction,
+                };
+                run.path_workloads(t, &pt, &workloads)?;
+                std::fs::remove_dir_all(&dir)?;
+                n.unmount()?;
+                if has(WorkloadName::Mount) {
+                    run.step(t, WorkloadName::Mount);
+                    let mut times = Vec::new();
+                    for _ in 0..cfg.mount_repeats {
+                        times.push(n.mount()?.as_secs_f64());
+                        n.unmount()?;
+                    }
+                    run.mount_sample(t, "mount/ready", times);
+                    run.bar.inc(1);
+                }
+            }
+            TargetName::Fuse => {
+                let s = scratch.as_ref().context("scratch")?;
+                let mnt = s.mount_dir("fuse")?;
+                let threads = a.fuse_threads.map(|t| t as usize);
+                let opts = fuse::options(threads);
+                let m = fuse::mount(&mnt, &opts)?;
+                let dir = m.dir.join("bench");
+                std::fs::create_dir_all(&dir)?;
+                infos.push(TargetInfo {
+                    name: t.label(),
+                    description: format!(
+                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads",
+                        opts.threads
+                    ),
+                    notes: vec![
+                        "node_modules/<pkg> are real junctions (system.ntfs_reparse_data)".into(),
+                        "default MountOptions; the engine's invariants are checked after the run"
+                            .into(),
+                        "mount/ready-cli: `ntlinkfs mount` started to its ready line".into(),
+                    ],
+                });
+                let pt = PathTarget {
+                    dir: dir.clone(),
+                    volume_dir: "bench".into(),
+                    links: LinkStyle::Junction,
+                };
+                run.path_workloads(t, &pt, &workloads)?;
+                std::fs::remove_dir_all(&dir)?;
+                m.finish()?;
+                if has(WorkloadName::Mount) {
+                    run.step(t, WorkloadName::Mount);
+                    let times = fuse::mount_times(&mnt, &cfg, &opts)?;
+                    run.mount_sample(t, "mount/ready", times);
+                    let times = fuse::cli_mount_times(&mnt, &cfg, threads)?;
+                    run.mount_sample(t, "mount/ready-cli", times);
+                    run.bar.inc(1);
+                }
+                let _ = std::fs::remove_dir(&mnt);
+            }
+            TargetName::Engine => {
+                infos.push(TargetInfo {
+                    name: t.label(),
+                    description: "the vfs-core engine in process, through Volume's API (no kernel)"
+                        .into(),
+                    notes: vec![
+                        "node_modules/<pkg> are real junctions (create_junction)".into(),
+                        "mount/ready is Volume::new plus a stat of the root".into(),
+                    ],
+                });
+                for &w in &workloads {
+                    run.step(t, w);
+                    for _ in 0..cfg.repeat {
+                        let results = &mut run.results;
+                        let mut sink = |op: &'static str, smp: Sample| results.add(op, t, smp);
+                        match w {
+                            WorkloadName::Meta | WorkloadName::Store | WorkloadName::Data => {
+                                let vol = Volume::new(VolumeOptions::default());
+                                match w {
+                                    WorkloadName::Meta => engine::meta(&vol, &cfg, &mut sink),
+                                    WorkloadName::Store => engine::store(&vol, &cfg, &mut sink),
+                                    _ => engine::data(&vol, &cfg, &mut sink),
+                                }
+                            }
+                            WorkloadName::Mount => engine::mount(&cfg, &mut sink),
+                            WorkloadName::Memory => engine::memory(&cfg, &mut sink),
+                        }
+                        .with_context(|| format!("engine {w:?} workload"))?;
+                    }
+                    run.bar.inc(1);
+                }
+            }
+        }
+    }
+    run.bar.finish_and_clear();
+    drop(scratch);
+
+    machine.load_end = report::load_average();
+    if machine.load_start.max(machine.load_end) > machine.nproc as f64 / 2.0 {
+        notes.push(format!(
+            "the machine was busy (load average {:.1} at the start, {:.1} at the end, on {} CPUs): \
+             every figure is noisy, the FUSE targets' round trips most; compare ratios within one run",
+            machine.load_start, machine.load_end, machine.nproc
+        ));
+    }
+    let results = run.results;
+    let doc = report::document(&command, &machine, &cfg, &infos, &targets, &results, &notes);
+    let goals = report::goals(&results);
+    let mut text = String::new();
+    text.push_str(&format!(
+        "ntlinkfs bench: {} CPUs, {} MiB RAM, {}, {}, load {:.1} -> {:.1}\n",
+        machine.nproc,
+        machine.mem_total_kib / 1024,
+        machine.kernel,
+        machine.cpu_model,
+        machine.load_start,
+        machine.load_end
+    ));
+    for i in &infos {
+        text.push_str(&format!("  {:<8} {}\n", i.name, i.description));
+        for n in &i.notes {
+            text.push_str(&format!("  {:<8}   note: {n}\n", ""));
+        }
+    }
+    text.push('\n');
+    text.push_str(&report::table(&results, &targets));
+    text.push_str("(÷ columns: times faster, or smaller, than the reference; >1 is better)\n");
+    if !goals.is_empty() {
+        text.push_str("\ngoals (issue 7; reported, never asserted):\n");
+        text.push_str(&report::goals_text(&goals));
+    }
+    for n in &notes {
+        text.push_str(&format!("note: {n}\n"));
+    }
+    let json = serde_json::to_string_pretty(&doc)?;
+    match a.json.as_deref() {
+        Some(p) if p.as_os_str() == "-" => {
+            eprint!("{text}");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{json}")?;
+        }
+        Some(p) => {
+            print!("{text}");
+            std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}

@@ -1,0 +1,269 @@
+//! The directory index: entries keyed by canonical (upcased) name, each holding the name as
+//! typed and the file it names (A5: case-insensitive, case-preserving; case twins only in a
+//! case-sensitive directory). Iteration order is NTFS collation order.
+//!
+//! Locking: runs under `Volume::state` (see `mod.rs`).
+
+use crate::name::{upcase, Name};
+use crate::types::*;
+use std::collections::BTreeMap;
+
+/// One directory entry: the name as typed, the file it names, and legacy delete-pending state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Named {
+    pub display: Box<[u16]>,
+    /// The file's id with the legacy delete-pending flag in bit 63 (generations stay below
+    /// 2^31, see `State::alloc`), so an entry is 24 bytes instead of 32: directory entries are
+    /// most of the engine's memory per file.
+    packed: u64,
+}
+
+const PENDING_BIT: u64 = 1 << 63;
+
+impl Named {
+    pub fn new(display: Box<[u16]>, id: FileId) -> Named {
+        debug_assert_eq!(id.0 & PENDING_BIT, 0);
+        Named {
+            display,
+            packed: id.0,
+        }
+    }
+    /// The file this entry names.
+    #[inline]
+    pub fn id(&self) -> FileId {
+        FileId(self.packed & !PENDING_BIT)
+    }
+    /// Legacy delete-pending (A2).
+    #[inline]
+    pub fn pending(&self) -> bool {
+        self.packed & PENDING_BIT != 0
+    }
+    pub fn set_pending(&mut self, pending: bool) {
+        if pending {
+            self.packed |= PENDING_BIT;
+        } else {
+            self.packed &= !PENDING_BIT;
+        }
+    }
+}
+
+/// All entries of one directory whose names share a canonical form. Outside case-sensitive
+/// directories there is exactly one; a case-sensitive directory may hold case twins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub names: Names,
+}
+
+/// The entries of one [`Slot`]: one inline (every case-insensitive directory, and nearly every
+/// entry of a case-sensitive one), so that an entry costs no allocation of its own (a `Vec`
+/// cost 32 bytes per file, docs/ENGINE-BENCH.md); case twins (A5) in a vector. Read it as a
+/// slice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Names {
+    One(Named),
+    /// Case twins (boxed slice, not Vec: 16 bytes, so `Names` stays 24 bytes, see `Named`).
+    Many(Box<[Named]>),
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::Many(Box::default())
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = [Named];
+    fn deref(&self) -> &[Named] {
+        match self {
+            Names::One(n) => std::slice::from_ref(n),
+            Names::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Names {
+    fn deref_mut(&mut self) -> &mut [Named] {
+        match self {
+            Names::One(n) => std::slice::from_mut(n),
+            Names::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Names {
+    type Item = &'a Named;
+    type IntoIter = std::slice::Iter<'a, Named>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Names {
+    /// Inserts at `pos` (0..=len), keeping the others in order.
+    pub fn insert(&mut self, pos: usize, named: Named) {
+        *self = match std::mem::take(self) {
+            Names::Many(v) if v.is_empty() => Names::One(named),
+            Names::One(first) => {
+                let mut v = Vec::with_capacity(2);
+                v.push(first);
+                v.insert(pos, named);
+                Names::Many(v.into_boxed_slice())
+            }
+            Names::Many(v) => {
+                let mut v = v.into_vec();
+                v.insert(pos, named);
+                Names::Many(v.into_boxed_slice())
+            }
+        };
+    }
+    /// Removes and returns the entry at `pos`.
+    pub fn remove(&mut self, pos: usize) -> Named {
+        let mut v = match std::mem::take(self) {
+            Names::One(n) => {
+                assert_eq!(pos, 0, "a slot with one entry has only entry 0");
+                return n;
+            }
+            Names::Many(v) => v.into_vec(),
+        };
+        let named = v.remove(pos);
+        if v.len() == 1 {
+            *self = Names::One(v.pop().expect("one entry"));
+        } else {
+            *self = Names::Many(v.into_boxed_slice());
+        }
+        named
+    }
+}
+
+/// A directory index keyed by canonical (upcased) name: iteration order is NTFS collation order
+/// (upcased UTF-16 units, A5), ties between case twins broken by the display units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Dir {
+    pub entries: BTreeMap<Box<[u16]>, Slot>,
+    pub count: usize,
+    /// FILE_CS_FLAG_CASE_SENSITIVE_DIR.
+    pub case_sensitive: bool,
+}
+
+impl Dir {
+    /// Finds the entry `name` would open: an exact match in a case-sensitive directory, the one
+    /// entry with the same canonical form otherwise (A5).
+    /// The name's canonical form is the key: no upcasing here, the [`Name`] did it once.
+    #[inline]
+    pub fn find(&self, name: &Name) -> Option<&Named> {
+        self.find_canonical(name.canonical(), name.display())
+    }
+
+    /// [`Dir::find`] for a name given as its two forms.
+    #[inline]
+    pub fn find_canonical(&self, canonical: &[u16], display: &[u16]) -> Option<&Named> {
+        let slot = self.entries.get(canonical)?;
+        if self.case_sensitive {
+            slot.names.iter().find(|n| *n.display == *display)
+        } else {
+            slot.names.first()
+        }
+    }
+
+    /// Would a new entry `name` collide with an existing one? In a case-insensitive directory any
+    /// entry with the same canonical name collides (A1: "existing name in any case").
+    pub fn collides(&self, name: &Name) -> bool {
+        self.find(name).is_some()
+    }
+
+    /// Adds an entry for `name` (display form kept, canonical form the key).
+    pub fn insert(&mut self, name: &Name, id: FileId) {
+        let display: Box<[u16]> = name.display().into();
+        let canon: Box<[u16]> = name.canonical().into();
+        let slot = self
+            .entries
+            .entry(canon)
+            // One name is kept inline (see [`Names`]): case twins are rare (issue 7: engine
+            // memory per file).
+            .or_insert_with(|| Slot {
+                names: Names::default(),
+            });
+        let pos = slot
+            .names
+            .iter()
+            .position(|n| n.display > display)
+            .unwrap_or(slot.names.len());
+        slot.names.insert(pos, Named::new(display, id));
+        self.count += 1;
+    }
+
+    /// Removes the entry with exactly this display name; returns it.
+    pub fn remove_exact(&mut self, display: &[u16]) -> Option<Named> {
+        let canon = upcase(display);
+        let slot = self.entries.get_mut(&canon[..])?;
+        let pos = slot.names.iter().position(|n| &*n.display == display)?;
+        let named = slot.names.remove(pos);
+        if slot.names.is_empty() {
+            self.entries.remove(&canon[..]);
+        }
+        self.count -= 1;
+        Some(named)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Are there names that differ only in case (refuses clearing the case-sensitive flag)?
+    pub fn has_case_twins(&self) -> bool {
+        self.entries.values().any(|s| s.names.len() > 1)
+    }
+
+    /// Entries strictly after `cursor` in collation order.
+    pub fn iter_after<'a>(
+        &'a self,
+        cursor: Option<&'a DirCursor>,
+    ) -> impl Iterator<Item = (&'a [u16], &'a Named)> + 'a {
+        use std::ops::Bound;
+        let start = match cursor {
+            Some(c) => Bound::Included(&c.canonical[..]),
+            None => Bound::Unbounded,
+        };
+        self.entries
+            .range::<[u16], _>((start, Bound::Unbounded))
+            .flat_map(|(canon, slot)| slot.names.iter().map(move |n| (&canon[..], n)))
+            .filter(move |(canon, n)| match cursor {
+                Some(c) => (*canon, &*n.display) > (&c.canonical[..], &c.display[..]),
+                None => true,
+            })
+    }
+}
+
+impl Dir {
+    /// The entry with exactly this display name (a name the store itself holds, e.g. a back
+    /// link or a handle's name).
+    pub fn find_exact(&self, display: &[u16]) -> Option<&Named> {
+        let canon = upcase(display);
+        self.entries
+            .get(&canon[..])?
+            .names
+            .iter()
+            .find(|n| &*n.display == display)
+    }
+    pub fn find_exact_mut(&mut self, display: &[u16]) -> Option<&mut Named> {
+        let canon = upcase(display);
+        self.entries
+            .get_mut(&canon[..])?
+            .names
+            .iter_mut()
+            .find(|n| &*n.display == display)
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// Directory entries are most of the engine's memory per file (ENGINE-BENCH.md): keep them
+    /// at 24 bytes (the name pointer, the id with the pending bit).
+    #[test]
+    fn directory_entry_layout_stays_small() {
+        assert_eq!(std::mem::size_of::<Named>(), 24);
+        assert_eq!(std::mem::size_of::<Names>(), 24);
+    }
+}
