@@ -13,7 +13,9 @@
 use anyhow::Context;
 use std::path::PathBuf;
 
-/// The name of the control attribute a running drive saves itself on.
+/// The name of the control attribute a running drive saves itself on (extended attributes:
+/// the client side exists on unix only).
+#[cfg(unix)]
 pub const SAVE_XATTR: &str = host::xattrs::control::SAVE;
 
 /// Save a running drive to an image file (atomically: the old image survives a failure).
