@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vfs_core::{
-    Access, FileId, FileKind, FileTime, HandleId, Location, NewFile, SetTimes, Share, Stat,
+    Access, FileId, FileKind, FileTime, HandleId, Location, Name, NewFile, SetTimes, Share, Stat,
     UnlinkKind, Volume,
 };
 
@@ -129,6 +129,13 @@ pub(crate) struct Core {
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
 pub(crate) fn name_units(name: &[u8]) -> Result<Vec<u16>, Errno> {
     names::to_units(name).ok_or(Errno::EINVAL)
+}
+
+/// The request's name as an engine [`Name`], validated once against NTFS's name rules (A5);
+/// an invalid name → the engine's errno for it (EINVAL, ENAMETOOLONG). Each request makes it
+/// where the engine used to check the name, so errors keep their order.
+pub(crate) fn engine_name(units: Vec<u16>) -> Result<Name, Errno> {
+    Name::from_units(units).map_err(errno)
 }
 
 /// The host path of `rest` below a mapped drive's directory `host`, with `.` and `..`
@@ -309,7 +316,7 @@ impl Core {
                         u
                     }
                 }));
-                match self.vol.locate_w(&path, true) {
+                match self.vol.locate(&path, true) {
                     Ok(Location::File(id)) => self
                         .vol
                         .stat(id)
@@ -355,7 +362,7 @@ impl Core {
 
     /// A reparse point whose tag no filter handles (anything but a symlink or a mount point,
     /// which Linux sees as symlinks) cannot be opened: STATUS_IO_REPARSE_TAG_NOT_HANDLED → EIO
-    /// (ntfs-semantics A4; conformance case S16). lstat and the xattrs still work on it, as
+    /// (docs/NTFS-RULES.md A4; conformance case S16). lstat and the xattrs still work on it, as
     /// FILE_OPEN_REPARSE_POINT does on Windows.
     pub(crate) fn refuse_unhandled_tag(&self, id: FileId) -> Result<(), Errno> {
         let st = self.vol.stat(id).map_err(errno)?;
@@ -391,21 +398,22 @@ impl Core {
     /// LOOKUP sent on behalf of `who`.
     pub(crate) fn lookup_from(&self, who: Caller, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let wanted = engine_name(name_units(name)?)?;
         // A name that is not there is answered uncached (an error reply leaves the
         // kernel's negative entry expired), so it is asked again next time.
-        let (id, display, _st, pending) = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        if pending {
+        let found = self.vol.lookup_stat(pid, &wanted).map_err(errno)?;
+        if found.delete_pending {
             // Legacy delete semantics: a delete-pending name cannot be opened (A2:
             // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
             return Err(Errno::EACCES);
         }
-        let other_spelling = display != units;
+        let id = found.id;
+        let other_spelling = *found.name != *wanted.display();
         // Only a name spelled otherwise than stored, or a file the kernel has seen under
         // another spelling, can be the new name of a case-only rename: the common lookup
         // never looks at the caller.
         if (other_spelling || self.nodes.is_aliased(id))
-            && self.is_case_rename_target(who, pid, name, id, &display)
+            && self.is_case_rename_target(who, pid, name, id, &found.name)
         {
             // The new name of a rename(2) that only changes the case of this entry: answered
             // as missing (and so never cached), so the VFS neither drops the rename as one
@@ -440,11 +448,11 @@ impl Core {
         if nlast != name || olast == nlast {
             return false;
         }
-        let Some(ounits) = names::to_units(olast) else {
+        let Some(oname) = names::to_units(olast).and_then(|u| Name::from_units(u).ok()) else {
             return false;
         };
-        match self.vol.lookup_stat(pid, &ounits) {
-            Ok((oid, odisp, _, _)) if oid == id && odisp == display => {}
+        match self.vol.lookup_stat(pid, &oname) {
+            Ok(old) if old.id == id && *old.name == *display => {}
             _ => return false,
         }
         self.host_dir(odir) == Some(pid) && self.host_dir(ndir) == Some(pid)
@@ -470,12 +478,12 @@ impl Core {
                     }
                 }
                 _ => {
-                    let units = names::to_units(c)?;
-                    let (id, _, st, _) = self.vol.lookup_stat(*stack.last()?, &units).ok()?;
-                    if st.kind != FileKind::Directory || is_link(&st) {
+                    let name = Name::from_units(names::to_units(c)?).ok()?;
+                    let found = self.vol.lookup_stat(*stack.last()?, &name).ok()?;
+                    if found.stat.kind != FileKind::Directory || is_link(&found.stat) {
                         return None;
                     }
-                    stack.push(id);
+                    stack.push(found.id);
                 }
             }
         }
@@ -549,7 +557,8 @@ impl Core {
         Ok(s)
     }
 
-    /// MKNOD: only regular files (NTFS has no FIFOs, sockets or device nodes → EPERM).
+    /// MKNOD without a device number (the unit tests' shorthand); see [`Core::mknod_dev`].
+    #[cfg(test)]
     pub(crate) fn mknod(
         &self,
         who: Caller,
@@ -558,13 +567,48 @@ impl Core {
         mode: u32,
         umask: u32,
     ) -> Result<Attr, Errno> {
-        if mode & libc::S_IFMT != libc::S_IFREG {
+        self.mknod_dev(who, parent, name, mode, umask, 0)
+    }
+
+    /// MKNOD: a regular file (`S_IFREG`, or no type), or a special file stored as NTFS
+    /// stores it, a reparse point of its own tag ([`vfs_core::SpecialFile`]): `S_IFIFO` →
+    /// IO_REPARSE_TAG_LX_FIFO, `S_IFSOCK` (bind(2) of an AF_UNIX socket) →
+    /// IO_REPARSE_TAG_AF_UNIX, `S_IFCHR` / `S_IFBLK` → IO_REPARSE_TAG_LX_CHR / LX_BLK with
+    /// the device number `rdev` (FUSE's encoding, `attr::decode_dev`). Name and reparse
+    /// point appear in one engine step. Device nodes need CAP_MKNOD, as mknod(2) on Linux
+    /// (the kernel checks it before asking; checked again here for callers that are not the
+    /// kernel): otherwise EPERM.
+    pub(crate) fn mknod_dev(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+    ) -> Result<Attr, Errno> {
+        let (major, minor) = attr::decode_dev(rdev);
+        let special = match mode & libc::S_IFMT {
+            0 | libc::S_IFREG => None,
+            libc::S_IFIFO => Some(vfs_core::SpecialFile::Fifo),
+            libc::S_IFSOCK => Some(vfs_core::SpecialFile::Socket),
+            libc::S_IFCHR => Some(vfs_core::SpecialFile::CharDevice { major, minor }),
+            libc::S_IFBLK => Some(vfs_core::SpecialFile::BlockDevice { major, minor }),
+            // S_IFDIR goes through MKDIR and S_IFLNK through SYMLINK; mknod(2) refuses
+            // anything else with EINVAL before a file system sees it.
+            _ => return Err(Errno::EINVAL),
+        };
+        if special.is_some_and(|s| s.device().is_some()) && !crate::creds::has_cap_mknod(who) {
             return Err(Errno::EPERM);
         }
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
-        let id = self.vol.create(pid, &units, &new).map_err(errno)?;
+        let id = match special {
+            None => self.vol.create(pid, &units, &new),
+            Some(s) => self.vol.create_special(pid, &units, &new, s),
+        }
+        .map_err(errno)?;
         self.entry(parent, name, id, false)
     }
 
@@ -578,7 +622,7 @@ impl Core {
         umask: u32,
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::Directory, mode, umask);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
         self.entry(parent, name, id, false)
@@ -587,9 +631,10 @@ impl Core {
     /// UNLINK; returns the names glue drops after the reply.
     pub(crate) fn unlink(&self, parent: u64, name: &[u8]) -> Result<Vec<KernelName>, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
-        let (id, _, st, _) = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        if attr::kind(&st) == Kind::Directory {
+        let units = engine_name(name_units(name)?)?;
+        let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+        let id = found.id;
+        if attr::kind(&found.stat) == Kind::Directory {
             return Err(Errno::EISDIR);
         }
         // A junction or directory symlink shows as a symlink: unlink removes the link
@@ -608,7 +653,7 @@ impl Core {
     /// RMDIR.
     pub(crate) fn rmdir(&self, parent: u64, name: &[u8]) -> Result<(), Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         self.vol
             .unlink(pid, &units, UnlinkKind::Directory, false)
             .map_err(errno)
@@ -638,9 +683,10 @@ impl Core {
             gid: Some(who.gid),
             mode: Some(0o777),
         };
+        let name = engine_name(units)?;
         let id = self
             .vol
-            .create_reparse_at(pid, &units, &new, &rp)
+            .create_reparse_at(pid, &name, &new, &rp)
             .map_err(errno)?;
         self.entry(parent, link_name, id, false)
     }
@@ -661,15 +707,20 @@ impl Core {
         }
         let spid = self.nodes.live(parent)?;
         let dpid = self.nodes.live(newparent)?;
-        let sname = name_units(name)?;
-        let dname = name_units(newname)?;
-        let (src, sdisplay, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let sname = engine_name(name_units(name)?)?;
+        let dunits = name_units(newname)?;
+        let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let src = found_src.id;
+        let dname = engine_name(dunits)?;
         let dst = self.vol.lookup_stat(dpid, &dname).ok();
         // Both names are spellings of one entry: a case-only rename. It reaches here when
         // the lookup of the new name was answered as missing (`lookup_from`), or when the
         // kernel held the spellings under two nodes (one of them retired).
-        let case_only = spid == dpid && dst.as_ref().is_some_and(|d| d.0 == src && d.1 == sdisplay);
-        let dst = dst.map(|d| d.0);
+        let case_only = spid == dpid
+            && dst
+                .as_ref()
+                .is_some_and(|d| d.id == src && d.name == found_src.name);
+        let dst = dst.map(|d| d.id);
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
         // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
@@ -710,7 +761,7 @@ impl Core {
     pub(crate) fn link(&self, ino: u64, newparent: u64, newname: &[u8]) -> Result<Attr, Errno> {
         let id = self.nodes.live(ino)?;
         let pid = self.nodes.live(newparent)?;
-        let units = name_units(newname)?;
+        let units = engine_name(name_units(newname)?)?;
         self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
         self.entry(newparent, newname, id, false)
     }
@@ -818,10 +869,12 @@ impl Core {
             return Err(Errno::EPERM);
         }
         let new = Self::new_file(who, FileKind::File, mode, umask);
-        let (id, h) = self
+        let entry_name = engine_name(units)?;
+        let opened = self
             .vol
-            .create_open(pid, &units, &new, access_of(flags), Share::ALL)
+            .create_open(pid, &entry_name, &new, access_of(flags), Share::ALL)
             .map_err(errno)?;
+        let (id, h) = (opened.id, opened.handle);
         let (ino, st) = match self.nodes.remember(&self.vol, id, parent, name, false) {
             Ok(r) => r,
             Err(e) => {
@@ -1129,7 +1182,7 @@ mod tests {
         let (c, _) = core();
         c.mknod(ROOT, ROOT_INO, b"keep", 0o100644, 0).unwrap();
         c.mknod(ROOT, ROOT_INO, b"gone", 0o100644, 0).unwrap();
-        let (h, _) = c
+        let vfs_core::Opened { handle: h, .. } = c
             .vol
             .open_path(
                 r"\gone",
@@ -1246,15 +1299,88 @@ mod tests {
         c.destroy();
     }
 
-    /// Refusals that need no engine: device nodes, unknown fallocate modes, bad names.
+    /// MKNOD of each special type: the engine file holds the tag's reparse point, the reply
+    /// shows the type, mode (umask applied), owner and device number; device nodes only for
+    /// a privileged caller; a type mknod(2) never sends → EINVAL.
     #[test]
-    fn plain_refusals() {
+    fn mknod_makes_special_files_as_reparse_points() {
         let (c, _) = core();
+        let root = Caller { pid: 0, ..ROOT };
+        let user = Caller {
+            uid: 1000,
+            gid: 100,
+            pid: 0,
+        };
+        let cases = [
+            (&b"fifo"[..], libc::S_IFIFO, 0, user, Kind::Fifo),
+            (b"sock", libc::S_IFSOCK, 0, user, Kind::Socket),
+            (
+                b"null",
+                libc::S_IFCHR,
+                attr::encode_dev(1, 3),
+                root,
+                Kind::CharDevice,
+            ),
+            (
+                b"sda1",
+                libc::S_IFBLK,
+                attr::encode_dev(8, 1),
+                root,
+                Kind::BlockDevice,
+            ),
+            (b"reg", libc::S_IFREG, 0, user, Kind::File),
+        ];
+        for (name, ty, rdev, who, kind) in cases {
+            let a = c
+                .mknod_dev(who, ROOT_INO, name, ty | 0o666, 0o022, rdev)
+                .unwrap();
+            assert_eq!(attr::kind(&a.stat), kind);
+            assert_eq!(attr::rdev(&a.stat), rdev);
+            assert_eq!(
+                (a.stat.mode, a.stat.uid, a.stat.gid),
+                (0o644, who.uid, who.gid)
+            );
+            let again = c.getattr(a.ino, false).unwrap();
+            assert_eq!(attr::kind(&again.stat), kind);
+            let rp = c.vol.get_reparse_point(a.stat.id);
+            match a.stat.special {
+                Some(sp) => assert_eq!(
+                    rp.unwrap(),
+                    vfs_core::reparse::ReparseBuffer::special(sp).as_bytes()
+                ),
+                None => assert!(rp.is_err()),
+            }
+        }
         assert_eq!(
-            c.mknod(ROOT, ROOT_INO, b"fifo", libc::S_IFIFO | 0o644, 0)
+            c.mknod_dev(user, ROOT_INO, b"c2", libc::S_IFCHR | 0o600, 0, 0x103)
                 .unwrap_err(),
             Errno::EPERM
         );
+        assert_eq!(
+            c.mknod_dev(user, ROOT_INO, b"b2", libc::S_IFBLK | 0o600, 0, 0x801)
+                .unwrap_err(),
+            Errno::EPERM
+        );
+        assert_eq!(
+            c.mknod_dev(root, ROOT_INO, b"FIFO", libc::S_IFIFO | 0o600, 0, 0)
+                .unwrap_err(),
+            Errno::EEXIST
+        );
+        assert_eq!(
+            c.mknod_dev(root, ROOT_INO, b"x", libc::S_IFDIR | 0o600, 0, 0)
+                .unwrap_err(),
+            Errno::EINVAL
+        );
+        assert!(c.lookup(ROOT_INO, b"c2").is_err());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Refusals that need no engine: sockets through create, unknown fallocate modes, bad
+    /// names.
+    #[test]
+    fn plain_refusals() {
+        let (c, _) = core();
         assert_eq!(
             c.create(ROOT, ROOT_INO, b"s", libc::S_IFSOCK | 0o644, 0, 0)
                 .unwrap_err(),
