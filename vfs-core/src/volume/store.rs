@@ -38,6 +38,10 @@ pub(crate) struct State {
     pub share: HashMap<FileId, ShareAccess>,
     pub next_handle: u64,
     pub root: FileId,
+    /// Bytes per cluster (`VolumeOptions::cluster_size`).
+    pub cluster: u64,
+    /// Bytes charged to all files together (A8, `space.rs`); `check()` recounts it.
+    pub used: u64,
 }
 
 impl State {
@@ -49,6 +53,8 @@ impl State {
             share: HashMap::new(),
             next_handle: 1,
             root: FileId(0),
+            cluster: u64::from(DEFAULT_CLUSTER_SIZE),
+            used: 0,
         };
         let t = now();
         let root = st.alloc(Inode {
@@ -75,8 +81,10 @@ impl State {
         st
     }
 
-    /// Puts an inode in the slab and gives it a fresh FileId.
+    /// Puts an inode in the slab and gives it a fresh FileId; charges its file record (A8:
+    /// the caller checked that it fits).
     pub fn alloc(&mut self, inode: Inode) -> FileId {
+        self.used += super::space::charge(&inode, self.cluster);
         let entry = self.inodes.vacant_entry();
         let slot = entry.key();
         if self.generations.len() <= slot {
@@ -178,6 +186,10 @@ impl State {
         }
         if let Ok(inode) = self.get(id) {
             if inode.links.is_empty() && inode.opens == 0 && inode.pins == 0 {
+                // A8: the space comes back when the file goes, i.e. at its last close for a
+                // file deleted while open (as on NTFS).
+                let charge = super::space::charge(inode, self.cluster);
+                self.used -= charge.min(self.used);
                 self.inodes.remove(id.slot());
                 self.share.remove(&id);
             }
@@ -254,10 +266,11 @@ impl State {
 
     pub fn stat(&self, id: FileId) -> Result<Stat> {
         let inode = self.get(id)?;
-        let (size, allocated) = match &inode.body {
-            Body::File(d) => (d.size(), d.allocated()),
-            Body::Dir(_) => (0, 0),
+        let (size, allocated, resident) = match &inode.body {
+            Body::File(d) => (d.size(), d.allocated(), !d.non_resident()),
+            Body::Dir(_) => (0, 0, false),
         };
+        let allocation_size = super::space::data_charge(inode, self.cluster);
         let mut pending = 0u32;
         // A name is delete-pending only while the file has a handle open (A2; `check`
         // verifies it), so a file without handles skips one directory lookup per name: this
@@ -281,6 +294,8 @@ impl State {
             attributes,
             size,
             allocated,
+            allocation_size,
+            resident,
             links: total - pending,
             total_links: total,
             times: inode.times,
