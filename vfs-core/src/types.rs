@@ -134,8 +134,8 @@ pub struct Stat {
     /// Bytes of memory actually holding data.
     pub allocated: u64,
     /// NTFS's AllocationSize (A8): the clusters the data occupies outside the file record
-    /// (all of them up to end of file, or only the written ones for a sparse file); 0 for a
-    /// directory and for data resident in the record.
+    /// (all of them up to end of file, or only the written ones for a sparse file), 0 for data
+    /// resident in the record; for a directory, its estimated index allocation.
     pub allocation_size: u64,
     /// The data lives in the file record (A8): a file of at most about 650 bytes.
     pub resident: bool,

@@ -147,6 +147,13 @@ impl State {
 
     /// Removes a directory entry and the file's back link; frees the file if nothing holds it.
     pub fn unlink_entry(&mut self, parent: FileId, display: &[u16], t: FileTime) -> Option<FileId> {
+        let id = self.remove_entry(parent, display, t)?;
+        self.maybe_free(id);
+        Some(id)
+    }
+
+    /// Removes a directory entry and the file's back link, nothing more.
+    fn remove_entry(&mut self, parent: FileId, display: &[u16], t: FileTime) -> Option<FileId> {
         let dir_inode = self.get_mut(parent).ok()?;
         let named = dir_inode.dir_mut()?.remove_exact(display)?;
         dir_inode.times.last_write = t;
@@ -162,20 +169,14 @@ impl State {
             }
             inode.times.change = t;
         }
-        self.maybe_free(id);
         Some(id)
     }
 
     /// Removes a directory entry and back link without freeing the file (it is about to get
     /// another name).
     pub fn unlink_entry_keep(&mut self, parent: FileId, display: &[u16], id: FileId, t: FileTime) {
-        if let Ok(inode) = self.get_mut(id) {
-            inode.pins += 1;
-        }
-        self.unlink_entry(parent, display, t);
-        if let Ok(inode) = self.get_mut(id) {
-            inode.pins -= 1;
-        }
+        let removed = self.remove_entry(parent, display, t);
+        debug_assert!(removed.is_none_or(|r| r == id), "the entry names {id}");
     }
 
     /// Frees a file that has no name, no open handle and no backend reference
@@ -192,6 +193,16 @@ impl State {
                 self.used -= charge.min(self.used);
                 self.inodes.remove(id.slot());
                 self.share.remove(&id);
+            } else if inode.links.is_empty() && inode.opens == 0 && inode.has_data() {
+                // Only a backend reference (a FUSE lookup count, which the kernel drops when
+                // it pleases) keeps it: nothing can open it any more, so its data goes now
+                // and the space comes back at once, as on NTFS (A8). The record stays
+                // until the reference goes.
+                let cluster = self.cluster;
+                let inode = self.get_mut(id).expect("checked above");
+                let freed = super::space::data_charge(inode, cluster);
+                inode.body = Body::File(Default::default());
+                self.used -= freed.min(self.used);
             }
         }
     }
@@ -270,7 +281,10 @@ impl State {
             Body::File(d) => (d.size(), d.allocated(), !d.non_resident()),
             Body::Dir(_) => (0, 0, false),
         };
-        let allocation_size = super::space::data_charge(inode, self.cluster);
+        let allocation_size = match inode.dir() {
+            Some(d) => super::space::dir_index_allocation(d.count, self.cluster),
+            None => super::space::data_charge(inode, self.cluster),
+        };
         let mut pending = 0u32;
         // A name is delete-pending only while the file has a handle open (A2; `check`
         // verifies it), so a file without handles skips one directory lookup per name: this
