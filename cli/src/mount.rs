@@ -366,4 +366,38 @@ mod tests {
         assert!(parse_map("d=rel").is_err());
         assert!(parse_map("/srv").is_err());
     }
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("10MB"), Ok(10 << 20));
+        for bad in [
+            "",
+            "G",
+            "2X",
+            "-1",
+            "1.5G",
+            "0",
+            "0K",
+            "99999999999T",
+            "2 G",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_cluster("64K"), Ok(65536));
+        assert!(parse_cluster("1000").unwrap_err().contains("cluster size"));
+    }
+
+    #[test]
+    fn default_size_is_half_of_mem_available() {
+        let meminfo =
+            "MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    8000000 kB\n";
+        assert_eq!(mem_available(meminfo), Some(8_000_000 * 1024));
+        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
+        assert!(default_size() > 0);
+    }
 }
