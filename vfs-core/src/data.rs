@@ -31,6 +31,9 @@ struct Inner {
     /// resident limit, kept when it shrinks (as NTFS does: ntfs-3g still reports a whole
     /// cluster for a file cut back to 100 bytes), cleared only with the data at size 0.
     non_resident: bool,
+    /// Written pages over all chunks (the sum of the chunks' bits), so that a sparse file's
+    /// allocation in 4 KiB clusters is known without a walk over its chunks.
+    pages: u64,
 }
 
 /// One chunk: its bytes and which of its pages were written (bit i = page i).
@@ -107,6 +110,10 @@ impl FileData {
     /// Clusters of `cluster` bytes that hold a written page: what a sparse file allocates
     /// (A8). Costs one step per allocated chunk.
     pub fn written_clusters(&self, cluster: u64) -> u64 {
+        if cluster == PAGE {
+            // The common case, a default 4 KiB cluster: one page is one cluster.
+            return self.inner.as_ref().map_or(0, |i| i.pages);
+        }
         self.written_clusters_from(0, cluster)
     }
 
@@ -234,7 +241,9 @@ impl FileData {
             let src = &data[(pos - offset) as usize..(to - offset) as usize];
             let (lo, hi) = ((pos - chunk_start) as usize, (to - chunk_start) as usize);
             let chunk = inner.chunks.entry(index).or_default();
-            chunk.written |= page_bits(lo as u64 / PAGE, (hi as u64).div_ceil(PAGE));
+            let bits = page_bits(lo as u64 / PAGE, (hi as u64).div_ceil(PAGE));
+            inner.pages += u64::from((bits & !chunk.written).count_ones());
+            chunk.written |= bits;
             let chunk = &mut chunk.bytes;
             if chunk.len() < hi {
                 grow_with(chunk, lo, src);
@@ -261,14 +270,20 @@ impl FileData {
         let inner = self.inner.get_or_insert_with(Default::default);
         if size < inner.size {
             let keep = size.div_ceil(CHUNK);
-            inner.chunks.split_off(&keep);
+            let gone = inner.chunks.split_off(&keep);
+            inner.pages -= gone
+                .values()
+                .map(|c| u64::from(c.written.count_ones()))
+                .sum::<u64>();
             let tail = (size % CHUNK) as usize;
             if tail != 0 {
                 if let Some(chunk) = inner.chunks.get_mut(&(size / CHUNK)) {
                     // Pages wholly past the new end are no longer written (A8).
                     let keep_pages = (tail as u64).div_ceil(PAGE);
                     if keep_pages < PAGES_PER_CHUNK {
-                        chunk.written &= !page_bits(keep_pages, PAGES_PER_CHUNK);
+                        let cut = chunk.written & page_bits(keep_pages, PAGES_PER_CHUNK);
+                        inner.pages -= u64::from(cut.count_ones());
+                        chunk.written &= !cut;
                     }
                     let chunk = &mut chunk.bytes;
                     if tail < chunk.len() {
@@ -400,6 +415,35 @@ mod tests {
         assert_eq!(d.allocated(), 0);
         d.write(MAX_FILE_SIZE - 1, &[1]).unwrap();
         assert_eq!(d.size(), MAX_FILE_SIZE);
+    }
+
+    /// A8: the page count kept on the side equals a walk over the chunks, for every
+    /// cluster size, through writes, truncations and hole filling.
+    #[test]
+    fn written_page_count_matches_a_walk() {
+        let mut d = FileData::new();
+        let walk = |d: &FileData, c: u64| d.written_clusters_from(0, c);
+        let steps: [(u64, usize); 6] = [
+            (0, 10),
+            (4095, 2),
+            (1 << 20, 70_000),
+            (10 << 20, 1),
+            (3 * 65536 + 8192, 4096),
+            (5000, 100_000),
+        ];
+        for (at, len) in steps {
+            d.write(at, &vec![1; len]).unwrap();
+            assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE));
+        }
+        for cut in [10 << 20, 1_100_000, 70_000, 4097, 0] {
+            d.set_size(cut).unwrap();
+            assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE), "cut to {cut}");
+        }
+        d.write(0, b"x").unwrap();
+        d.set_size(1 << 20).unwrap();
+        d.fill_holes(100_000, 300_000);
+        assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE));
+        assert_eq!(d.written_clusters(65536), 1 + 4);
     }
 
     #[test]
