@@ -4,11 +4,6 @@ use super::*;
 use crate::case::*;
 use vfs_core::{attrs, reparse::IO_REPARSE_TAG_SYMLINK, Error, MAX_LINKS};
 
-const CASE_INSENSITIVE_LINK: Divergence = ntfs3g(
-    "got success",
-    "ntfs-3g looks names up case-sensitively, so A.TXT is a new name beside a.txt; observed on ntfs-3g 2022.10.3",
-);
-
 pub(super) const CASES: &[Case] = &[
     Case {
         id: "H01",
@@ -17,7 +12,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: GetFileInformationByHandle, nFileIndexHigh/Low identical for every link; CreateHardLinkW",
         expected: "both names report the same FileId and NumberOfLinks = 2",
         steps: h01,
-        divergences: &[],
     },
     Case {
         id: "H02",
@@ -26,7 +20,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "the other name reads the new data",
         steps: h02,
-        divergences: &[],
     },
     Case {
         id: "H03",
@@ -35,7 +28,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "GetFileInformationByHandle through the other name reports FILE_ATTRIBUTE_READONLY",
         steps: h03,
-        divergences: &[],
     },
     Case {
         id: "H04",
@@ -44,7 +36,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: MS-FSA; MS test FileInfo_Set_FileLinkInfo_Dir_IsFileLinkInfoSupported; Wine kernel32 test_hard_link",
         expected: "STATUS_FILE_IS_A_DIRECTORY (ERROR_ACCESS_DENIED)",
         steps: h04,
-        divergences: &[],
     },
     Case {
         id: "H05",
@@ -53,7 +44,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_HARD_LINK,
         expected: "ERROR_ALREADY_EXISTS (STATUS_OBJECT_NAME_COLLISION); the existing file is untouched",
         steps: h05,
-        divergences: &[],
     },
     Case {
         id: "H06",
@@ -62,7 +52,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A5: names compare case-insensitively (WinBtrfs link tests; Wine)",
         expected: "ERROR_ALREADY_EXISTS; one name in the directory",
         steps: h06,
-        divergences: &[CASE_INSENSITIVE_LINK],
     },
     Case {
         id: "H07",
@@ -71,7 +60,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "STATUS_OBJECT_PATH_NOT_FOUND (ERROR_PATH_NOT_FOUND)",
         steps: h07,
-        divergences: &[],
     },
     Case {
         id: "H08",
@@ -80,7 +68,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "ERROR_FILE_NOT_FOUND (the open of the source fails first)",
         steps: h08,
-        divergences: &[],
     },
     Case {
         id: "H09",
@@ -89,7 +76,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_HARD_LINK,
         expected: "1023 CreateHardLinkW calls succeed; NumberOfLinks = 1024",
         steps: h09,
-        divergences: &[],
     },
     Case {
         id: "H10",
@@ -98,10 +84,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_HARD_LINK,
         expected: "ERROR_TOO_MANY_LINKS (STATUS_TOO_MANY_LINKS); NumberOfLinks stays 1024",
         steps: h10,
-        divergences: &[ntfs3g(
-            "got success",
-            "ntfs-3g allows more than Windows' 1024 names per file: the 1025th link(2) succeeds; observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "H11",
@@ -110,7 +92,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: Rust symlink_hard_link test; CPython test_link_follow_symlinks (Windows does not follow)",
         expected: "the new name is a symlink with the link's FileId, not the target's",
         steps: h11,
-        divergences: &[],
     },
     Case {
         id: "H12",
@@ -119,7 +100,6 @@ pub(super) const CASES: &[Case] = &[
         source: FIND_FIRST_FILE_NAME,
         expected: "\\a, \\d1\\b and \\d2\\c, in any order",
         steps: h12,
-        divergences: &[],
     },
     Case {
         id: "H13",
@@ -128,7 +108,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "the other name reads the data; NumberOfLinks = 1; one name listed",
         steps: h13,
-        divergences: &[],
     },
     Case {
         id: "H14",
@@ -137,7 +116,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A5 (names preserve case); FindFirstFileNameW",
         expected: "FindFirstFileNameW returns \\Data.TXT and \\MiXeD.txt as typed",
         steps: h14,
-        divergences: &[],
     },
     Case {
         id: "H15",
@@ -146,7 +124,6 @@ pub(super) const CASES: &[Case] = &[
         source: NAMING,
         expected: "STATUS_OBJECT_NAME_INVALID (ERROR_INVALID_NAME)",
         steps: h15,
-        divergences: &[NTFS3G_FORBIDDEN],
     },
     Case {
         id: "H16",
@@ -155,7 +132,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "STATUS_OBJECT_PATH_NOT_FOUND (ERROR_PATH_NOT_FOUND)",
         steps: h16,
-        divergences: &[],
     },
     Case {
         id: "H17",
@@ -164,7 +140,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A6: a rename moves one directory entry of the file",
         expected: "names are \\a and \\d\\c; same FileId",
         steps: h17,
-        divergences: &[],
     },
     Case {
         id: "H18",
@@ -173,7 +148,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A3: junctions are followed in the middle of a path",
         expected: "FindFirstFileNameW lists \\t\\f and \\g",
         steps: h18,
-        divergences: &[],
     },
 ];
 
