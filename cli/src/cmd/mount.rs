@@ -281,8 +281,13 @@ fn build_volume(a: &MountArgs, vo: vfs_core::VolumeOptions) -> anyhow::Result<vf
         o.read_only = vo.read_only;
         o.drive_map = vo.drive_map.clone();
         snap.set_options(&o);
-        return Volume::from_snapshot_sized(snap, &vo)
-            .map_err(|e| anyhow::anyhow!("{}: {e} (give a larger --size)", img.display()));
+        return Volume::from_snapshot_sized(snap, &vo).map_err(|e| match e {
+            vfs_core::SizedLoadError::TooLarge { needs, size } => anyhow::anyhow!(
+                "{}: the drive needs {needs} bytes, more than --size {size}: give a larger --size",
+                img.display()
+            ),
+            other => anyhow::anyhow!("{}: {other}", img.display()),
+        });
     }
     if let Some(fx) = &a.fixture {
         let fixture = vfs_core::fixture::Fixture::read(fx).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -47,6 +47,7 @@ mod space;
 mod store;
 
 pub use check::CheckError;
+pub use snapshot::SizedLoadError;
 
 use crate::error::{Error, Result};
 use crate::types::*;

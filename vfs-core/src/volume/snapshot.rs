@@ -62,12 +62,22 @@ impl Volume {
 
     /// [`Volume::from_snapshot`] with the options images do not keep taken from `sizing`:
     /// cluster size, capacity and `sparse_on_extend` (A8). A drive that needs more than the
-    /// capacity is refused with both sizes in the message.
+    /// capacity is [`SizedLoadError::TooLarge`], with both sizes.
     pub fn from_snapshot_sized(
         snapshot: Snapshot,
         sizing: &VolumeOptions,
-    ) -> Result<Volume, InconsistentSnapshot> {
-        build(snapshot, sizing).map_err(InconsistentSnapshot)
+    ) -> Result<Volume, SizedLoadError> {
+        let unlimited = VolumeOptions {
+            capacity: None,
+            ..sizing.clone()
+        };
+        let mut v = build(snapshot, &unlimited).map_err(InconsistentSnapshot)?;
+        let needs = v.state.read().used;
+        if let Some(size) = sizing.capacity.filter(|&c| needs > c) {
+            return Err(SizedLoadError::TooLarge { needs, size });
+        }
+        v.opts.capacity = sizing.capacity;
+        Ok(v)
     }
 
     /// The engine's own comparison: are the two drives the same in every saved detail — names
@@ -333,6 +343,22 @@ fn canonical_tree(s: &Snapshot) -> (SnapOptions, Vec<TreeFile>) {
 // ---------------------------------------------------------------------------------------
 // Import
 
+/// Why [`Volume::from_snapshot_sized`] made no volume.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizedLoadError {
+    /// The snapshot breaks an invariant.
+    #[error(transparent)]
+    Inconsistent(#[from] InconsistentSnapshot),
+    /// The drive needs more than the volume's size (A8).
+    #[error("the drive needs {needs} bytes, more than the volume's size of {size} bytes")]
+    TooLarge {
+        /// Bytes the drive's files are charged.
+        needs: u64,
+        /// The capacity asked for.
+        size: u64,
+    },
+}
+
 fn build(s: Snapshot, sizing: &VolumeOptions) -> Result<Volume, String> {
     s.options.validate()?;
     sizing.validate()?;
@@ -510,12 +536,6 @@ fn build(s: Snapshot, sizing: &VolumeOptions) -> Result<Volume, String> {
     st.generations = s.generations;
     st.root = FileId(s.root);
     st.used = st.recount(st.cluster);
-    if let Some(cap) = opts.capacity.filter(|&c| st.used > c) {
-        return Err(format!(
-            "the drive needs {} bytes, more than the volume's size of {cap} bytes",
-            st.used
-        ));
-    }
     check::check(&st, &opts).map_err(|e| e.to_string())?;
     Ok(Volume {
         opts,

@@ -486,6 +486,14 @@ mod tests {
             ..VolumeOptions::default()
         };
         let e = Volume::from_snapshot_sized(snap.clone(), &small).unwrap_err();
+        let needs = big.space().used_bytes;
+        assert_eq!(
+            e,
+            crate::SizedLoadError::TooLarge {
+                needs,
+                size: 512 * 1024
+            }
+        );
         assert!(e.to_string().contains("volume's size"), "{e}");
         let back = Volume::from_snapshot_sized(snap, &VolumeOptions::default()).unwrap();
         assert_eq!(back.space(), big.space());
