@@ -50,6 +50,7 @@ pub use check::CheckError;
 pub use snapshot::SizedLoadError;
 
 use crate::error::{Error, Result};
+use crate::name::Name;
 use crate::types::*;
 use parking_lot::RwLock;
 use store::State;
@@ -71,7 +72,7 @@ pub enum Location {
         /// The directory that would hold it.
         parent: FileId,
         /// The missing name.
-        name: Vec<u16>,
+        name: Name,
     },
     /// A link led to another drive letter that [`VolumeOptions::drive_map`] maps to a host path.
     Mapped {

@@ -288,10 +288,10 @@ mod tests {
     #[test]
     fn sparse_files_are_charged_only_written_clusters() {
         let v = sized(None);
-        let n = v.create_file_path(r"\normal").unwrap();
+        let n = v.create_path(r"\normal", &NewFile::file()).unwrap();
         v.set_size(n, 10 << 20).unwrap();
         assert_eq!(alloc(&v, r"\normal").0, 10 << 20);
-        let s = v.create_file_path(r"\sparse").unwrap();
+        let s = v.create_path(r"\sparse", &NewFile::file()).unwrap();
         v.set_attributes(s, attrs::SPARSE_FILE).unwrap();
         v.set_size(s, 10 << 20).unwrap();
         assert_eq!(alloc(&v, r"\sparse").0, 0);
@@ -330,7 +330,7 @@ mod tests {
         let st = v.stat_path(r"\a", false).unwrap();
         assert_ne!(st.attributes & attrs::SPARSE_FILE, 0);
         assert_eq!(st.allocation_size, 8192);
-        let b = v.create_file_path(r"\b").unwrap();
+        let b = v.create_path(r"\b", &NewFile::file()).unwrap();
         v.write(b, 1 << 30, b"x").unwrap();
         assert_eq!(alloc(&v, r"\b").0, 4096);
         // Appending leaves no hole: a plain file stays plain.
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn a_full_volume_refuses_growth_and_deleting_frees() {
         let v = sized(Some(64 * 1024));
-        let a = v.create_file_path(r"\a").unwrap();
+        let a = v.create_path(r"\a", &NewFile::file()).unwrap();
         let mut written = 0u64;
         let err = loop {
             match v.write(a, written, &[9; 4096]) {
@@ -379,7 +379,7 @@ mod tests {
         // A file deleted while open keeps its space until the last close.
         let h = v
             .open_path(r"\a", &OpenOptions::default())
-            .map(|x| x.0)
+            .map(|x| x.handle)
             .unwrap();
         v.delete_path(r"\a", UnlinkKind::File).unwrap();
         assert_eq!(v.space().used_bytes, used);
@@ -411,7 +411,7 @@ mod tests {
         let v = sized(Some(8 * 1024));
         let mut made = 0;
         let err = loop {
-            match v.create_file_path(&format!(r"\f{made}")) {
+            match v.create_path(&format!(r"\f{made}"), &NewFile::file()) {
                 Ok(_) => made += 1,
                 Err(e) => break e,
             }
@@ -427,7 +427,7 @@ mod tests {
     #[test]
     fn xattrs_and_reparse_data_are_charged() {
         let v = sized(None);
-        let id = v.create_file_path(r"\f").unwrap();
+        let id = v.create_path(r"\f", &NewFile::file()).unwrap();
         let base = v.space().used_bytes;
         v.set_xattr(id, "user.k", Some(b"12345")).unwrap();
         assert_eq!(v.space().used_bytes, base + 11);
