@@ -23,7 +23,7 @@
 //!
 //! The builders and [`symlink_for_target`] / [`junction_for_target`] produce the layouts
 //! that the Windows writers produce (CreateSymbolicLinkW, `mklink /J`), see rules A3 and A4
-//! of `ntfs-semantics.md`.
+//! of `docs/NTFS-RULES.md`.
 //!
 //! This module is plain data manipulation: no OS calls, std only, and no input can make
 //! it panic.
@@ -575,7 +575,12 @@ fn push_utf16(out: &mut Vec<u8>, units: &[u16]) {
 }
 
 mod link_target;
+mod special;
 pub use link_target::{junction_for_target, symlink_for_target};
+pub use special::{
+    SpecialFile, IO_REPARSE_TAG_AF_UNIX, IO_REPARSE_TAG_LX_BLK, IO_REPARSE_TAG_LX_CHR,
+    IO_REPARSE_TAG_LX_FIFO,
+};
 
 #[cfg(test)]
 mod tests;
