@@ -187,9 +187,12 @@ impl Core {
     ) -> Core {
         let root = vol.root();
         let o = vol.options();
+        // The engine resolves the volume's own letter on the volume, before any mapping: a
+        // mapping of that letter is never followed, so a link is never stored through it.
         let drive_map = o
             .drive_map
             .iter()
+            .filter(|(k, _)| k.to_ascii_uppercase() != o.drive_letter.to_ascii_uppercase())
             .map(|(k, v)| (*k, PathBuf::from(v)))
             .collect();
         Core {

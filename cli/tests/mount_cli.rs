@@ -479,6 +479,13 @@ fn the_host_letter_is_chosen_and_collisions_are_refused() {
     assert!(err.contains("--host-drive"), "{err}");
     let err = run_failing(&["mount", m, "--map-drive", "Z=/srv"]);
     assert!(err.contains("--map-drive Z=/srv"), "{err}");
+    // A fixture bringing the host root's letter as its own is refused the same way.
+    let fx = dir.path().with_extension("toml");
+    std::fs::write(&fx, "[volume]\ndrive_letter = \"Z\"\n").unwrap();
+    let err = run_failing(&["mount", m, "--fixture", fx.to_str().unwrap()]);
+    assert!(err.contains("--host-drive"), "{err}");
+    assert!(!is_mounted(dir.path()));
+    std::fs::remove_file(&fx).unwrap();
     let (child, line, _out) = start(dir.path(), &["--drive-letter", "Z", "--host-drive", "H"]);
     assert!(line.contains(", host / on H: (ready)"), "{line}");
     std::os::unix::fs::symlink("/etc/hostname", dir.path().join("l")).unwrap();

@@ -18,7 +18,7 @@ pub struct MountArgs {
     pub map_drive: Vec<(char, PathBuf)>,
     /// The drive letter mapped to the host root (`/`), so that `ln -s /abs/host/path` stores
     /// an NTFS symbolic link to `Z:\abs\host\path` that reads back as the path given and
-    /// that the kernel follows (Z:, as Wine maps it to `/`).
+    /// that the kernel follows (Z:, as Wine maps it to `/`). Linux mounts only.
     #[arg(long, default_value = "Z", value_parser = parse_letter)]
     pub host_drive: char,
     /// Map no letter to the host root: `ln -s` to an absolute host path outside every
@@ -113,6 +113,15 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         vo.drive_map.insert(letter, "/".into());
     }
     let volume = Arc::new(build_volume(&a, vo)?);
+    // A fixture's `[volume]` table or an image brings its own drive letter; links to that
+    // letter land on the volume, so it cannot also be the host root's.
+    let drive_letter = volume.options().drive_letter;
+    if host_drive == Some(drive_letter) {
+        anyhow::bail!(
+            "the drive's letter {drive_letter}: (from its fixture or image) is the host root's \
+             letter: choose another with --host-drive, or pass --no-host-links"
+        );
+    }
 
     // SIGINT and SIGTERM are blocked in every thread (set before any thread starts) and
     // taken by one thread with sigwait, which asks for the unmount.
@@ -131,7 +140,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     let handle = backend_fuse::mount(volume.clone(), &a.mountpoint, &opts)?;
     println!(
         "{}",
-        ready_line(a.drive_letter, handle.mountpoint(), host_drive)
+        ready_line(drive_letter, handle.mountpoint(), host_drive)
     );
     std::io::stdout().flush()?;
 
