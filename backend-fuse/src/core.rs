@@ -192,7 +192,7 @@ impl Core {
         let drive_map = o
             .drive_map
             .iter()
-            .filter(|(k, _)| k.to_ascii_uppercase() != o.drive_letter.to_ascii_uppercase())
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(&o.drive_letter))
             .map(|(k, v)| (*k, PathBuf::from(v)))
             .collect();
         Core {
