@@ -337,7 +337,7 @@ mod tests {
                 "host/divergences.toml names unknown case {id}"
             );
         }
-        assert_eq!(named.len(), 19);
+        assert_eq!(named.len(), 24);
         let d = crate::case::divergences("J03");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].id, "junction-on-non-empty-directory");
