@@ -398,7 +398,7 @@ impl Core {
 
     /// A reparse point whose tag no filter handles (anything but a symlink or a mount point,
     /// which Linux sees as symlinks) cannot be opened: STATUS_IO_REPARSE_TAG_NOT_HANDLED → EIO
-    /// (ntfs-semantics A4; conformance case S16). lstat and the xattrs still work on it, as
+    /// (docs/NTFS-RULES.md A4; conformance case S16). lstat and the xattrs still work on it, as
     /// FILE_OPEN_REPARSE_POINT does on Windows.
     pub(crate) fn refuse_unhandled_tag(&self, id: FileId) -> Result<(), Errno> {
         let st = self.vol.stat(id).map_err(errno)?;

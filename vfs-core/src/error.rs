@@ -1,6 +1,6 @@
 //! The engine's one error type, with its NTSTATUS, Win32 and errno faces in one table.
 //!
-//! Codes come from `../shared/ntfs-semantics.md` (MS-ERREF values); the Win32 column is what
+//! Codes come from `docs/NTFS-RULES.md` (MS-ERREF values); the Win32 column is what
 //! `RtlNtStatusToDosError` gives for each NTSTATUS, and the errno column is what the FUSE backend
 //! returns (chosen to match what ntfs-3g or POSIX callers expect for the same situation).
 
@@ -256,9 +256,9 @@ mod tests {
         }
     }
 
-    /// Codes from ntfs-semantics.md's error list (MS-ERREF).
+    /// Codes from docs/NTFS-RULES.md's error list (MS-ERREF).
     #[test]
-    fn digest_codes_ntfs_semantics_error_list() {
+    fn codes_match_the_ntfs_rules_error_table() {
         assert_eq!(Error::ObjectNameNotFound.ntstatus(), 0xC000_0034);
         assert_eq!(Error::ObjectNameNotFound.win32(), 2);
         assert_eq!(Error::ObjectPathNotFound.win32(), 3);

@@ -3,7 +3,7 @@
 //! builds the store for them.
 //!
 //! A snapshot is the drive as it would be once every handle closed: delete-pending names go
-//! (legacy semantics drop them at the last close, ntfs-semantics A2) and so do files that only
+//! (legacy semantics drop them at the last close, docs/NTFS-RULES.md A2) and so do files that only
 //! a handle or a backend pin keeps alive. Handles and pins themselves are never saved.
 
 use super::check;
