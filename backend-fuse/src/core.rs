@@ -855,31 +855,21 @@ impl Core {
         let _ = self.vol.close(HandleId(fh));
     }
 
-    /// STATFS: (blocks, free blocks, files, free files).
-    pub(crate) fn statfs(&self) -> (u64, u64, u64, u64) {
-        // An in-memory volume: its size is the machine's memory.
-        // SAFETY: sysinfo fills the struct it is given; a zeroed struct is a valid argument.
-        let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid pointer to a sysinfo struct.
-        let ok = unsafe { libc::sysinfo(&mut si) } == 0;
-        let unit = if ok { u64::from(si.mem_unit.max(1)) } else { 1 };
-        let total = if ok {
-            si.totalram as u64 * unit
-        } else {
-            1 << 34
-        };
-        let free = if ok {
-            (si.freeram as u64 + si.bufferram as u64) * unit
-        } else {
-            1 << 33
-        };
-        let files = 1u64 << 32;
-        let used = self.vol.file_count() as u64;
+    /// STATFS: (blocks, free blocks, files, free files, block size): the volume's size and
+    /// what its files' clusters use, in clusters (A8, `Volume::space`), so a copy doubles the
+    /// used space and a hard link adds none. Files: one per free 1 KiB file record's worth.
+    pub(crate) fn statfs(&self) -> (u64, u64, u64, u64, u32) {
+        let sp = self.vol.space();
+        let cluster = sp.cluster_size;
+        // A file needs one 1 KiB record: that many more fit in the free clusters.
+        let ffree = sp.free_clusters.saturating_mul(cluster / 1024);
+        let files = ffree.saturating_add(self.vol.file_count() as u64);
         (
-            total / u64::from(attr::BLOCK_SIZE),
-            free / u64::from(attr::BLOCK_SIZE),
+            sp.total_clusters,
+            sp.free_clusters,
             files,
-            files.saturating_sub(used),
+            ffree,
+            cluster as u32,
         )
     }
 
@@ -922,8 +912,9 @@ impl Core {
         Ok((self.attr_of(ino, id, &st), h.0))
     }
 
-    /// FALLOCATE: only growing the size (mode 0) or nothing (FALLOC_FL_KEEP_SIZE; the data
-    /// lives in memory, there is nothing to reserve).
+    /// FALLOCATE mode 0: end of file grows to the range's end and the range's clusters are
+    /// allocated (`Volume::allocate`: ENOSPC past the volume's size, nothing changes).
+    /// FALLOC_FL_KEEP_SIZE: nothing (the engine has no allocation past end of file).
     pub(crate) fn fallocate(
         &self,
         ino: u64,
@@ -936,12 +927,9 @@ impl Core {
             return Err(Errno::EOPNOTSUPP);
         }
         if mode & libc::FALLOC_FL_KEEP_SIZE == 0 {
-            let end = offset.checked_add(length).ok_or(Errno::EFBIG)?;
-            let st = self.vol.stat(id).map_err(errno)?;
-            if end > st.size {
-                self.vol.set_size(id, end).map_err(errno)?;
-                self.others_changed(id, ino);
-            }
+            offset.checked_add(length).ok_or(Errno::EFBIG)?;
+            self.vol.allocate(id, offset, length).map_err(errno)?;
+            self.others_changed(id, ino);
         }
         Ok(())
     }

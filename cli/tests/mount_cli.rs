@@ -633,3 +633,107 @@ fn python_venv_on_the_drive() {
     signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(child).code(), Some(0));
 }
+
+/// Issue 13 item 6: a non-empty mount point is refused with one line that says why; with
+/// `--nonempty` it mounts, hiding the files until the unmount.
+#[test]
+fn non_empty_mount_point_is_refused_unless_nonempty() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("mine.txt"), b"mine").unwrap();
+    let err = run_failing(&["mount", dir.path().to_str().unwrap()]);
+    assert!(
+        err.contains("not empty") && err.contains("--nonempty"),
+        "{err}"
+    );
+    assert!(!is_mounted(dir.path()));
+    let (child, _, _out) = start(dir.path(), &["--nonempty"]);
+    assert!(
+        !dir.path().join("mine.txt").exists(),
+        "hidden while mounted"
+    );
+    signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(child).code(), Some(0));
+    assert_eq!(std::fs::read(dir.path().join("mine.txt")).unwrap(), b"mine");
+}
+
+/// Issue 13 item 3: bad sizes and cluster sizes are refused with one clear line.
+#[test]
+fn bad_size_and_cluster_size_are_refused() {
+    let dir = TempDir::new();
+    let d = dir.path().to_str().unwrap();
+    // The argument parser's refusal: its first line names the value and says why.
+    let refused = |args: &[&str]| -> String {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!err.contains("panicked"), "{err}");
+        err.lines().next().unwrap_or_default().to_string()
+    };
+    for bad in ["2X", "", "-1", "G", "1.5G", "0", "99999999999T"] {
+        let first = refused(&["mount", d, &format!("--size={bad}")]);
+        assert!(
+            first.contains("--size") && first.contains("size"),
+            "--size {bad:?}: {first}"
+        );
+    }
+    for bad in ["1000", "2048", "128K"] {
+        let first = refused(&["mount", d, "--cluster-size", bad]);
+        assert!(
+            first.contains("cluster size"),
+            "--cluster-size {bad}: {first}"
+        );
+    }
+    assert!(!is_mounted(dir.path()));
+}
+
+fn statvfs(p: &Path) -> libc::statvfs {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path and a zeroed struct to fill.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut s) }, 0);
+    s
+}
+
+/// Issue 13 item 3: `--size 8M` is what df shows; writing past it is ENOSPC with the data
+/// before it kept; an image larger than a later `--size` is refused with a clear line.
+#[test]
+fn size_is_reported_and_enforced_and_images_must_fit() {
+    let dir = TempDir::new();
+    let mnt = dir.path().join("m");
+    std::fs::create_dir(&mnt).unwrap();
+    let img = dir.path().join("drive.img");
+    let img_s = img.to_str().unwrap();
+    let (child, _, _out) = start(&mnt, &["--size", "8M", "--image", img_s]);
+    let s = statvfs(&mnt);
+    assert_eq!((s.f_frsize, s.f_blocks), (4096, 2048));
+    let out = Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k", "count=200"])
+        .arg(format!("of={}", mnt.join("big").display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No space left on device"), "{err}");
+    let len = std::fs::metadata(mnt.join("big")).unwrap().len();
+    assert!(len > 7 << 20 && len <= 8 << 20, "{len}");
+    assert!(statvfs(&mnt).f_bfree < 16);
+    signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(child).code(), Some(0));
+
+    let err = run_failing(&[
+        "mount",
+        mnt.to_str().unwrap(),
+        "--size",
+        "4M",
+        "--image",
+        img_s,
+    ]);
+    assert!(err.contains("--size") && err.contains("bytes"), "{err}");
+    assert!(!is_mounted(&mnt));
+    // At its size it loads again, the data intact.
+    let (child, _, _out) = start(&mnt, &["--size", "8M", "--image", img_s]);
+    assert_eq!(std::fs::metadata(mnt.join("big")).unwrap().len(), len);
+    signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(child).code(), Some(0));
+}

@@ -65,6 +65,9 @@ pub enum Error {
     /// STATUS_DISK_FULL: offset or size past NTFS's maximum file size, or the volume is full.
     #[error("the file would exceed NTFS's maximum size (STATUS_DISK_FULL)")]
     FileTooLarge,
+    /// STATUS_DISK_FULL: the volume's size is used up (A8: `VolumeOptions::capacity`).
+    #[error("the volume is full (STATUS_DISK_FULL)")]
+    DiskFull,
     /// STATUS_MEDIA_WRITE_PROTECTED: the volume is read-only.
     #[error("the volume is read-only (STATUS_MEDIA_WRITE_PROTECTED)")]
     ReadOnlyVolume,
@@ -130,6 +133,7 @@ pub mod errno {
     pub const ENOTEMPTY: i32 = 39;
     pub const ELOOP: i32 = 40;
     pub const ENODATA: i32 = 61;
+    pub const ENOSPC: i32 = 28;
     pub const ESTALE: i32 = 116;
     pub const EOPNOTSUPP: i32 = 95;
 }
@@ -155,6 +159,7 @@ pub const TABLE: &[(Error, u32, u32, i32)] = &[
     (Error::InvalidHandle, 0xC000_0008, 6, errno::EBADF),
     (Error::StaleFileId, 0xC000_000D, 87, errno::ESTALE),
     (Error::FileTooLarge, 0xC000_007F, 112, errno::EFBIG),
+    (Error::DiskFull, 0xC000_007F, 112, errno::ENOSPC),
     (Error::ReadOnlyVolume, 0xC000_00A2, 19, errno::EROFS),
     (Error::ReparseDataInvalid, 0xC000_0278, 4392, errno::EINVAL),
     (Error::ReparseTagInvalid, 0xC000_0276, 4393, errno::EINVAL),
@@ -233,6 +238,7 @@ mod tests {
         Error::InvalidHandle,
         Error::StaleFileId,
         Error::FileTooLarge,
+        Error::DiskFull,
         Error::ReadOnlyVolume,
         Error::ReparseDataInvalid,
         Error::ReparseTagInvalid,

@@ -2,7 +2,6 @@
 //! (IoCheckShareAccess), the delete disposition (A2), close with its deletes, and pins (backend
 //! references that keep an inode valid without NT meaning).
 
-use super::inode::Body;
 use super::resolve::{parse_user_path, walk, Walked};
 use super::store::{Handle, State};
 use super::Volume;
@@ -105,10 +104,11 @@ impl Volume {
                     opts.delete_on_close,
                 )?;
                 if truncate {
-                    let inode = st.get_mut(id)?;
-                    if let Body::File(d) = &mut inode.body {
-                        d.set_size(0)?;
+                    if !st.get(id)?.is_dir() {
+                        // Frees the data's clusters (A8).
+                        super::contents::set_size_locked(&mut st, id, 0, false, None)?;
                     }
+                    let inode = st.get_mut(id)?;
                     let t = now();
                     inode.times.last_write = t;
                     inode.times.change = t;
