@@ -14,6 +14,7 @@
 
 use crate::attr::{self, is_link, Attr, Kind};
 use crate::caller::{self, CallerProbe, ProcProbe};
+use crate::creds;
 use crate::dir::DirState;
 use crate::errno::{errno, link_errno, readlink_errno, Errno};
 use crate::names;
@@ -186,9 +187,12 @@ impl Core {
     ) -> Core {
         let root = vol.root();
         let o = vol.options();
+        // The engine resolves the volume's own letter on the volume, before any mapping: a
+        // mapping of that letter is never followed, so a link is never stored through it.
         let drive_map = o
             .drive_map
             .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(&o.drive_letter))
             .map(|(k, v)| (*k, PathBuf::from(v)))
             .collect();
         Core {
@@ -293,14 +297,22 @@ impl Core {
     /// Turns a Linux symlink target into an NTFS one and decides whether the link is a
     /// directory link: it is when the target exists when the link is made and is a
     /// directory (as `mklink /D` would be chosen by a Windows user who looked), otherwise a
-    /// file link.
-    fn symlink_target(&self, parent: FileId, target: &[u8]) -> Result<(Vec<u16>, bool), Errno> {
+    /// file link. Whether it exists is asked only as the caller could ask it (issue 13, see
+    /// [`Core::kind_by_looking`]); a target that cannot be looked at is a file link unless
+    /// its text ends in `/`, which POSIX lets name only a directory.
+    fn symlink_target(
+        &self,
+        who: Caller,
+        parent: FileId,
+        target: &[u8],
+    ) -> Result<(Vec<u16>, bool), Errno> {
         let (units, place) = target::ntfs_target(
             target,
             Path::new(&self.mount_path),
             self.drive_letter,
             &self.drive_map,
         )?;
+        let says_dir = target.ends_with(b"/") || target.ends_with(b"/.");
         let is_dir = match place {
             Place::Volume { relative } => {
                 let mut path: Vec<u16> = Vec::new();
@@ -317,20 +329,44 @@ impl Core {
                     }
                 }));
                 match self.vol.locate(&path, true) {
-                    Ok(Location::File(id)) => self
+                    // The engine does not check permission bits (the kernel does, for paths
+                    // it walks): only a caller who may see the whole drive anyway looks.
+                    Ok(Location::File(id)) if self.kind_by_looking(who) => self
                         .vol
                         .stat(id)
                         .is_ok_and(|s| s.kind == FileKind::Directory),
                     Ok(Location::Mapped { host, rest, .. }) => {
-                        mapped_host_path(&host, &rest).is_some_and(|p| p.is_dir())
+                        mapped_host_path(&host, &rest).is_some_and(|p| self.host_is_dir(who, &p))
                     }
-                    _ => false,
+                    _ => says_dir,
                 }
             }
-            Place::Host(p) => p.is_dir(),
-            Place::Unknown => false,
+            Place::Host(p) => says_dir || self.host_is_dir(who, &p),
+            Place::Unknown => says_dir,
         };
         Ok((units, is_dir))
+    }
+
+    /// May the kind of a new link be decided by looking at its target on `who`'s behalf?
+    /// Only when what the daemon can see is no more than `who` may: `who` is the mounting
+    /// user (the daemon's own identity, who holds the whole drive anyway) or root. Another
+    /// user of an `--allow-other` drive must not learn, from the kind of a link they make,
+    /// whether a name exists in a directory they cannot search (issue 13).
+    fn kind_by_looking(&self, who: Caller) -> bool {
+        who.uid == self.mounter || who.uid == 0
+    }
+
+    /// Is the host path `p` a directory, as `who` sees it? A root daemon looks on a thread
+    /// with `who`'s file-system identity ([`creds::run_as`]), so the kernel checks every
+    /// directory on the way with `who`'s rights: a path `who` cannot reach is "not a
+    /// directory", exactly what a missing one is. A daemon that cannot take another
+    /// identity looks only for [`Core::kind_by_looking`] callers and answers "no" for
+    /// others without looking. The look happens in the daemon's mount namespace.
+    fn host_is_dir(&self, who: Caller, p: &Path) -> bool {
+        if self.mounter != 0 && !self.kind_by_looking(who) {
+            return false;
+        }
+        creds::run_as(who, || std::fs::metadata(p).is_ok_and(|m| m.is_dir())).unwrap_or(false)
     }
 
     /// POSIX: a write, truncate or chown by an unprivileged caller clears the set-user-ID bit
@@ -669,7 +705,7 @@ impl Core {
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = name_units(link_name)?;
-        let (nt, is_dir) = self.symlink_target(pid, target)?;
+        let (nt, is_dir) = self.symlink_target(who, pid, target)?;
         let rp = vfs_core::reparse::symlink_for_target(&nt, self.drive_letter)
             .map_err(|_| Errno::EINVAL)?;
         let new = NewFile {

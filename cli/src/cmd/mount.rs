@@ -16,6 +16,15 @@ pub struct MountArgs {
     /// `D:\x` then read as `/srv/d/x`. Repeatable.
     #[arg(long = "map-drive", value_name = "LETTER=PATH", value_parser = parse_map)]
     pub map_drive: Vec<(char, PathBuf)>,
+    /// The drive letter mapped to the host root (`/`), so that `ln -s /abs/host/path` stores
+    /// an NTFS symbolic link to `Z:\abs\host\path` that reads back as the path given and
+    /// that the kernel follows (Z:, as Wine maps it to `/`). Linux mounts only.
+    #[arg(long, default_value = "Z", value_parser = parse_letter)]
+    pub host_drive: char,
+    /// Map no letter to the host root: `ln -s` to an absolute host path outside every
+    /// `--map-drive` directory fails with EPERM.
+    #[arg(long, conflicts_with = "host_drive")]
+    pub no_host_links: bool,
     /// Make the root directory case-sensitive (new subdirectories inherit it), like
     /// `fsutil file setCaseSensitiveInfo`.
     #[arg(long)]
@@ -190,7 +199,20 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         vo.drive_map
             .insert(*letter, path.to_string_lossy().into_owned());
     }
+    let host_drive = host_drive(&a)?;
+    if let Some(letter) = host_drive {
+        vo.drive_map.insert(letter, "/".into());
+    }
     let volume = Arc::new(build_volume(&a, vo)?);
+    // A fixture's `[volume]` table or an image brings its own drive letter; links to that
+    // letter land on the volume, so it cannot also be the host root's.
+    let drive_letter = volume.options().drive_letter;
+    if host_drive == Some(drive_letter) {
+        anyhow::bail!(
+            "the drive's letter {drive_letter}: (from its fixture or image) is the host root's \
+             letter: choose another with --host-drive, or pass --no-host-links"
+        );
+    }
 
     // SIGINT and SIGTERM are blocked in every thread (set before any thread starts) and
     // taken by one thread with sigwait, which asks for the unmount.
@@ -209,9 +231,8 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     }
     let handle = backend_fuse::mount(volume.clone(), &a.mountpoint, &opts)?;
     println!(
-        "ntlinkfs: drive {}: mounted at {} (ready)",
-        a.drive_letter,
-        handle.mountpoint().display()
+        "{}",
+        ready_line(drive_letter, handle.mountpoint(), host_drive)
     );
     std::io::stdout().flush()?;
     let sp = volume.space();
@@ -258,6 +279,50 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     }
     drop(volume);
     Ok(0)
+}
+
+/// The letter mapped to the host root, if any: `--host-drive` (default Z) unless
+/// `--no-host-links`. It must be neither the volume's own letter nor a letter `--map-drive`
+/// gives another directory (an explicit `--map-drive Z=/` is the same mapping).
+#[cfg(target_os = "linux")]
+fn host_drive(a: &MountArgs) -> anyhow::Result<Option<char>> {
+    if a.no_host_links {
+        return Ok(None);
+    }
+    let letter = a.host_drive;
+    if letter == a.drive_letter {
+        anyhow::bail!(
+            "the host root's letter {letter}: is the volume's own drive letter: choose another \
+             with --host-drive, or pass --no-host-links"
+        );
+    }
+    if let Some((_, p)) = a
+        .map_drive
+        .iter()
+        .find(|(l, p)| *l == letter && p != std::path::Path::new("/"))
+    {
+        anyhow::bail!(
+            "--map-drive {letter}={} takes the host root's letter {letter}: choose another \
+             with --host-drive, or pass --no-host-links",
+            p.display()
+        );
+    }
+    Ok(Some(letter))
+}
+
+/// The one line printed when the drive can be used.
+#[cfg(target_os = "linux")]
+fn ready_line(letter: char, mountpoint: &std::path::Path, host: Option<char>) -> String {
+    match host {
+        Some(h) => format!(
+            "ntlinkfs: drive {letter}: mounted at {}, host / on {h}: (ready)",
+            mountpoint.display()
+        ),
+        None => format!(
+            "ntlinkfs: drive {letter}: mounted at {} (ready)",
+            mountpoint.display()
+        ),
+    }
 }
 
 /// The volume to mount: from an existing image, from a fixture, or empty. The command line's
