@@ -129,17 +129,6 @@ pub(crate) fn mem_available(meminfo: &str) -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-/// A size for people: `2.0 GiB`.
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.1} {}", UNITS[u])
-}
 
 /// Parses a drive letter (`C`, `c`, `C:`).
 pub(crate) fn parse_letter(s: &str) -> Result<char, String> {
@@ -238,10 +227,10 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     let sp = volume.space();
     eprintln!(
         "ntlinkfs: size {} ({} clusters of {} bytes), {} used",
-        human(sp.total_clusters * sp.cluster_size),
+        super::du::human(sp.total_clusters * sp.cluster_size),
         sp.total_clusters,
         sp.cluster_size,
-        human(sp.used_bytes)
+        super::du::human(sp.used_bytes)
     );
 
     let (tx, rx) = mpsc::channel::<i32>();
