@@ -129,7 +129,6 @@ pub(crate) fn mem_available(meminfo: &str) -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-
 /// Parses a drive letter (`C`, `c`, `C:`).
 pub(crate) fn parse_letter(s: &str) -> Result<char, String> {
     let s = s.trim_end_matches(':');
