@@ -99,7 +99,7 @@ pub mod errno {
 /// | errno        | NTFS outcomes                                                          |
 /// |--------------|------------------------------------------------------------------------|
 /// | ENOENT       | ObjectNameNotFound, ObjectPathNotFound, FileDeleted, NoSuchFile, NotOnThisVolume |
-/// | ENOTDIR      | NotADirectory, ObjectPathNotFound (a file used as a directory on the way) |
+/// | ENOTDIR      | NotADirectory, ObjectPathNotFound (a file used as a directory on the way), InvalidParameter (a link or rename target whose directory is a file: NTFS says STATUS_INVALID_PARAMETER, the Linux VFS ENOTDIR) |
 /// | EEXIST       | NameCollision, DirectoryNotEmpty (POSIX allows EEXIST for rmdir)       |
 /// | ENOTEMPTY    | DirectoryNotEmpty                                                      |
 /// | EISDIR       | FileIsADirectory                                                       |
@@ -128,7 +128,11 @@ pub fn errno_meanings(n: i32) -> Vec<Error> {
             Error::NoSuchFile,
             Error::NotOnThisVolume,
         ],
-        ENOTDIR => &[Error::NotADirectory, Error::ObjectPathNotFound],
+        ENOTDIR => &[
+            Error::NotADirectory,
+            Error::ObjectPathNotFound,
+            Error::InvalidParameter,
+        ],
         EEXIST => &[Error::NameCollision, Error::DirectoryNotEmpty],
         ENOTEMPTY => &[Error::DirectoryNotEmpty],
         EISDIR => &[Error::FileIsADirectory],

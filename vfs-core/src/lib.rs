@@ -34,6 +34,7 @@ pub mod error;
 pub mod fixture;
 pub mod image;
 pub mod name;
+pub mod pattern;
 pub mod reparse;
 pub mod snapshot;
 pub mod target;

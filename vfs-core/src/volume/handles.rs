@@ -106,6 +106,14 @@ impl Volume {
                     if let Body::File(d) = &mut inode.body {
                         d.set_size(0)?;
                     }
+                    if opts.open_reparse_point && inode.reparse().is_some() {
+                        // A reparse point opened as itself and overwritten stops being one:
+                        // the file becomes a plain, empty file (WinBtrfs reparse.cpp "Overwrite
+                        // symlink" then "Check symlink overwritten": directory entry tag 0).
+                        // WinBtrfs tests FILE_OVERWRITE; FILE_OVERWRITE_IF and FILE_SUPERSEDE
+                        // overwrite the same way (MS-FSA 2.1.5.1.2.1) [VERIFY on Windows].
+                        inode.clear_reparse();
+                    }
                     let t = now();
                     inode.times.last_write = t;
                     inode.times.change = t;
@@ -122,7 +130,15 @@ impl Volume {
         let mut st = self.state.write();
         let inode = st.get(id)?;
         if inode.links.is_empty() && id != st.root {
-            return Err(Error::FileDeleted);
+            // A file whose last name went with POSIX semantics while a handle keeps it (NTFS
+            // moves it to \$Extend\$Deleted): opening it by id is STATUS_DELETE_PENDING
+            // (WinBtrfs create.cpp "Try to open orphaned inode by file ID"). Without a handle
+            // (only a backend pin left) NTFS would have freed it already: FileDeleted.
+            return Err(if inode.opens > 0 {
+                Error::DeletePending
+            } else {
+                Error::FileDeleted
+            });
         }
         if self.opts.read_only && (access.write || access.delete) {
             return Err(Error::ReadOnlyVolume);
@@ -159,6 +175,7 @@ impl Volume {
                 share,
                 delete_on_close,
                 disposition: None,
+                query: None,
             },
         );
         Ok(HandleId(h))

@@ -26,6 +26,8 @@ pub(crate) struct Handle {
     pub delete_on_close: bool,
     /// A delete disposition set on this handle (FileDispositionInformation[Ex]).
     pub disposition: Option<DispositionFlags>,
+    /// Where this handle's directory query stands (NtQueryDirectoryFile).
+    pub query: Option<Box<super::by_handle::DirQuery>>,
 }
 
 /// Everything behind the volume's lock.
