@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian bookworm machine (root, Rust stable) lacks for ntlinkfs:
 # FUSE 3 (mount helper fusermount3), ntfs-3g + mkntfs (real NTFS for the conformance suite),
-# attr (getfattr/setfattr), and the external suites pjdfstest and fsx from crates.io.
+# attr (getfattr/setfattr), git and python3 (backend-fuse's case-only rename tests run `git mv`
+# and `os.rename` on a mount), and the external suites pjdfstest and fsx from crates.io.
 # Idempotent: skips what is already there.
 # `--mount`: only what mounting a drive needs (skips the external test suites).
 set -euo pipefail
@@ -12,6 +13,8 @@ command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 command -v ntfs-3g >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v mkntfs >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update

@@ -13,6 +13,7 @@
 //! `impl Core` in `xattr`.
 
 use crate::attr::{self, is_link, Attr, Kind};
+use crate::caller::{self, CallerProbe, ProcProbe};
 use crate::dir::DirState;
 use crate::errno::{errno, link_errno, readlink_errno, Errno};
 use crate::names;
@@ -107,6 +108,8 @@ pub(crate) struct Core {
     drive_letter: char,
     drive_map: Vec<(char, PathBuf)>,
     pub(crate) inval: Arc<dyn KernelCache>,
+    /// What the thread behind a request is doing (a rename(2) in progress, see `caller`).
+    pub(crate) probe: Arc<dyn CallerProbe>,
     /// Engine handles opened for the kernel (closed at the end of the session if the kernel
     /// never released them).
     pub(crate) open_handles: Mutex<HashSet<u64>>,
@@ -147,6 +150,7 @@ impl Core {
             root,
             mount_path: mount_path.to_string_lossy().into_owned(),
             inval,
+            probe: Arc::new(ProcProbe),
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
             vol,
@@ -333,8 +337,19 @@ impl Core {
         self.nodes.clear(&self.vol);
     }
 
-    /// LOOKUP.
+    /// LOOKUP by the kernel itself (no caller to consider).
+    #[cfg(test)]
     pub(crate) fn lookup(&self, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
+        let kernel = Caller {
+            uid: 0,
+            gid: 0,
+            pid: 0,
+        };
+        self.lookup_from(kernel, parent, name)
+    }
+
+    /// LOOKUP sent on behalf of `who`.
+    pub(crate) fn lookup_from(&self, who: Caller, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = name_units(name)?;
         // A name that is not there is answered uncached (an error reply leaves the
@@ -345,7 +360,86 @@ impl Core {
             // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
             return Err(Errno::EACCES);
         }
-        self.entry(parent, name, id, display != units)
+        let other_spelling = display != units;
+        // Only a name spelled otherwise than stored, or a file the kernel has seen under
+        // another spelling, can be the new name of a case-only rename: the common lookup
+        // never looks at the caller.
+        if (other_spelling || self.nodes.is_aliased(id))
+            && self.is_case_rename_target(who, pid, name, id, &display)
+        {
+            // The new name of a rename(2) that only changes the case of this entry: answered
+            // as missing (and so never cached), so the VFS neither drops the rename as one
+            // inode renamed onto itself nor refuses RENAME_NOREPLACE; the RENAME that
+            // follows re-cases the entry (crate docs, "Case-only rename").
+            return Err(Errno::ENOENT);
+        }
+        self.entry(parent, name, id, other_spelling)
+    }
+
+    /// Is `name` in directory `pid` (the entry `display` of `id`) the new name of a rename(2)
+    /// that `who` is blocked in, whose old name is another spelling of the same entry in the
+    /// same directory?
+    fn is_case_rename_target(
+        &self,
+        who: Caller,
+        pid: FileId,
+        name: &[u8],
+        id: FileId,
+        display: &[u16],
+    ) -> bool {
+        let Some(call) = self.probe.rename_in_progress(who.pid) else {
+            return false;
+        };
+        let (Some((odir, olast)), Some((ndir, nlast))) =
+            (caller::split_last(&call.old), caller::split_last(&call.new))
+        else {
+            return false;
+        };
+        // The last component of the new path (not a directory on the way to either path),
+        // and a real change of spelling (the same bytes are the VFS's own no-op).
+        if nlast != name || olast == nlast {
+            return false;
+        }
+        let Some(ounits) = names::to_units(olast) else {
+            return false;
+        };
+        match self.vol.lookup_stat(pid, &ounits) {
+            Ok((oid, odisp, _, _)) if oid == id && odisp == display => {}
+            _ => return false,
+        }
+        self.host_dir(odir) == Some(pid) && self.host_dir(ndir) == Some(pid)
+    }
+
+    /// The directory a host path inside this mount names, walked through the engine alone:
+    /// the kernel holds the rename's directory locks while it waits for the reply, so a
+    /// kernel path walk from here could wait on them. A path through a link, leaving the
+    /// mount or naming something else than a directory → None.
+    fn host_dir(&self, dir: &[u8]) -> Option<FileId> {
+        let rest = dir.strip_prefix(self.mount_path.as_bytes())?;
+        if !rest.is_empty() && rest[0] != b'/' {
+            return None; // "/mnt/tx" is not inside "/mnt/t"
+        }
+        let mut stack = vec![self.root];
+        for c in rest.split(|&b| b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => {
+                    stack.pop();
+                    if stack.is_empty() {
+                        return None;
+                    }
+                }
+                _ => {
+                    let units = names::to_units(c)?;
+                    let (id, _, st, _) = self.vol.lookup_stat(*stack.last()?, &units).ok()?;
+                    if st.kind != FileKind::Directory || is_link(&st) {
+                        return None;
+                    }
+                    stack.push(id);
+                }
+            }
+        }
+        stack.last().copied()
     }
 
     /// FORGET.
@@ -520,8 +614,13 @@ impl Core {
         let dpid = self.nodes.live(newparent)?;
         let sname = name_units(name)?;
         let dname = name_units(newname)?;
-        let (src, _, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
-        let dst = self.vol.lookup_stat(dpid, &dname).ok().map(|r| r.0);
+        let (src, sdisplay, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let dst = self.vol.lookup_stat(dpid, &dname).ok();
+        // Both names are spellings of one entry: a case-only rename. It reaches here when
+        // the lookup of the new name was answered as missing (`lookup_from`), or when the
+        // kernel held the spellings under two nodes (one of them retired).
+        let case_only = spid == dpid && dst.as_ref().is_some_and(|d| d.0 == src && d.1 == sdisplay);
+        let dst = dst.map(|d| d.0);
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
         // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
@@ -534,6 +633,18 @@ impl Core {
         self.vol
             .rename(spid, &sname, dpid, &dname, rf)
             .map_err(errno)?;
+        if case_only {
+            // Only the entry's case changed (A6: a target differing only in case gives the
+            // new spelling). Every spelling still leads to the same file of the same kind,
+            // so nothing the kernel cached is stale and no node is retired: st_ino and the
+            // kernel's one inode (its page cache, open files, mmaps) stay. The kernel moved
+            // its dentry to the new name, which is recorded for a later retirement. A file
+            // it had looked up under other spellings is aliased already (a later unlink or
+            // rename drops them); one it knew only under the old stored spelling now has
+            // only the new one in the kernel's cache, so it needs no marking.
+            self.nodes.add_name(src, newparent, newname);
+            return Ok(Vec::new());
+        }
         let mut names = Vec::new();
         if self.nodes.is_aliased(src) {
             names.extend(self.retire(src));
@@ -823,6 +934,141 @@ mod tests {
             c.rename(ROOT_INO, b"y", ROOT_INO, b"z", libc::RENAME_EXCHANGE),
             Err(Errno::EINVAL)
         );
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// A fake caller probe: thread 7 is blocked in the given rename, nobody else is.
+    #[derive(Debug, Default)]
+    struct Renaming(Mutex<Option<crate::caller::RenameCall>>);
+
+    impl CallerProbe for Renaming {
+        fn rename_in_progress(&self, tid: u32) -> Option<crate::caller::RenameCall> {
+            (tid == 7).then(|| self.0.lock().clone()).flatten()
+        }
+    }
+
+    fn renaming(c: &mut Core) -> Arc<Renaming> {
+        let p = Arc::new(Renaming::default());
+        c.probe = p.clone();
+        p
+    }
+
+    fn thread(pid: u32) -> Caller {
+        Caller { pid, ..ROOT }
+    }
+
+    fn set(p: &Renaming, old: &str, new: &str) {
+        *p.0.lock() = Some(crate::caller::RenameCall {
+            old: old.into(),
+            new: new.into(),
+        });
+    }
+
+    /// The new name of a case-only rename the caller is blocked in is answered as missing, to
+    /// that thread only; the RENAME that follows re-cases the entry and retires nothing (the
+    /// file keeps its node, so st_ino and the kernel's inode stay).
+    #[test]
+    fn case_only_rename_target_is_missing_to_the_renaming_thread_only() {
+        let (mut c, rec) = core();
+        let p = renaming(&mut c);
+        let f = c.mknod(ROOT, ROOT_INO, b"Case.txt", 0o100644, 0).unwrap();
+        set(&p, "/mnt/t/Case.txt", "/mnt/t/CASE.TXT");
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"CASE.TXT").unwrap_err(),
+            Errno::ENOENT
+        );
+        assert_eq!(
+            c.lookup_from(thread(8), ROOT_INO, b"CASE.TXT").unwrap().ino,
+            f.ino
+        );
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap().ino,
+            f.ino
+        );
+        rec.take();
+        let names = c
+            .rename(
+                ROOT_INO,
+                b"Case.txt",
+                ROOT_INO,
+                b"CASE.TXT",
+                libc::RENAME_NOREPLACE,
+            )
+            .unwrap();
+        assert!(names.is_empty());
+        assert!(rec.take().is_empty(), "nothing retired or dropped");
+        let id = FileId(f.ino);
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\CASE.TXT"]);
+        assert_eq!(c.nodes.live(f.ino), Ok(id));
+        assert!(c.nodes.is_aliased(id));
+        // Back to the first spelling, now through a spelling that is neither stored nor new
+        // (relative ".." included), and the old stored spelling as the new name: it is
+        // checked because the file is known to be aliased.
+        set(&p, "/mnt/t/sub/../case.TXT", "/mnt/t/./Case.txt");
+        c.mkdir(ROOT, ROOT_INO, b"sub", 0o755, 0).unwrap();
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap_err(),
+            Errno::ENOENT
+        );
+        c.rename(ROOT_INO, b"case.TXT", ROOT_INO, b"Case.txt", 0)
+            .unwrap();
+        assert_eq!(c.vol.link_paths(id).unwrap(), ["\\Case.txt"]);
+        assert_eq!(c.nodes.live(f.ino), Ok(id));
+        // A file the kernel only knew under its stored spelling: after the re-case it only
+        // knows the new one, so the file is not aliased and a later unlink retires nothing.
+        let g = c.mknod(ROOT, ROOT_INO, b"plain", 0o100644, 0).unwrap();
+        set(&p, "/mnt/t/plain", "/mnt/t/PLAIN");
+        assert_eq!(
+            c.lookup_from(thread(7), ROOT_INO, b"PLAIN").unwrap_err(),
+            Errno::ENOENT
+        );
+        c.rename(
+            ROOT_INO,
+            b"plain",
+            ROOT_INO,
+            b"PLAIN",
+            libc::RENAME_NOREPLACE,
+        )
+        .unwrap();
+        assert!(!c.nodes.is_aliased(FileId(g.ino)));
+        assert!(c.unlink(ROOT_INO, b"PLAIN").unwrap().is_empty());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Only the last component of the new path, in the directory both paths name, with an
+    /// old name that is another spelling of the same entry, is answered as missing.
+    #[test]
+    fn other_lookups_of_a_renaming_thread_are_answered_normally() {
+        let (mut c, _) = core();
+        let p = renaming(&mut c);
+        let d = c.mkdir(ROOT, ROOT_INO, b"dir", 0o755, 0).unwrap();
+        c.mknod(ROOT, d.ino, b"dir", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"Case.txt", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"other", 0o100644, 0).unwrap();
+        let ok = |parent: u64, name: &[u8]| c.lookup_from(thread(7), parent, name).is_ok();
+        // Walking "DIR" on the way: the same bytes as the new name, but not its directory.
+        set(&p, "/mnt/t/DIR/Dir", "/mnt/t/DIR/DIR");
+        assert!(ok(ROOT_INO, b"DIR"));
+        assert!(!ok(d.ino, b"DIR"), "the new name itself");
+        // Into another directory: an ordinary move, not a case change.
+        set(&p, "/mnt/t/Case.txt", "/mnt/t/dir/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Another file's name as the old name.
+        set(&p, "/mnt/t/other", "/mnt/t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // The same bytes: the VFS's own no-op.
+        set(&p, "/mnt/t/CASE.TXT", "/mnt/t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Paths outside the mount, or leaving it.
+        set(&p, "/mnt/tx/Case.txt", "/mnt/tx/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        set(&p, "/mnt/t/../t/Case.txt", "/mnt/t/../t/CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
+        // Through a file as if it were a directory.
+        set(&p, "/mnt/t/other/../Case.txt", "/mnt/t/other/../CASE.TXT");
+        assert!(ok(ROOT_INO, b"CASE.TXT"));
         c.destroy();
         c.vol.check().unwrap();
     }

@@ -175,9 +175,13 @@ impl Filesystem for NtFs {
         self.core.destroy();
     }
 
-    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         guarded("lookup", || {
-            self.entry(reply, self.core.lookup(parent.0, name.as_bytes()))
+            self.entry(
+                reply,
+                self.core
+                    .lookup_from(caller(req), parent.0, name.as_bytes()),
+            )
         })
     }
 

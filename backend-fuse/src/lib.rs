@@ -30,9 +30,10 @@
 //!   EISDIR; `rmdir` removes directories (and junctions reached by their real type).
 //! * `rename(2)` is MoveFileEx with REPLACE_EXISTING and POSIX semantics (it replaces a target
 //!   that is open or an empty directory, as POSIX callers expect); RENAME_NOREPLACE refuses an
-//!   existing target (EEXIST); RENAME_EXCHANGE → EINVAL (NTFS has no atomic swap). A case-only
-//!   rename never reaches a Linux file system (the VFS treats two names of one inode as the
-//!   same file); use `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` instead.
+//!   existing target (EEXIST); RENAME_EXCHANGE → EINVAL (NTFS has no atomic swap). A rename
+//!   between two spellings of one name re-cases it (A6), for files and directories, from `mv`,
+//!   `git mv`, `os.rename` or any rename(2) (see "Case-only rename" below);
+//!   `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` is the explicit form.
 //! * Directories report nlink 1, like ntfs-3g. File nlink is the number of names (A1).
 //! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`), `user.*` stored per
 //!   file, and the control attributes `user.ntlinkfs.check` (engine invariant check: `ok` or
@@ -87,6 +88,58 @@
 //! Changes made to the [`vfs_core::Volume`] directly while mounted need
 //! [`MountHandle::invalidate`], or are seen when the TTLs expire.
 //!
+//! ## Case-only rename
+//! The kernel's name cache is keyed by exact spelling, but every spelling of an NTFS name
+//! leads it to the file's one inode. A rename(2) from `Case.txt` to `CASE.TXT` therefore
+//! never reaches a file system: `vfs_rename` returns 0 at once when the old and new names
+//! have the same inode, and RENAME_NOREPLACE (which coreutils `mv` tries first) fails with
+//! EEXIST in the VFS because the new name exists. The kernel does ask about the new name,
+//! though: `fuse_dentry_revalidate` sends a LOOKUP for a cached rename target
+//! (LOOKUP_RENAME_TARGET), and an uncached one is looked up anyway. FUSE's LOOKUP carries no
+//! intent, so the backend asks the kernel (module `caller`): when a LOOKUP finds a name spelled
+//! otherwise than stored (or a file already seen under another spelling), it reads
+//! `/proc/TID/syscall` of the requesting thread. If that thread is blocked in rename,
+//! renameat or renameat2, its two paths (read from `/proc/TID/mem`; relative paths start at
+//! `/proc/TID/cwd` or the dirfd) are compared: when this name is the last component of the new
+//! path, the old path's last component is another spelling of the same directory entry, and
+//! both paths' directories are this directory (walked through the engine, never through the
+//! kernel, which holds the rename's directory locks), the LOOKUP answers ENOENT to that thread.
+//! The VFS then sees a rename onto a missing name and sends RENAME, which re-cases the entry
+//! (A6: "a target differing only in case gives the new spelling"); the kernel moves its dentry
+//! to the new spelling. Every other thread, and every other lookup of the renaming thread,
+//! gets the usual answer.
+//!
+//! The file keeps its one kernel inode: `st_ino` and `st_nlink` do not change, open files and
+//! mappings keep working, and data is coherent through every spelling at once because there is
+//! one page cache. Every spelling keeps leading to the same file and kind, so no node is
+//! retired. A file the kernel had looked up under other spellings stays aliased (rule 3: a
+//! later unlink or rename drops every spelling it still holds); one it knew only under the old
+//! stored spelling now has only the new one cached (the kernel moved that dentry), so it is not
+//! marked. Listings show the new spelling at once (READDIR is never cached).
+//!
+//! Limits: the daemon must be allowed to read the caller's `/proc/TID/syscall` and
+//! `/proc/TID/mem` (ptrace access: the daemon runs as root, or as the caller's user where Yama's
+//! `ptrace_scope` is 0 and the caller is dumpable); otherwise, and on architectures other than
+//! x86_64 and aarch64 (or 32-bit callers), the rename stays the VFS's no-op, as before, and
+//! `user.ntlinkfs.recase` does the job. Both paths must name their directory in the same way as
+//! far as the backend can walk them (through directories, `.` and `..`, not through links).
+//! A file opened under the new spelling before the rename keeps working, but the kernel
+//! dropped that dentry, so `/proc/PID/fd` shows its path with " (deleted)". RENAME_EXCHANGE
+//! between two spellings → EINVAL, as any exchange. `git mv` of a directory to another case
+//! fails in git itself (it asks for `rename("docs", "Docs/docs")`); git's two steps work.
+//! Verified by `tests/case_rename.rs`
+//! (coreutils `mv`, `git mv`, Python `os.rename`, rename(2), renameat2 with RENAME_NOREPLACE,
+//! hard links, open files and a shared mapping across the rename).
+//!
+//! A design that gives each spelling its own kernel node (with `st_ino` the file's) was
+//! rejected: `mv` would still fail (the new name is positive, so RENAME_NOREPLACE gives EEXIST
+//! in the VFS, and `mv` then finds equal `st_dev`/`st_ino` and reports "are the same file":
+//! coreutils 9.1 `same_file_ok` has no case-insensitive handling, only a FIXME), and two
+//! kernel inodes for one file mean two page caches, which a shared mapping cannot keep
+//! coherent at once. (Measured on Linux 6.18 with a minimal fuser file system: `st_ino` was
+//! the file's only with attribute TTL 0 for the second node, and `mv a A` still failed with
+//! "are the same file"; see ARCHITECTURE.md.)
+//!
 //! ## Speed
 //! Warm `stat` is answered from the kernel's caches (no request). Every data change goes
 //! through the one kernel inode of its file, so data pages are kept across opens
@@ -109,6 +162,7 @@
 #![warn(missing_docs)]
 
 mod attr;
+mod caller;
 mod core;
 mod dir;
 mod errno;

@@ -272,6 +272,21 @@ impl Nodes {
         }
     }
 
+    /// Records that the kernel now holds `file`'s current node under `name` in `parent` too
+    /// (a rename moved its dentry there), so that a later retirement drops that name.
+    pub(crate) fn add_name(&self, file: FileId, parent: u64, name: &[u8]) {
+        let mut g = self.inner.write();
+        let ino = g.peek_current(file);
+        if let Some(n) = g.nodes.get_mut(&ino) {
+            if !n.names.iter().any(|(p, x)| *p == parent && **x == *name) {
+                if n.names.len() == MAX_NAMES {
+                    n.names.remove(0);
+                }
+                n.names.push((parent, name.into()));
+            }
+        }
+    }
+
     /// Retires every node of `file`; returns every node the kernel holds for it (newly or
     /// earlier retired: all must have their cached attributes dropped) with the names the
     /// kernel may have cached for it.
