@@ -11,6 +11,7 @@ mod deletion;
 mod hard_links;
 mod junctions;
 mod names;
+mod nt_level;
 mod rename;
 mod symlinks;
 
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Case> {
     v.extend_from_slice(symlinks::CASES);
     v.extend_from_slice(names::CASES);
     v.extend_from_slice(rename::CASES);
+    v.extend_from_slice(nt_level::CASES);
     v
 }
 
