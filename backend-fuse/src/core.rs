@@ -28,6 +28,11 @@ use vfs_core::{
     UnlinkKind, Volume,
 };
 
+/// The longest link target a READLINK reply may carry: the kernel reads the reply into one
+/// page and ends it with a NUL (fs/fuse/dir.c, `fuse_readlink_folio`: PAGE_SIZE - 1), and a
+/// Linux symlink target is shorter than PATH_MAX (4096, the NUL included) anyway.
+pub(crate) const MAX_LINK_BYTES: usize = libc::PATH_MAX as usize - 1;
+
 /// How the core tells the kernel to forget what it cached (`inval::Invalidator` on a mount).
 pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
     /// Drops a node's cached attributes, now (safe inside any handler).
@@ -110,6 +115,11 @@ pub(crate) struct Core {
     pub(crate) inval: Arc<dyn KernelCache>,
     /// What the thread behind a request is doing (a rename(2) in progress, see `caller`).
     pub(crate) probe: Arc<dyn CallerProbe>,
+    /// The mounting user: the daemon's effective uid. Only this user and root may use the
+    /// control attributes.
+    pub(crate) mounter: u32,
+    /// The image the daemon saves the drive to at unmount (`user.ntlinkfs.image`).
+    pub(crate) image: Option<PathBuf>,
     /// Engine handles opened for the kernel (closed at the end of the session if the kernel
     /// never released them).
     pub(crate) open_handles: Mutex<HashSet<u64>>,
@@ -119,6 +129,32 @@ pub(crate) struct Core {
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
 pub(crate) fn name_units(name: &[u8]) -> Result<Vec<u16>, Errno> {
     names::to_units(name).ok_or(Errno::EINVAL)
+}
+
+/// The host path of `rest` below a mapped drive's directory `host`, with `.` and `..`
+/// applied lexically and never above `host` (issue 14: nothing on a mapped letter leaves its
+/// directory); None if a component holds `/`.
+fn mapped_host_path(host: &str, rest: &[Vec<u16>]) -> Option<PathBuf> {
+    let mut p = PathBuf::from(host);
+    let mut depth = 0usize;
+    for c in rest {
+        let c = String::from_utf16_lossy(c);
+        match c.as_str() {
+            "." => {}
+            ".." => {
+                if depth > 0 {
+                    p.pop();
+                    depth -= 1;
+                }
+            }
+            c if c.contains('/') => return None,
+            c => {
+                p.push(c);
+                depth += 1;
+            }
+        }
+    }
+    Some(p)
 }
 
 /// The engine access of open(2) flags.
@@ -135,7 +171,12 @@ fn access_of(flags: i32) -> Access {
 }
 
 impl Core {
-    pub(crate) fn new(vol: Arc<Volume>, mount_path: &Path, inval: Arc<dyn KernelCache>) -> Core {
+    pub(crate) fn new(
+        vol: Arc<Volume>,
+        mount_path: &Path,
+        inval: Arc<dyn KernelCache>,
+        image: Option<PathBuf>,
+    ) -> Core {
         let root = vol.root();
         let o = vol.options();
         let drive_map = o
@@ -151,6 +192,9 @@ impl Core {
             mount_path: mount_path.to_string_lossy().into_owned(),
             inval,
             probe: Arc::new(ProcProbe),
+            // SAFETY: geteuid cannot fail.
+            mounter: unsafe { libc::geteuid() },
+            image,
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
             vol,
@@ -271,11 +315,7 @@ impl Core {
                         .stat(id)
                         .is_ok_and(|s| s.kind == FileKind::Directory),
                     Ok(Location::Mapped { host, rest, .. }) => {
-                        let mut p = PathBuf::from(host);
-                        for c in rest {
-                            p.push(String::from_utf16_lossy(&c));
-                        }
-                        p.is_dir()
+                        mapped_host_path(&host, &rest).is_some_and(|p| p.is_dir())
                     }
                     _ => false,
                 }
@@ -492,12 +532,21 @@ impl Core {
         Ok(self.attr_of(ino, id, &st))
     }
 
-    /// READLINK.
+    /// READLINK. A target longer than [`MAX_LINK_BYTES`] → ENAMETOOLONG.
     pub(crate) fn readlink(&self, ino: u64) -> Result<String, Errno> {
         let id = self.nodes.live(ino)?;
-        self.vol
+        let s = self
+            .vol
             .read_link_posix(id, &self.mount_path)
-            .map_err(readlink_errno)
+            .map_err(readlink_errno)?;
+        if s.len() > MAX_LINK_BYTES {
+            // An NTFS target may hold up to ~8k UTF-16 units (16 KiB of reparse data,
+            // MS-FSCC 2.1.2.1), more than a Linux link can: the kernel would turn the
+            // oversized reply into EIO. ENAMETOOLONG is what symlink(2) and path lookup
+            // answer for a target of PATH_MAX or more.
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(s)
     }
 
     /// MKNOD: only regular files (NTFS has no FIFOs, sockets or device nodes → EPERM).
@@ -851,7 +900,7 @@ pub(crate) mod testing {
     pub(crate) fn core() -> (Core, Arc<Recorder>) {
         let vol = Arc::new(Volume::new(vfs_core::VolumeOptions::default()));
         let rec = Arc::new(Recorder::default());
-        (Core::new(vol, Path::new("/mnt/t"), rec.clone()), rec)
+        (Core::new(vol, Path::new("/mnt/t"), rec.clone(), None), rec)
     }
 
     pub(crate) const ROOT: Caller = Caller {
@@ -1225,5 +1274,57 @@ mod tests {
         c.release(h);
         c.destroy();
         c.vol.check().unwrap();
+    }
+
+    /// Issue 14: a target too long for a READLINK reply is ENAMETOOLONG, never EIO; one
+    /// byte shorter still reads. `é` is one UTF-16 unit and two UTF-8 bytes, so a junction
+    /// well inside NTFS's 16 KiB limit can exceed Linux's.
+    #[test]
+    fn too_long_link_targets_are_enametoolong() {
+        let (c, _) = core();
+        let junction = |n: usize| {
+            let t: Vec<u16> = format!("C:\\{}", "é".repeat(n)).encode_utf16().collect();
+            vfs_core::reparse::junction_for_target(&t, 'C')
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        };
+        // "/mnt/t/" + n × "é" is the POSIX text of C:\<n é's>: 7 + 2n bytes.
+        let fits = (MAX_LINK_BYTES - "/mnt/t/".len()) / 2;
+        for (name, n, ok) in [
+            (&b"fits"[..], fits, true),
+            (b"long", fits + 1, false),
+            (b"huge", 4000, false),
+        ] {
+            let d = c.mkdir(ROOT, ROOT_INO, name, 0o755, 0).unwrap();
+            c.setxattr(ROOT, d.ino, b"system.ntfs_reparse_data", &junction(n), 0)
+                .unwrap();
+            let l = c.lookup(ROOT_INO, name).unwrap();
+            let r = c.readlink(l.ino);
+            if ok {
+                assert_eq!(r.unwrap().len(), 7 + 2 * n);
+            } else {
+                assert_eq!(r, Err(Errno::ENAMETOOLONG), "{n}");
+            }
+        }
+        c.destroy();
+    }
+
+    #[test]
+    fn mapped_paths_never_leave_the_mapped_directory() {
+        let w = |s: &[&str]| {
+            s.iter()
+                .map(|c| c.encode_utf16().collect())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            mapped_host_path("/srv/d", &w(&["..", "..", "etc"])),
+            Some(PathBuf::from("/srv/d/etc"))
+        );
+        assert_eq!(
+            mapped_host_path("/srv/d", &w(&["a", ".", "..", "b"])),
+            Some(PathBuf::from("/srv/d/b"))
+        );
+        assert_eq!(mapped_host_path("/srv/d", &w(&["a/../../x"])), None);
     }
 }

@@ -26,7 +26,20 @@ macro_rules! errnos {
 }
 
 errnos!(
-    EACCES, EBADF, EEXIST, EFBIG, EINVAL, EIO, EISDIR, ENODATA, ENOENT, EOPNOTSUPP, EPERM, ERANGE,
+    EACCES,
+    EBADF,
+    EEXIST,
+    EFBIG,
+    EILSEQ,
+    EINVAL,
+    EIO,
+    EISDIR,
+    ENAMETOOLONG,
+    ENODATA,
+    ENOENT,
+    EOPNOTSUPP,
+    EPERM,
+    ERANGE,
     ESTALE,
 );
 

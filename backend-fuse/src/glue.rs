@@ -527,7 +527,7 @@ impl Filesystem for NtFs {
 
     fn setxattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         name: &OsStr,
         value: &[u8],
@@ -538,14 +538,19 @@ impl Filesystem for NtFs {
         guarded("setxattr", || {
             empty(
                 reply,
-                self.core.setxattr(ino.0, name.as_bytes(), value, flags),
+                self.core
+                    .setxattr(caller(req), ino.0, name.as_bytes(), value, flags),
             )
         })
     }
 
-    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         guarded("getxattr", || {
-            xattr_reply(reply, size, self.core.getxattr(ino.0, name.as_bytes()))
+            xattr_reply(
+                reply,
+                size,
+                self.core.getxattr(caller(req), ino.0, name.as_bytes()),
+            )
         })
     }
 
@@ -555,9 +560,12 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         guarded("removexattr", || {
-            empty(reply, self.core.removexattr(ino.0, name.as_bytes()))
+            empty(
+                reply,
+                self.core.removexattr(caller(req), ino.0, name.as_bytes()),
+            )
         })
     }
 

@@ -35,10 +35,14 @@
 //!   `git mv`, `os.rename` or any rename(2) (see "Case-only rename" below);
 //!   `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` is the explicit form.
 //! * Directories report nlink 1, like ntfs-3g. File nlink is the number of names (A1).
-//! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`), `user.*` stored per
-//!   file, and the control attributes `user.ntlinkfs.check` (engine invariant check: `ok` or
-//!   the inconsistencies), `user.ntlinkfs.names`, `user.ntlinkfs.fileid`,
-//!   `user.ntlinkfs.recase`.
+//! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`; changed only by the
+//!   file's owner or a caller with CAP_FOWNER), `user.*` stored per file (UTF-8 names only,
+//!   else EILSEQ), and the control attributes `user.ntlinkfs.check` (engine invariant check:
+//!   `ok` or the inconsistencies), `user.ntlinkfs.names`, `user.ntlinkfs.fileid`,
+//!   `user.ntlinkfs.recase`, `user.ntlinkfs.save`, `user.ntlinkfs.handles`,
+//!   `user.ntlinkfs.pid`, `user.ntlinkfs.image`, which answer only the mounting user and root.
+//! * Absolute link targets never lead off the drive: `..` stops at the drive's (or mapped
+//!   directory's) root; a target longer than a Linux link can be → ENAMETOOLONG.
 //!
 //! ## Caching (never stale, and fast)
 //! The kernel caches names (dentries, for `entry_ttl`) and attributes (for `attr_ttl`) and asks
@@ -159,11 +163,25 @@
 //! the kernel still holds stays valid. At the end of the session every pin and handle is
 //! released, so the volume can be checked or saved.
 
+//!
+//! ## Files
+//! * `glue` — the `impl fuser::Filesystem`: unpacks each request, calls one `core` method,
+//!   packs the reply (TTLs, open flags, the xattr size probe). The only file that answers
+//!   the kernel.
+//! * `core` (with `dir` for listings and `xattr` for extended and control attributes) — what
+//!   each request does, on plain values, with no fuser type: the cache decisions (which nodes
+//!   to retire, which names to drop after the reply) go out through the `KernelCache` trait,
+//!   so they are unit-tested against a recorder without /dev/fuse.
+//! * `nodes` (inode numbers, lookup counts, retirement), `inval` (the kernel notifications),
+//!   `attr`, `names`, `target`, `errno` — the translations; `creds` — who the caller is and
+//!   acting with the caller's rights; `mount` — options, mounting, the handle, unmounting.
+
 #![warn(missing_docs)]
 
 mod attr;
 mod caller;
 mod core;
+mod creds;
 mod dir;
 mod errno;
 mod glue;
@@ -175,6 +193,7 @@ mod target;
 mod xattr;
 
 pub use mount::{
-    mount, unmount_path, MountError, MountHandle, MountOptions, Unmounter, UNMOUNT_WAIT,
+    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Unmounter,
+    UNMOUNT_WAIT,
 };
 pub use xattr::CONTROL_PREFIX;

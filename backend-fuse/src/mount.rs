@@ -37,6 +37,10 @@ pub struct MountOptions {
     pub clean_dead_mount: bool,
     /// The mount's source name in /proc/mounts.
     pub fsname: String,
+    /// The image file the caller saves the volume to after the session (`ntlinkfs mount
+    /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
+    /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
+    pub image: Option<PathBuf>,
 }
 
 impl Default for MountOptions {
@@ -55,6 +59,7 @@ impl Default for MountOptions {
             attr_ttl: Duration::from_secs(60),
             clean_dead_mount: true,
             fsname: "ntlinkfs".into(),
+            image: None,
         }
     }
 }
@@ -160,7 +165,7 @@ pub fn mount(
         path: mp.clone(),
         cause: e,
     })?;
-    let core = core::Core::new(volume.clone(), &mp, Arc::new(inval));
+    let core = core::Core::new(volume.clone(), &mp, Arc::new(inval), opts.image.clone());
     let cache = core.cache_handle();
     let fs = glue::NtFs::new(core, opts.entry_ttl, opts.attr_ttl);
 
@@ -341,6 +346,17 @@ impl Unmounter {
 /// Unmounts the FUSE mount at `path`: umount(2), lazily (MNT_DETACH) if busy; `fusermount3
 /// -u` (then `-uz`) when the caller may not call umount(2). Not mounted → Ok.
 pub fn unmount_path(path: &Path) -> io::Result<()> {
+    unmount_with(path, true)
+}
+
+/// Unmounts the FUSE mount at `path` now or not at all: umount(2), or `fusermount3 -u` when
+/// the caller may not call umount(2); a mount with files still open in it fails with EBUSY
+/// instead of being detached (its session would only end when they close). Not mounted → Ok.
+pub fn unmount_now(path: &Path) -> io::Result<()> {
+    unmount_with(path, false)
+}
+
+fn unmount_with(path: &Path, lazy_if_busy: bool) -> io::Result<()> {
     let c = CString::new(path.as_os_str().as_bytes())?;
     // SAFETY: a valid NUL-terminated path.
     if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
@@ -349,7 +365,7 @@ pub fn unmount_path(path: &Path) -> io::Result<()> {
     let e = io::Error::last_os_error();
     match e.raw_os_error() {
         Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(()),
-        Some(libc::EBUSY) => {
+        Some(libc::EBUSY) if lazy_if_busy => {
             // SAFETY: as above.
             if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
                 Ok(())
@@ -357,24 +373,34 @@ pub fn unmount_path(path: &Path) -> io::Result<()> {
                 Err(io::Error::last_os_error())
             }
         }
-        Some(libc::EPERM) => fusermount_unmount(path),
+        Some(libc::EPERM) => fusermount_unmount(path, lazy_if_busy),
         _ => Err(e),
     }
 }
 
-fn fusermount_unmount(path: &Path) -> io::Result<()> {
-    for args in [&["-u", "-q"][..], &["-u", "-q", "-z"][..]] {
+fn fusermount_unmount(path: &Path, lazy_if_busy: bool) -> io::Result<()> {
+    let tries: &[&[&str]] = if lazy_if_busy {
+        &[&["-u", "-q"], &["-u", "-q", "-z"]]
+    } else {
+        &[&["-u", "-q"]]
+    };
+    let mut last = String::new();
+    for args in tries {
         let out = std::process::Command::new("fusermount3")
-            .args(args)
+            .args(*args)
             .arg("--")
             .arg(path)
             .output()?;
         if out.status.success() {
             return Ok(());
         }
+        last = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    }
+    if last.contains("busy") {
+        return Err(io::Error::from_raw_os_error(libc::EBUSY));
     }
     Err(io::Error::other(format!(
-        "fusermount3 -u {} failed",
+        "fusermount3 -u {} failed: {last}",
         path.display()
     )))
 }

@@ -12,6 +12,14 @@
 //! | `/.ntlinkfs-unmapped/UNC/srv/sh/a`   | `\\srv\sh\a`                                  |
 //! | any other absolute path              | refused with EPERM                            |
 //!
+//! An absolute target is normalized lexically first (`.` and empty segments dropped, `..`
+//! removing the segment before it, never above `/`), so that the link names the place its
+//! text names: `MOUNTPOINT/../x` is the host's `x` beside the mount point (the mount point is
+//! canonical, so its `..` is its real parent), outside the drive, and refused like any other
+//! host path rather than stored as `C:\x` (issue 14). A `\` inside a component of an
+//! absolute target would turn into a separator on the NTFS side, naming another file, so it is
+//! refused with EINVAL (NTFS names cannot hold `\`, MS-FSCC 2.1.5.2).
+//!
 //! An absolute path elsewhere on the host has no Windows meaning on this volume; EPERM is
 //! what symlink(2) returns when "the file system does not support the creation of symbolic
 //! links" of that kind, and tools that fall back to copying on EPERM do so. Map the host
@@ -52,7 +60,8 @@ pub(crate) fn ntfs_target(
         let units = names::to_units(target).ok_or(Errno::EINVAL)?;
         return Ok((units, Place::Volume { relative: true }));
     }
-    let text = std::str::from_utf8(target).ok();
+    let normalized = std::str::from_utf8(target).ok().map(lexical);
+    let text = normalized.as_deref();
     let under = |base: &Path| -> Option<String> {
         let base = base.to_str()?.trim_end_matches('/');
         let t = text?;
@@ -63,6 +72,9 @@ pub(crate) fn ntfs_target(
             None
         }
     };
+    if text.is_some_and(|t| t.contains('\\')) {
+        return Err(Errno::EINVAL);
+    }
     let drive_path = |letter: char, rest: &str| -> Vec<u16> {
         let mut s = format!("{letter}:\\");
         s.push_str(&rest.replace('/', "\\"));
@@ -102,6 +114,22 @@ pub(crate) fn ntfs_target(
         }
     }
     Err(Errno::EPERM)
+}
+
+/// An absolute POSIX path with `.`, `..` and repeated `/` applied lexically (`..` at `/`
+/// stays at `/`, as the kernel's walk does).
+fn lexical(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 #[cfg(test)]
@@ -157,5 +185,28 @@ mod tests {
     fn other_absolute_paths_are_refused() {
         assert_eq!(t("/etc/passwd"), Err(Errno::EPERM));
         assert_eq!(t(""), Err(Errno::ENOENT));
+    }
+
+    /// Issue 14: `ln -s MOUNT/../x` names the host's `x` next to the mount point, not the
+    /// drive's `x`; `..` inside the mount stays inside it.
+    #[test]
+    fn absolute_targets_name_what_their_text_names() {
+        assert_eq!(t("/mnt/x/../x2"), Err(Errno::EPERM));
+        assert_eq!(t("/mnt/x/.."), Err(Errno::EPERM));
+        assert_eq!(t("/mnt/x/a/../b").unwrap().0, r"C:\b");
+        assert_eq!(t("/mnt/x/./a//b/").unwrap().0, r"C:\a\b");
+        assert_eq!(t("/mnt/y/../x/a").unwrap().0, r"C:\a");
+        assert_eq!(t("/../../mnt/x/a").unwrap().0, r"C:\a");
+        // A mapped directory's `..` leaves it: only what is still below it keeps the letter.
+        assert_eq!(t("/host/d/deeper/../a").unwrap().0, r"D:\a");
+        assert_eq!(t("/host/d/../etc"), Err(Errno::EPERM));
+        assert_eq!(
+            t("/host/d/x/../a").unwrap().1,
+            Place::Host(PathBuf::from("/host/d/a"))
+        );
+        // A backslash in a Linux name would become an NTFS separator.
+        assert_eq!(t("/mnt/x/a\\b"), Err(Errno::EINVAL));
+        assert_eq!(lexical("/a/../../b/./c//"), "/b/c");
+        assert_eq!(lexical("/.."), "/");
     }
 }

@@ -24,9 +24,11 @@
 //! The second half of this module is what SETXATTR, GETXATTR, LISTXATTR and REMOVEXATTR do
 //! (an `impl Core`, no fuser type: `glue` only packs the replies).
 
-use crate::core::Core;
+use crate::core::{Caller, Core};
+use crate::creds;
 use crate::errno::{errno, Errno};
 use crate::names;
+use std::os::unix::ffi::OsStrExt;
 use vfs_core::{FileId, FileTime, SetTimes};
 
 /// One of the names this backend answers itself.
@@ -48,6 +50,20 @@ pub(crate) enum Special {
     ReservedUnknown,
     /// Any other namespace (`system.posix_acl_*`, `system.ntfs_dos_name`, …).
     Unsupported,
+}
+
+impl Special {
+    /// One of the `system.ntfs_*` names: NTFS metadata that only the file's owner (or a
+    /// caller with CAP_FOWNER) may change. Reading them needs only what stat needs.
+    pub(crate) fn is_metadata(self) -> bool {
+        matches!(
+            self,
+            Special::ReparseData
+                | Special::Attrib { .. }
+                | Special::Crtime { .. }
+                | Special::Times { .. }
+        )
+    }
 }
 
 /// Control attributes (get or set through `getfattr` / `setfattr`).
@@ -73,10 +89,22 @@ pub(crate) enum Control {
     /// `user.ntlinkfs.handles` (get, any file): the number of handles open in the engine, in
     /// decimal (leak checks: 0 once every file is closed).
     Handles,
+    /// `user.ntlinkfs.pid` (get, any file): the daemon's process id in decimal (`ntlinkfs
+    /// unmount` waits for it to exit).
+    Pid,
+    /// `user.ntlinkfs.image` (get, any file): the host path of the image the daemon saves the
+    /// drive to when it is unmounted (`ntlinkfs mount --image`); ENODATA when there is none.
+    Image,
 }
 
 /// Prefix of ntlinkfs's control attributes (`user.ntlinkfs.`): `check`, `names`, `fileid`,
-/// `recase`, `save`, `handles`.
+/// `recase`, `save`, `handles`, `pid`, `image`.
+///
+/// Every control attribute answers only the user who mounted the drive and root (issue 14);
+/// anyone else gets EPERM. Those that act (save, recase, check) must not be anyone's on a
+/// drive shared with `--allow-other`, and those that read say more than stat does: `names`
+/// lists paths in directories the caller may be unable to search, `handles` and `check`
+/// describe the whole volume.
 pub const CONTROL_PREFIX: &str = "user.ntlinkfs.";
 
 /// Classifies an attribute name.
@@ -95,6 +123,8 @@ pub(crate) fn classify(name: &[u8]) -> Special {
         b"user.ntlinkfs.recase" => Special::Control(Control::Recase),
         b"user.ntlinkfs.save" => Special::Control(Control::Save),
         b"user.ntlinkfs.handles" => Special::Control(Control::Handles),
+        b"user.ntlinkfs.pid" => Special::Control(Control::Pid),
+        b"user.ntlinkfs.image" => Special::Control(Control::Image),
         n if n.starts_with(CONTROL_PREFIX.as_bytes()) => Special::ReservedUnknown,
         n if n.starts_with(b"user.")
             || n.starts_with(b"trusted.")
@@ -104,6 +134,15 @@ pub(crate) fn classify(name: &[u8]) -> Special {
         }
         _ => Special::Unsupported,
     }
+}
+
+/// The name of a stored attribute as the engine keeps it (UTF-8). A name that is not UTF-8
+/// is refused with EILSEQ, as ntfs-3g does (observed: `setfattr -n $'user.\xff\xfe'`,
+/// `getfattr` and `setfattr -x` of such a name on an ntfs-3g mount fail with "Invalid or
+/// incomplete multibyte or wide character"); converting it lossily would make distinct
+/// names one attribute.
+fn stored_name(name: &[u8]) -> Result<&str, Errno> {
+    std::str::from_utf8(name).map_err(|_| Errno::EILSEQ)
 }
 
 /// A 4-byte integer in ntfs-3g's layout.
@@ -168,13 +207,21 @@ impl Core {
     /// SETXATTR of `name` on node `ino` (`flags`: XATTR_CREATE / XATTR_REPLACE).
     pub(crate) fn setxattr(
         &self,
+        who: Caller,
         ino: u64,
         name: &[u8],
         value: &[u8],
         flags: i32,
     ) -> Result<(), Errno> {
         let id = self.nodes.live(ino)?;
-        match classify(name) {
+        let class = classify(name);
+        if class.is_metadata() {
+            self.owner_or_fowner(who, id)?;
+        }
+        if let Special::Control(_) = class {
+            self.mounter_or_root(who)?;
+        }
+        match class {
             Special::ReparseData => self.set_reparse(ino, id, Some(value), flags),
             Special::Attrib { be } => match decode_u32(value, be) {
                 Some(a) => self.vol.set_attributes(id, a).map_err(errno),
@@ -189,17 +236,17 @@ impl Core {
                 None => Err(Errno::ERANGE),
             },
             Special::Control(Control::Recase) => self.recase(id, value),
-            Special::Control(Control::Save) => self.save_image(id, value),
+            Special::Control(Control::Save) => self.save_image(who, id, value),
             Special::Control(_) => Err(Errno::EPERM),
             Special::ReservedUnknown => Err(Errno::EINVAL),
             Special::Stored => {
-                let n = String::from_utf8_lossy(name);
-                let exists = self.vol.xattr(id, &n).map_err(errno);
+                let n = stored_name(name)?;
+                let exists = self.vol.xattr(id, n).map_err(errno);
                 match exists {
                     Err(e) => Err(e),
                     Ok(Some(_)) if flags & libc::XATTR_CREATE != 0 => Err(Errno::EEXIST),
                     Ok(None) if flags & libc::XATTR_REPLACE != 0 => Err(Errno::ENODATA),
-                    Ok(_) => self.vol.set_xattr(id, &n, Some(value)).map_err(errno),
+                    Ok(_) => self.vol.set_xattr(id, n, Some(value)).map_err(errno),
                 }
             }
             Special::Unsupported => Err(Errno::EOPNOTSUPP),
@@ -211,9 +258,13 @@ impl Core {
 
     /// GETXATTR of `name` on node `ino`: the whole value (glue answers the size probe and
     /// ERANGE).
-    pub(crate) fn getxattr(&self, ino: u64, name: &[u8]) -> Result<Vec<u8>, Errno> {
+    pub(crate) fn getxattr(&self, who: Caller, ino: u64, name: &[u8]) -> Result<Vec<u8>, Errno> {
         let id = self.nodes.live(ino)?;
-        match classify(name) {
+        let class = classify(name);
+        if let Special::Control(_) = class {
+            self.mounter_or_root(who)?;
+        }
+        match class {
             Special::ReparseData => self.vol.get_reparse_point(id).map_err(errno),
             Special::Attrib { be } => self.vol.stat(id).map_err(errno).map(|s| {
                 // The on-disk flags, as ntfs-3g shows them: NORMAL is only the Win32
@@ -232,8 +283,8 @@ impl Core {
             Special::Control(c) => self.control_get(id, c),
             Special::ReservedUnknown | Special::Unsupported => Err(Errno::ENODATA),
             Special::Stored => {
-                let n = String::from_utf8_lossy(name);
-                match self.vol.xattr(id, &n) {
+                let n = stored_name(name)?;
+                match self.vol.xattr(id, n) {
                     Ok(Some(v)) => Ok(v),
                     Ok(None) => Err(Errno::ENODATA),
                     Err(e) => Err(errno(e)),
@@ -257,15 +308,22 @@ impl Core {
     }
 
     /// REMOVEXATTR of `name` on node `ino`.
-    pub(crate) fn removexattr(&self, ino: u64, name: &[u8]) -> Result<(), Errno> {
+    pub(crate) fn removexattr(&self, who: Caller, ino: u64, name: &[u8]) -> Result<(), Errno> {
         let id = self.nodes.live(ino)?;
-        match classify(name) {
+        let class = classify(name);
+        if class.is_metadata() {
+            self.owner_or_fowner(who, id)?;
+        }
+        if let Special::Control(_) = class {
+            self.mounter_or_root(who)?;
+        }
+        match class {
             // ntfs-3g: removing system.ntfs_reparse_data turns a junction or symlink
             // back into the plain (empty) directory or file it was set on.
             Special::ReparseData => self.set_reparse(ino, id, None, 0),
             Special::Stored => {
-                let n = String::from_utf8_lossy(name);
-                self.vol.set_xattr(id, &n, None).map_err(|e| match e {
+                let n = stored_name(name)?;
+                self.vol.set_xattr(id, n, None).map_err(|e| match e {
                     vfs_core::Error::ObjectNameNotFound => Errno::ENODATA,
                     e => errno(e),
                 })
@@ -278,6 +336,26 @@ impl Core {
         }?;
         self.inval.attrs_now(ino);
         Ok(())
+    }
+
+    /// `system.ntfs_*` changes: only the file's owner or a caller with CAP_FOWNER (see
+    /// [`creds::may_change_metadata`]); the kernel passes `system.*` names through unchecked.
+    fn owner_or_fowner(&self, who: Caller, id: FileId) -> Result<(), Errno> {
+        let owner = self.vol.stat(id).map_err(errno)?.uid;
+        if creds::may_change_metadata(who, owner) {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    /// Control attributes: only the mounting user (the daemon's user) or root.
+    fn mounter_or_root(&self, who: Caller) -> Result<(), Errno> {
+        if who.uid == self.mounter || who.uid == 0 {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
     }
 
     fn set_reparse(
@@ -340,14 +418,23 @@ impl Core {
                 .into_bytes(),
             Control::FileId => format!("{:#018x}", id.0).into_bytes(),
             Control::Handles => self.vol.open_handle_count().to_string().into_bytes(),
+            Control::Pid => std::process::id().to_string().into_bytes(),
+            Control::Image => match &self.image {
+                Some(p) => p.as_os_str().as_bytes().to_vec(),
+                None => return Err(Errno::ENODATA),
+            },
             Control::Recase | Control::Save => return Err(Errno::ENODATA),
         })
     }
 
     /// `user.ntlinkfs.save` on the root: saves the drive as an image at the absolute host path
     /// `value` (write to a temporary file, fsync, rename: the previous image survives a crash).
-    fn save_image(&self, id: FileId, value: &[u8]) -> Result<(), Errno> {
-        use std::os::unix::ffi::OsStrExt;
+    ///
+    /// The file is written with the caller's rights, never the daemon's: a daemon running as
+    /// root would otherwise write wherever root may (issue 14). The caller is the mounting
+    /// user or root (see [`Core::mounter_or_root`]), so the image lands only where that user
+    /// could have written it with `cp`.
+    fn save_image(&self, who: Caller, id: FileId, value: &[u8]) -> Result<(), Errno> {
         if id != self.vol.root() {
             return Err(Errno::EINVAL);
         }
@@ -355,7 +442,13 @@ impl Core {
         if !path.is_absolute() {
             return Err(Errno::EINVAL);
         }
-        vfs_core::image::save_atomic(&self.vol, path).map_err(|e| {
+        let vol = &self.vol;
+        let saved =
+            creds::run_as(who, || vfs_core::image::save_atomic(vol, path)).map_err(|e| {
+                tracing::warn!(target: "backend_fuse", "save to {}: {e}", path.display());
+                Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
+            })?;
+        saved.map_err(|e| {
             tracing::warn!(target: "backend_fuse", "save to {} failed: {e}", path.display());
             Errno::from_i32(e.errno())
         })
@@ -447,6 +540,8 @@ mod tests {
             ("recase", Control::Recase),
             ("save", Control::Save),
             ("handles", Control::Handles),
+            ("pid", Control::Pid),
+            ("image", Control::Image),
         ] {
             let full = format!("{CONTROL_PREFIX}{n}");
             assert_eq!(classify(full.as_bytes()), Special::Control(c), "{full}");
@@ -476,7 +571,7 @@ mod tests {
         let (c, _) = core();
         let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
         c.link(f.ino, ROOT_INO, b"g").unwrap();
-        let get = |ino, n: &str| c.getxattr(ino, format!("{CONTROL_PREFIX}{n}").as_bytes());
+        let get = |ino, n: &str| c.getxattr(ROOT, ino, format!("{CONTROL_PREFIX}{n}").as_bytes());
         assert_eq!(get(f.ino, "check").unwrap(), b"ok");
         assert_eq!(get(f.ino, "names").unwrap(), b"\\f\n\\g");
         assert_eq!(
@@ -487,7 +582,7 @@ mod tests {
         assert_eq!(get(ROOT_INO, "save").unwrap_err(), Errno::ENODATA);
         assert_eq!(get(ROOT_INO, "bogus").unwrap_err(), Errno::ENODATA);
         let set = |ino, n: &str, v: &[u8]| {
-            c.setxattr(ino, format!("{CONTROL_PREFIX}{n}").as_bytes(), v, 0)
+            c.setxattr(ROOT, ino, format!("{CONTROL_PREFIX}{n}").as_bytes(), v, 0)
         };
         assert_eq!(set(f.ino, "check", b"x"), Err(Errno::EPERM));
         assert_eq!(set(f.ino, "bogus", b"x"), Err(Errno::EINVAL));
@@ -504,7 +599,7 @@ mod tests {
         assert_eq!(set(ROOT_INO, "recase", b"\xff"), Err(Errno::EINVAL));
         assert_eq!(set(ROOT_INO, "recase", b"missing"), Err(Errno::ENOENT));
         assert_eq!(
-            c.removexattr(ROOT_INO, format!("{CONTROL_PREFIX}check").as_bytes()),
+            c.removexattr(ROOT, ROOT_INO, format!("{CONTROL_PREFIX}check").as_bytes()),
             Err(Errno::EPERM)
         );
         // Nothing was stored under the control prefix.
@@ -522,7 +617,7 @@ mod tests {
         let id = c.nodes.file_of(f.ino).unwrap();
         assert!(!c.nodes.is_aliased(id));
         rec.take();
-        c.setxattr(ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
+        c.setxattr(ROOT, ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
             .unwrap();
         assert_eq!(c.vol.link_paths(id).unwrap(), ["\\FOO"]);
         assert!(c.nodes.is_aliased(id));
@@ -534,7 +629,7 @@ mod tests {
             ]
         );
         // Same spelling again: nothing to do.
-        c.setxattr(ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
+        c.setxattr(ROOT, ROOT_INO, b"user.ntlinkfs.recase", b"FOO", 0)
             .unwrap();
         c.destroy();
     }
@@ -553,8 +648,14 @@ mod tests {
                 .to_vec()
         };
         rec.take();
-        c.setxattr(d.ino, b"system.ntfs_reparse_data", &junction("C:\\a"), 0)
-            .unwrap();
+        c.setxattr(
+            ROOT,
+            d.ino,
+            b"system.ntfs_reparse_data",
+            &junction("C:\\a"),
+            0,
+        )
+        .unwrap();
         assert_eq!(
             rec.take(),
             vec![
@@ -570,6 +671,7 @@ mod tests {
         assert_eq!(l.link_len, "/mnt/t/a".len() as u64);
         assert_eq!(
             c.setxattr(
+                ROOT,
                 l.ino,
                 b"system.ntfs_reparse_data",
                 &junction("C:\\b"),
@@ -577,8 +679,14 @@ mod tests {
             ),
             Err(Errno::EEXIST)
         );
-        c.setxattr(l.ino, b"system.ntfs_reparse_data", &junction("C:\\b"), 0)
-            .unwrap();
+        c.setxattr(
+            ROOT,
+            l.ino,
+            b"system.ntfs_reparse_data",
+            &junction("C:\\b"),
+            0,
+        )
+        .unwrap();
         assert_eq!(
             rec.take(),
             vec![
@@ -594,7 +702,13 @@ mod tests {
         assert_eq!(c.readlink(l.ino).unwrap(), "/mnt/t/b");
         // The root cannot become a link.
         assert_eq!(
-            c.setxattr(ROOT_INO, b"system.ntfs_reparse_data", &junction("C:\\a"), 0),
+            c.setxattr(
+                ROOT,
+                ROOT_INO,
+                b"system.ntfs_reparse_data",
+                &junction("C:\\a"),
+                0
+            ),
             Err(Errno::EPERM)
         );
         c.destroy();
@@ -607,47 +721,209 @@ mod tests {
         let (c, _) = core();
         let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
         assert_eq!(
-            c.setxattr(f.ino, b"system.ntfs_attrib", &[1, 0], 0),
+            c.setxattr(ROOT, f.ino, b"system.ntfs_attrib", &[1, 0], 0),
             Err(Errno::EINVAL)
         );
         assert_eq!(
-            c.setxattr(f.ino, b"system.ntfs_times", &[0; 12], 0),
+            c.setxattr(ROOT, f.ino, b"system.ntfs_times", &[0; 12], 0),
             Err(Errno::ERANGE)
         );
-        c.setxattr(f.ino, b"system.ntfs_attrib_be", &[0, 0, 0, 0x22], 0)
+        c.setxattr(ROOT, f.ino, b"system.ntfs_attrib_be", &[0, 0, 0, 0x22], 0)
             .unwrap();
         assert_eq!(
-            c.getxattr(f.ino, b"system.ntfs_attrib").unwrap(),
+            c.getxattr(ROOT, f.ino, b"system.ntfs_attrib").unwrap(),
             [0x22, 0, 0, 0]
         );
-        c.setxattr(f.ino, b"system.ntfs_crtime", &7u64.to_le_bytes(), 0)
+        c.setxattr(ROOT, f.ino, b"system.ntfs_crtime", &7u64.to_le_bytes(), 0)
             .unwrap();
         assert_eq!(c.getattr(f.ino, false).unwrap().stat.times.creation, 7);
         assert_eq!(
-            c.removexattr(f.ino, b"system.ntfs_times"),
+            c.removexattr(ROOT, f.ino, b"system.ntfs_times"),
             Err(Errno::EPERM)
         );
         assert_eq!(
-            c.getxattr(f.ino, b"system.posix_acl_access"),
+            c.getxattr(ROOT, f.ino, b"system.posix_acl_access"),
             Err(Errno::ENODATA)
         );
         assert_eq!(
-            c.setxattr(f.ino, b"system.posix_acl_access", b"x", 0),
+            c.setxattr(ROOT, f.ino, b"system.posix_acl_access", b"x", 0),
             Err(Errno::EOPNOTSUPP)
         );
-        c.setxattr(f.ino, b"user.a", b"1", libc::XATTR_CREATE)
+        c.setxattr(ROOT, f.ino, b"user.a", b"1", libc::XATTR_CREATE)
             .unwrap();
         assert_eq!(
-            c.setxattr(f.ino, b"user.a", b"2", libc::XATTR_CREATE),
+            c.setxattr(ROOT, f.ino, b"user.a", b"2", libc::XATTR_CREATE),
             Err(Errno::EEXIST)
         );
         assert_eq!(
-            c.setxattr(f.ino, b"user.b", b"2", libc::XATTR_REPLACE),
+            c.setxattr(ROOT, f.ino, b"user.b", b"2", libc::XATTR_REPLACE),
             Err(Errno::ENODATA)
         );
         assert_eq!(c.listxattr(f.ino).unwrap(), b"user.a\0");
-        c.removexattr(f.ino, b"user.a").unwrap();
-        assert_eq!(c.removexattr(f.ino, b"user.a"), Err(Errno::ENODATA));
+        c.removexattr(ROOT, f.ino, b"user.a").unwrap();
+        assert_eq!(c.removexattr(ROOT, f.ino, b"user.a"), Err(Errno::ENODATA));
+        c.destroy();
+    }
+
+    /// Issue 14: another user may read a file's `system.ntfs_*` attributes but change none
+    /// of them (EPERM, as ntfs-3g with `-o permissions`); the owner may.
+    #[test]
+    fn only_the_owner_changes_ntfs_metadata() {
+        let (c, _) = core();
+        let stranger = Caller {
+            uid: 4242,
+            gid: 4242,
+            pid: 0,
+        };
+        let roots = c.mknod(ROOT, ROOT_INO, b"r", 0o100644, 0).unwrap();
+        let dir = c.mkdir(ROOT, ROOT_INO, b"d", 0o777, 0).unwrap();
+        let mine = c.mknod(stranger, ROOT_INO, b"m", 0o100644, 0).unwrap();
+        let junction = vfs_core::reparse::junction_for_target(
+            &"C:\\x".encode_utf16().collect::<Vec<_>>(),
+            'C',
+        )
+        .unwrap();
+        for (name, value) in [
+            (&b"system.ntfs_attrib"[..], &[1u8, 0, 0, 0][..]),
+            (b"system.ntfs_attrib_be", &[0, 0, 0, 1]),
+            (b"system.ntfs_times", &[0; 32]),
+            (b"system.ntfs_times_be", &[0; 8]),
+            (b"system.ntfs_crtime", &[0; 8]),
+            (b"system.ntfs_crtime_be", &[0; 8]),
+        ] {
+            assert_eq!(
+                c.setxattr(stranger, roots.ino, name, value, 0),
+                Err(Errno::EPERM),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+            assert!(
+                c.getxattr(ROOT, roots.ino, name).is_ok(),
+                "reading is allowed"
+            );
+            c.setxattr(stranger, mine.ino, name, value, 0).unwrap();
+        }
+        assert_eq!(
+            c.setxattr(
+                stranger,
+                dir.ino,
+                b"system.ntfs_reparse_data",
+                junction.as_bytes(),
+                0
+            ),
+            Err(Errno::EPERM),
+            "another user's empty directory does not become a junction"
+        );
+        c.setxattr(
+            ROOT,
+            dir.ino,
+            b"system.ntfs_reparse_data",
+            junction.as_bytes(),
+            0,
+        )
+        .unwrap();
+        let link = c.lookup(ROOT_INO, b"d").unwrap();
+        assert_eq!(
+            c.removexattr(stranger, link.ino, b"system.ntfs_reparse_data"),
+            Err(Errno::EPERM)
+        );
+        assert!(c
+            .getxattr(ROOT, link.ino, b"system.ntfs_reparse_data")
+            .is_ok());
+        let st = c.getattr(roots.ino, false).unwrap().stat;
+        assert_eq!(st.attributes & vfs_core::attrs::READONLY, 0);
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Issue 14: the control attributes answer only the mounting user and root; `save`
+    /// writes with the caller's rights, so the mounting user cannot make a root daemon
+    /// write where that user could not.
+    #[test]
+    fn control_attributes_are_the_mounters_and_save_writes_as_the_caller() {
+        let (mut c, _) = core();
+        let stranger = Caller {
+            uid: 4242,
+            gid: 4242,
+            pid: 0,
+        };
+        let f = c.mknod(stranger, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        for n in ["check", "names", "fileid", "handles", "pid", "image"] {
+            let name = format!("{CONTROL_PREFIX}{n}");
+            assert_eq!(
+                c.getxattr(stranger, f.ino, name.as_bytes()),
+                Err(Errno::EPERM),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            c.getxattr(ROOT, ROOT_INO, b"user.ntlinkfs.pid").unwrap(),
+            std::process::id().to_string().into_bytes()
+        );
+        assert_eq!(
+            c.getxattr(ROOT, ROOT_INO, b"user.ntlinkfs.image"),
+            Err(Errno::ENODATA)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let img = dir.path().join("drive.img");
+        let img_b = img.as_os_str().as_bytes();
+        assert_eq!(
+            c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.save", img_b, 0),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.recase", b"F", 0),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            c.removexattr(stranger, ROOT_INO, b"user.ntlinkfs.check"),
+            Err(Errno::EPERM)
+        );
+        assert!(!img.exists());
+        // Root saves where root may.
+        c.setxattr(ROOT, ROOT_INO, b"user.ntlinkfs.save", img_b, 0)
+            .unwrap();
+        assert!(vfs_core::image::load_file(&img).is_ok());
+        std::fs::remove_file(&img).unwrap();
+        // A drive mounted by 4242 (as if the daemon ran as that user): 4242 may save, but
+        // only where 4242 may write. Root's 0755 directory refuses, as `cp` would.
+        c.mounter = 4242;
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(
+                c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.save", img_b, 0),
+                Err(Errno::EACCES)
+            );
+            assert!(!img.exists());
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+            c.setxattr(stranger, ROOT_INO, b"user.ntlinkfs.save", img_b, 0)
+                .unwrap();
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(
+                std::fs::metadata(&img).unwrap().uid(),
+                4242,
+                "written as 4242"
+            );
+        }
+        c.destroy();
+    }
+
+    /// Issue 14: `user.\xff\xfe` and `user.\xfe\xff` are two names; neither may be
+    /// stored as the same lossy UTF-8 string.
+    #[test]
+    fn non_utf8_names_are_refused_with_eilseq() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
+        for name in [&b"user.\xff\xfe"[..], b"user.\xfe\xff", b"trusted.\xc3"] {
+            assert_eq!(c.setxattr(ROOT, f.ino, name, b"1", 0), Err(Errno::EILSEQ));
+            assert_eq!(c.getxattr(ROOT, f.ino, name), Err(Errno::EILSEQ));
+            assert_eq!(c.removexattr(ROOT, f.ino, name), Err(Errno::EILSEQ));
+        }
+        assert!(c.listxattr(f.ino).unwrap().is_empty());
+        c.setxattr(ROOT, f.ino, "user.é".as_bytes(), b"1", 0)
+            .unwrap();
+        assert_eq!(c.getxattr(ROOT, f.ino, "user.é".as_bytes()).unwrap(), b"1");
         c.destroy();
     }
 }

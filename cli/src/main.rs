@@ -1,16 +1,8 @@
-//! `ntlinkfs`: the one binary. Each subcommand lives in its own module.
+//! `ntlinkfs`: the one binary. Each subcommand lives in its own module under `cmd/`.
 
 use clap::{Parser, Subcommand};
 
-mod attrib;
-mod bench;
-mod conformance_cmd;
-mod du;
-mod fsutil;
-mod image_cmd;
-mod link_cmd;
-mod mklink;
-mod mount;
+mod cmd;
 mod wincmd_status;
 mod wincmd_sys;
 
@@ -26,44 +18,47 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Mount a drive (runs in the foreground until unmounted or interrupted).
-    Mount(mount::MountArgs),
+    Mount(cmd::mount::MountArgs),
     /// Run the conformance suite against ntlinkfs and real NTFS.
-    Conformance(conformance_cmd::ConformanceArgs),
+    Conformance(cmd::conformance::ConformanceArgs),
     /// Side-by-side benchmark against tmpfs and ntfs-3g.
-    Bench(bench::BenchArgs),
+    Bench(ntlinkfs_bench::BenchArgs),
+    /// Unmount a drive; returns when its daemon has saved the image and exited.
+    Unmount(cmd::unmount::UnmountArgs),
     /// Save a running drive to an image file.
-    Save(image_cmd::SaveArgs),
+    Save(cmd::image::SaveArgs),
     /// Print a drive or an image as a fixture TOML.
-    Dump(image_cmd::DumpArgs),
+    Dump(cmd::image::DumpArgs),
     /// Create a hard link or list a file's names through a mount's control channel.
-    Link(link_cmd::LinkArgs),
+    Link(cmd::link::LinkArgs),
     /// cmd's MKLINK: make a symbolic link, hard link or junction.
-    #[command(long_about = mklink::LONG_HELP)]
-    Mklink(mklink::MklinkArgs),
+    #[command(long_about = cmd::mklink::LONG_HELP)]
+    Mklink(cmd::mklink::MklinkArgs),
     /// fsutil's HARDLINK (list, create) and REPARSEPOINT (query, delete) commands.
-    #[command(long_about = fsutil::LONG_HELP)]
-    Fsutil(fsutil::FsutilArgs),
+    #[command(long_about = cmd::fsutil::LONG_HELP)]
+    Fsutil(cmd::fsutil::FsutilArgs),
     /// attrib.exe: show or change the R, H, S and A attributes.
-    #[command(long_about = attrib::LONG_HELP)]
-    Attrib(attrib::AttribArgs),
+    #[command(long_about = cmd::attrib::LONG_HELP)]
+    Attrib(cmd::attrib::AttribArgs),
     /// du for NTFS hard links: the size of a tree with each file counted once.
-    #[command(long_about = du::LONG_HELP)]
-    Du(du::DuArgs),
+    #[command(long_about = cmd::du::LONG_HELP)]
+    Du(cmd::du::DuArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Mount(a) => mount::run(a),
-        Command::Conformance(a) => conformance_cmd::run(a),
-        Command::Bench(a) => bench::run(a),
-        Command::Save(a) => image_cmd::run_save(a),
-        Command::Dump(a) => image_cmd::run_dump(a),
-        Command::Link(a) => link_cmd::run(a),
-        Command::Mklink(a) => mklink::run(a),
-        Command::Fsutil(a) => fsutil::run(a),
-        Command::Attrib(a) => attrib::run(a),
-        Command::Du(a) => du::run(a),
+        Command::Mount(a) => cmd::mount::run(a),
+        Command::Conformance(a) => cmd::conformance::run(a),
+        Command::Bench(a) => ntlinkfs_bench::run(a),
+        Command::Save(a) => cmd::image::run_save(a),
+        Command::Dump(a) => cmd::image::run_dump(a),
+        Command::Link(a) => cmd::link::run(a),
+        Command::Mklink(a) => cmd::mklink::run(a),
+        Command::Fsutil(a) => cmd::fsutil::run(a),
+        Command::Attrib(a) => cmd::attrib::run(a),
+        Command::Du(a) => cmd::du::run(a),
+        Command::Unmount(a) => cmd::unmount::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

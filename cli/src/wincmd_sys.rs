@@ -111,10 +111,8 @@ mod unix {
     use std::os::unix::fs::MetadataExt;
     use std::path::{Path, PathBuf};
 
-    const REPARSE: &str = "system.ntfs_reparse_data";
-    const ATTRIB: &str = "system.ntfs_attrib";
-    const NAMES: &str = "user.ntlinkfs.names";
-    const FILEID: &str = "user.ntlinkfs.fileid";
+    use host::xattrs::control::{FILEID, NAMES};
+    use host::xattrs::ntfs::{ATTRIB, REPARSE_DATA as REPARSE};
 
     /// `path` made absolute with its directories resolved, its last component kept as is
     /// (never followed: these commands act on links themselves).

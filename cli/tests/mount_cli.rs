@@ -48,10 +48,7 @@ fn is_mounted(p: &Path) -> bool {
     let Ok(want) = p.canonicalize() else {
         return false;
     };
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.to_str().unwrap()))
+    host::mountinfo::is_mountpoint(&want)
 }
 
 /// Starts `ntlinkfs mount DIR ARGS…` and waits for its ready line.

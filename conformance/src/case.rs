@@ -58,27 +58,38 @@ impl From<Failure> for Problem {
     }
 }
 
-/// A known difference between a target and Windows, recorded with its evidence. It applies
-/// only when the case fails on that flavor *and* the failure message contains `signature`:
-/// the target must differ in the documented way, otherwise the result stays FAIL (and a
-/// target that unexpectedly matches Windows passes).
+/// A known difference between a target and Windows, recorded with its evidence in the one
+/// divergence registry (`host/divergences.toml`, [`host::divergences`]). It applies only when
+/// the case fails on that flavor *and* the failure message contains `signature`: the target
+/// must differ in the documented way, otherwise the result stays FAIL (and a target that
+/// unexpectedly matches Windows passes).
 #[derive(Debug, Clone, Copy)]
 pub struct Divergence {
     /// The kind of target that differs.
     pub flavor: Flavor,
+    /// The registry entry's id.
+    pub id: &'static str,
     /// Text the failure message must contain.
     pub signature: &'static str,
     /// What was observed, and where.
     pub evidence: &'static str,
 }
 
-/// A known divergence of ntfs-3g (real NTFS on Linux).
-pub const fn ntfs3g(signature: &'static str, evidence: &'static str) -> Divergence {
-    Divergence {
-        flavor: Flavor::Ntfs3g,
-        signature,
-        evidence,
-    }
+/// The recorded divergences of case `case_id`, from the registry. The registry records
+/// ntfs-3g's (real NTFS on Linux) only.
+pub fn divergences(case_id: &str) -> Vec<Divergence> {
+    let r: &'static host::divergences::Registry = host::divergences::registry();
+    r.divergence
+        .iter()
+        .flat_map(|d| d.case.iter().map(move |c| (d, c)))
+        .filter(|(_, c)| c.case == case_id)
+        .map(|(d, c)| Divergence {
+            flavor: Flavor::Ntfs3g,
+            id: &d.id,
+            signature: &c.signature,
+            evidence: &c.evidence,
+        })
+        .collect()
 }
 
 /// One conformance case.
@@ -95,10 +106,9 @@ pub struct Case {
     pub source: &'static str,
     /// The NTFS outcome expected, in words.
     pub expected: &'static str,
-    /// The steps, checking the outcome as they go.
+    /// The steps, checking the outcome as they go. Known divergences of targets that are
+    /// not ntlinkfs are in the registry, by case id ([`divergences`]).
     pub steps: fn(&mut dyn NtfsTarget) -> Verdict,
-    /// Known divergences of targets that are not ntlinkfs.
-    pub divergences: &'static [Divergence],
 }
 
 impl Debug for Case {

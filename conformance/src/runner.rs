@@ -159,7 +159,7 @@ pub fn run_case(case: &Case, target: &mut dyn Target) -> Outcome {
         Err(Problem::NotApplicable(why)) => Outcome::NotApplicable(why),
         Err(Problem::Fail(msg)) => {
             if !flavor.is_ntlinkfs() {
-                for d in case.divergences {
+                for d in crate::case::divergences(case.id) {
                     if d.flavor == flavor && msg.contains(d.signature) {
                         return Outcome::Divergence {
                             observed: msg,
@@ -243,7 +243,7 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::{ntfs3g, Divergence, Rule, Verdict};
+    use crate::case::{Rule, Verdict};
     use crate::target::NtfsTarget;
 
     struct Fake(Flavor);
@@ -278,17 +278,16 @@ mod tests {
         panic!("boom")
     }
 
-    const DIV: &[Divergence] = &[ntfs3g("got success", "seen on ntfs-3g")];
-
+    /// A case under the id of D07, whose ntfs-3g divergence the registry records with the
+    /// signature "got success".
     fn case(steps: fn(&mut dyn NtfsTarget) -> Verdict) -> Case {
         Case {
-            id: "X01",
+            id: "D07",
             rule: Rule::A1,
             title: "t",
             source: "s",
             expected: "e",
             steps,
-            divergences: DIV,
         }
     }
 
@@ -324,6 +323,26 @@ mod tests {
         assert!(r.any_failed() && !r.ntlinkfs_failed());
         let mut with_core: Vec<Box<dyn Target>> = vec![Box::new(Fake(Flavor::Core))];
         assert!(run(&cases, &mut with_core, |_| {}).ntlinkfs_failed());
+    }
+
+    /// Every case the registry names exists, and the suite records each of its ntfs-3g
+    /// divergences there.
+    #[test]
+    fn the_registry_names_existing_cases() {
+        let ids: Vec<&str> = crate::all_cases().iter().map(|c| c.id).collect();
+        let named: Vec<&str> = host::divergences::registry().case_ids().collect();
+        for id in &named {
+            assert!(
+                ids.contains(id),
+                "host/divergences.toml names unknown case {id}"
+            );
+        }
+        assert_eq!(named.len(), 19);
+        let d = crate::case::divergences("J03");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].id, "junction-on-non-empty-directory");
+        assert_eq!(d[0].flavor, Flavor::Ntfs3g);
+        assert!(crate::case::divergences("H01").is_empty());
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Nt(e) => write!(f, "{e:?} (NTSTATUS {:#010x})", e.ntstatus()),
             Failure::Win32(code) => write!(f, "Win32 error {code}"),
-            Failure::Errno(n) => match errno_name(*n) {
+            Failure::Errno(n) => match host::errno::name(*n) {
                 Some(name) => write!(f, "errno {name} ({n})"),
                 None => write!(f, "errno {n}"),
             },
@@ -178,37 +178,6 @@ pub fn errno_meanings(n: i32) -> Vec<Error> {
         }
     }
     out
-}
-
-/// The symbolic name of an errno, for messages.
-pub fn errno_name(n: i32) -> Option<&'static str> {
-    use errno::*;
-    Some(match n {
-        EPERM => "EPERM",
-        ENOENT => "ENOENT",
-        EIO => "EIO",
-        EBADF => "EBADF",
-        EACCES => "EACCES",
-        EBUSY => "EBUSY",
-        EEXIST => "EEXIST",
-        EXDEV => "EXDEV",
-        ENOTDIR => "ENOTDIR",
-        EISDIR => "EISDIR",
-        EINVAL => "EINVAL",
-        EFBIG => "EFBIG",
-        ENOSPC => "ENOSPC",
-        EROFS => "EROFS",
-        ERANGE => "ERANGE",
-        EMLINK => "EMLINK",
-        ENAMETOOLONG => "ENAMETOOLONG",
-        ENOSYS => "ENOSYS",
-        ENOTEMPTY => "ENOTEMPTY",
-        ELOOP => "ELOOP",
-        ENODATA => "ENODATA",
-        EOPNOTSUPP => "EOPNOTSUPP",
-        ESTALE => "ESTALE",
-        _ => return None,
-    })
 }
 
 /// What GetFileInformationByHandle (plus the reparse tag) tells about a file.

@@ -1,13 +1,13 @@
 //! The mount's control channel: the engine's `check()` and counters, read through extended
 //! attributes on the mount's root (so a tool outside the daemon can ask).
 
-use crate::sys;
 use anyhow::{anyhow, Result};
+use host::sys;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The xattr on the root whose value is the engine's `check()`: `ok`, or the inconsistencies.
-pub const CHECK_XATTR: &str = "user.ntlinkfs.check";
+pub const CHECK_XATTR: &str = host::xattrs::control::CHECK;
 
 /// The engine's consistency check, as the mount reports it (trimmed).
 pub fn check(mount: &Path) -> Result<String> {
@@ -22,7 +22,7 @@ pub fn check(mount: &Path) -> Result<String> {
 }
 
 /// The xattr on the root whose value is the number of handles open in the engine.
-pub const HANDLES_XATTR: &str = "user.ntlinkfs.handles";
+pub const HANDLES_XATTR: &str = host::xattrs::control::HANDLES;
 
 /// Open handles in the engine, if the mount reports them (None when it does not).
 pub fn open_handles(mount: &Path) -> Result<Option<u64>> {

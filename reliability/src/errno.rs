@@ -1,55 +1,7 @@
-//! Symbolic names of the errno values the tools meet, so reports read `ENOTEMPTY`, not `39`.
+//! errno names for reports (`ENOTEMPTY`, not `39`; `E123` outside the table), from
+//! [`host::errno`], and which errors mean the file system itself broke.
 
-/// The name of an errno (`E123` for one outside the table).
-pub fn name(e: i32) -> String {
-    let s = match e {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EINTR => "EINTR",
-        libc::EIO => "EIO",
-        libc::EBADF => "EBADF",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EEXIST => "EEXIST",
-        libc::EXDEV => "EXDEV",
-        libc::ENODEV => "ENODEV",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENFILE => "ENFILE",
-        libc::EMFILE => "EMFILE",
-        libc::ETXTBSY => "ETXTBSY",
-        libc::EFBIG => "EFBIG",
-        libc::ENOSPC => "ENOSPC",
-        libc::EROFS => "EROFS",
-        libc::EMLINK => "EMLINK",
-        libc::ERANGE => "ERANGE",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::ENOSYS => "ENOSYS",
-        libc::ENOTEMPTY => "ENOTEMPTY",
-        libc::ELOOP => "ELOOP",
-        libc::ENODATA => "ENODATA",
-        libc::EOVERFLOW => "EOVERFLOW",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        libc::ENOTCONN => "ENOTCONN",
-        libc::ESTALE => "ESTALE",
-        libc::ECONNABORTED => "ECONNABORTED",
-        libc::E2BIG => "E2BIG",
-        _ => return format!("E{e}"),
-    };
-    s.to_string()
-}
-
-/// The errno of a name produced by [`name`].
-pub fn parse(s: &str) -> Option<i32> {
-    if let Some(n) = s.strip_prefix('E').and_then(|d| d.parse().ok()) {
-        return Some(n);
-    }
-    (1..200).find(|&e| name(e) == s)
-}
+pub use host::errno::{name_or_number as name, parse};
 
 /// Errors that mean the file system itself broke (the daemon died, a request was lost, or the
 /// kernel rejected a reply), as opposed to an answer about the files: a stress run fails on any.
@@ -74,5 +26,11 @@ mod tests {
         for e in [libc::ENOENT, libc::ENOTEMPTY, libc::EMLINK, 250] {
             assert_eq!(super::parse(&super::name(e)), Some(e));
         }
+    }
+
+    #[test]
+    fn the_daemon_dying_is_fatal_an_answer_is_not() {
+        assert!(super::is_fatal(libc::ENOTCONN) && super::is_fatal(libc::EIO));
+        assert!(!super::is_fatal(libc::ENOENT) && !super::is_fatal(libc::EEXIST));
     }
 }

@@ -231,13 +231,13 @@ fn worker(w: usize, root: &Path, cfg: &StressConfig, shared: &Shared) -> StressR
                 (
                     "junction",
                     format!("junction {} {win}", p.display()),
-                    sys::lsetxattr(&p, sys::REPARSE_XATTR, &buf),
+                    sys::lsetxattr(&p, host::xattrs::ntfs::REPARSE_DATA, &buf),
                 )
             }
             82..=84 => (
                 "unreparse",
                 format!("unreparse {}", p.display()),
-                sys::lremovexattr(&p, sys::REPARSE_XATTR),
+                sys::lremovexattr(&p, host::xattrs::ntfs::REPARSE_DATA),
             ),
             85..=87 => (
                 "symlink",

@@ -1,10 +1,18 @@
 //! Issue item 7: by default only the mounting user reaches the drive (no `allow_other`) and the
 //! kernel enforces permission bits (`default_permissions`). Another user is played by
 //! `setpriv` (util-linux) as nobody (65534).
+//!
+//! Issue 14: on an `--allow-other` drive, what the kernel does not check is checked by the
+//! daemon — `system.ntfs_*` changes (owner or CAP_FOWNER only), the control attributes
+//! (mounting user or root only) — and nothing a second user writes into link targets or
+//! xattr names leads off the drive or corrupts another attribute.
 
 mod common;
 
-use common::{mount, need};
+use common::{mount, need, TestMount};
+use reliability::mounts::ntlinkfs_bin;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +21,13 @@ const NOBODY: &str = "65534";
 
 /// Runs a command as nobody; (success, stderr).
 fn as_nobody(args: &[&str]) -> (bool, String) {
+    let (ok, _, err) = as_nobody_os(&args.iter().map(OsString::from).collect::<Vec<_>>());
+    (ok, err)
+}
+
+/// Runs a command (any bytes in its arguments) as nobody, with no capabilities and no
+/// supplementary groups; (success, stdout, stderr).
+fn as_nobody_os(args: &[OsString]) -> (bool, String, String) {
     need("setpriv", "util-linux");
     let out = Command::new("setpriv")
         .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
@@ -21,17 +36,86 @@ fn as_nobody(args: &[&str]) -> (bool, String) {
         .expect("run setpriv");
     (
         out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
+/// `as_nobody` for a command that must fail with `errno_text` in its message.
+#[track_caller]
+fn nobody_fails(args: &[&OsStr], errno_text: &str) {
+    let args: Vec<OsString> = args.iter().map(|a| a.to_os_string()).collect();
+    let (ok, _, err) = as_nobody_os(&args);
+    assert!(
+        !ok && err.contains(errno_text),
+        "{args:?} as nobody: expected \"{errno_text}\", got ok={ok}: {err}"
+    );
+}
+
+/// `as_nobody` for a command that must succeed; its stdout.
+#[track_caller]
+fn nobody_ok(args: &[&OsStr]) -> String {
+    let args: Vec<OsString> = args.iter().map(|a| a.to_os_string()).collect();
+    let (ok, out, err) = as_nobody_os(&args);
+    assert!(ok, "{args:?} as nobody failed: {err}");
+    out
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// A drive shared with `--allow-other` whose root everyone may write (the setting in which
+/// the issue's attacks worked), with root's file `rootfile`, root's empty directory `rootdir`
+/// and root's junction `rootj`, and nobody's own directory `nb`.
+fn shared_drive() -> TestMount {
+    need("setfattr", "attr");
+    let m = mount(&["--allow-other"]);
+    std::fs::set_permissions(&m.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(m.dir.join("rootfile"), b"root's").unwrap();
+    std::fs::create_dir(m.dir.join("rootdir")).unwrap();
+    std::fs::create_dir(m.dir.join("rootj")).unwrap();
+    reliability::sys::lsetxattr(
+        &m.dir.join("rootj"),
+        "system.ntfs_reparse_data",
+        &junction(r"C:\rootdir"),
+    )
+    .unwrap();
+    nobody_ok(&[os("mkdir"), m.dir.join("nb").as_os_str()]);
+    m
+}
+
+/// A junction buffer for `target` as `mklink /J` writes it.
+fn junction(target: &str) -> Vec<u8> {
+    let t: Vec<u16> = target.encode_utf16().collect();
+    vfs_core::reparse::junction_for_target(&t, 'C')
+        .unwrap()
+        .into_bytes()
+}
+
+/// A junction buffer with the substitute name taken verbatim (a hostile writer's).
+fn raw_junction(substitute: &str) -> Vec<u8> {
+    let t: Vec<u16> = substitute.encode_utf16().collect();
+    vfs_core::reparse::ReparseBuffer::mount_point(&t, &t)
+        .unwrap()
+        .into_bytes()
+}
+
+/// `0x…` as setfattr takes binary values.
+fn hex(b: &[u8]) -> String {
+    let mut s = String::from("0x");
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// The mount's options and its file system's options, as mountinfo lists them.
 fn mount_options(dir: &Path) -> String {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    let want = dir.to_string_lossy();
-    info.lines()
-        .find(|l| l.split(' ').nth(4) == Some(&*want))
-        .unwrap_or_else(|| panic!("{want} not in mountinfo"))
-        .to_string()
+    let m = host::mountinfo::at(dir)
+        .pop()
+        .unwrap_or_else(|| panic!("{} not in mountinfo", dir.display()));
+    format!("{} {}", m.options, m.super_options)
 }
 
 #[test]
@@ -100,4 +184,217 @@ fn with_allow_other_the_kernel_enforces_permission_bits() {
         "unlink in a 0755 root dir: {err}"
     );
     assert!(open.exists());
+}
+
+/// Issue 14 item 1: another user can read the `system.ntfs_*` attributes of root's files but
+/// change none of them (EPERM, as ntfs-3g with `-o permissions`); on a file of their own they
+/// may. Root's file is still deletable afterwards (no READONLY slipped in).
+#[test]
+fn a_second_user_cannot_change_ntfs_metadata_of_anothers_file() {
+    let m = shared_drive();
+    let f = m.dir.join("rootfile");
+    for (name, value) in [
+        ("system.ntfs_attrib_be", "0x00000001"),
+        ("system.ntfs_attrib", "0x01000000"),
+        ("system.ntfs_times", "0x0000000000000000"),
+        ("system.ntfs_times_be", "0x0000000000000000"),
+        ("system.ntfs_crtime", "0x0000000000000000"),
+        ("system.ntfs_crtime_be", "0x0000000000000000"),
+    ] {
+        nobody_fails(
+            &[
+                os("setfattr"),
+                os("-n"),
+                os(name),
+                os("-v"),
+                os(value),
+                f.as_os_str(),
+            ],
+            "Operation not permitted",
+        );
+        nobody_ok(&[os("getfattr"), os("-n"), os(name), f.as_os_str()]);
+    }
+    let j = hex(&junction(r"C:\rootfile"));
+    nobody_fails(
+        &[
+            os("setfattr"),
+            os("-n"),
+            os("system.ntfs_reparse_data"),
+            os("-v"),
+            os(&j),
+            m.dir.join("rootdir").as_os_str(),
+        ],
+        "Operation not permitted",
+    );
+    nobody_fails(
+        &[
+            os("setfattr"),
+            os("-x"),
+            os("system.ntfs_reparse_data"),
+            m.dir.join("rootj").as_os_str(),
+        ],
+        "Operation not permitted",
+    );
+    assert!(std::fs::metadata(m.dir.join("rootdir")).unwrap().is_dir());
+    assert!(std::fs::symlink_metadata(m.dir.join("rootj"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // Capabilities in a user namespace of one's own (`unshare -Ur`: uid 0 and every
+    // capability inside it) are no capabilities here.
+    need("unshare", "util-linux");
+    nobody_fails(
+        &[
+            os("unshare"),
+            os("-Ur"),
+            os("setfattr"),
+            os("-n"),
+            os("system.ntfs_attrib_be"),
+            os("-v"),
+            os("0x00000001"),
+            f.as_os_str(),
+        ],
+        "Operation not permitted",
+    );
+    // Nobody's own file: allowed.
+    let own = m.dir.join("nb/own");
+    nobody_ok(&[os("touch"), own.as_os_str()]);
+    nobody_ok(&[
+        os("setfattr"),
+        os("-n"),
+        os("system.ntfs_attrib_be"),
+        os("-v"),
+        os("0x00000001"),
+        own.as_os_str(),
+    ]);
+    // Root's file kept its times and stays deletable.
+    let meta = std::fs::metadata(&f).unwrap();
+    assert!(meta.modified().unwrap() > std::time::UNIX_EPOCH);
+    std::fs::remove_file(&f).expect("root's rm still works");
+}
+
+/// Issue 14 item 2: the control attributes answer only the mounting user or root: another
+/// user cannot save the drive to a host path (the issue wrote /root/...), run the check,
+/// re-case names, or unmount the drive with `ntlinkfs unmount`.
+#[test]
+fn a_second_user_cannot_use_the_control_attributes() {
+    let m = shared_drive();
+    let evil = m.tmp.path().join("by-nobody.img");
+    for (name, value) in [
+        ("user.ntlinkfs.save", evil.to_str().unwrap()),
+        ("user.ntlinkfs.recase", "ROOTFILE"),
+    ] {
+        nobody_fails(
+            &[
+                os("setfattr"),
+                os("-n"),
+                os(name),
+                os("-v"),
+                os(value),
+                m.dir.as_os_str(),
+            ],
+            "Operation not permitted",
+        );
+    }
+    for name in ["check", "names", "fileid", "handles", "pid", "image"] {
+        nobody_fails(
+            &[
+                os("getfattr"),
+                os("-n"),
+                os(&format!("user.ntlinkfs.{name}")),
+                m.dir.join("nb").as_os_str(),
+            ],
+            "Operation not permitted",
+        );
+    }
+    assert!(!evil.exists(), "nobody made the daemon write an image");
+    let bin = ntlinkfs_bin().unwrap();
+    nobody_fails(
+        &[
+            bin.as_os_str(),
+            os("save"),
+            m.dir.as_os_str(),
+            evil.as_os_str(),
+        ],
+        "Operation not permitted",
+    );
+    nobody_fails(
+        &[bin.as_os_str(), os("unmount"), m.dir.as_os_str()],
+        "only the user who mounted the drive, or root",
+    );
+    assert!(!evil.exists());
+    assert!(reliability::sys::is_mountpoint(&m.dir), "still mounted");
+    // The mounting user (root here) still may.
+    assert_eq!(reliability::control::check(&m.dir).unwrap(), "ok");
+}
+
+/// Issue 14 items 3-6 as a second user, on their own files: a junction with `..` cannot
+/// reach the host's /etc, `ln -s MOUNT/../x` is refused, an oversized target is
+/// ENAMETOOLONG, and a non-UTF-8 xattr name is EILSEQ.
+#[test]
+fn a_second_users_hostile_targets_and_names_stay_on_the_drive() {
+    let m = shared_drive();
+    let nb = m.dir.join("nb");
+    // Item 3: absolute, root-relative and mapped-style `..` chains.
+    let j = nb.join("j");
+    nobody_ok(&[os("mkdir"), j.as_os_str()]);
+    nobody_ok(&[
+        os("setfattr"),
+        os("-n"),
+        os("system.ntfs_reparse_data"),
+        os("-v"),
+        os(&hex(&raw_junction(r"\??\C:\..\..\..\..\etc"))),
+        j.as_os_str(),
+    ]);
+    let shown = nobody_ok(&[os("readlink"), j.as_os_str()]);
+    assert_eq!(shown.trim_end(), m.dir.join("etc").to_str().unwrap());
+    nobody_fails(
+        &[os("cat"), j.join("passwd").as_os_str()],
+        "No such file or directory",
+    );
+    // Item 4.
+    let text = format!("{}/../x", m.dir.display());
+    nobody_fails(
+        &[os("ln"), os("-s"), os(&text), nb.join("t").as_os_str()],
+        "Operation not permitted",
+    );
+    // Item 5.
+    let long = nb.join("long");
+    nobody_ok(&[os("mkdir"), long.as_os_str()]);
+    nobody_ok(&[
+        os("setfattr"),
+        os("-n"),
+        os("system.ntfs_reparse_data"),
+        os("-v"),
+        os(&hex(&raw_junction(&format!(
+            r"\??\C:\{}",
+            "é".repeat(2100)
+        )))),
+        long.as_os_str(),
+    ]);
+    nobody_fails(
+        &[os("readlink"), os("-v"), long.as_os_str()],
+        "File name too long",
+    );
+    nobody_fails(
+        &[os("stat"), os("-L"), long.as_os_str()],
+        "File name too long",
+    );
+    // Item 6.
+    let own = nb.join("own");
+    nobody_ok(&[os("touch"), own.as_os_str()]);
+    for name in [&b"user.\xff\xfe"[..], b"user.\xfe\xff"] {
+        nobody_fails(
+            &[
+                os("setfattr"),
+                os("-n"),
+                OsStr::from_bytes(name),
+                os("-v"),
+                os("1"),
+                own.as_os_str(),
+            ],
+            "Invalid or incomplete multibyte or wide character",
+        );
+    }
+    assert_eq!(reliability::control::check(&m.dir).unwrap(), "ok");
 }

@@ -45,18 +45,22 @@ fn failing_operations_leave_the_engine_consistent() {
     assert_eq!(sys::rmdir(&d.join("dir")), Err(libc::ENOTEMPTY));
     // Malformed and misplaced reparse data (A3).
     assert_eq!(
-        sys::lsetxattr(&d.join("empty"), sys::REPARSE_XATTR, &[1, 2, 3]),
+        sys::lsetxattr(
+            &d.join("empty"),
+            host::xattrs::ntfs::REPARSE_DATA,
+            &[1, 2, 3]
+        ),
         Err(libc::EINVAL)
     );
     let junction = vfs_core::reparse::junction_for_target(&vfs_core::name::wide(r"C:\empty"), 'C')
         .unwrap()
         .into_bytes();
     assert_eq!(
-        sys::lsetxattr(&d.join("dir"), sys::REPARSE_XATTR, &junction),
+        sys::lsetxattr(&d.join("dir"), host::xattrs::ntfs::REPARSE_DATA, &junction),
         Err(libc::ENOTEMPTY)
     );
     assert_eq!(
-        sys::lremovexattr(&d.join("empty"), sys::REPARSE_XATTR),
+        sys::lremovexattr(&d.join("empty"), host::xattrs::ntfs::REPARSE_DATA),
         Err(libc::ENODATA)
     );
     // The 1025th name (A1).

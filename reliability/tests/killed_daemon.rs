@@ -20,7 +20,7 @@ fn a_new_mount_cleans_up_the_dead_mount_of_a_killed_daemon() {
         Err(libc::ENOTCONN),
         "the killed mount is not wedged"
     );
-    assert!(sys::is_mountpoint(&m.dir));
+    assert!(host::mountinfo::is_mountpoint(&m.dir));
 
     let bin = ntlinkfs_bin().unwrap();
     let again = NtlinkfsMount::start(&bin, &m.dir, &[]).expect("mount over the dead mount");
@@ -34,16 +34,11 @@ fn a_new_mount_cleans_up_the_dead_mount_of_a_killed_daemon() {
     );
     assert_eq!(control::check(&again.dir).unwrap(), "ok");
     // The dead mount is gone, not stacked under the new one.
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let mp = again.dir.to_string_lossy().into_owned();
-    let stacked = info
-        .lines()
-        .filter(|l| l.split(' ').nth(4) == Some(&*mp))
-        .count();
-    assert_eq!(stacked, 1, "{info}");
+    let stacked = host::mountinfo::at(&again.dir);
+    assert_eq!(stacked.len(), 1, "{stacked:?}");
     let st = again.unmount().unwrap();
     assert!(st.success(), "{st}");
-    assert!(!sys::is_mountpoint(&m.dir));
+    assert!(!host::mountinfo::is_mountpoint(&m.dir));
 }
 
 #[test]
@@ -59,7 +54,7 @@ fn fusermount3_uz_clears_a_dead_mount_by_hand() {
         .unwrap();
     assert!(st.success());
     assert_eq!(sys::list_dir(&m.dir), Ok(vec![]));
-    assert!(!sys::is_mountpoint(&m.dir));
+    assert!(!host::mountinfo::is_mountpoint(&m.dir));
 }
 
 #[test]
@@ -74,5 +69,5 @@ fn a_new_mount_cleans_up_a_dead_mount_whose_root_is_still_cached() {
     std::fs::write(again.dir.join("f"), b"1").unwrap();
     assert_eq!(sys::list_dir(&again.dir).unwrap(), vec!["f".to_string()]);
     assert!(again.unmount().unwrap().success());
-    assert!(!sys::is_mountpoint(&m.dir));
+    assert!(!host::mountinfo::is_mountpoint(&m.dir));
 }

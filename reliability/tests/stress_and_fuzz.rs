@@ -9,14 +9,14 @@ use common::mount;
 use reliability::difffuzz::exec::Side;
 use reliability::difffuzz::known::KnownList;
 use reliability::difffuzz::{FuzzConfig, Fuzzer};
-use reliability::mounts::Ntfs3gMount;
+use reliability::mounts::{reference_ntfs3g, reference_ntfs3g_shared};
 use reliability::stress::{self, StressConfig};
 use reliability::{control, sys};
 use std::path::Path;
 use std::time::Duration;
 
 fn known() -> KnownList {
-    KnownList::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("known-divergences.toml")).unwrap()
+    KnownList::load(Path::new(host::divergences::PATH)).unwrap()
 }
 
 #[test]
@@ -43,12 +43,12 @@ fn stress_workers_leave_the_engine_consistent() {
 
 #[test]
 fn the_fuzzer_sees_no_difference_between_two_ntfs3g_mounts() {
-    let a = Ntfs3gMount::start(256).unwrap();
-    let b = Ntfs3gMount::start(256).unwrap();
+    let a = reference_ntfs3g(256).unwrap();
+    let b = reference_ntfs3g(256).unwrap();
     let list = known();
     let mut fz = Fuzzer::new(
-        Side::new("ntlinkfs", &a.dir, 'C'),
-        Side::new("ntfs-3g", &b.dir, 'C'),
+        Side::new("ntlinkfs", a.mount_point(), 'C'),
+        Side::new("ntfs-3g", b.mount_point(), 'C'),
         &list,
     );
     let cfg = FuzzConfig {
@@ -69,13 +69,69 @@ fn the_fuzzer_sees_no_difference_between_two_ntfs3g_mounts() {
 #[test]
 fn every_known_divergence_still_shows_on_its_probe() {
     let m = mount(&[]);
-    let n3 = Ntfs3gMount::start(256).unwrap();
+    let n3 = reference_ntfs3g(256).unwrap();
     let list = known();
     let mut fz = Fuzzer::new(
         Side::new("ntlinkfs", &m.dir, 'C'),
-        Side::new("ntfs-3g", &n3.dir, 'C'),
+        Side::new("ntfs-3g", n3.mount_point(), 'C'),
         &list,
     );
     let stale = fz.check_known();
     assert!(stale.is_empty(), "{stale:#?}");
+}
+
+/// Issue 14: the differential fuzzer run as an unprivileged user (nobody, through `setpriv`,
+/// no capabilities) against an `--allow-other` ntlinkfs drive and an ntfs-3g mount with
+/// `permissions,allow_other`: every operation, junctions and reparse data included, on the
+/// user's own files behaves as on ntfs-3g, where the daemon's own checks (owner-only
+/// `system.ntfs_*`) now apply.
+#[test]
+fn the_fuzzer_as_an_unprivileged_user_finds_nothing_new() {
+    use std::os::unix::fs::PermissionsExt;
+    common::need("setpriv", "util-linux");
+    let m = mount(&["--allow-other"]);
+    let n3 = reference_ntfs3g_shared(256).unwrap();
+    for d in [m.dir.as_path(), n3.mount_point()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_ntlinkfs-difffuzz"))
+        .arg("--ntlinkfs-dir")
+        .arg(&m.dir)
+        .arg("--ntfs3g-dir")
+        .arg(n3.mount_point())
+        .args([
+            "--ops",
+            "1500",
+            "--seed",
+            "14",
+            "--no-minimize",
+            "--max-findings",
+            "1",
+        ])
+        .output()
+        .expect("run ntlinkfs-difffuzz as nobody");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "findings as nobody ({}):\n{text}",
+        out.status
+    );
+    assert!(
+        text.contains("1500 operations") && text.contains("result: 0 findings"),
+        "the fuzzer did not run its 1500 operations:\n{text}"
+    );
+    assert_eq!(control::check(&m.dir).unwrap(), "ok");
 }

@@ -73,7 +73,7 @@ mod dump;
 mod parse;
 mod write;
 
-pub use dump::{extents_of, file_data_of, reparse_kind};
+pub use dump::{extents_of, file_data_of, reparse_kind, HostKind, HostStat, HostTree};
 
 use crate::types::*;
 use crate::Volume;

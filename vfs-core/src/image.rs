@@ -283,20 +283,24 @@ pub fn read_file(path: &Path) -> Result<Snapshot, ImageError> {
 
 /// Saves `volume` to `path` atomically: a temporary file in the same directory is written,
 /// fsynced and renamed over `path`, then the directory is fsynced. A crash or kill at any
-/// point leaves the previous image (or none) intact; a stray `.ntlinkfs-save-*.tmp` may remain
-/// after a kill and is never read.
+/// point leaves the previous image (or none) intact; the `.ntlinkfs-save-*.tmp` a kill leaves
+/// is never read, and the next save into that directory removes it ([`remove_stale_temps`]).
 pub fn save_atomic(volume: &Volume, path: &Path) -> Result<(), ImageError> {
     save_snapshot_atomic(&volume.snapshot(), path)
 }
 
 /// [`save_atomic`] for a snapshot already taken.
 pub fn save_snapshot_atomic(snapshot: &Snapshot, path: &Path) -> Result<(), ImageError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = image_dir(path);
+    remove_stale_temps(path)?;
+    // Held shared for the whole save: a cleaner (which takes it exclusively, without
+    // waiting) never removes the temporary file of a save in progress, in any process.
+    #[cfg(unix)]
+    let dir_lock = File::open(dir)
+        .and_then(|d| d.lock_shared().map(|()| d))
+        .map_err(ImageError::io("locking directory", dir))?;
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".ntlinkfs-save-").suffix(".tmp");
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
         // Like a plain create: 0666 less the umask (tempfile's default is 0600).
@@ -313,8 +317,66 @@ pub fn save_snapshot_atomic(snapshot: &Snapshot, path: &Path) -> Result<(), Imag
     tmp.persist(path)
         .map_err(|e| ImageError::io("renaming the temporary file to", path)(e.error))?;
     #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+    dir_lock
+        .sync_all()
         .map_err(ImageError::io("syncing directory", dir))?;
     Ok(())
+}
+
+/// Names of the temporary files [`save_snapshot_atomic`] writes: `.ntlinkfs-save-XXXXXX.tmp`.
+const TEMP_PREFIX: &str = ".ntlinkfs-save-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The directory an image file is in.
+fn image_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Removes the temporary files that killed saves left in the directory of image `path`
+/// (`.ntlinkfs-save-*.tmp`, full-size partial images nothing else removes); returns how
+/// many. Runs at every save and when a drive is mounted from an image. A save in progress in
+/// that directory (this process or another) holds the directory's lock shared, so the
+/// cleaner, which takes it exclusively without waiting, then removes nothing and leaves the
+/// files for the next time. A missing directory has nothing to remove.
+pub fn remove_stale_temps(path: &Path) -> Result<usize, ImageError> {
+    let dir = image_dir(path);
+    #[cfg(unix)]
+    {
+        let lock = match File::open(dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(ImageError::io("opening directory", dir)(e)),
+        };
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(0),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(ImageError::io("locking directory", dir)(e))
+            }
+        }
+        let mut removed = 0;
+        let entries = std::fs::read_dir(dir).map_err(ImageError::io("listing", dir))?;
+        for entry in entries {
+            let entry = entry.map_err(ImageError::io("listing", dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ImageError::io("removing", &entry.path())(e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+    // Windows: the directory cannot be opened as a file to lock it; nothing is removed.
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(0)
+    }
 }

@@ -6,8 +6,16 @@
 //! ([MS-FSCC] 2.1.2.4, 2.1.2.5); for a symbolic link with `SYMLINK_FLAG_RELATIVE` it is
 //! relative to the directory holding the link. Either form may contain the dot names `.`
 //! and `..` ([MS-FSCC] 2.1.5.1, "Either pathname can contain dot directory names" in
-//! 2.1.2.4); they are kept as components because only the resolver, which knows where the
-//! link lives, can apply them.
+//! 2.1.2.4). In a relative name they are kept as components, because only the resolver,
+//! which knows where the link lives, can apply them. In an absolute name (drive, root-relative,
+//! UNC, volume GUID) they are applied here, lexically, and `..` stops at the root of the drive
+//! (or share): Windows normalizes a path the same way before any file system sees it
+//! (Microsoft Learn, "File path formats on Windows systems", *Path normalization*: `.` segments
+//! are removed, a `..` segment removes the segment before it, and nothing goes above the root).
+//! So an absolute target can never name a place above its own root — on a POSIX backend, never
+//! a host path outside the mount or outside a mapped drive's directory. A component holding `/`
+//! (an invalid NTFS name character, MS-FSCC 2.1.5.2) would become a separator once shown as a
+//! POSIX path, so a name with one is [`ReparseTarget::Other`]: kept, never resolved.
 //!
 //! Nothing here touches a volume or fails: a name that fits no known shape becomes
 //! [`ReparseTarget::Other`], and the resolver reports it as it sees fit (NTFS reports
@@ -78,18 +86,84 @@ const OBJECT_DIRECTORIES: [&str; 4] = ["Device", "GLOBAL??", "SystemRoot", "ArcN
 ///   `Device`. Only `\` separates components in these NT forms (`/` is an ordinary, if
 ///   invalid, name character there).
 ///
-/// Empty components (`\\` inside a path) are dropped; `.` and `..` are kept.
+/// Empty components (`\\` inside a path) are dropped. `.` and `..` are kept in a
+/// [`ReparseTarget::Relative`] name and applied (stopping at the root) in every absolute one;
+/// an absolute name with a `/` in a component, or a UNC name whose server or share is a dot
+/// name, is [`ReparseTarget::Other`] (see the module docs).
 pub fn parse_target(substitute: &[u16], relative_flag: bool) -> ReparseTarget {
     if relative_flag {
         let is_sep = |u: u16| u == BACKSLASH || u == SLASH;
         let components = split(substitute, is_sep);
         return if substitute.first().copied().is_some_and(is_sep) {
-            ReparseTarget::RootRelative(components)
+            ReparseTarget::RootRelative(normalize(components).expect("split on `/` too"))
         } else {
             ReparseTarget::Relative(components)
         };
     }
+    let parsed = parse_absolute(substitute);
+    normalize_absolute(parsed).unwrap_or_else(|| ReparseTarget::Other(substitute.to_vec()))
+}
 
+/// Applies `.` and `..` to the components of an absolute target, lexically, never above the
+/// root; None when a component holds `/` (or a UNC server or share is a dot name or holds
+/// one), which makes the target [`ReparseTarget::Other`].
+fn normalize_absolute(t: ReparseTarget) -> Option<ReparseTarget> {
+    Some(match t {
+        ReparseTarget::Drive { letter, components } => ReparseTarget::Drive {
+            letter,
+            components: normalize(components)?,
+        },
+        ReparseTarget::RootRelative(c) => ReparseTarget::RootRelative(normalize(c)?),
+        ReparseTarget::Unc {
+            server,
+            share,
+            components,
+        } => {
+            for root in [&server, &share] {
+                if is_dot_name(root) || root.contains(&SLASH) {
+                    return None;
+                }
+            }
+            ReparseTarget::Unc {
+                server,
+                share,
+                components: normalize(components)?,
+            }
+        }
+        ReparseTarget::VolumeGuid { guid, components } => ReparseTarget::VolumeGuid {
+            guid,
+            components: normalize(components)?,
+        },
+        t @ (ReparseTarget::Relative(_) | ReparseTarget::Other(_)) => t,
+    })
+}
+
+/// `.` or `..`.
+fn is_dot_name(c: &[u16]) -> bool {
+    matches!(c, [0x2E] | [0x2E, 0x2E])
+}
+
+/// The components below a root with `.` dropped and each `..` removing the one before it
+/// (none at the root); None if one holds `/`.
+fn normalize(components: Vec<Vec<u16>>) -> Option<Vec<Vec<u16>>> {
+    let mut out: Vec<Vec<u16>> = Vec::with_capacity(components.len());
+    for c in components {
+        if c.contains(&SLASH) {
+            return None;
+        }
+        match c.as_slice() {
+            [0x2E] => {}
+            [0x2E, 0x2E] => {
+                out.pop();
+            }
+            _ => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A non-relative substitute name, before dot names are applied.
+fn parse_absolute(substitute: &[u16]) -> ReparseTarget {
     let other = || ReparseTarget::Other(substitute.to_vec());
     for prefix in DOS_DEVICE_PREFIXES {
         if starts_with_ascii_ci(substitute, prefix) {
@@ -116,6 +190,17 @@ pub fn parse_target(substitute: &[u16], relative_flag: bool) -> ReparseTarget {
         };
     }
     other()
+}
+
+/// The text of a [`ReparseTarget::Other`] name as a POSIX path below a prefix of the
+/// backend's (a dangling link that shows what the name was): its `\` become `/`, and empty,
+/// `.` and `..` segments are left out, so that the path cannot climb above the prefix.
+pub fn other_to_posix(name: &[u16]) -> String {
+    name.split(|&u| u == BACKSLASH || u == SLASH)
+        .filter(|c| !c.is_empty() && !is_dot_name(c))
+        .map(String::from_utf16_lossy)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Joins components with `/`, converting each from UTF-16 lossily (unpaired surrogates
@@ -277,11 +362,8 @@ mod tests {
     }
 
     #[test]
-    fn empty_components_are_dropped_dots_kept() {
-        assert_eq!(
-            abs(r"\??\C:\\a\\\.\..\b\\"),
-            drive('C', &["a", ".", "..", "b"])
-        );
+    fn empty_components_are_dropped_dots_kept_only_when_relative() {
+        assert_eq!(abs(r"\??\C:\\a\\\.\..\b\\"), drive('C', &["b"]));
         assert_eq!(
             rel(r"a//b\\.\..\"),
             ReparseTarget::Relative(ws(&["a", "b", ".", ".."]))
@@ -302,18 +384,75 @@ mod tests {
         assert_eq!(rel("/x"), ReparseTarget::RootRelative(ws(&["x"])));
     }
 
+    /// `/` does not separate NT path components, and a component holding one would become
+    /// a separator in a POSIX presentation (`D:\x/../../etc`): such names are never resolved.
     #[test]
-    fn forward_slash_is_not_a_separator_in_nt_paths() {
-        assert_eq!(abs(r"\??\C:\a/b"), drive('C', &["a/b"]));
-        assert_eq!(abs(r"\a/b"), ReparseTarget::RootRelative(ws(&["a/b"])));
+    fn forward_slash_is_not_a_separator_in_nt_paths_and_never_resolves() {
+        for t in [
+            r"\??\C:\a/b",
+            r"\a/b",
+            r"D:\x/..\..",
+            r"\??\UNC\s/v\share\x",
+            r"\\srv\sh/are\x",
+        ] {
+            assert_eq!(abs(t), ReparseTarget::Other(w(t)), "{t}");
+        }
+    }
+
+    /// Issue 14: `..` in an absolute target is applied lexically and stops at the root of the
+    /// drive or share, as Windows path normalization does.
+    #[test]
+    fn dot_dot_in_absolute_targets_stops_at_the_root() {
+        assert_eq!(abs(r"\??\C:\..\..\..\etc"), drive('C', &["etc"]));
+        assert_eq!(abs(r"D:\..\.."), drive('D', &[]));
+        assert_eq!(abs(r"D:\a\..\..\b\.\c"), drive('D', &["b", "c"]));
+        assert_eq!(
+            abs(r"\..\..\etc"),
+            ReparseTarget::RootRelative(ws(&["etc"]))
+        );
+        assert_eq!(
+            rel(r"\..\..\etc"),
+            ReparseTarget::RootRelative(ws(&["etc"]))
+        );
+        assert_eq!(
+            abs(r"\??\UNC\srv\share\..\..\x"),
+            ReparseTarget::Unc {
+                server: w("srv"),
+                share: w("share"),
+                components: ws(&["x"]),
+            }
+        );
+        for t in [r"\\srv\..\x", r"\\..\share\x", r"\??\UNC\.\s\x"] {
+            assert_eq!(abs(t), ReparseTarget::Other(w(t)), "{t}");
+        }
+        let guid = "{01234567-89ab-cdef-0123-456789abcdef}";
+        assert_eq!(
+            abs(&format!(r"\??\Volume{guid}\..\x")),
+            ReparseTarget::VolumeGuid {
+                guid: w(guid),
+                components: ws(&["x"]),
+            }
+        );
+        // Relative names keep them for the resolver (the kernel, on Linux).
+        assert_eq!(
+            rel(r"..\..\etc"),
+            ReparseTarget::Relative(ws(&["..", "..", "etc"]))
+        );
+    }
+
+    #[test]
+    fn other_names_shown_as_posix_cannot_climb() {
+        assert_eq!(other_to_posix(&w(r"\Device\..\..\etc")), "Device/etc");
+        assert_eq!(other_to_posix(&w(r"\??\C:\a/../../b")), "??/C:/a/b");
+        assert_eq!(other_to_posix(&w("..")), "");
     }
 
     #[test]
     fn root_relative() {
         assert_eq!(abs(r"\x\y"), ReparseTarget::RootRelative(ws(&["x", "y"])));
         assert_eq!(abs(r"\"), ReparseTarget::RootRelative(vec![]));
-        // Dot names stay for the resolver.
-        assert_eq!(abs(r"\..\x"), ReparseTarget::RootRelative(ws(&["..", "x"])));
+        // Dot names are applied; `..` stops at the root.
+        assert_eq!(abs(r"\..\x"), ReparseTarget::RootRelative(ws(&["x"])));
     }
 
     #[test]

@@ -618,3 +618,40 @@ fn kill_during_save_leaves_the_old_image_loadable() {
         "no kill landed during a save in {round} rounds"
     );
 }
+
+/// Issue 14: the temporary file a killed save leaves (full-size, nothing else removes it) is
+/// removed by the next save into that directory, but never while a save holds the directory
+/// (the cleaner does not wait for the lock, it leaves the files for the next time).
+#[test]
+fn stale_save_temporaries_go_at_the_next_save_but_not_during_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drive.img");
+    let stale = dir.path().join(".ntlinkfs-save-AbC123.tmp");
+    let unrelated = dir.path().join("ntlinkfs-save-keep.tmp");
+    std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    std::fs::write(&unrelated, b"not ours").unwrap();
+    {
+        // A save in progress (here: its lock) protects its temporary files.
+        let busy = std::fs::File::open(dir.path()).unwrap();
+        busy.lock_shared().unwrap();
+        assert_eq!(image::remove_stale_temps(&path).unwrap(), 0);
+        assert!(stale.exists());
+    }
+    image::save_atomic(&small(), &path).unwrap();
+    assert!(
+        !stale.exists(),
+        "the next save removed the stale temporary file"
+    );
+    assert!(
+        unrelated.exists(),
+        "only .ntlinkfs-save-*.tmp names are touched"
+    );
+    assert!(temp_files(dir.path()).is_empty());
+    assert!(image::load_file(&path).is_ok());
+    std::fs::write(&stale, b"again").unwrap();
+    assert_eq!(image::remove_stale_temps(&path).unwrap(), 1);
+    assert_eq!(
+        image::remove_stale_temps(&dir.path().join("missing/x.img")).unwrap(),
+        0
+    );
+}

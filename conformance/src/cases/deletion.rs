@@ -28,7 +28,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_DISPOSITION,
         expected: "the name is gone from lookups and listings",
         steps: d01,
-        divergences: &[],
     },
     Case {
         id: "D02",
@@ -37,7 +36,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_DISPOSITION,
         expected: "lookup gives ERROR_FILE_NOT_FOUND right after DeleteFileW; ReadFile on the open handle returns the data",
         steps: d02,
-        divergences: &[],
     },
     Case {
         id: "D03",
@@ -46,7 +44,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_DISPOSITION,
         expected: "a new file of the same name is created; the old handle reads the old data and has another FileId",
         steps: d03,
-        divergences: &[],
     },
     Case {
         id: "D04",
@@ -55,7 +52,6 @@ pub(super) const CASES: &[Case] = &[
         source: LEGACY,
         expected: "the name is still listed; opening it gives STATUS_DELETE_PENDING (ERROR_ACCESS_DENIED); after the close it is gone",
         steps: d04,
-        divergences: &[],
     },
     Case {
         id: "D05",
@@ -64,7 +60,6 @@ pub(super) const CASES: &[Case] = &[
         source: LEGACY,
         expected: "listed after the first close, gone after the second",
         steps: d05,
-        divergences: &[],
     },
     Case {
         id: "D06",
@@ -73,7 +68,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: FILE_STANDARD_INFORMATION.NumberOfLinks excludes delete-pending links (WinBtrfs links.cpp)",
         expected: "NumberOfLinks = 1 through the other name while the first is delete-pending",
         steps: d06,
-        divergences: &[],
     },
     Case {
         id: "D07",
@@ -82,10 +76,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2: DeleteFileW docs (\"If the file is read-only, the function fails\"); STATUS_CANNOT_DELETE",
         expected: "ERROR_ACCESS_DENIED (STATUS_CANNOT_DELETE); the file stays",
         steps: d07,
-        divergences: &[ntfs3g(
-            "got success",
-            "ntfs-3g's unlink(2) removes a file whose FILE_ATTRIBUTE_READONLY is set (system.ntfs_attrib 0x1); observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "D08",
@@ -94,7 +84,6 @@ pub(super) const CASES: &[Case] = &[
         source: "DeleteFileW docs, https://learn.microsoft.com/en-us/windows/win32/api/fileapi/nf-fileapi-deletefilew",
         expected: "DeleteFileW succeeds after SetFileAttributesW(NORMAL)",
         steps: d08,
-        divergences: &[],
     },
     Case {
         id: "D09",
@@ -103,7 +92,6 @@ pub(super) const CASES: &[Case] = &[
         source: DISPOSITION_EX,
         expected: "the disposition succeeds and the name goes at close",
         steps: d09,
-        divergences: &[],
     },
     Case {
         id: "D10",
@@ -112,7 +100,6 @@ pub(super) const CASES: &[Case] = &[
         source: DISPOSITION_EX,
         expected: "STATUS_CANNOT_DELETE",
         steps: d10,
-        divergences: &[],
     },
     Case {
         id: "D11",
@@ -121,7 +108,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2: DeleteFileW docs; IoCheckShareAccess",
         expected: "ERROR_SHARING_VIOLATION; works once that handle is closed",
         steps: d11,
-        divergences: &[],
     },
     Case {
         id: "D12",
@@ -130,7 +116,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2: RemoveDirectoryW docs",
         expected: "ERROR_DIR_NOT_EMPTY; the directory and its file stay; once empty it is removed",
         steps: d12,
-        divergences: &[],
     },
     Case {
         id: "D13",
@@ -139,7 +124,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2: at NT level the set-disposition call itself fails (MS-FSA 2.1.5.14.3)",
         expected: "STATUS_DIRECTORY_NOT_EMPTY from SetFileInformationByHandle",
         steps: d13,
-        divergences: &[],
     },
     Case {
         id: "D14",
@@ -148,7 +132,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2: DeleteFileW docs; Wine kernel32 tests",
         expected: "ERROR_ACCESS_DENIED (STATUS_FILE_IS_A_DIRECTORY)",
         steps: d14,
-        divergences: &[],
     },
     Case {
         id: "D15",
@@ -157,7 +140,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_REPARSE,
         expected: "ERROR_DIRECTORY (STATUS_NOT_A_DIRECTORY)",
         steps: d15,
-        divergences: &[],
     },
     Case {
         id: "D16",
@@ -166,7 +148,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2/A3: Wine test_reparse_points; CPython test_rmtree_works_on_junctions",
         expected: "the junction is gone; the target directory and its file stay",
         steps: d16,
-        divergences: &[],
     },
     Case {
         id: "D17",
@@ -175,7 +156,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_REPARSE,
         expected: "ERROR_ACCESS_DENIED; the junction stays",
         steps: d17,
-        divergences: &[],
     },
     Case {
         id: "D18",
@@ -184,7 +164,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_REPARSE,
         expected: "the link is gone; the target keeps its data",
         steps: d18,
-        divergences: &[],
     },
     Case {
         id: "D19",
@@ -193,7 +172,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_REPARSE,
         expected: "ERROR_DIRECTORY (STATUS_NOT_A_DIRECTORY); the link stays",
         steps: d19,
-        divergences: &[],
     },
     Case {
         id: "D20",
@@ -202,7 +180,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A2: symbolic-link-effects-on-file-systems-functions (RemoveDirectory removes the link)",
         expected: "the link is gone; the target directory and its file stay",
         steps: d20,
-        divergences: &[],
     },
     Case {
         id: "D21",
@@ -211,7 +188,6 @@ pub(super) const CASES: &[Case] = &[
         source: "CreateFileW docs (FILE_FLAG_DELETE_ON_CLOSE); MS-FSA 2.1.5.4",
         expected: "listed while the handle is open, gone after CloseHandle",
         steps: d21,
-        divergences: &[],
     },
     Case {
         id: "D22",
@@ -220,7 +196,6 @@ pub(super) const CASES: &[Case] = &[
         source: DISPOSITION_EX,
         expected: "lookup fails after the deleting handle closes; the other handle still reads the data",
         steps: d22,
-        divergences: &[],
     },
     Case {
         id: "D23",
@@ -229,7 +204,6 @@ pub(super) const CASES: &[Case] = &[
         source: "FILE_DISPOSITION_INFORMATION (DeleteFile = FALSE cancels), https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntddk/ns-ntddk-_file_disposition_information",
         expected: "the file is still there after CloseHandle",
         steps: d23,
-        divergences: &[],
     },
     Case {
         id: "D24",
@@ -238,7 +212,6 @@ pub(super) const CASES: &[Case] = &[
         source: LEGACY,
         expected: "STATUS_DELETE_PENDING (ERROR_ACCESS_DENIED); the name goes at close",
         steps: d24,
-        divergences: &[],
     },
 ];
 

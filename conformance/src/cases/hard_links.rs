@@ -8,11 +8,6 @@ use vfs_core::{attrs, reparse::IO_REPARSE_TAG_SYMLINK, Error, MAX_LINKS};
 /// are checked against NTFS, links and renames into `file\\file`.
 pub(crate) const WINBTRFS_LINK_THROUGH_FILE: &str = "A1: WinBtrfs src/tests/links.cpp \"Try to link file within other file\" and rename.cpp \"Try to move file within other file\" (STATUS_INVALID_PARAMETER; run against NTFS)";
 
-const CASE_INSENSITIVE_LINK: Divergence = ntfs3g(
-    "got success",
-    "ntfs-3g looks names up case-sensitively, so A.TXT is a new name beside a.txt; observed on ntfs-3g 2022.10.3",
-);
-
 pub(super) const CASES: &[Case] = &[
     Case {
         id: "H01",
@@ -21,7 +16,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: GetFileInformationByHandle, nFileIndexHigh/Low identical for every link; CreateHardLinkW",
         expected: "both names report the same FileId and NumberOfLinks = 2",
         steps: h01,
-        divergences: &[],
     },
     Case {
         id: "H02",
@@ -30,7 +24,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "the other name reads the new data",
         steps: h02,
-        divergences: &[],
     },
     Case {
         id: "H03",
@@ -39,7 +32,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "GetFileInformationByHandle through the other name reports FILE_ATTRIBUTE_READONLY",
         steps: h03,
-        divergences: &[],
     },
     Case {
         id: "H04",
@@ -48,7 +40,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: MS-FSA; MS test FileInfo_Set_FileLinkInfo_Dir_IsFileLinkInfoSupported; Wine kernel32 test_hard_link",
         expected: "STATUS_FILE_IS_A_DIRECTORY (ERROR_ACCESS_DENIED)",
         steps: h04,
-        divergences: &[],
     },
     Case {
         id: "H05",
@@ -57,7 +48,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_HARD_LINK,
         expected: "ERROR_ALREADY_EXISTS (STATUS_OBJECT_NAME_COLLISION); the existing file is untouched",
         steps: h05,
-        divergences: &[],
     },
     Case {
         id: "H06",
@@ -66,7 +56,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A5: names compare case-insensitively (WinBtrfs link tests; Wine)",
         expected: "ERROR_ALREADY_EXISTS; one name in the directory",
         steps: h06,
-        divergences: &[CASE_INSENSITIVE_LINK],
     },
     Case {
         id: "H07",
@@ -75,7 +64,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "STATUS_OBJECT_PATH_NOT_FOUND (ERROR_PATH_NOT_FOUND)",
         steps: h07,
-        divergences: &[],
     },
     Case {
         id: "H08",
@@ -84,7 +72,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "ERROR_FILE_NOT_FOUND (the open of the source fails first)",
         steps: h08,
-        divergences: &[],
     },
     Case {
         id: "H09",
@@ -93,7 +80,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_HARD_LINK,
         expected: "1023 CreateHardLinkW calls succeed; NumberOfLinks = 1024",
         steps: h09,
-        divergences: &[],
     },
     Case {
         id: "H10",
@@ -102,10 +88,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_HARD_LINK,
         expected: "ERROR_TOO_MANY_LINKS (STATUS_TOO_MANY_LINKS); NumberOfLinks stays 1024",
         steps: h10,
-        divergences: &[ntfs3g(
-            "got success",
-            "ntfs-3g allows more than Windows' 1024 names per file: the 1025th link(2) succeeds; observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "H11",
@@ -114,7 +96,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1: Rust symlink_hard_link test; CPython test_link_follow_symlinks (Windows does not follow)",
         expected: "the new name is a symlink with the link's FileId, not the target's",
         steps: h11,
-        divergences: &[],
     },
     Case {
         id: "H12",
@@ -123,7 +104,6 @@ pub(super) const CASES: &[Case] = &[
         source: FIND_FIRST_FILE_NAME,
         expected: "\\a, \\d1\\b and \\d2\\c, in any order",
         steps: h12,
-        divergences: &[],
     },
     Case {
         id: "H13",
@@ -132,7 +112,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "the other name reads the data; NumberOfLinks = 1; one name listed",
         steps: h13,
-        divergences: &[],
     },
     Case {
         id: "H14",
@@ -141,7 +120,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A5 (names preserve case); FindFirstFileNameW",
         expected: "FindFirstFileNameW returns \\Data.TXT and \\MiXeD.txt as typed",
         steps: h14,
-        divergences: &[],
     },
     Case {
         id: "H15",
@@ -150,7 +128,6 @@ pub(super) const CASES: &[Case] = &[
         source: NAMING,
         expected: "STATUS_OBJECT_NAME_INVALID (ERROR_INVALID_NAME)",
         steps: h15,
-        divergences: &[NTFS3G_FORBIDDEN],
     },
     Case {
         id: "H16",
@@ -159,7 +136,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_LINK_THROUGH_FILE,
         expected: "STATUS_INVALID_PARAMETER (ERROR_INVALID_PARAMETER)",
         steps: h16,
-        divergences: &[],
     },
     Case {
         id: "H17",
@@ -168,7 +144,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A6: a rename moves one directory entry of the file",
         expected: "names are \\a and \\d\\c; same FileId",
         steps: h17,
-        divergences: &[],
     },
     Case {
         id: "H18",
@@ -177,7 +152,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A1 + A3: junctions are followed in the middle of a path",
         expected: "FindFirstFileNameW lists \\t\\f and \\g",
         steps: h18,
-        divergences: &[],
     },
 ];
 

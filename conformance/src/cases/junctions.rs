@@ -16,7 +16,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: Wine test_reparse_points (attributes 0x410); MS-FSCC 2.1.2.5",
         expected: "FILE_ATTRIBUTE_DIRECTORY|FILE_ATTRIBUTE_REPARSE_POINT; tag IO_REPARSE_TAG_MOUNT_POINT",
         steps: j01,
-        divergences: &[],
     },
     Case {
         id: "J02",
@@ -25,7 +24,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "j\\f reads t\\f, is the same FileId, and j lists what t holds",
         steps: j02,
-        divergences: &[],
     },
     Case {
         id: "J03",
@@ -34,10 +32,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "STATUS_DIRECTORY_NOT_EMPTY; the directory and its file stay as they were",
         steps: j03,
-        divergences: &[ntfs3g(
-            "got success",
-            "ntfs-3g sets a mount point on a non-empty directory (its reparse.c valid_reparse_data checks only that the file is a directory); observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "J04",
@@ -46,10 +40,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "STATUS_NOT_A_DIRECTORY",
         steps: j04,
-        divergences: &[ntfs3g(
-            "errno EINVAL",
-            "ntfs-3g refuses it too, but with EINVAL (reparse.c valid_reparse_data rejects a mount point on a non-directory) where the table expects ENOTDIR; observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "J05",
@@ -58,7 +48,6 @@ pub(super) const CASES: &[Case] = &[
         source: NODE_DANGLING,
         expected: "creation succeeds; opening j\\f gives ERROR_PATH_NOT_FOUND, opening j gives ERROR_FILE_NOT_FOUND",
         steps: j05,
-        divergences: &[],
     },
     Case {
         id: "J06",
@@ -67,7 +56,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: the target is a path, resolved at each open (hard-links-and-junctions)",
         expected: "the junction itself stays; j\\f is not found; after re-creating t\\f it is read",
         steps: j06,
-        divergences: &[],
     },
     Case {
         id: "J07",
@@ -76,7 +64,6 @@ pub(super) const CASES: &[Case] = &[
         source: HARD_LINKS_AND_JUNCTIONS,
         expected: "j\\new appears as t\\new; deleting j\\new removes t\\new",
         steps: j07,
-        divergences: &[],
     },
     Case {
         id: "J08",
@@ -85,10 +72,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "STATUS_IO_REPARSE_TAG_MISMATCH; the junction's buffer is unchanged",
         steps: j08,
-        divergences: &[ntfs3g(
-            "got success",
-            "ntfs-3g replaces the reparse data whatever the old tag (reparse.c ntfs_set_ntfs_reparse_data compares no tags); observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "J09",
@@ -97,7 +80,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "the junction now lists the second target",
         steps: j09,
-        divergences: &[],
     },
     Case {
         id: "J10",
@@ -106,7 +88,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "ERROR_INVALID_REPARSE_DATA; the directory is not a reparse point",
         steps: j10,
-        divergences: &[],
     },
     Case {
         id: "J11",
@@ -115,7 +96,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "ERROR_INVALID_REPARSE_DATA",
         steps: j11,
-        divergences: &[],
     },
     Case {
         id: "J12",
@@ -124,10 +104,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: MS-FSA 2.1.5.10.37 (MAXIMUM_REPARSE_DATA_BUFFER_SIZE 16384); Wine > 16 KiB test",
         expected: "ERROR_INVALID_REPARSE_DATA",
         steps: j12,
-        divergences: &[ntfs3g(
-            "errno ERANGE",
-            "ntfs-3g refuses it too, but with ERANGE (from its attribute size check, not its reparse-data check) where the table expects EINVAL; observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "J13",
@@ -136,7 +112,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "ERROR_INVALID_REPARSE_DATA",
         steps: j13,
-        divergences: &[],
     },
     Case {
         id: "J14",
@@ -145,7 +120,6 @@ pub(super) const CASES: &[Case] = &[
         source: "MS-FSCC 2.1.2.1 (IO_REPARSE_TAG_RESERVED_ZERO); MS-FSCC 2.3.82",
         expected: "ERROR_INVALID_REPARSE_DATA",
         steps: j14,
-        divergences: &[],
     },
     Case {
         id: "J15",
@@ -154,7 +128,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: FSCTL_GET_REPARSE_POINT, https://learn.microsoft.com/en-us/windows-hardware/drivers/ifs/fsctl-get-reparse-point",
         expected: "ERROR_NOT_A_REPARSE_POINT",
         steps: j15,
-        divergences: &[],
     },
     Case {
         id: "J16",
@@ -163,7 +136,6 @@ pub(super) const CASES: &[Case] = &[
         source: REPARSE_BUFFER,
         expected: "the bytes set are the bytes read",
         steps: j16,
-        divergences: &[],
     },
     Case {
         id: "J17",
@@ -172,7 +144,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: FSCTL_DELETE_REPARSE_POINT, https://learn.microsoft.com/en-us/windows-hardware/drivers/ifs/fsctl-delete-reparse-point",
         expected: "attributes DIRECTORY without REPARSE_POINT, no tag, nothing listed; the old target stays",
         steps: j17,
-        divergences: &[],
     },
     Case {
         id: "J18",
@@ -181,7 +152,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: MS-FSA 2.1.5.10.3; Wine test_reparse_points",
         expected: "STATUS_IO_REPARSE_TAG_MISMATCH; the junction stays",
         steps: j18,
-        divergences: &[],
     },
     Case {
         id: "J19",
@@ -190,7 +160,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: MS-FSA 2.1.5.10.3",
         expected: "ERROR_NOT_A_REPARSE_POINT",
         steps: j19,
-        divergences: &[],
     },
     Case {
         id: "J20",
@@ -199,7 +168,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: WinBtrfs reparse tests (clears ARCHIVE, then expects exactly REPARSE_POINT); Wine (0x410)",
         expected: "attributes DIRECTORY|REPARSE_POINT, no ARCHIVE",
         steps: j20,
-        divergences: &[],
     },
     Case {
         id: "J21",
@@ -208,7 +176,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3/A6: a rename moves the directory entry (MoveFileEx on the link's name)",
         expected: "the new name lists the target's files; the old name is gone; the target is untouched",
         steps: j21,
-        divergences: &[],
     },
     Case {
         id: "J22",
@@ -217,7 +184,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: CPython test_rmtree_works_on_junctions creates _winapi.CreateJunction(file, link)",
         expected: "creation succeeds; the junction carries the mount point tag",
         steps: j22,
-        divergences: &[],
     },
     Case {
         id: "J23",
@@ -226,7 +192,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3/A4: each reparse point in a path is followed (63 at most)",
         expected: "j2\\f reads t\\f",
         steps: j23,
-        divergences: &[],
     },
     Case {
         id: "J24",
@@ -235,10 +200,6 @@ pub(super) const CASES: &[Case] = &[
         source: SET_REPARSE,
         expected: "the next open sees the mount point and goes through it",
         steps: j24,
-        divergences: &[ntfs3g(
-            "errno EIO",
-            "through ntfs-3g the first lookup after a directory becomes a junction fails with EIO: the kernel still holds it as a directory, and the FUSE module marks the inode bad when ntfs-3g reports a symlink; the next lookup works; observed on ntfs-3g 2022.10.3 (Linux FUSE)",
-        )],
     },
     Case {
         id: "J25",
@@ -247,7 +208,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3: junctions hold a path, not a reference (hard-links-and-junctions)",
         expected: "RemoveDirectoryW(t) succeeds; the junction stays, dangling",
         steps: j25,
-        divergences: &[],
     },
     Case {
         id: "J26",
@@ -256,7 +216,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4: FILE_FLAG_OPEN_REPARSE_POINT (CreateFileW docs)",
         expected: "the junction's FileId differs from its target's; without the flag the target's FileId",
         steps: j26,
-        divergences: &[],
     },
 ];
 

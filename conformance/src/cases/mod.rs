@@ -53,12 +53,6 @@ pub(crate) const CASE_SENSITIVE_INFO: &str =
 pub(crate) const RENAME_EX: &str =
     "FILE_RENAME_INFORMATION (ex flags), https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntifs/ns-ntifs-_file_rename_information";
 
-/// ntfs-3g's names are not checked against Windows' forbidden characters.
-pub(crate) const NTFS3G_FORBIDDEN: crate::case::Divergence = crate::case::ntfs3g(
-    "got success",
-    "ntfs-3g without its windows_names option stores < > : \" | ? * in names as they are (Windows' NTFS driver refuses them); observed on ntfs-3g 2022.10.3",
-);
-
 // ------------------------------------------------------------------------------ helpers
 
 /// Writes `data` to a new file (a setup step: a failure fails the case).

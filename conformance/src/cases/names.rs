@@ -6,14 +6,6 @@ use crate::target::Feature;
 use vfs_core::Error;
 
 const CASE_INSENSITIVE: &str = "A5: NTFS compares names through the volume's $UpCase table and preserves case (WinBtrfs; Wine)";
-const NTFS3G_CASE: Divergence = ntfs3g(
-    "ENOENT",
-    "ntfs-3g looks names up case-sensitively (POSIX semantics; Windows' NTFS driver is case-insensitive unless a directory is made case-sensitive); observed on ntfs-3g 2022.10.3",
-);
-const NTFS3G_TWIN: Divergence = ntfs3g(
-    "got success",
-    "ntfs-3g looks names up case-sensitively, so a name differing only in case is a new file; observed on ntfs-3g 2022.10.3",
-);
 
 pub(super) const CASES: &[Case] = &[
     Case {
@@ -23,7 +15,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_INSENSITIVE,
         expected: "a file created as Readme.TXT opens as README.txt",
         steps: n01,
-        divergences: &[NTFS3G_CASE],
     },
     Case {
         id: "N02",
@@ -32,7 +23,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_INSENSITIVE,
         expected: "the listing shows Readme.TXT",
         steps: n02,
-        divergences: &[],
     },
     Case {
         id: "N03",
@@ -41,7 +31,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_INSENSITIVE,
         expected: "ERROR_FILE_EXISTS (STATUS_OBJECT_NAME_COLLISION); one entry",
         steps: n03,
-        divergences: &[NTFS3G_TWIN],
     },
     Case {
         id: "N04",
@@ -50,7 +39,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A5: $UpCase table; WinBtrfs",
         expected: "ÉTÉ-Ω opens été-ω",
         steps: n04,
-        divergences: &[NTFS3G_CASE],
     },
     Case {
         id: "N05",
@@ -59,7 +47,6 @@ pub(super) const CASES: &[Case] = &[
         source: NAMING,
         expected: "STATUS_OBJECT_NAME_INVALID for each; nothing created",
         steps: n05,
-        divergences: &[NTFS3G_FORBIDDEN],
     },
     Case {
         id: "N06",
@@ -68,7 +55,6 @@ pub(super) const CASES: &[Case] = &[
         source: NAMING,
         expected: "255 units: created; 256 units: STATUS_OBJECT_NAME_INVALID",
         steps: n06,
-        divergences: &[],
     },
     Case {
         id: "N07",
@@ -77,7 +63,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A5: WinBtrfs create tests (64 emoji = 128 units); Go TestIllformedUTF16FileName",
         expected: "127 emoji + 1 letter (255 units) created; 128 emoji (256 units) refused",
         steps: n07,
-        divergences: &[],
     },
     Case {
         id: "N08",
@@ -86,7 +71,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_SENSITIVE_INFO,
         expected: "a and A are two files",
         steps: n08,
-        divergences: &[],
     },
     Case {
         id: "N09",
@@ -95,7 +79,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_SENSITIVE_INFO,
         expected: "x and X are two files in a subdirectory made after the flag was set",
         steps: n09,
-        divergences: &[],
     },
     Case {
         id: "N10",
@@ -104,7 +87,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A5: WinBtrfs cs.cpp (STATUS_CASE_DIFFERING_NAMES_IN_DIR)",
         expected: "STATUS_CASE_DIFFERING_NAMES_IN_DIR",
         steps: n10,
-        divergences: &[],
     },
     Case {
         id: "N11",
@@ -113,7 +95,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_SENSITIVE_INFO,
         expected: "STATUS_INVALID_PARAMETER",
         steps: n11,
-        divergences: &[],
     },
     Case {
         id: "N12",
@@ -122,7 +103,6 @@ pub(super) const CASES: &[Case] = &[
         source: "MS-FSCC 2.1.5 / NTFS COLLATION_FILE_NAME (upcase, then compare code units)",
         expected: "a, A1, b, B2, Z, [, _x, ~, é",
         steps: n12,
-        divergences: &[],
     },
     Case {
         id: "N13",
@@ -131,7 +111,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A5: only Win32 path conversion strips them (RtlDosPathNameToNtPathName; naming-a-file: \\\\?\\ bypasses it)",
         expected: "\"a.\" and \"b \" are created and listed as typed",
         steps: n13,
-        divergences: &[],
     },
     Case {
         id: "N14",
@@ -140,7 +119,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A5: WinBtrfs \"Create file called CON\"; naming-a-file",
         expected: "CON and nul.txt are created and read back",
         steps: n14,
-        divergences: &[],
     },
     Case {
         id: "N15",
@@ -149,7 +127,6 @@ pub(super) const CASES: &[Case] = &[
         source: CASE_INSENSITIVE,
         expected: "DIR\\FILE reads dir\\file",
         steps: n15,
-        divergences: &[NTFS3G_CASE],
     },
 ];
 

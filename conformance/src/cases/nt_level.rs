@@ -37,7 +37,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_LINKS,
         expected: "without replace STATUS_OBJECT_NAME_COLLISION; a closed file is replaced; a directory, an open file, a read-only file: STATUS_ACCESS_DENIED",
         steps: h40,
-        divergences: &[],
     },
     Case {
         id: "H41",
@@ -46,7 +45,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_LINKS,
         expected: "a read-only target is replaced with IGNORE_READONLY; an open target sharing delete is replaced with POSIX semantics and its handle sees DeletePending and 0 links; not sharing delete: STATUS_SHARING_VIOLATION",
         steps: h41,
-        divergences: &[],
     },
     Case {
         id: "H42",
@@ -55,7 +53,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_ROOT_DIR,
         expected: "directory handle without FILE_SHARE_WRITE: STATUS_SHARING_VIOLATION; with it the link is made in that directory",
         steps: h42,
-        divergences: &[],
     },
     Case {
         id: "H43",
@@ -64,7 +61,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_LINK_SAME,
         expected: "without replace STATUS_OBJECT_NAME_COLLISION; with replace success and one name, in the new case",
         steps: h43,
-        divergences: &[],
     },
     Case {
         id: "D40",
@@ -73,7 +69,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_ORPHAN,
         expected: "STATUS_DELETE_PENDING (ERROR_ACCESS_DENIED)",
         steps: d40,
-        divergences: &[],
     },
     Case {
         id: "D41",
@@ -82,7 +77,6 @@ pub(super) const CASES: &[Case] = &[
         source: ON_CLOSE,
         expected: "set: the name opens until the handle closes, then it is gone; cleared on a FILE_FLAG_DELETE_ON_CLOSE handle: the file stays",
         steps: d41,
-        divergences: &[],
     },
     Case {
         id: "D42",
@@ -91,7 +85,6 @@ pub(super) const CASES: &[Case] = &[
         source: STANDARD_INFO,
         expected: "after a legacy delete of name b, the handle on a says DeletePending FALSE, the handle on b TRUE; after a POSIX delete of the last name: TRUE and 0 links",
         steps: d42,
-        divergences: &[],
     },
     Case {
         id: "J40",
@@ -100,7 +93,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_REPARSE,
         expected: "without FILE_FLAG_OPEN_REPARSE_POINT the target is overwritten and the link stays; with it the file is no reparse point any more, empty",
         steps: j40,
-        divergences: &[],
     },
     Case {
         id: "J41",
@@ -109,7 +101,6 @@ pub(super) const CASES: &[Case] = &[
         source: OVERWRITE_DECISION,
         expected: "the file is no reparse point any more, empty; the target keeps its data",
         steps: j41,
-        divergences: &[],
     },
     Case {
         id: "J42",
@@ -118,10 +109,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_REPARSE,
         expected: "STATUS_IO_REPARSE_DATA_INVALID (ERROR_INVALID_REPARSE_DATA); on an empty file success, and data written afterwards through the handle is kept",
         steps: j42,
-        divergences: &[crate::case::ntfs3g(
-            "on a file with data: expected ReparseDataInvalid, got success",
-            "ntfs-3g sets system.ntfs_reparse_data holding a symlink on a file that has data (the setxattr succeeds); observed on ntfs-3g 2022.10.3 by this case",
-        )],
     },
     Case {
         id: "N40",
@@ -130,7 +117,6 @@ pub(super) const CASES: &[Case] = &[
         source: QUERY_DIR,
         expected: "<.txt lists a.txt and B.TXT; the next call STATUS_NO_MORE_FILES; a pattern matching nothing STATUS_NO_SUCH_FILE on the first call",
         steps: n40,
-        divergences: &[],
     },
     Case {
         id: "R40",
@@ -139,7 +125,6 @@ pub(super) const CASES: &[Case] = &[
         source: super::hard_links::WINBTRFS_LINK_THROUGH_FILE,
         expected: "STATUS_INVALID_PARAMETER (ERROR_INVALID_PARAMETER)",
         steps: r40,
-        divergences: &[],
     },
     Case {
         id: "R41",
@@ -148,7 +133,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINBTRFS_RENAME_ACCESS,
         expected: "without DELETE access STATUS_ACCESS_DENIED; relative to a directory handle the file moves there; a bare name renames in place",
         steps: r41,
-        divergences: &[],
     },
 ];
 

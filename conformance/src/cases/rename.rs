@@ -34,7 +34,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "the new name has the old FileId and data; the old name is gone",
         steps: r01,
-        divergences: &[],
     },
     Case {
         id: "R02",
@@ -43,7 +42,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "d\\b holds the file; a is gone",
         steps: r02,
-        divergences: &[],
     },
     Case {
         id: "R03",
@@ -52,7 +50,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "ERROR_ALREADY_EXISTS; both files unchanged",
         steps: r03,
-        divergences: &[],
     },
     Case {
         id: "R04",
@@ -61,7 +58,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "the target name has the source's FileId and data",
         steps: r04,
-        divergences: &[],
     },
     Case {
         id: "R05",
@@ -70,7 +66,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_RENAME_INFO,
         expected: "ERROR_ACCESS_DENIED",
         steps: r05,
-        divergences: &[],
     },
     Case {
         id: "R06",
@@ -79,7 +74,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_RENAME_INFO,
         expected: "ERROR_ACCESS_DENIED",
         steps: r06,
-        divergences: &[],
     },
     Case {
         id: "R07",
@@ -88,7 +82,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_RENAME_INFO,
         expected: "success: the name now holds the directory",
         steps: r07,
-        divergences: &[],
     },
     Case {
         id: "R08",
@@ -97,7 +90,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_RENAME_INFO,
         expected: "ERROR_ACCESS_DENIED",
         steps: r08,
-        divergences: &[],
     },
     Case {
         id: "R09",
@@ -106,7 +98,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A6: Wine kernel32 test_MoveFileA (source open without FILE_SHARE_DELETE: ERROR_SHARING_VIOLATION); IoCheckShareAccess",
         expected: "ERROR_SHARING_VIOLATION",
         steps: r09,
-        divergences: &[],
     },
     Case {
         id: "R10",
@@ -115,7 +106,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A6; IoCheckShareAccess semantics: a handle without read, write or delete access takes no part in sharing (IoCheckShareAccess docs; ReactOS ntoskrnl IoCheckShareAccess/IoUpdateShareAccess)",
         expected: "success",
         steps: r10,
-        divergences: &[],
     },
     Case {
         id: "R11",
@@ -124,10 +114,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINFSP_RENAME,
         expected: "ERROR_ACCESS_DENIED",
         steps: r11,
-        divergences: &[ntfs3g(
-            "got success",
-            "ntfs-3g renames a directory whatever is open beneath it (POSIX rename semantics); observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "R12",
@@ -136,7 +122,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A6 [VERIFY on Windows]: `move` reports a sharing violation; FastFat logic gives access denied",
         expected: "a failure (ERROR_SHARING_VIOLATION, ERROR_ACCESS_DENIED or ERROR_INVALID_PARAMETER); the tree is unchanged",
         steps: r12,
-        divergences: &[],
     },
     Case {
         id: "R13",
@@ -145,7 +130,6 @@ pub(super) const CASES: &[Case] = &[
         source: RENAME_EX,
         expected: "success; the name holds the source; the open handle reads the old data",
         steps: r13,
-        divergences: &[],
     },
     Case {
         id: "R14",
@@ -154,7 +138,6 @@ pub(super) const CASES: &[Case] = &[
         source: RENAME_EX,
         expected: "success; the name holds the source directory and its files",
         steps: r14,
-        divergences: &[],
     },
     Case {
         id: "R15",
@@ -163,7 +146,6 @@ pub(super) const CASES: &[Case] = &[
         source: RENAME_EX,
         expected: "STATUS_DIRECTORY_NOT_EMPTY",
         steps: r15,
-        divergences: &[],
     },
     Case {
         id: "R16",
@@ -172,7 +154,6 @@ pub(super) const CASES: &[Case] = &[
         source: RENAME_EX,
         expected: "STATUS_SHARING_VIOLATION",
         steps: r16,
-        divergences: &[],
     },
     Case {
         id: "R17",
@@ -181,7 +162,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A6: MoveFileEx on a read-only target; FILE_RENAME_IGNORE_READONLY_ATTRIBUTE exists because of it (FILE_RENAME_INFORMATION docs)",
         expected: "ERROR_ACCESS_DENIED; the target stays",
         steps: r17,
-        divergences: &[],
     },
     Case {
         id: "R18",
@@ -190,7 +170,6 @@ pub(super) const CASES: &[Case] = &[
         source: RENAME_EX,
         expected: "success",
         steps: r18,
-        divergences: &[],
     },
     Case {
         id: "R19",
@@ -199,7 +178,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A5/A6: WinBtrfs rename \"different case\"",
         expected: "the listing shows README.TXT only; same FileId",
         steps: r19,
-        divergences: &[],
     },
     Case {
         id: "R20",
@@ -208,7 +186,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "success; the handle reads the data; the new name reads it too",
         steps: r20,
-        divergences: &[],
     },
     Case {
         id: "R21",
@@ -217,7 +194,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "ERROR_PATH_NOT_FOUND",
         steps: r21,
-        divergences: &[],
     },
     Case {
         id: "R22",
@@ -226,7 +202,6 @@ pub(super) const CASES: &[Case] = &[
         source: DIGEST,
         expected: "ERROR_FILE_NOT_FOUND",
         steps: r22,
-        divergences: &[],
     },
     Case {
         id: "R23",
@@ -235,7 +210,6 @@ pub(super) const CASES: &[Case] = &[
         source: NAMING,
         expected: "ERROR_INVALID_NAME (STATUS_OBJECT_NAME_INVALID); the file keeps its name",
         steps: r23,
-        divergences: &[NTFS3G_FORBIDDEN],
     },
     Case {
         id: "R24",
@@ -244,7 +218,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "e\\sub\\f is the old d\\sub\\f (same FileId)",
         steps: r24,
-        divergences: &[],
     },
     Case {
         id: "R25",
@@ -253,7 +226,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "ERROR_ACCESS_DENIED; the junction stays",
         steps: r25,
-        divergences: &[],
     },
     Case {
         id: "R26",
@@ -262,7 +234,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A3/A6: the target path's directories are resolved like any path",
         expected: "t\\a holds the file",
         steps: r26,
-        divergences: &[],
     },
     Case {
         id: "R27",
@@ -271,10 +242,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "the listing shows the target name as spelled in the call, once",
         steps: r27,
-        divergences: &[ntfs3g(
-            "still listed",
-            "ntfs-3g looks names up case-sensitively, so the differently spelled target is a new name beside the old one; observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "R28",
@@ -283,7 +250,6 @@ pub(super) const CASES: &[Case] = &[
         source: WINE_MOVE,
         expected: "success; the file is unchanged",
         steps: r28,
-        divergences: &[],
     },
 ];
 

@@ -18,7 +18,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_SYMLINK,
         expected: "data of the target; the link: REPARSE_POINT without DIRECTORY, tag IO_REPARSE_TAG_SYMLINK",
         steps: s01,
-        divergences: &[],
     },
     Case {
         id: "S02",
@@ -27,7 +26,6 @@ pub(super) const CASES: &[Case] = &[
         source: MSFSCC_SYMLINK,
         expected: "d\\s -> ..\\t\\f reads t\\f",
         steps: s02,
-        divergences: &[],
     },
     Case {
         id: "S03",
@@ -36,7 +34,6 @@ pub(super) const CASES: &[Case] = &[
         source: CREATE_SYMLINK,
         expected: "the link reads the target's data",
         steps: s03,
-        divergences: &[],
     },
     Case {
         id: "S04",
@@ -45,7 +42,6 @@ pub(super) const CASES: &[Case] = &[
         source: "CreateSymbolicLinkW (SYMBOLIC_LINK_FLAG_DIRECTORY)",
         expected: "attributes DIRECTORY|REPARSE_POINT, tag SYMLINK; s\\f reads t\\f; s lists t's files",
         steps: s04,
-        divergences: &[],
     },
     Case {
         id: "S05",
@@ -54,7 +50,6 @@ pub(super) const CASES: &[Case] = &[
         source: SYMLINK_CONSIDERATIONS,
         expected: "creation succeeds; the link opens with FILE_FLAG_OPEN_REPARSE_POINT; following it gives ERROR_FILE_NOT_FOUND",
         steps: s05,
-        divergences: &[],
     },
     Case {
         id: "S06",
@@ -63,7 +58,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4: dangling links distinguish name and path not found (STATUS_OBJECT_PATH_NOT_FOUND)",
         expected: "ERROR_PATH_NOT_FOUND",
         steps: s06,
-        divergences: &[],
     },
     Case {
         id: "S07",
@@ -72,7 +66,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4: WinFsp reparse_symlink_relative_test (\"loop\" -> \"loop\")",
         expected: "ERROR_CANT_RESOLVE_FILENAME (STATUS_REPARSE_POINT_NOT_RESOLVED)",
         steps: s07,
-        divergences: &[],
     },
     Case {
         id: "S08",
@@ -81,7 +74,6 @@ pub(super) const CASES: &[Case] = &[
         source: SYMLINK_CONSIDERATIONS,
         expected: "ERROR_CANT_RESOLVE_FILENAME",
         steps: s08,
-        divergences: &[],
     },
     Case {
         id: "S09",
@@ -90,7 +82,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4: \"There is a maximum of 63 reparse points (and therefore symbolic links) allowed in a particular path\" (symbolic-link-programming-considerations)",
         expected: "the 63rd link of a chain reads the file",
         steps: s09,
-        divergences: &[],
     },
     Case {
         id: "S10",
@@ -99,7 +90,6 @@ pub(super) const CASES: &[Case] = &[
         source: SYMLINK_CONSIDERATIONS,
         expected: "ERROR_CANT_RESOLVE_FILENAME (a POSIX target gives ELOOP earlier, at 41: the same outcome, from the kernel's limit)",
         steps: s10,
-        divergences: &[],
     },
     Case {
         id: "S11",
@@ -108,7 +98,6 @@ pub(super) const CASES: &[Case] = &[
         source: WIN11_KIND,
         expected: "ERROR_ACCESS_DENIED or ERROR_DIRECTORY",
         steps: s11,
-        divergences: &[],
     },
     Case {
         id: "S12",
@@ -117,7 +106,6 @@ pub(super) const CASES: &[Case] = &[
         source: WIN11_KIND,
         expected: "ERROR_DIRECTORY or ERROR_ACCESS_DENIED",
         steps: s12,
-        divergences: &[],
     },
     Case {
         id: "S13",
@@ -126,7 +114,6 @@ pub(super) const CASES: &[Case] = &[
         source: MSFSCC_SYMLINK,
         expected: "after the move the link reads the file its target names relative to the new directory",
         steps: s13,
-        divergences: &[],
     },
     Case {
         id: "S14",
@@ -135,7 +122,6 @@ pub(super) const CASES: &[Case] = &[
         source: "CreateFileW docs (FILE_FLAG_OPEN_REPARSE_POINT)",
         expected: "the link's FileId differs from the target's; following gives the target's",
         steps: s14,
-        divergences: &[],
     },
     Case {
         id: "S15",
@@ -144,7 +130,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4: WinBtrfs (open mp\\file with FILE_OPEN_REPARSE_POINT still traverses the junction)",
         expected: "j\\f and s\\f opened with the flag are t\\f",
         steps: s15,
-        divergences: &[],
     },
     Case {
         id: "S16",
@@ -153,10 +138,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4: WinFsp reparse_guid_test; WinBtrfs (STATUS_IO_REPARSE_TAG_NOT_HANDLED)",
         expected: "ERROR_CANT_ACCESS_FILE (STATUS_IO_REPARSE_TAG_NOT_HANDLED)",
         steps: s16,
-        divergences: &[ntfs3g(
-            "errno ENOENT",
-            "ntfs-3g shows a reparse point of an unknown tag as a symlink to the text \"unsupported reparse tag 0x...\", so opening it gives ENOENT rather than EIO; observed on ntfs-3g 2022.10.3",
-        )],
     },
     Case {
         id: "S17",
@@ -165,7 +146,6 @@ pub(super) const CASES: &[Case] = &[
         source: SYMLINK_CONSIDERATIONS,
         expected: "the link stays; following it gives ERROR_FILE_NOT_FOUND until the target exists again",
         steps: s17,
-        divergences: &[],
     },
     Case {
         id: "S18",
@@ -174,7 +154,6 @@ pub(super) const CASES: &[Case] = &[
         source: MSFSCC_SYMLINK,
         expected: "j\\s -> ..\\t\\f (s in d, j -> d) reads t\\f",
         steps: s18,
-        divergences: &[],
     },
     Case {
         id: "S19",
@@ -183,7 +162,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4/A3: every reparse point of a path is followed",
         expected: "s\\f reads t\\f",
         steps: s19,
-        divergences: &[],
     },
     Case {
         id: "S20",
@@ -192,10 +170,6 @@ pub(super) const CASES: &[Case] = &[
         source: "A4 + A5: the target is an ordinary path, looked up like any other",
         expected: "s -> T\\FILE.TXT reads t\\File.txt",
         steps: s20,
-        divergences: &[ntfs3g(
-            "ENOENT",
-            "ntfs-3g looks names up case-sensitively; observed on ntfs-3g 2022.10.3",
-        )],
     },
 ];
 

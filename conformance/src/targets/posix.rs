@@ -1,6 +1,7 @@
 //! `posix:DIR`: any mounted directory, driven through Linux system calls and the
 //! ntfs-3g-compatible extended attributes. An ntlinkfs mount, an ntfs-3g mount and anything
-//! else can be judged this way.
+//! else can be judged this way. The system calls are `host::sys`'s, the ones the differential
+//! fuzzer makes too.
 //!
 //! How each NTFS operation is expressed (and where it cannot be):
 //!
@@ -32,24 +33,19 @@
 //! [`Feature::RawReparseTransitions`] and observes the raw behaviour.
 
 use crate::target::*;
+use host::sys::{self, RenameMode};
+use host::xattrs::{control, ntfs};
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use vfs_core::{attrs, name::wide, reparse};
 
 /// The extended attribute holding a file's raw reparse buffer (ntfs-3g; ntlinkfs).
-pub const XATTR_REPARSE: &str = "system.ntfs_reparse_data";
+const XATTR_REPARSE: &str = ntfs::REPARSE_DATA;
 /// The extended attribute holding FILE_ATTRIBUTE_* as 4 little-endian bytes.
-pub const XATTR_ATTRIB: &str = "system.ntfs_attrib";
-
-/// ntlinkfs's control attribute for a case-only rename (set on the directory, value = the new
-/// spelling).
-pub const RECASE: &str = "user.ntlinkfs.recase";
+const XATTR_ATTRIB: &str = ntfs::ATTRIB;
 
 /// The drive letter absolute link targets use on POSIX targets: the mount's root is `C:\`
 /// (ntfs-3g resolves a drive letter it has no mapping for on the mounted volume itself, and
@@ -68,17 +64,6 @@ pub struct PosixTarget {
     remove_run_dir: bool,
 }
 
-/// What [`PosixTarget::open`] found out about a directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountFacts {
-    /// The mount point holding the directory.
-    pub mount_root: PathBuf,
-    /// The mount's file system type (`fuse`, `fuse.ntlinkfs`, `fuseblk`, `tmpfs`, ...).
-    pub fstype: String,
-    /// The mount's source (device, image or FSName).
-    pub source: String,
-}
-
 impl PosixTarget {
     /// A target for directory `dir`. The flavor is detected from the mount (`ntlinkfs` in the
     /// file system type or source means ntlinkfs; a mount with `system.ntfs_attrib` is taken as
@@ -89,7 +74,7 @@ impl PosixTarget {
         if !dir.is_dir() {
             return Err(format!("{} is not a directory", dir.display()));
         }
-        let facts = mount_facts(&dir)?;
+        let facts = host::mountinfo::holding(&dir).map_err(|e| e.to_string())?;
         let ntfs_xattrs = get_xattr(&dir, XATTR_ATTRIB, true).is_ok();
         let flavor = flavor.unwrap_or_else(|| {
             if facts.fstype.contains("ntlinkfs") || facts.source.contains("ntlinkfs") {
@@ -110,7 +95,7 @@ impl PosixTarget {
             name: name.to_string(),
             flavor,
             run_dir,
-            mount_root: facts.mount_root,
+            mount_root: facts.mount_point,
             ntfs_xattrs,
             settle: flavor == Flavor::Ntfs3g,
             remove_run_dir: true,
@@ -197,139 +182,30 @@ fn unblock_removal(dir: &Path) {
     }
 }
 
-/// The mount holding `dir` (longest mount point that is a prefix), from /proc/self/mountinfo.
-pub fn mount_facts(dir: &Path) -> Result<MountFacts, String> {
-    let text = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("/proc/self/mountinfo: {e}"))?;
-    let mut best: Option<MountFacts> = None;
-    for line in text.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(sep) = fields.iter().position(|f| *f == "-") else {
-            continue;
-        };
-        if fields.len() < sep + 3 || fields.len() < 5 {
-            continue;
-        }
-        let mp = PathBuf::from(unescape_mountinfo(fields[4]));
-        if !dir.starts_with(&mp) {
-            continue;
-        }
-        let longer = best
-            .as_ref()
-            .is_none_or(|b| mp.as_os_str().len() >= b.mount_root.as_os_str().len());
-        if longer {
-            best = Some(MountFacts {
-                mount_root: mp,
-                fstype: fields[sep + 1].to_string(),
-                source: unescape_mountinfo(fields[sep + 2]),
-            });
-        }
-    }
-    best.ok_or_else(|| format!("no mount holds {}", dir.display()))
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 // ------------------------------------------------------------------------------ xattrs
 
-fn cpath(p: &Path) -> Op<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Failure::Broken("NUL in path".into()))
-}
-
-fn last_errno() -> Failure {
-    Failure::from_io(&std::io::Error::last_os_error())
-}
-
-/// `getxattr`/`lgetxattr` of one attribute.
+/// `getxattr` (`follow`) or `lgetxattr` of one attribute.
 pub fn get_xattr(p: &Path, name: &str, follow: bool) -> Op<Vec<u8>> {
-    let cp = cpath(p)?;
-    let cn = CString::new(name).map_err(|_| Failure::Broken("NUL in name".into()))?;
-    let mut buf = vec![0u8; 256];
-    loop {
-        // SAFETY: cp/cn are NUL-terminated; buf is valid for buf.len() bytes.
-        let n = unsafe {
-            if follow {
-                libc::getxattr(cp.as_ptr(), cn.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-            } else {
-                libc::lgetxattr(cp.as_ptr(), cn.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-            }
-        };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::ERANGE) && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 4, 0);
-            continue;
-        }
-        return Err(Failure::from_io(&err));
+    if follow {
+        sys::getxattr(p, name)
+    } else {
+        sys::lgetxattr(p, name)
     }
+    .map_err(Failure::Errno)
 }
 
 /// `lsetxattr` of one attribute (never follows a link: the link itself is changed).
 pub fn set_xattr(p: &Path, name: &str, value: &[u8]) -> Op<()> {
-    let cp = cpath(p)?;
-    let cn = CString::new(name).map_err(|_| Failure::Broken("NUL in name".into()))?;
-    // SAFETY: pointers valid for the given lengths.
-    let r = unsafe {
-        libc::lsetxattr(
-            cp.as_ptr(),
-            cn.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(last_errno())
-    }
+    sys::lsetxattr(p, name, value).map_err(Failure::Errno)
 }
 
 fn remove_xattr(p: &Path, name: &str) -> Op<()> {
-    let cp = cpath(p)?;
-    let cn = CString::new(name).map_err(|_| Failure::Broken("NUL in name".into()))?;
-    // SAFETY: NUL-terminated strings.
-    let r = unsafe { libc::lremovexattr(cp.as_ptr(), cn.as_ptr()) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(last_errno())
-    }
+    sys::lremovexattr(p, name).map_err(Failure::Errno)
 }
 
 fn fget_attrib(f: &File) -> Option<u32> {
-    let cn = CString::new(XATTR_ATTRIB).ok()?;
     let mut buf = [0u8; 4];
-    // SAFETY: fd is open; buf valid for 4 bytes.
-    let n = unsafe {
-        libc::fgetxattr(
-            f.as_raw_fd(),
-            cn.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    (n == 4).then(|| u32::from_le_bytes(buf))
+    (sys::fgetxattr(f, XATTR_ATTRIB, &mut buf) == Ok(4)).then(|| u32::from_le_bytes(buf))
 }
 
 // ------------------------------------------------------------------------------ sandbox
@@ -374,11 +250,11 @@ impl PosixSandbox {
         }
     }
 
-    /// ntfs-3g: clear the kernel's stale view of a file whose type just changed (one lstat,
-    /// which fails with EIO once and makes the next lookup fresh).
+    /// ntfs-3g: clear the kernel's stale view of a file whose type just changed (the same look
+    /// the differential fuzzer takes: lstat until it stops failing with EIO).
     fn settle(&self, p: &Path) {
         if self.settle {
-            let _ = fs::symlink_metadata(p);
+            sys::settle_after_kind_change(p);
         }
     }
 
@@ -497,7 +373,7 @@ impl PosixSandbox {
         if !vfs_core::name::eq_ignore_case(&wide(sn), &wide(dn)) {
             return None;
         }
-        Some(set_xattr(s.parent()?, RECASE, dn.as_bytes()))
+        Some(set_xattr(s.parent()?, control::RECASE, dn.as_bytes()))
     }
 
     fn handle(&mut self, h: Handle) -> Op<&mut OpenFile> {
@@ -810,29 +686,17 @@ impl NtfsTarget for PosixSandbox {
         if flags.replace_if_exists {
             return io(fs::rename(&s, &d));
         }
-        let (cs, cd) = (cpath(&s)?, cpath(&d)?);
-        // SAFETY: NUL-terminated paths, AT_FDCWD.
-        let r = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                cs.as_ptr(),
-                libc::AT_FDCWD,
-                cd.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if r == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EINVAL) {
-            // The file system has no rename flags (ntfs-3g's FUSE protocol): check by hand.
-            if fs::symlink_metadata(&d).is_ok() {
-                return Err(Failure::Errno(libc::EEXIST));
+        match sys::rename(&s, &d, RenameMode::NoReplace) {
+            Ok(()) => Ok(()),
+            Err(libc::EINVAL) => {
+                // The file system has no rename flags (ntfs-3g's FUSE protocol): check by hand.
+                if fs::symlink_metadata(&d).is_ok() {
+                    return Err(Failure::Errno(libc::EEXIST));
+                }
+                io(fs::rename(&s, &d))
             }
-            return io(fs::rename(&s, &d));
+            Err(e) => Err(Failure::Errno(e)),
         }
-        Err(Failure::from_io(&err))
     }
 
     fn list_dir(&mut self, path: &str) -> Op<Vec<String>> {
@@ -863,17 +727,5 @@ impl std::fmt::Debug for PosixSandbox {
             .field("root", &self.root)
             .field("flavor", &self.flavor)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes_are_decoded() {
-        assert_eq!(unescape_mountinfo(r"/mnt/a\040b"), "/mnt/a b");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
-        assert_eq!(unescape_mountinfo(r"/x\0"), r"/x\0");
     }
 }

@@ -1,6 +1,6 @@
 //! `ntlinkfs-difffuzz`: runs the same random operation sequences on an ntlinkfs mount and on
-//! ntfs-3g (an mkntfs image) and reports every difference that `known-divergences.toml` does
-//! not explain. Exit status 0 = none, 1 = findings, 2 = the run could not be made.
+//! ntfs-3g (an mkntfs image) and reports every difference that the divergence registry
+//! (`host/divergences.toml`) does not explain. Exit status 0 = none, 1 = findings, 2 = the run could not be made.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -8,7 +8,7 @@ use reliability::difffuzz::exec::{outcome_text, Side};
 use reliability::difffuzz::known::KnownList;
 use reliability::difffuzz::op::Op;
 use reliability::difffuzz::{FuzzConfig, Fuzzer};
-use reliability::mounts::{ntlinkfs_bin, Ntfs3gMount, NtlinkfsMount};
+use reliability::mounts::{ntlinkfs_bin, reference_ntfs3g, NtlinkfsMount};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -32,7 +32,7 @@ struct Args {
     #[arg(long, default_value_t = 0.01)]
     odd_name_rate: f64,
     /// The list of known divergences.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/known-divergences.toml"))]
+    #[arg(long, default_value = host::divergences::PATH)]
     known: PathBuf,
     /// Use this ntlinkfs mount instead of starting one.
     #[arg(long)]
@@ -98,8 +98,8 @@ fn run(args: Args) -> Result<i32> {
     let b_dir = match &args.ntfs3g_dir {
         Some(d) => d.clone(),
         None => {
-            let m = Ntfs3gMount::start(512).context("cannot make the ntfs-3g reference mount")?;
-            let d = m.dir.clone();
+            let m = reference_ntfs3g(512).context("cannot make the ntfs-3g reference mount")?;
+            let d = m.mount_point().to_path_buf();
             _n3 = Some(m);
             d
         }

@@ -44,21 +44,9 @@ fn main() {
 }
 
 fn find_pjdfstest() -> Result<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("CARGO_HOME") {
-        dirs.push(PathBuf::from(home).join("bin"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("pjdfstest"))
-        .find(|p| p.is_file())
-        .context(
-            "pjdfstest is missing: run scripts/install-deps.sh (cargo install --locked pjdfstest)",
-        )
+    host::program::find_with_cargo_bin("pjdfstest").context(
+        "pjdfstest is missing: run scripts/install-deps.sh (cargo install --locked pjdfstest)",
+    )
 }
 
 fn run(args: Args) -> Result<i32> {

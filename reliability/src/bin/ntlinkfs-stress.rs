@@ -137,10 +137,7 @@ fn run(args: Args) -> Result<i32> {
             println!("  {d}");
         }
         // Workers are stuck in the kernel: unmount lazily so they get ENOTCONN, then leave.
-        let _ = std::process::Command::new("fusermount3")
-            .arg("-uz")
-            .arg(&dir)
-            .status();
+        reliability::mounts::clean_up_dead_mount(&dir);
         return Ok(1);
     }
     for f in rep.fatal.iter().take(20) {

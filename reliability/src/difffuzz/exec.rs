@@ -3,7 +3,7 @@
 //! the absolute mount path inside link targets are left out or normalised: they differ between
 //! any two file systems without meaning anything.
 
-use super::op::{hash, pattern, Op, SLOTS};
+use super::op::{hash, pattern, xattr_value, Op, SLOTS, XATTR_NAMES};
 use crate::errno;
 use crate::sys::{self, Kind, Meta};
 use std::fs::File;
@@ -120,24 +120,38 @@ impl Side {
             Op::Junction(p, t) => {
                 let path = self.at(seq, p);
                 let buf = self.junction_buffer(seq, t);
-                let r = sys::lsetxattr(&path, sys::REPARSE_XATTR, &buf).map(|_| ok());
+                let r = sys::lsetxattr(&path, host::xattrs::ntfs::REPARSE_DATA, &buf).map(|_| ok());
                 self.settle_eio += settle(&path);
                 r
             }
             Op::Unreparse(p) => {
                 let path = self.at(seq, p);
-                let r = sys::lremovexattr(&path, sys::REPARSE_XATTR).map(|_| ok());
+                let r = sys::lremovexattr(&path, host::xattrs::ntfs::REPARSE_DATA).map(|_| ok());
                 self.settle_eio += settle(&path);
                 r
             }
-            Op::GetReparse(p) => sys::lgetxattr(&self.at(seq, p), sys::REPARSE_XATTR).map(|b| {
-                let tag = b
-                    .get(..4)
-                    .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]))
-                    .unwrap_or(0);
-                format!("tag={tag:#x} len={} h={:08x}", b.len(), hash(&b))
-            }),
+            Op::GetReparse(p) => sys::lgetxattr(&self.at(seq, p), host::xattrs::ntfs::REPARSE_DATA)
+                .map(|b| {
+                    let tag = b
+                        .get(..4)
+                        .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]))
+                        .unwrap_or(0);
+                    format!("tag={tag:#x} len={} h={:08x}", b.len(), hash(&b))
+                }),
             Op::List(p) => sys::list_dir(&self.at(seq, p)).map(|n| format!("[{}]", n.join(", "))),
+            Op::SetXattr(p, k, v) => {
+                sys::lsetxattr(&self.at(seq, p), XATTR_NAMES[*k], &xattr_value(*v)).map(|_| ok())
+            }
+            Op::GetXattr(p, k) => sys::lgetxattr(&self.at(seq, p), XATTR_NAMES[*k])
+                .map(|b| format!("len={} h={:08x}", b.len(), hash(&b))),
+            Op::RemoveXattr(p, k) => {
+                sys::lremovexattr(&self.at(seq, p), XATTR_NAMES[*k]).map(|_| ok())
+            }
+            Op::ListXattr(p) => sys::llistxattr(&self.at(seq, p)).map(|mut n| {
+                n.sort();
+                let shown: Vec<String> = n.iter().map(|b| b.escape_ascii().to_string()).collect();
+                format!("[{}]", shown.join(", "))
+            }),
             Op::Open(s, p) => {
                 let f = sys::open_rw(&self.at(seq, p))?;
                 self.slots[*s] = Some(f);
@@ -239,7 +253,7 @@ impl Side {
                 Ok(m) => match m.kind {
                     Kind::File => {
                         // Read what the file system holds, not the kernel's cached pages
-                        // (ntfs-3g's can be stale across hard links; see known-divergences).
+                        // (ntfs-3g's can be stale across hard links; see host/divergences.toml).
                         let data = sys::open_ro(&p).and_then(|f| {
                             sys::drop_page_cache(&f)?;
                             sys::read_all(&f)
@@ -371,7 +385,8 @@ fn remove_tree(p: &Path) -> Result<(), String> {
             // A junction that hides entries (ntfs-3g sets one on a non-empty directory): drop
             // the reparse point and remove what is below.
             Err(_)
-                if m.kind == Kind::Symlink && sys::lremovexattr(p, sys::REPARSE_XATTR).is_ok() =>
+                if m.kind == Kind::Symlink
+                    && sys::lremovexattr(p, host::xattrs::ntfs::REPARSE_DATA).is_ok() =>
             {
                 settle(p);
                 remove_tree(p)
@@ -399,18 +414,8 @@ fn meta_summary(m: &Meta) -> String {
     }
 }
 
-/// After a reparse point is set or removed the file's type changes (directory ↔ link). The
-/// kernel notices on the next look-up, and FUSE answers that look-up with EIO once while it
-/// swaps the inode (fuse_do_getattr: "inode_wrong_type → make bad"). Look twice so the next
-/// compared operation sees the file as it now is; this look is not compared, but the EIOs
-/// are counted (returned) and reported.
+/// The look after a reparse change ([`sys::settle_after_kind_change`]): not compared, but the
+/// EIOs are counted (returned) and reported.
 fn settle(p: &Path) -> u64 {
-    let mut eio = 0;
-    for _ in 0..5 {
-        if sys::lstat(p) != Err(libc::EIO) {
-            break;
-        }
-        eio += 1;
-    }
-    eio
+    sys::settle_after_kind_change(p)
 }

@@ -3,7 +3,7 @@
 //! that allow them), up to three levels deep. Half the paths are picked from what exists on the
 //! reference mount, so most operations do something rather than fail with ENOENT.
 
-use super::op::{Op, SLOTS};
+use super::op::{Op, SLOTS, XATTR_NAMES};
 use crate::sys::{Kind, RenameMode};
 
 const NAMES: [&str; 3] = ["a", "b", "c"];
@@ -204,7 +204,7 @@ impl Gen {
         let file = Some(Kind::File);
         let dir = Some(Kind::Dir);
         let link = Some(Kind::Symlink);
-        let mut w = self.rng.u32(..120);
+        let mut w = self.rng.u32(..128);
         if (104..120).contains(&w) && !self.open.iter().any(|o| *o) && self.rng.bool() {
             // A descriptor operation with nothing open: often open something instead.
             w = 100;
@@ -305,11 +305,24 @@ impl Gen {
                 let s = self.slot();
                 Op::FdTruncate(s, self.size())
             }
-            _ => {
+            116..=119 => {
                 let s = self.slot();
                 self.open[s] = false;
                 Op::Close(s)
             }
+            120..=122 => {
+                let k = self.rng.usize(..XATTR_NAMES.len());
+                Op::SetXattr(self.existing(None), k, self.rng.u8(..))
+            }
+            123..=124 => {
+                let k = self.rng.usize(..XATTR_NAMES.len());
+                Op::GetXattr(self.existing(None), k)
+            }
+            125 => {
+                let k = self.rng.usize(..XATTR_NAMES.len());
+                Op::RemoveXattr(self.existing(None), k)
+            }
+            _ => Op::ListXattr(self.existing(None)),
         }
     }
 }

@@ -1,27 +1,25 @@
-//! The written list of known divergences between ntlinkfs and ntfs-3g
-//! (`reliability/known-divergences.toml`): each entry says what NTFS does and why ntfs-3g differs,
-//! gives a probe (an operation sequence that shows it, with both mounts' outcomes), and names
-//! the matcher that recognises it in a fuzzing run. The matchers are code; the list is data:
-//! an entry whose matcher does not exist is an error, and a matcher no entry names is unused.
+//! The known divergences between ntlinkfs and ntfs-3g, as the fuzzer reads them from the one
+//! registry (`host/divergences.toml`, [`host::divergences`], shared with the conformance
+//! suite): each entry says what NTFS does and why ntfs-3g differs; the entries the fuzzer reads
+//! give a probe (an operation sequence that shows it, with both mounts' outcomes) and name the
+//! matcher that recognises it in a fuzzing run. The matchers are code; the list is data: an
+//! entry whose matcher does not exist is an error, and a matcher no entry names is unused.
 
 use super::exec::{outcome_text, Outcome};
 use super::op::Op;
 use crate::sys::RenameMode;
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
 use std::path::Path;
 
-/// The file, parsed.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The registry's entries the fuzzer reads (those with a matcher), in file order.
+#[derive(Debug)]
 pub struct KnownList {
     /// The entries.
     pub divergence: Vec<Known>,
 }
 
-/// One known divergence.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One known divergence, as the fuzzer reads it.
+#[derive(Debug, Clone)]
 pub struct Known {
     /// Stable id, used in reports.
     pub id: String,
@@ -273,40 +271,31 @@ impl KnownList {
         KnownList::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
-    /// [`KnownList::load`] from text.
+    /// [`KnownList::load`] from text: the registry's own checks
+    /// ([`host::divergences::Registry::parse`]), then the fuzzer's.
     pub fn parse(text: &str) -> Result<KnownList> {
-        let list: KnownList = toml::from_str(text)?;
-        let mut ids = std::collections::BTreeSet::new();
-        for k in &list.divergence {
-            if !ids.insert(k.id.clone()) {
-                bail!("divergence `{}` is listed twice", k.id);
+        let registry = host::divergences::Registry::parse(text)?;
+        let mut divergence = Vec::new();
+        for d in registry.fuzzer_entries() {
+            let matcher = d.matcher.clone().unwrap_or_default();
+            if !MATCHERS.iter().any(|(n, _)| *n == matcher) {
+                bail!("divergence `{}` names unknown matcher `{matcher}`", d.id);
             }
-            if !MATCHERS.iter().any(|(n, _)| *n == k.matcher) {
-                bail!(
-                    "divergence `{}` names unknown matcher `{}`",
-                    k.id,
-                    k.matcher
-                );
-            }
-            for line in &k.probe {
+            for line in &d.probe {
                 line.parse::<Op>().map_err(anyhow::Error::msg)?;
             }
-            if k.ntlinkfs_outcomes.len() != k.probe.len()
-                || k.ntfs_3g_outcomes.len() != k.probe.len()
-            {
-                bail!(
-                    "divergence `{}`: one outcome per probe operation on each side",
-                    k.id
-                );
-            }
-            if k.ntfs.trim().is_empty() || k.ntfs_3g.trim().is_empty() {
-                bail!(
-                    "divergence `{}` needs its NTFS rule and its ntfs-3g evidence",
-                    k.id
-                );
-            }
+            divergence.push(Known {
+                id: d.id.clone(),
+                title: d.title.clone(),
+                ntfs: d.ntfs.clone(),
+                ntfs_3g: d.ntfs_3g.clone(),
+                matcher,
+                probe: d.probe.clone(),
+                ntlinkfs_outcomes: d.ntlinkfs_outcomes.clone(),
+                ntfs_3g_outcomes: d.ntfs_3g_outcomes.clone(),
+            });
         }
-        Ok(list)
+        Ok(KnownList { divergence })
     }
 
     /// The first listed divergence that explains this difference.
@@ -350,9 +339,15 @@ mod tests {
 
     #[test]
     fn the_repository_list_loads() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("known-divergences.toml");
-        let list = KnownList::load(&p).unwrap();
+        let list = KnownList::load(Path::new(host::divergences::PATH)).unwrap();
         assert!(!list.divergence.is_empty());
+        // Every matcher is named by an entry: none is dead code.
+        for (m, _) in MATCHERS {
+            assert!(
+                list.divergence.iter().any(|k| k.matcher == *m),
+                "matcher {m} is unused"
+            );
+        }
     }
 
     #[test]

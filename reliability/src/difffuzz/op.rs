@@ -59,6 +59,39 @@ pub enum Op {
     Close(usize),
     /// `link(path, path.lK)` for K in 1..=n: stops at the first failure (the 1024-link probe).
     LinkMany(String, u32),
+    /// `lsetxattr(path, XATTR_NAMES[k], value from seed)`.
+    SetXattr(String, usize, u8),
+    /// `lgetxattr(path, XATTR_NAMES[k])`: length and hash.
+    GetXattr(String, usize),
+    /// `lremovexattr(path, XATTR_NAMES[k])`.
+    RemoveXattr(String, usize),
+    /// `llistxattr(path)`, names sorted.
+    ListXattr(String),
+}
+
+/// The extended attribute names the xattr operations use: stored `user.*` names, one that is
+/// not ASCII, and two that are not UTF-8 and would be one name if converted lossily (issue
+/// 14: refused with EILSEQ on both sides). No case variants: NTFS stream names, where ntfs-3g
+/// keeps `user.*` attributes, are case-insensitive.
+pub const XATTR_NAMES: [&[u8]; 5] = [
+    b"user.a",
+    b"user.b",
+    "user.é".as_bytes(),
+    b"user.\xff\xfe",
+    b"user.\xfe\xff",
+];
+
+/// The value a SetXattr writes: 1 to 7 bytes from the seed.
+pub fn xattr_value(seed: u8) -> Vec<u8> {
+    (0..=(seed % 7)).map(|i| seed.wrapping_add(i)).collect()
+}
+
+/// An index into [`XATTR_NAMES`] read from an operation's text.
+fn xattr_index(k: u64) -> Result<usize, String> {
+    usize::try_from(k)
+        .ok()
+        .filter(|&k| k < XATTR_NAMES.len())
+        .ok_or_else(|| format!("xattr name index {k} out of range"))
 }
 
 fn mode_str(m: RenameMode) -> &'static str {
@@ -96,6 +129,10 @@ impl fmt::Display for Op {
             Op::FdTruncate(s, n) => write!(f, "ftruncate {s} {n}"),
             Op::Close(s) => write!(f, "close {s}"),
             Op::LinkMany(p, n) => write!(f, "linkmany {p} {n}"),
+            Op::SetXattr(p, k, v) => write!(f, "setx {p} {k} {v}"),
+            Op::GetXattr(p, k) => write!(f, "getx {p} {k}"),
+            Op::RemoveXattr(p, k) => write!(f, "rmx {p} {k}"),
+            Op::ListXattr(p) => write!(f, "lsx {p}"),
         }
     }
 }
@@ -186,6 +223,19 @@ impl std::str::FromStr for Op {
                 want(3)?;
                 Op::LinkMany(s(1)?, n(2)? as u32)
             }
+            Some("setx") => {
+                want(4)?;
+                Op::SetXattr(s(1)?, xattr_index(n(2)?)?, n(3)? as u8)
+            }
+            Some("getx") => {
+                want(3)?;
+                Op::GetXattr(s(1)?, xattr_index(n(2)?)?)
+            }
+            Some("rmx") => {
+                want(3)?;
+                Op::RemoveXattr(s(1)?, xattr_index(n(2)?)?)
+            }
+            Some("lsx") => want(2).and_then(|_| Ok(Op::ListXattr(s(1)?)))?,
             _ => return Err(bad()),
         };
         Ok(op)
@@ -210,7 +260,11 @@ impl Op {
             | Op::GetReparse(p)
             | Op::List(p)
             | Op::Open(_, p)
-            | Op::LinkMany(p, _) => vec![p],
+            | Op::LinkMany(p, _)
+            | Op::SetXattr(p, ..)
+            | Op::GetXattr(p, _)
+            | Op::RemoveXattr(p, _)
+            | Op::ListXattr(p) => vec![p],
             Op::Link(a, b) | Op::Rename(a, b, _) | Op::Junction(a, b) | Op::Symlink(a, b) => {
                 vec![a, b]
             }
@@ -247,6 +301,10 @@ impl Op {
             Op::FdTruncate(..) => "ftruncate",
             Op::Close(_) => "close",
             Op::LinkMany(..) => "linkmany",
+            Op::SetXattr(..) => "setx",
+            Op::GetXattr(..) => "getx",
+            Op::RemoveXattr(..) => "rmx",
+            Op::ListXattr(_) => "lsx",
         }
     }
 }
@@ -303,6 +361,10 @@ mod tests {
             Op::FdTruncate(1, 0),
             Op::Close(3),
             Op::LinkMany("f".into(), 1100),
+            Op::SetXattr("a".into(), 3, 200),
+            Op::GetXattr("a/b".into(), 4),
+            Op::RemoveXattr("a".into(), 0),
+            Op::ListXattr(".".into()),
         ];
         for op in ops {
             let text = op.to_string();
@@ -320,6 +382,8 @@ mod tests {
             "open 9 a",
             "rename a b sideways",
             "zap a",
+            "setx a 5 1",
+            "getx a",
         ] {
             assert!(line.parse::<Op>().is_err(), "{line}");
         }

@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use vfs_core::reparse::{
     self, ReparseBuffer, ReparseData, MAX_REPARSE_DATA_SIZE, SYMLINK_FLAG_RELATIVE,
 };
-use vfs_core::target::{parse_target, to_posix_relative, ReparseTarget};
+use vfs_core::target::{other_to_posix, parse_target, to_posix_relative, ReparseTarget};
 
 fuzz_target!(|input: &[u8]| {
     let _ = reparse::parse_delete_header(input);
@@ -103,19 +103,48 @@ fn check_built(built: &ReparseBuffer) {
 }
 
 fn check_target(substitute: &[u16], relative: bool) {
+    // Issue 14: an absolute name never keeps a dot name or a `/` in a component, so that no
+    // POSIX presentation of it climbs above its root (the mount, a mapped directory, the
+    // unmapped prefix).
+    let clean = |components: &[Vec<u16>]| {
+        components.iter().all(|c| {
+            !c.is_empty()
+                && c.as_slice() != [0x2E]
+                && c.as_slice() != [0x2E, 0x2E]
+                && !c.contains(&0x2F)
+        })
+    };
     match parse_target(substitute, relative) {
-        ReparseTarget::Relative(components) | ReparseTarget::RootRelative(components) => {
+        ReparseTarget::Relative(components) => {
             assert!(components.iter().all(|c| !c.is_empty()));
             let _ = to_posix_relative(&components);
         }
+        ReparseTarget::RootRelative(components) => assert!(clean(&components)),
         ReparseTarget::Drive { letter, components } => {
             assert!(letter.is_ascii_uppercase());
-            assert!(components.iter().all(|c| !c.is_empty()));
+            assert!(clean(&components));
         }
-        ReparseTarget::Unc { server, share, .. } => {
+        ReparseTarget::Unc {
+            server,
+            share,
+            components,
+        } => {
             assert!(!server.is_empty() && !share.is_empty());
+            assert!(clean(&[server, share]) && clean(&components));
         }
-        ReparseTarget::VolumeGuid { guid, .. } => assert_eq!(guid.len(), 38),
-        ReparseTarget::Other(whole) => assert_eq!(whole, substitute),
+        ReparseTarget::VolumeGuid { guid, components } => {
+            assert_eq!(guid.len(), 38);
+            assert!(clean(&components));
+        }
+        ReparseTarget::Other(whole) => {
+            assert_eq!(whole, substitute);
+            let shown = other_to_posix(&whole);
+            assert!(
+                shown.is_empty()
+                    || shown
+                        .split('/')
+                        .all(|s| !s.is_empty() && s != "." && s != "..")
+            );
+        }
     }
 }

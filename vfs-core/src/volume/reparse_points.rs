@@ -167,8 +167,9 @@ impl Volume {
             ReparseTarget::VolumeGuid { guid, components } => {
                 join(&format!("{UNMAPPED_PREFIX}/{}", narrow(&guid)), &components)
             }
+            // Never above the prefix: dot segments are left out (issue 14).
             ReparseTarget::Other(p) => {
-                format!("{UNMAPPED_PREFIX}/{}", narrow(&p).replace('\\', "/"))
+                format!("{UNMAPPED_PREFIX}/{}", crate::target::other_to_posix(&p))
             }
         })
     }

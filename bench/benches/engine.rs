@@ -2,45 +2,24 @@
 //! FUSE request ends up, and by path, as WinFsp's do). Each benchmark reports its throughput in
 //! operations per second (criterion's `thrpt`, one element per operation).
 //!
-//! `cargo bench -p vfs-core --bench engine`. The 1,000,000-file tree and the memory per file
-//! are measured once by `cargo bench -p vfs-core --bench memory`. Figures and targets:
+//! `cargo bench -p ntlinkfs-bench --bench engine`. The 1,000,000-file tree and the memory per
+//! file are measured once by `cargo bench -p ntlinkfs-bench --bench memory`. The volumes are
+//! set up by [`ntlinkfs_bench::workloads::OpVolume`], shared with `benches/ops.rs`. Figures and targets:
 //! docs/ENGINE-BENCH.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ntlinkfs_bench::workloads::{add_link_tree, numbered_names as names, OpVolume, DIR_FILES};
 use std::time::{Duration, Instant};
 use vfs_core::name::wide;
 use vfs_core::*;
-
-/// Files in the directory the lookups search: big enough that the index is not trivially
-/// small.
-const DIR_FILES: usize = 10_000;
-
-fn names(n: usize, prefix: &str) -> Vec<Vec<u16>> {
-    (0..n)
-        .map(|i| wide(&format!("{prefix}{i:05}.txt")))
-        .collect()
-}
-
-fn volume_with_dir(files: usize) -> (Volume, FileId, Vec<Vec<u16>>) {
-    let vol = Volume::new(VolumeOptions::default());
-    let dir = vol.create_dir_path(r"\dir").unwrap();
-    let names = names(files, "File");
-    for n in &names {
-        vol.create(dir, n, &NewFile::file()).unwrap();
-    }
-    (vol, dir, names)
-}
 
 fn by_id(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(1));
 
     // lookup: case-insensitive, in another case than stored (A5), as a Windows caller may.
-    let (vol, dir, stored) = volume_with_dir(DIR_FILES);
-    let upper: Vec<Vec<u16>> = stored
-        .iter()
-        .map(|n| wide(&String::from_utf16_lossy(n).to_uppercase()))
-        .collect();
+    let ov = OpVolume::new();
+    let (vol, dir, upper) = (&ov.vol, ov.dir, &ov.upper);
     let mut i = 0usize;
     g.bench_function("lookup", |b| {
         b.iter(|| {
@@ -82,7 +61,7 @@ fn by_id(c: &mut Criterion) {
     });
 
     // hard link + unlink of the extra name (A1).
-    let target = vol.lookup(dir, &stored[0]).unwrap();
+    let target = ov.link_target();
     let link = wide("extra-link");
     g.bench_function("hard_link+unlink pair", |b| {
         b.iter(|| {
@@ -93,7 +72,7 @@ fn by_id(c: &mut Criterion) {
 
     // rename within the directory, alternating between two names.
     let (a, bname) = (wide("rename-a"), wide("rename-b"));
-    vol.create(dir, &a, &NewFile::file()).unwrap();
+    ov.add_rename_file();
     let mut flip = false;
     g.bench_function("rename", |b| {
         b.iter(|| {
@@ -105,11 +84,8 @@ fn by_id(c: &mut Criterion) {
     });
 
     // 4 KiB write and read at offsets within one 1 MiB file.
-    let f = vol
-        .create(dir, &wide("data.bin"), &NewFile::file())
-        .unwrap();
+    let f = ov.add_data_file();
     let block = vec![0x5Au8; 4096];
-    vol.write(f, 0, &vec![1u8; 1 << 20]).unwrap();
     let mut off = 0u64;
     g.throughput(Throughput::Elements(1));
     g.bench_function("write 4 KiB", |b| {
@@ -132,14 +108,7 @@ fn by_path(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(1));
     let vol = Volume::new(VolumeOptions::default());
-    for d in [r"\real", r"\real\deep", r"\real\deep\er"] {
-        vol.create_dir_path(d).unwrap();
-    }
-    vol.write_file_path(r"\real\deep\er\file.txt", b"x")
-        .unwrap();
-    vol.create_junction(r"\j", r"C:\real\deep").unwrap();
-    vol.create_symlink(r"\s", r"real\deep\er\file.txt", false)
-        .unwrap();
+    add_link_tree(&vol, true);
     let direct = wide(r"\real\deep\er\file.txt");
     let via_junction = wide(r"\j\er\FILE.TXT");
     let via_symlink = wide(r"\s");

@@ -40,7 +40,8 @@ pub struct MountArgs {
     #[arg(long, value_name = "TREE.toml")]
     pub fixture: Option<PathBuf>,
     /// Load the drive from this image if it exists, and save it there at clean unmount
-    /// (atomically: a crash leaves the previous image intact). `ntlinkfs save` saves on demand.
+    /// (atomically: a crash leaves the previous image intact). `ntlinkfs save` saves on demand;
+    /// `ntlinkfs unmount MOUNTPOINT` unmounts and returns once the image is saved.
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
 }
@@ -106,6 +107,8 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     let mut opts = backend_fuse::MountOptions {
         allow_other: a.allow_other,
         read_only: a.read_only,
+        // Shown to `ntlinkfs unmount`, which says where the drive went.
+        image: a.image.as_ref().map(std::path::absolute).transpose()?,
         ..Default::default()
     };
     if let Some(n) = a.threads {
@@ -163,6 +166,14 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
 #[cfg(target_os = "linux")]
 fn build_volume(a: &MountArgs, vo: vfs_core::VolumeOptions) -> anyhow::Result<vfs_core::Volume> {
     use vfs_core::Volume;
+    if let Some(img) = &a.image {
+        // A save killed earlier (a crashed daemon) left a full-size temporary file (issue 14).
+        let n = vfs_core::image::remove_stale_temps(img)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", img.display()))?;
+        if n > 0 {
+            eprintln!("ntlinkfs: removed {n} temporary file(s) of an interrupted save");
+        }
+    }
     if let Some(img) = a.image.as_ref().filter(|p| p.exists()) {
         let mut snap = vfs_core::image::read_file(img)
             .map_err(|e| anyhow::anyhow!("{}: {e}", img.display()))?;

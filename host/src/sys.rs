@@ -1,6 +1,8 @@
 //! Thin system-call wrappers that return the raw errno, so that outcomes on two mounts can be
-//! compared exactly. Every path call acts on the link itself where POSIX offers the choice
-//! (`lstat`, `lsetxattr`, ...): the tools decide when to follow.
+//! compared exactly (the differential fuzzer) and mapped through the documented errno table
+//! (the conformance suite's POSIX target). Path calls act on the link itself where POSIX
+//! offers the choice (`lstat`, `lsetxattr`, ...) unless their name says they follow: the
+//! tools decide when to follow.
 
 use std::ffi::CString;
 use std::io;
@@ -13,7 +15,8 @@ pub type Errno = i32;
 /// A system call's result: the value or the errno.
 pub type SysResult<T> = Result<T, Errno>;
 
-fn errno_of(e: &io::Error) -> Errno {
+/// The errno of an I/O error (EIO when it carries none).
+pub fn errno_of(e: &io::Error) -> Errno {
     e.raw_os_error().unwrap_or(libc::EIO)
 }
 
@@ -24,10 +27,6 @@ fn last_errno() -> Errno {
 fn cpath(p: &Path) -> SysResult<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)
 }
-
-/// The xattr through which ntfs-3g (and ntlinkfs, which copies its interface) reads and writes
-/// a file's raw reparse buffer.
-pub const REPARSE_XATTR: &str = "system.ntfs_reparse_data";
 
 /// What `lstat` tells, reduced to what the tools compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,9 +270,9 @@ pub fn truncate(p: &Path, size: u64) -> SysResult<()> {
 }
 
 /// `lsetxattr(2)`.
-pub fn lsetxattr(p: &Path, name: &str, value: &[u8]) -> SysResult<()> {
+pub fn lsetxattr(p: &Path, name: impl AsRef<[u8]>, value: &[u8]) -> SysResult<()> {
     let c = cpath(p)?;
-    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let n = CString::new(name.as_ref()).map_err(|_| libc::EINVAL)?;
     // SAFETY: valid C strings; `value` is readable for its length.
     let r = unsafe {
         libc::lsetxattr(
@@ -292,9 +291,9 @@ pub fn lsetxattr(p: &Path, name: &str, value: &[u8]) -> SysResult<()> {
 }
 
 /// `lremovexattr(2)`.
-pub fn lremovexattr(p: &Path, name: &str) -> SysResult<()> {
+pub fn lremovexattr(p: &Path, name: impl AsRef<[u8]>) -> SysResult<()> {
     let c = cpath(p)?;
-    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let n = CString::new(name.as_ref()).map_err(|_| libc::EINVAL)?;
     // SAFETY: valid C strings.
     let r = unsafe { libc::lremovexattr(c.as_ptr(), n.as_ptr()) };
     if r == 0 {
@@ -304,18 +303,76 @@ pub fn lremovexattr(p: &Path, name: &str) -> SysResult<()> {
     }
 }
 
-/// `lgetxattr(2)`, the whole value.
-pub fn lgetxattr(p: &Path, name: &str) -> SysResult<Vec<u8>> {
+/// `lgetxattr(2)` (the link itself), the whole value.
+pub fn lgetxattr(p: &Path, name: impl AsRef<[u8]>) -> SysResult<Vec<u8>> {
+    get_xattr(p, name, false)
+}
+
+/// `getxattr(2)` (follows a symlink), the whole value.
+pub fn getxattr(p: &Path, name: impl AsRef<[u8]>) -> SysResult<Vec<u8>> {
+    get_xattr(p, name, true)
+}
+
+fn get_xattr(p: &Path, name: impl AsRef<[u8]>, follow: bool) -> SysResult<Vec<u8>> {
     let c = cpath(p)?;
-    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let n = CString::new(name.as_ref()).map_err(|_| libc::EINVAL)?;
     let mut buf = vec![0u8; 4096];
     loop {
         // SAFETY: valid C strings; `buf` is writable for its length.
-        let r =
-            unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let r = unsafe {
+            if follow {
+                libc::getxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            } else {
+                libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            }
+        };
         if r >= 0 {
             buf.truncate(r as usize);
             return Ok(buf);
+        }
+        let e = last_errno();
+        if e == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        return Err(e);
+    }
+}
+
+/// `fgetxattr(2)` of an open file into a buffer of `len` bytes; the value's length.
+pub fn fgetxattr(f: &std::fs::File, name: &str, buf: &mut [u8]) -> SysResult<usize> {
+    use std::os::fd::AsRawFd;
+    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    // SAFETY: the descriptor is owned by `f` and open; `buf` is writable for its length.
+    let r = unsafe {
+        libc::fgetxattr(
+            f.as_raw_fd(),
+            n.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if r >= 0 {
+        Ok(r as usize)
+    } else {
+        Err(last_errno())
+    }
+}
+
+/// `llistxattr(2)`: the names, each as its bytes.
+pub fn llistxattr(p: &Path) -> SysResult<Vec<Vec<u8>>> {
+    let c = cpath(p)?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: a valid C string; `buf` is writable for its length.
+        let r = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if r >= 0 {
+            buf.truncate(r as usize);
+            return Ok(buf
+                .split(|&b| b == 0)
+                .filter(|n| !n.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect());
         }
         let e = last_errno();
         if e == libc::ERANGE && buf.len() < 1 << 20 {
@@ -354,6 +411,22 @@ pub fn list_dir_all(p: &Path) -> SysResult<Vec<String>> {
     Ok(names)
 }
 
+/// After a reparse point is set or removed the file's type changes (directory ↔ link). The
+/// kernel notices on the next look-up, and FUSE answers that look-up with EIO once while it
+/// swaps the inode (fuse_do_getattr: "inode_wrong_type → make bad"; seen on ntfs-3g, whose
+/// attributes the kernel caches). Looks (`lstat`) until the answer is not EIO, at most 5 times,
+/// so the next operation sees the file as it now is; returns the EIOs met.
+pub fn settle_after_kind_change(p: &Path) -> u64 {
+    let mut eio = 0;
+    for _ in 0..5 {
+        if lstat(p) != Err(libc::EIO) {
+            break;
+        }
+        eio += 1;
+    }
+    eio
+}
+
 /// Does the process with this id still exist (and is it not a zombie)?
 pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -376,40 +449,4 @@ pub fn rss_kib(pid: u32) -> io::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
-}
-
-/// Is `p` (absolute) listed as a mount point in /proc/self/mountinfo? Works on a dead FUSE
-/// mount too, where every other look at the path fails with ENOTCONN.
-pub fn is_mountpoint(p: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let want = p.as_os_str().as_bytes();
-    info.lines().any(|l| {
-        l.split(' ')
-            .nth(4)
-            .is_some_and(|mp| unescape_mountinfo(mp) == want)
-    })
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo` (octal).
-fn unescape_mountinfo(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            let octal = std::str::from_utf8(&b[i + 1..i + 4])
-                .ok()
-                .and_then(|o| u8::from_str_radix(o, 8).ok());
-            if let Some(v) = octal {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
 }

@@ -367,15 +367,15 @@ fn make_link(style: LinkStyle, p: &CStr, payload: &[u8]) -> Result<()> {
             }
         }
         LinkStyle::Junction => {
-            // SAFETY: p is NUL-terminated; the attribute name is a C string literal and the
-            // value pointer and length describe `payload`.
+            // SAFETY: p and the attribute name are NUL-terminated; the value pointer and
+            // length describe `payload`.
             unsafe {
                 if libc::mkdir(p.as_ptr(), 0o755) != 0 {
                     return Err(errno_err("mkdir", p));
                 }
                 if libc::lsetxattr(
                     p.as_ptr(),
-                    c"system.ntfs_reparse_data".as_ptr(),
+                    host::xattrs::ntfs::REPARSE_DATA_C.as_ptr(),
                     payload.as_ptr().cast(),
                     payload.len(),
                     0,

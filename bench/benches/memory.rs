@@ -7,14 +7,18 @@
 //! `base + per_unit × units`. `base` is the cost of an empty file with its names excluded;
 //! `per_unit × units` is what the names cost.
 //!
-//! `cargo bench -p vfs-core --bench memory` (FILES=100000 for a quicker run). Figures and the
+//! The tree is the one `ntlinkfs bench --workloads memory` builds
+//! ([`ntlinkfs_bench::workloads::empty_file_tree`]).
+//!
+//! `cargo bench -p ntlinkfs-bench --bench memory` (FILES=100000 for a quicker run). Figures and the
 //! ≤ 200 bytes-per-file target: docs/ENGINE-BENCH.md.
 
+use ntlinkfs_bench::workloads::empty_file_tree;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use vfs_core::name::wide;
-use vfs_core::{NewFile, Volume, VolumeOptions};
+use vfs_core::{Volume, VolumeOptions};
 
 /// Counts live heap bytes (requested sizes) on top of the system allocator.
 struct Counting;
@@ -85,16 +89,14 @@ fn build(files: usize, units: usize) -> (Volume, Built) {
     let heap_before = LIVE.load(Ordering::Relaxed);
     let t = Instant::now();
     let vol = Volume::new(VolumeOptions::default());
-    let root = vol.root();
-    let new = NewFile::file();
-    let mut made = 0;
-    for dn in &dir_names {
-        let d = vol.create(root, dn, &NewFile::dir()).unwrap();
-        for fname in file_names.iter().take(files - made) {
-            vol.create(d, fname, &new).unwrap();
-            made += 1;
-        }
-    }
+    let made = empty_file_tree(
+        &vol,
+        files,
+        per_dir,
+        |d| &dir_names[d],
+        |_, j| &file_names[j],
+    )
+    .unwrap();
     let seconds = t.elapsed().as_secs_f64();
     let heap = LIVE.load(Ordering::Relaxed) - heap_before;
     let rss = rss().zip(rss_before).map(|(a, b)| a.saturating_sub(b));

@@ -111,7 +111,7 @@ pub fn parse(args: &[String]) -> Result<Request, CmdError> {
                 Some(v) => v.to_string(),
                 None => it.next().cloned().unwrap_or_default(),
             };
-            r.drive = crate::mklink::parse_drive(&v)?;
+            r.drive = crate::cmd::mklink::parse_drive(&v)?;
             continue;
         }
         let b = a.as_bytes();

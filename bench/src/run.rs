@@ -3,7 +3,7 @@
 
 use super::fs::{LinkStyle, PathTarget};
 use super::report::{self, Config, Machine, Results, Sample, TargetInfo};
-use super::targets::{Ntfs3g, Scratch};
+use super::targets::{self, Scratch};
 use super::{engine, fs, fuse, BenchArgs, TargetName, WorkloadName};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -175,18 +175,19 @@ pub fn run(a: BenchArgs) -> Result<i32> {
             TargetName::Ntfs3g => {
                 let s = scratch.as_ref().context("scratch")?;
                 let size = (cfg.data_size + (1 << 30)).max(1 << 30);
-                let mut n = Ntfs3g::create(s, size)?;
+                let mut n = targets::ntfs3g(s, size)?;
                 n.mount()?;
-                let dir = n.mnt.join("bench");
+                let version = n.version();
+                let dir = n.mount_point().join("bench");
                 std::fs::create_dir_all(&dir)?;
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
                         "{} with default options on a fresh {} MiB mkntfs image kept in tmpfs",
-                        if n.version.is_empty() {
+                        if version.is_empty() {
                             "ntfs-3g"
                         } else {
-                            &n.version
+                            &version
                         },
                         size >> 20
                     ),
@@ -206,7 +207,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                     run.step(t, WorkloadName::Mount);
                     let mut times = Vec::new();
                     for _ in 0..cfg.mount_repeats {
-                        times.push(n.mount()?);
+                        times.push(n.mount()?.as_secs_f64());
                         n.unmount()?;
                     }
                     run.mount_sample(t, "mount/ready", times);

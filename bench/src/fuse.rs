@@ -1,14 +1,13 @@
 //! The ntlinkfs FUSE mount as a benchmark target: a fresh volume mounted in this process
 //! through backend-fuse's library API (default [`backend_fuse::MountOptions`], as `ntlinkfs
-//! mount` uses them), and the `ntlinkfs mount` binary for mount-to-ready.
+//! mount` uses them), and the `ntlinkfs mount` binary ([`host::NtlinkfsMount`]) for
+//! mount-to-ready.
 
 use super::report::Config;
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use vfs_core::{Volume, VolumeOptions};
 
 /// A mounted ntlinkfs volume (unmounted when dropped).
@@ -86,58 +85,30 @@ pub fn mount_times(
 }
 
 /// Mount-to-ready through the binary: from starting `ntlinkfs mount DIR` to its ready line on
-/// standard output (a line containing "ready"), then unmounted by signal.
+/// standard output (a line containing "ready"), then ended by SIGTERM
+/// ([`host::NtlinkfsMount::terminate`]).
 pub fn cli_mount_times(dir: &Path, cfg: &Config, threads: Option<usize>) -> Result<Vec<f64>> {
     let exe = std::env::current_exe().context("finding the ntlinkfs binary")?;
+    let threads = threads.map(|t| t.to_string());
+    let mut args = Vec::new();
+    if let Some(t) = &threads {
+        args.extend(["--threads", t.as_str()]);
+    }
     let mut times = Vec::new();
     for _ in 0..cfg.mount_repeats {
         let t = Instant::now();
-        let mut cmd = Command::new(&exe);
-        cmd.arg("mount").arg(dir);
-        if let Some(t) = threads {
-            cmd.arg("--threads").arg(t.to_string());
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .context("starting ntlinkfs mount")?;
-        let stdout = child.stdout.take().context("ntlinkfs mount stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut ready = None;
-        for line in lines.by_ref() {
-            let line = line?;
-            if line.to_ascii_lowercase().contains("ready") {
-                ready = Some(t.elapsed().as_secs_f64());
-                break;
-            }
-        }
-        let Some(secs) = ready else {
-            let out = child.wait_with_output()?;
+        let m = host::NtlinkfsMount::start(&exe, dir, &args)
+            .with_context(|| format!("ntlinkfs mount {}", dir.display()))?;
+        let secs = t.elapsed().as_secs_f64();
+        if !m.ready_line.to_ascii_lowercase().contains("ready") {
             bail!(
-                "ntlinkfs mount {} printed no ready line: {}",
+                "ntlinkfs mount {} printed {:?} where its ready line belongs",
                 dir.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+                m.ready_line
             );
-        };
-        times.push(secs);
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if child.try_wait()?.is_some() {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = backend_fuse::unmount_path(dir);
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("ntlinkfs mount did not exit after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(2));
         }
-        drop(lines);
+        times.push(secs);
+        m.terminate()?;
     }
     Ok(times)
 }

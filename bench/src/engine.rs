@@ -54,7 +54,7 @@ fn list_all(vol: &Volume, dir: FileId) -> Result<Vec<vfs_core::DirEntry>> {
     }
 }
 
-/// (a) Metadata, as in `bench_fs::meta`.
+/// (a) Metadata, as in `fs::meta`.
 pub fn meta(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let n = cfg.files;
     let root = vol.root();
@@ -138,7 +138,7 @@ pub fn meta(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     Ok(())
 }
 
-/// (b) The package store, as in `bench_fs::store`, with real junctions.
+/// (b) The package store, as in `fs::store`, with real junctions.
 pub fn store(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let lay = StoreLayout::new(cfg);
     let contents: Vec<Vec<u8>> = (0..cfg.store_files).map(StoreLayout::content).collect();
@@ -282,7 +282,7 @@ fn walk(
     Ok(())
 }
 
-/// (c) Data, as in `bench_fs::data`, by file id.
+/// (c) Data, as in `fs::data`, by file id.
 pub fn data(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let size = cfg.data_size;
     let src = pattern((2 << 20) + 4096);
@@ -400,21 +400,16 @@ pub fn heap_in_use() -> u64 {
 /// returns the heap they cost per file (directories included).
 fn heap_per_file(files: usize, name_len: usize) -> Result<f64> {
     let vol = Volume::new(VolumeOptions::default());
-    let root = vol.root();
-    let file = NewFile::file();
-    let dir = NewFile::dir();
     let before = heap_in_use();
-    let mut d = root;
     // The names are built inside the loop and freed at once, so they are not counted.
-    for i in 0..files {
-        if i % 1000 == 0 {
-            d = vol
-                .create(root, &wide(&format!("d{:07}", i / 1000)), &dir)
-                .map_err(e("mkdir"))?;
-        }
-        let name = wide(&format!("{i:0width$}", width = name_len));
-        vol.create(d, &name, &file).map_err(e("create"))?;
-    }
+    crate::workloads::empty_file_tree(
+        &vol,
+        files,
+        1000,
+        |d| wide(&format!("d{d:07}")),
+        |i, _| wide(&format!("{i:0width$}", width = name_len)),
+    )
+    .map_err(e("create"))?;
     let after = heap_in_use();
     if vol.file_count() != files + files.div_ceil(1000) + 1 {
         bail!("engine: built {} files, expected {files}", vol.file_count());

@@ -2,15 +2,16 @@
 //! on a shared machine wall-clock figures swing with the load, instruction counts do not.
 //!
 //! ```sh
-//! cargo bench -p vfs-core --bench ops --no-run        # prints the binary's path
+//! cargo bench -p ntlinkfs-bench --bench ops --no-run    # prints the binary's path
 //! OP=rename N=20000 valgrind --tool=callgrind --collect-atstart=no \
 //!     --toggle-collect='ops::run*' <path>              # "Collected" / N = instructions per op
 //! ```
 //!
 //! Without `OP` (as `cargo bench` runs it) every operation runs `N` (default 100,000) times
-//! and the wall-clock time per operation is printed. The workloads are those of
-//! benches/engine.rs; docs/ENGINE-BENCH.md has the figures.
+//! and the wall-clock time per operation is printed. The volumes are benches/engine.rs's
+//! ([`ntlinkfs_bench::workloads::OpVolume`]); docs/ENGINE-BENCH.md has the figures.
 
+use ntlinkfs_bench::workloads::{add_link_tree, OpVolume};
 use std::time::Instant;
 use vfs_core::name::wide;
 use vfs_core::*;
@@ -27,54 +28,30 @@ const OPS: &[&str] = &[
 ];
 
 struct Setup {
-    vol: Volume,
-    dir: FileId,
+    ov: OpVolume,
     fresh_dir: FileId,
     target: FileId,
     data: FileId,
-    upper: Vec<Vec<u16>>,
     fresh: Vec<Vec<u16>>,
 }
 
 fn setup(op: &str, n: usize) -> Setup {
-    let vol = Volume::new(VolumeOptions::default());
-    let dir = vol.create_dir_path(r"\dir").unwrap();
-    let names: Vec<Vec<u16>> = (0..10_000)
-        .map(|i| wide(&format!("File{i:05}.txt")))
-        .collect();
-    for name in &names {
-        vol.create(dir, name, &NewFile::file()).unwrap();
-    }
-    let upper = names
-        .iter()
-        .map(|n| wide(&String::from_utf16_lossy(n).to_uppercase()))
-        .collect();
-    let target = vol.lookup(dir, &names[0]).unwrap();
-    vol.create(dir, &wide("rename-a"), &NewFile::file())
-        .unwrap();
-    let data = vol
-        .create(dir, &wide("data.bin"), &NewFile::file())
-        .unwrap();
-    vol.write(data, 0, &vec![1u8; 1 << 20]).unwrap();
-    for d in [r"\real", r"\real\deep", r"\real\deep\er"] {
-        vol.create_dir_path(d).unwrap();
-    }
-    vol.write_file_path(r"\real\deep\er\file.txt", b"x")
-        .unwrap();
-    vol.create_junction(r"\j", r"C:\real\deep").unwrap();
+    let ov = OpVolume::new();
+    let target = ov.link_target();
+    ov.add_rename_file();
+    let data = ov.add_data_file();
+    add_link_tree(&ov.vol, false);
     let fresh = if op == "create" {
         (0..n).map(|i| wide(&format!("new{i:07}"))).collect()
     } else {
         Vec::new()
     };
-    let fresh_dir = vol.create_dir_path(r"\fresh").unwrap();
+    let fresh_dir = ov.vol.create_dir_path(r"\fresh").unwrap();
     Setup {
-        vol,
-        dir,
+        ov,
         fresh_dir,
         target,
         data,
-        upper,
         fresh,
     }
 }
@@ -82,7 +59,9 @@ fn setup(op: &str, n: usize) -> Setup {
 /// The measured loop (callgrind collects only inside this function).
 #[inline(never)]
 fn run(s: &Setup, op: &str, n: usize) {
-    let v = &s.vol;
+    let v = &s.ov.vol;
+    let dir = s.ov.dir;
+    let upper = &s.ov.upper;
     let (a, b) = (wide("rename-a"), wide("rename-b"));
     let (tmp, link) = (wide("tmp-file.dat"), wide("extra-link"));
     let via_junction = wide(r"\j\er\FILE.TXT");
@@ -92,23 +71,23 @@ fn run(s: &Setup, op: &str, n: usize) {
         let offset = ((i * 4096) % (1 << 20)) as u64;
         match op {
             "lookup" => {
-                std::hint::black_box(v.lookup(s.dir, &s.upper[i % s.upper.len()]).unwrap());
+                std::hint::black_box(v.lookup(dir, &upper[i % upper.len()]).unwrap());
             }
             "create" => {
                 v.create(s.fresh_dir, &s.fresh[i], &NewFile::file())
                     .unwrap();
             }
             "create_unlink" => {
-                v.create(s.dir, &tmp, &NewFile::file()).unwrap();
-                v.unlink(s.dir, &tmp, UnlinkKind::File, false).unwrap();
+                v.create(dir, &tmp, &NewFile::file()).unwrap();
+                v.unlink(dir, &tmp, UnlinkKind::File, false).unwrap();
             }
             "link_unlink" => {
-                v.hard_link(s.target, s.dir, &link).unwrap();
-                v.unlink(s.dir, &link, UnlinkKind::File, false).unwrap();
+                v.hard_link(s.target, dir, &link).unwrap();
+                v.unlink(dir, &link, UnlinkKind::File, false).unwrap();
             }
             "rename" => {
                 let (from, to) = if i % 2 == 1 { (&b, &a) } else { (&a, &b) };
-                v.rename(s.dir, from, s.dir, to, RenameFlags::default())
+                v.rename(dir, from, dir, to, RenameFlags::default())
                     .unwrap();
             }
             "write" => {
@@ -125,8 +104,7 @@ fn run(s: &Setup, op: &str, n: usize) {
     }
     if op == "rename" && n % 2 == 1 {
         // Leave the name as found, so a second run starts the same way.
-        v.rename(s.dir, &b, s.dir, &a, RenameFlags::default())
-            .unwrap();
+        v.rename(dir, &b, dir, &a, RenameFlags::default()).unwrap();
     }
 }
 

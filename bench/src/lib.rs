@@ -1,11 +1,13 @@
+//! # ntlinkfs-bench — `ntlinkfs bench` and the engine micro-benchmarks
+//!
 //! `ntlinkfs bench`: ntlinkfs side by side with what a user would pick instead, in one run.
 //!
 //! Targets: a fresh tmpfs (the kernel's in-memory filesystem: the limit), real NTFS through
 //! ntfs-3g on an mkntfs image (what a Linux user has today), the ntlinkfs FUSE mount, and the
 //! engine in process. Workloads: metadata, a pnpm-style package store, sequential and random
 //! data, mount-to-ready time, and engine memory per file. The syscall workloads are written once
-//! against a directory path (`bench_fs.rs`) and run unchanged on tmpfs, ntfs-3g and the FUSE
-//! mount; the engine runs the same steps through [`vfs_core::Volume`] (`bench_engine.rs`).
+//! against a directory path (`fs.rs`) and run unchanged on tmpfs, ntfs-3g and the FUSE
+//! mount; the engine runs the same steps through [`vfs_core::Volume`] (`engine.rs`).
 //!
 //! Timings are reported, never asserted: the command fails only when a target cannot be set
 //! up or a workload gets a wrong answer (a missing file, a wrong byte count).
@@ -142,23 +144,18 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 #[cfg(target_os = "linux")]
-#[path = "bench_engine.rs"]
 mod engine;
 #[cfg(target_os = "linux")]
-#[path = "bench_fs.rs"]
 mod fs;
 #[cfg(target_os = "linux")]
-#[path = "bench_fuse.rs"]
 mod fuse;
 #[cfg(target_os = "linux")]
-#[path = "bench_report.rs"]
 mod report;
 #[cfg(target_os = "linux")]
-#[path = "bench_run.rs"]
 mod run;
 #[cfg(target_os = "linux")]
-#[path = "bench_targets.rs"]
 mod targets;
+pub mod workloads;
 
 /// Runs the benchmark; returns the process exit code.
 pub fn run(a: BenchArgs) -> anyhow::Result<i32> {
