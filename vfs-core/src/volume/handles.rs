@@ -174,6 +174,7 @@ impl Volume {
                 access,
                 share,
                 delete_on_close,
+                opened_delete_on_close: delete_on_close,
                 disposition: None,
                 query: None,
             },
