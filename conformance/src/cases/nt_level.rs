@@ -21,7 +21,7 @@ const WINBTRFS_LINK_SAME: &str =
 const WINBTRFS_RENAME_ACCESS: &str = "WinBtrfs src/tests/rename.cpp \"Try renaming file without DELETE access\" (STATUS_ACCESS_DENIED)";
 const ON_CLOSE: &str = "FILE_DISPOSITION_INFORMATION_EX docs (FILE_DISPOSITION_ON_CLOSE), https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntddk/ns-ntddk-_file_disposition_information_ex [VERIFY on Windows]";
 const STANDARD_INFO: &str = "MS-FSA 2.1.5.12.27 FileStandardInformation (DeletePending from Open.Link.IsDeleted; NumberOfLinks 0 sets it); WinBtrfs src/tests/delete.cpp (second handle after a POSIX delete: DeletePending, 0 links)";
-const QUERY_DIR: &str = "NtQueryDirectoryFile docs (STATUS_NO_SUCH_FILE on the first call, STATUS_NO_MORE_FILES later), https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntifs/nf-ntifs-ntquerydirectoryfile; FsRtlIsNameInExpression docs (DOS_STAR, DOS_QM, DOS_DOT); WinBtrfs query_dir expecting STATUS_NO_SUCH_FILE";
+const QUERY_DIR: &str = "Wine dlls/ntdll/tests/directory.c (test_flags_NtQueryDirectoryFile: STATUS_NO_SUCH_FILE for a mask matching nothing, later calls ignore their mask and end with STATUS_NO_MORE_FILES; a restart with a new mask gives SUCCESS or STATUS_NO_MORE_FILES); NtQueryDirectoryFile docs, https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntifs/nf-ntifs-ntquerydirectoryfile; FsRtlIsNameInExpression docs (DOS_STAR, DOS_QM, DOS_DOT)";
 
 const REPLACE: LinkFlags = LinkFlags {
     replace_if_exists: true,
@@ -115,7 +115,7 @@ pub(super) const CASES: &[Case] = &[
         rule: Rule::A5,
         title: "NtQueryDirectoryFile with a pattern: DOS wildcards, NO_SUCH_FILE, NO_MORE_FILES",
         source: QUERY_DIR,
-        expected: "<.txt lists a.txt and B.TXT; the next call STATUS_NO_MORE_FILES; a pattern matching nothing STATUS_NO_SUCH_FILE on the first call",
+        expected: "<.txt lists a.txt and B.TXT; the next call, whatever its mask, STATUS_NO_MORE_FILES; a pattern matching nothing STATUS_NO_SUCH_FILE on the first call; a restart with a new mask: its matches, or STATUS_NO_MORE_FILES",
         steps: n40,
     },
     Case {
@@ -443,21 +443,33 @@ fn n40(t: &mut dyn NtfsTarget) -> Verdict {
     }
     let h = expect_ok(t.open("d", OpenHow::read()), "open d")?;
     let first = t.query_dir(h, Some("<.txt"), false);
-    let second = t.query_dir(h, None, false);
+    let second = t.query_dir(h, Some("*"), false);
     close(t, h)?;
     let first = expect_ok(first, "NtQueryDirectoryFile(<.txt)")?;
     ensure_eq(sorted(first), strings(&["B.TXT", "a.txt"]), "<.txt")?;
-    expect_err(second, Error::NoMoreFiles, "the next call")?;
+    expect_err(
+        second,
+        Error::NoMoreFiles,
+        "the next call (its mask is ignored)",
+    )?;
     let h = expect_ok(t.open("d", OpenHow::read()), "open d")?;
-    let none = t.query_dir(h, Some("zz*"), false);
-    let q = t.query_dir(h, Some("?.MD"), true);
+    let q = t.query_dir(h, Some("?.MD"), false);
+    let none = t.query_dir(h, Some("zz*"), true);
     close(t, h)?;
-    expect_err(none, Error::NoSuchFile, "NtQueryDirectoryFile(zz*)")?;
     ensure_eq(
-        expect_ok(q, "NtQueryDirectoryFile(?.MD, SL_RESTART_SCAN)")?,
+        expect_ok(q, "NtQueryDirectoryFile(?.MD)")?,
         strings(&["c.md"]),
         "?.MD (case-insensitive)",
-    )
+    )?;
+    match none {
+        // The new mask ignored: the scan restarts with ?.MD.
+        Ok(names) => ensure_eq(names, strings(&["c.md"]), "restart, mask ignored")?,
+        Err(f) => expect_err::<()>(Err(f), Error::NoMoreFiles, "restart with zz*")?,
+    }
+    let h = expect_ok(t.open("d", OpenHow::read()), "open d")?;
+    let none = t.query_dir(h, Some("zz*"), false);
+    close(t, h)?;
+    expect_err(none, Error::NoSuchFile, "NtQueryDirectoryFile(zz*)")
 }
 
 fn r40(t: &mut dyn NtfsTarget) -> Verdict {

@@ -244,11 +244,12 @@ impl Volume {
     /// match the FileName `pattern` of the scan's first call (FsRtlIsNameInExpression, DOS
     /// wildcards `*` `?` `<` `>` `"`, case-insensitive unless the directory is case-sensitive,
     /// A5), `.` and `..` first except in the root, then NTFS collation order. Later calls
-    /// continue where the last one stopped and ignore `pattern`; `restart` (SL_RESTART_SCAN)
-    /// starts over, with `pattern` if one is given [VERIFY on Windows]. Nothing matched on the
-    /// first call → NoSuchFile; the end reached on a later call → NoMoreFiles
-    /// (NtQueryDirectoryFile docs; WinBtrfs query_dir expecting STATUS_NO_SUCH_FILE). A handle
-    /// on a file → InvalidParameter.
+    /// continue where the last one stopped and ignore `pattern` (Wine ntdll tests/directory.c
+    /// passes a non-matching mask on later calls and still gets the rest); `restart`
+    /// (SL_RESTART_SCAN) starts over, with `pattern` if one is given (Wine accepts either
+    /// reading; [VERIFY on Windows]). Nothing matched on the first call → NoSuchFile; the end
+    /// reached on a later or restarted call → NoMoreFiles (NtQueryDirectoryFile docs; Wine
+    /// directory.c `expect_empty`; WinBtrfs query_dir). A handle on a file → InvalidParameter.
     pub fn query_directory(
         &self,
         h: HandleId,
@@ -267,6 +268,10 @@ impl Volume {
                 pattern: pattern
                     .map(Into::into)
                     .or_else(|| old.as_ref().and_then(|q| q.pattern.clone())),
+                // A restarted scan is no first call: nothing matching then is
+                // STATUS_NO_MORE_FILES (Wine ntdll tests/directory.c, "mask may or may not be
+                // ignored when restarting the search": SUCCESS or NO_MORE_FILES).
+                answered: old.as_ref().is_some_and(|q| q.answered),
                 ..DirQuery::default()
             },
         };
@@ -811,6 +816,18 @@ mod tests {
         let h = open(&v, r"\d", Access::READ, Share::ALL);
         assert_eq!(query(&v, h, Some("zz*"), false), Err(Error::NoSuchFile));
         assert_eq!(query(&v, h, None, false), Err(Error::NoMoreFiles));
+        assert_eq!(
+            query(&v, h, Some("yy*"), true),
+            Err(Error::NoMoreFiles),
+            "a restarted scan is no first call"
+        );
+        v.close(h).unwrap();
+        let h = open(&v, r"\d", Access::READ, Share::ALL);
+        assert_eq!(
+            query(&v, h, Some("yy*"), true),
+            Err(Error::NoSuchFile),
+            "restart on the first call is the first call"
+        );
         v.close(h).unwrap();
         let h = open(&v, r"\d", Access::READ, Share::ALL);
         assert_eq!(
