@@ -524,62 +524,15 @@ fn lazy_unmount(path: &Path) -> io::Result<()> {
     Err(e)
 }
 
-/// Is `path` the mount point of a FUSE file system (per /proc/self/mountinfo)?
+/// Is `path` the mount point of a FUSE file system (per /proc/self/mountinfo, read by the
+/// one mountinfo parser in `host`)?
 fn is_fuse_mountpoint(path: &Path) -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .is_ok_and(|info| fuse_mount_listed(&info, path.as_os_str().as_bytes()))
-}
-
-/// The one mountinfo parser of this crate: does `mountinfo` (proc(5) format) list a FUSE
-/// file system (type `fuse*`) mounted at `mountpoint`? Mount points are unescaped first:
-/// mountinfo writes space, tab, newline and backslash as `\ooo`.
-fn fuse_mount_listed(mountinfo: &str, mountpoint: &[u8]) -> bool {
-    mountinfo.lines().any(|line| {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(dash) = fields.iter().position(|f| *f == "-") else {
-            return false;
-        };
-        let (Some(mp), Some(fstype)) = (fields.get(4), fields.get(dash + 1)) else {
-            return false;
-        };
-        if !fstype.starts_with("fuse") {
-            return false;
-        }
-        let b = mp.as_bytes();
-        let mut unescaped = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'\\'
-                && i + 3 < b.len()
-                && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-            {
-                unescaped
-                    .push(((b[i + 1] - b'0') << 6) | ((b[i + 2] - b'0') << 3) | (b[i + 3] - b'0'));
-                i += 4;
-            } else {
-                unescaped.push(b[i]);
-                i += 1;
-            }
-        }
-        unescaped == mountpoint
-    })
+    host::mountinfo::is_fuse_mountpoint(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mountinfo_escapes_and_types() {
-        let info = "36 35 0:40 / /tmp/a\\040b rw,nosuid - fuse.ntlinkfs ntlinkfs rw\n\
-                    37 35 0:41 / /x\\134y rw - fuse ntlinkfs rw\n\
-                    38 35 0:42 / /plain rw shared:1 - tmpfs tmpfs rw\n";
-        assert!(fuse_mount_listed(info, b"/tmp/a b"));
-        assert!(fuse_mount_listed(info, b"/x\\y"));
-        assert!(!fuse_mount_listed(info, b"/plain"), "not FUSE");
-        assert!(!fuse_mount_listed(info, b"/tmp/a"));
-        assert!(!fuse_mount_listed("garbage without dash\n", b"/tmp/a b"));
-    }
 
     #[test]
     fn missing_mountpoint_is_one_clear_line() {

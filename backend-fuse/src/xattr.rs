@@ -28,6 +28,7 @@ use crate::core::{Caller, Core};
 use crate::creds;
 use crate::errno::{errno, Errno};
 use crate::names;
+use host::xattrs::{control, ntfs};
 use std::os::unix::ffi::OsStrExt;
 use vfs_core::{FileId, FileTime, SetTimes};
 
@@ -105,26 +106,26 @@ pub(crate) enum Control {
 /// drive shared with `--allow-other`, and those that read say more than stat does: `names`
 /// lists paths in directories the caller may be unable to search, `handles` and `check`
 /// describe the whole volume.
-pub const CONTROL_PREFIX: &str = "user.ntlinkfs.";
+pub const CONTROL_PREFIX: &str = control::PREFIX;
 
 /// Classifies an attribute name.
 pub(crate) fn classify(name: &[u8]) -> Special {
     match name {
-        b"system.ntfs_reparse_data" => Special::ReparseData,
-        b"system.ntfs_attrib" => Special::Attrib { be: false },
-        b"system.ntfs_attrib_be" => Special::Attrib { be: true },
-        b"system.ntfs_crtime" => Special::Crtime { be: false },
-        b"system.ntfs_crtime_be" => Special::Crtime { be: true },
-        b"system.ntfs_times" => Special::Times { be: false },
-        b"system.ntfs_times_be" => Special::Times { be: true },
-        b"user.ntlinkfs.check" => Special::Control(Control::Check),
-        b"user.ntlinkfs.names" => Special::Control(Control::Names),
-        b"user.ntlinkfs.fileid" => Special::Control(Control::FileId),
-        b"user.ntlinkfs.recase" => Special::Control(Control::Recase),
-        b"user.ntlinkfs.save" => Special::Control(Control::Save),
-        b"user.ntlinkfs.handles" => Special::Control(Control::Handles),
-        b"user.ntlinkfs.pid" => Special::Control(Control::Pid),
-        b"user.ntlinkfs.image" => Special::Control(Control::Image),
+        n if n == ntfs::REPARSE_DATA.as_bytes() => Special::ReparseData,
+        n if n == ntfs::ATTRIB.as_bytes() => Special::Attrib { be: false },
+        n if n == ntfs::ATTRIB_BE.as_bytes() => Special::Attrib { be: true },
+        n if n == ntfs::CRTIME.as_bytes() => Special::Crtime { be: false },
+        n if n == ntfs::CRTIME_BE.as_bytes() => Special::Crtime { be: true },
+        n if n == ntfs::TIMES.as_bytes() => Special::Times { be: false },
+        n if n == ntfs::TIMES_BE.as_bytes() => Special::Times { be: true },
+        n if n == control::CHECK.as_bytes() => Special::Control(Control::Check),
+        n if n == control::NAMES.as_bytes() => Special::Control(Control::Names),
+        n if n == control::FILEID.as_bytes() => Special::Control(Control::FileId),
+        n if n == control::RECASE.as_bytes() => Special::Control(Control::Recase),
+        n if n == control::SAVE.as_bytes() => Special::Control(Control::Save),
+        n if n == control::HANDLES.as_bytes() => Special::Control(Control::Handles),
+        n if n == control::PID.as_bytes() => Special::Control(Control::Pid),
+        n if n == control::IMAGE.as_bytes() => Special::Control(Control::Image),
         n if n.starts_with(CONTROL_PREFIX.as_bytes()) => Special::ReservedUnknown,
         n if n.starts_with(b"user.")
             || n.starts_with(b"trusted.")

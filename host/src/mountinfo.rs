@@ -152,6 +152,24 @@ garbage line
     }
 
     #[test]
+    fn fuse_mounts_are_told_by_type_and_unescaped_point() {
+        let info = "36 35 0:40 / /tmp/a\\040b rw,nosuid - fuse.ntlinkfs ntlinkfs rw\n\
+                    37 35 0:41 / /x\\134y rw - fuse ntlinkfs rw\n\
+                    38 35 0:42 / /plain rw shared:1 - tmpfs tmpfs rw\n\
+                    garbage without dash\n";
+        let m = parse(info);
+        let fuse_at = |p: &str| {
+            m.iter()
+                .any(|x| x.mount_point == Path::new(p) && x.is_fuse())
+        };
+        assert!(fuse_at("/tmp/a b"));
+        assert!(fuse_at("/x\\y"));
+        assert!(!fuse_at("/plain"), "not FUSE");
+        assert!(!fuse_at("/tmp/a"));
+        assert_eq!(m.len(), 3, "a line without the separator is skipped");
+    }
+
+    #[test]
     fn lines_parse() {
         let m = parse(SAMPLE);
         assert_eq!(m.len(), 5);

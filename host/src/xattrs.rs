@@ -41,9 +41,13 @@ pub mod control {
     pub const SAVE: &str = "user.ntlinkfs.save";
     /// Get, any file: the number of handles open in the engine, in decimal.
     pub const HANDLES: &str = "user.ntlinkfs.handles";
+    /// Get, any file: the daemon's process id in decimal (`ntlinkfs unmount` waits for it).
+    pub const PID: &str = "user.ntlinkfs.pid";
+    /// Get, any file: the host path of the image saved at unmount; ENODATA when there is none.
+    pub const IMAGE: &str = "user.ntlinkfs.image";
 
     /// Every control attribute.
-    pub const ALL: &[&str] = &[CHECK, NAMES, FILEID, RECASE, SAVE, HANDLES];
+    pub const ALL: &[&str] = &[CHECK, NAMES, FILEID, RECASE, SAVE, HANDLES, PID, IMAGE];
 }
 
 #[cfg(test)]

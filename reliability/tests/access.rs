@@ -323,7 +323,7 @@ fn a_second_user_cannot_use_the_control_attributes() {
         "only the user who mounted the drive, or root",
     );
     assert!(!evil.exists());
-    assert!(reliability::sys::is_mountpoint(&m.dir), "still mounted");
+    assert!(host::mountinfo::is_mountpoint(&m.dir), "still mounted");
     // The mounting user (root here) still may.
     assert_eq!(reliability::control::check(&m.dir).unwrap(), "ok");
 }

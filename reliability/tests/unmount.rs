@@ -51,7 +51,7 @@ fn unmount_returns_after_the_image_is_saved_and_the_daemon_exited() {
         out.contains(&format!("saved in {}", img.display())),
         "does not say where the image is: {out}"
     );
-    assert!(!reliability::sys::is_mountpoint(&m.dir));
+    assert!(!host::mountinfo::is_mountpoint(&m.dir));
     let vol = vfs_core::image::load_file(&img).expect("the image is complete at return");
     assert_eq!(vol.read_file_path(r"\a.txt").unwrap(), b"kept");
     assert_eq!(vol.read_file_path(r"\big.bin").unwrap(), data);
@@ -71,7 +71,7 @@ fn unmount_returns_after_the_image_is_saved_and_the_daemon_exited() {
     let open = std::fs::File::open(again.dir.join("a.txt")).unwrap();
     let (ok, _, err) = unmount(&again.dir);
     assert!(!ok && err.contains("busy"), "{err}");
-    assert!(reliability::sys::is_mountpoint(&again.dir));
+    assert!(host::mountinfo::is_mountpoint(&again.dir));
     drop(open);
     let (ok, out, err) = unmount(&again.dir);
     assert!(ok, "{err}");
@@ -84,7 +84,7 @@ fn unmount_without_an_image_says_so() {
     let (ok, out, err) = unmount(&m.dir);
     assert!(ok, "{err}");
     assert!(out.contains("without --image"), "{out}");
-    assert!(!reliability::sys::is_mountpoint(&m.dir));
+    assert!(!host::mountinfo::is_mountpoint(&m.dir));
     // Not an ntlinkfs drive at all: a clear error.
     let (ok, _, err) = unmount(m.tmp.path());
     assert!(

@@ -119,8 +119,9 @@ mod imp {
         let probe = sys::lgetxattr(&mp, fileid);
         if probe == Err(libc::EPERM) {
             bail!(
-                "{}: only the user who mounted the drive, or root, may save it (EPERM)",
-                a.mountpoint.display()
+                "{}: only the user who mounted the drive, or root, may save it ({})",
+                a.mountpoint.display(),
+                std::io::Error::from_raw_os_error(libc::EPERM)
             );
         }
         if probe.is_err() {
