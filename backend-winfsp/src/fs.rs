@@ -206,8 +206,10 @@ impl WinFs {
     ) -> FsResult<FileInfo> {
         let st = self.vol.stat(f.id).map_err(err)?;
         if st.reparse_tag.is_some() {
-            // WinFsp reparses a reparse point at open unless FILE_OPEN_REPARSE_POINT was given,
-            // so an Overwrite that reaches one overwrites the link itself: it becomes a plain
+            // WinFsp reparses a reparse point before an overwrite unless FILE_OPEN_REPARSE_POINT
+            // was given (its access check answers STATUS_REPARSE and the DLL resolves it:
+            // `src/dll/fsop.c` FspFileSystemOverwriteCheck), so an Overwrite that reaches one
+            // overwrites the link itself: it becomes a plain
             // empty file (WinBtrfs reparse.cpp "Overwrite symlink"; the engine's open_path does
             // the same, issue 18).
             self.vol.remove_reparse_point(f.id).map_err(err)?;
