@@ -12,7 +12,7 @@ use vfs_core::reparse::IO_REPARSE_TAG_SYMLINK;
 use vfs_core::{attrs, Error};
 
 const WINBTRFS_REPARSE: &str = "WinBtrfs src/tests/reparse.cpp (\"Overwrite symlink\", \"Check symlink overwritten\"; \"Set as symlink\" on reparse4/reparse5), run against NTFS";
-const OVERWRITE_DECISION: &str = "WinBtrfs src/tests/reparse.cpp tests FILE_OVERWRITE only; MS-FSA 2.1.5.1.2.1 treats FILE_OVERWRITE_IF and FILE_SUPERSEDE as overwrites of an existing file — docs/NTFS-RULES.md A4 open point [VERIFY on Windows]";
+const OVERWRITE_DECISION: &str = "WinBtrfs src/tests/reparse.cpp tests FILE_OVERWRITE only; MS-FSA 2.1.5.1.2 (Open of an Existing File) treats FILE_OVERWRITE_IF and FILE_SUPERSEDE as overwrites of an existing file and says nothing of reparse points — docs/NTFS-RULES.md A3 open point [VERIFY on Windows]";
 const WINBTRFS_ORPHAN: &str = "WinBtrfs src/tests/create.cpp \"Try to open orphaned inode by file ID\" (STATUS_DELETE_PENDING)";
 const WINBTRFS_LINKS: &str = "WinBtrfs src/tests/links.cpp test_links (link6, link7, link8, link12) and test_links_ex (linkex2, linkex3, file 2 without FILE_SHARE_DELETE); FILE_LINK_INFORMATION docs, https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntifs/ns-ntifs-_file_link_information";
 const WINBTRFS_ROOT_DIR: &str = "WinBtrfs src/tests/links.cpp link5/link6 and rename.cpp \"Move file via RootDirectory handle\"; FILE_LINK_INFORMATION / FILE_RENAME_INFORMATION docs (RootDirectory, FileName)";

@@ -111,7 +111,8 @@ impl Volume {
                         // the file becomes a plain, empty file (WinBtrfs reparse.cpp "Overwrite
                         // symlink" then "Check symlink overwritten": directory entry tag 0).
                         // WinBtrfs tests FILE_OVERWRITE; FILE_OVERWRITE_IF and FILE_SUPERSEDE
-                        // overwrite the same way (MS-FSA 2.1.5.1.2.1) [VERIFY on Windows].
+                        // overwrite an existing file alike (MS-FSA 2.1.5.1.2, Open of an Existing File; it says
+                        // nothing of reparse points) [VERIFY on Windows].
                         inode.clear_reparse();
                     }
                     let t = now();
