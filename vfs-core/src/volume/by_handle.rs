@@ -270,7 +270,8 @@ impl Volume {
                     .or_else(|| old.as_ref().and_then(|q| q.pattern.clone())),
                 // A restarted scan is no first call: nothing matching then is
                 // STATUS_NO_MORE_FILES (Wine ntdll tests/directory.c, "mask may or may not be
-                // ignored when restarting the search": SUCCESS or NO_MORE_FILES).
+                // ignored when restarting the search": SUCCESS or NO_MORE_FILES; native NTFS on
+                // Windows 10 22H2 answered NO_MORE_FILES, dokan-dev/dokany#1158).
                 answered: old.as_ref().is_some_and(|q| q.answered),
                 ..DirQuery::default()
             },
