@@ -349,15 +349,18 @@ impl Volume {
             if st.get(rh.file)?.dir().is_none() {
                 return Err(Error::InvalidParameter);
             }
-            // The RootDirectory handle's directory by its current name, then the relative name.
-            let mut path = match &rh.link {
-                Some((p, d)) => st.path_of(*p, d),
-                None if rh.file == st.root => Vec::new(),
-                // A directory opened by id: reach it through its first name.
-                None => {
-                    let l = st.get(rh.file)?.links.first().ok_or(Error::FileDeleted)?;
-                    st.path_of(l.parent, &l.display)
-                }
+            if !name.contains(&BACKSLASH) {
+                // The documented form: "only the file name", created in that directory.
+                return Ok((rh.file, Name::new(name)?));
+            }
+            // A relative path below it: walk from the directory's current name (a directory
+            // has one name, invariant 1), not from the name the handle was opened through,
+            // which may be gone or name another file by now.
+            let mut path = if rh.file == st.root {
+                Vec::new()
+            } else {
+                let l = st.get(rh.file)?.links.first().ok_or(Error::FileDeleted)?;
+                st.path_of(l.parent, &l.display)
             };
             path.push(BACKSLASH);
             path.extend_from_slice(name);
@@ -649,6 +652,35 @@ mod tests {
         for x in [h, dh, fh] {
             v.close(x).unwrap();
         }
+        v.check().unwrap();
+    }
+
+    /// A relative path below the RootDirectory handle walks from the directory's current
+    /// name; a RootDirectory whose directory was deleted takes no new names.
+    #[test]
+    fn relative_paths_follow_the_directory_not_its_old_name() {
+        let v = vol();
+        v.create_dir_path(r"\d").unwrap();
+        v.create_dir_path(r"\d\sub").unwrap();
+        v.write_file_path(r"\f", b"f").unwrap();
+        let h = open(&v, r"\f", Access::DELETE, Share::ALL);
+        let dh = open(&v, r"\d", Access::READ, Share::ALL);
+        // The directory moves and another takes its old name.
+        v.rename_path(r"\d", r"\moved", RenameFlags::default())
+            .unwrap();
+        v.create_dir_path(r"\d").unwrap();
+        v.rename_by_handle(h, Some(dh), &wide(r"sub\g"), RenameFlags::default())
+            .unwrap();
+        assert!(v.resolve(r"\moved\sub\g", false).is_ok());
+        v.close(dh).unwrap();
+        let eh = open(&v, r"\d", Access::DELETE, Share::ALL);
+        v.delete_path(r"\d", UnlinkKind::Directory).unwrap();
+        assert_eq!(
+            v.link_by_handle(h, Some(eh), &wide("x"), LinkFlags::default()),
+            Err(Error::FileDeleted)
+        );
+        v.close(eh).unwrap();
+        v.close(h).unwrap();
         v.check().unwrap();
     }
 
