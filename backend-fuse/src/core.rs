@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vfs_core::{
-    Access, FileId, FileKind, FileTime, HandleId, Location, NewFile, SetTimes, Share, Stat,
+    Access, FileId, FileKind, FileTime, HandleId, Location, Name, NewFile, SetTimes, Share, Stat,
     UnlinkKind, Volume,
 };
 
@@ -129,6 +129,13 @@ pub(crate) struct Core {
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
 pub(crate) fn name_units(name: &[u8]) -> Result<Vec<u16>, Errno> {
     names::to_units(name).ok_or(Errno::EINVAL)
+}
+
+/// The request's name as an engine [`Name`], validated once against NTFS's name rules (A5);
+/// an invalid name → the engine's errno for it (EINVAL, ENAMETOOLONG). Each request makes it
+/// where the engine used to check the name, so errors keep their order.
+pub(crate) fn engine_name(units: Vec<u16>) -> Result<Name, Errno> {
+    Name::from_units(units).map_err(errno)
 }
 
 /// The host path of `rest` below a mapped drive's directory `host`, with `.` and `..`
@@ -309,7 +316,7 @@ impl Core {
                         u
                     }
                 }));
-                match self.vol.locate_w(&path, true) {
+                match self.vol.locate(&path, true) {
                     Ok(Location::File(id)) => self
                         .vol
                         .stat(id)
@@ -391,21 +398,22 @@ impl Core {
     /// LOOKUP sent on behalf of `who`.
     pub(crate) fn lookup_from(&self, who: Caller, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let wanted = engine_name(name_units(name)?)?;
         // A name that is not there is answered uncached (an error reply leaves the
         // kernel's negative entry expired), so it is asked again next time.
-        let (id, display, _st, pending) = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        if pending {
+        let found = self.vol.lookup_stat(pid, &wanted).map_err(errno)?;
+        if found.delete_pending {
             // Legacy delete semantics: a delete-pending name cannot be opened (A2:
             // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
             return Err(Errno::EACCES);
         }
-        let other_spelling = display != units;
+        let id = found.id;
+        let other_spelling = *found.name != *wanted.display();
         // Only a name spelled otherwise than stored, or a file the kernel has seen under
         // another spelling, can be the new name of a case-only rename: the common lookup
         // never looks at the caller.
         if (other_spelling || self.nodes.is_aliased(id))
-            && self.is_case_rename_target(who, pid, name, id, &display)
+            && self.is_case_rename_target(who, pid, name, id, &found.name)
         {
             // The new name of a rename(2) that only changes the case of this entry: answered
             // as missing (and so never cached), so the VFS neither drops the rename as one
@@ -440,11 +448,11 @@ impl Core {
         if nlast != name || olast == nlast {
             return false;
         }
-        let Some(ounits) = names::to_units(olast) else {
+        let Some(oname) = names::to_units(olast).and_then(|u| Name::from_units(u).ok()) else {
             return false;
         };
-        match self.vol.lookup_stat(pid, &ounits) {
-            Ok((oid, odisp, _, _)) if oid == id && odisp == display => {}
+        match self.vol.lookup_stat(pid, &oname) {
+            Ok(old) if old.id == id && *old.name == *display => {}
             _ => return false,
         }
         self.host_dir(odir) == Some(pid) && self.host_dir(ndir) == Some(pid)
@@ -470,12 +478,12 @@ impl Core {
                     }
                 }
                 _ => {
-                    let units = names::to_units(c)?;
-                    let (id, _, st, _) = self.vol.lookup_stat(*stack.last()?, &units).ok()?;
-                    if st.kind != FileKind::Directory || is_link(&st) {
+                    let name = Name::from_units(names::to_units(c)?).ok()?;
+                    let found = self.vol.lookup_stat(*stack.last()?, &name).ok()?;
+                    if found.stat.kind != FileKind::Directory || is_link(&found.stat) {
                         return None;
                     }
-                    stack.push(id);
+                    stack.push(found.id);
                 }
             }
         }
@@ -562,7 +570,7 @@ impl Core {
             return Err(Errno::EPERM);
         }
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
         self.entry(parent, name, id, false)
@@ -578,7 +586,7 @@ impl Core {
         umask: u32,
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::Directory, mode, umask);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
         self.entry(parent, name, id, false)
@@ -587,9 +595,10 @@ impl Core {
     /// UNLINK; returns the names glue drops after the reply.
     pub(crate) fn unlink(&self, parent: u64, name: &[u8]) -> Result<Vec<KernelName>, Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
-        let (id, _, st, _) = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        if attr::kind(&st) == Kind::Directory {
+        let units = engine_name(name_units(name)?)?;
+        let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+        let id = found.id;
+        if attr::kind(&found.stat) == Kind::Directory {
             return Err(Errno::EISDIR);
         }
         // A junction or directory symlink shows as a symlink: unlink removes the link
@@ -608,7 +617,7 @@ impl Core {
     /// RMDIR.
     pub(crate) fn rmdir(&self, parent: u64, name: &[u8]) -> Result<(), Errno> {
         let pid = self.nodes.live(parent)?;
-        let units = name_units(name)?;
+        let units = engine_name(name_units(name)?)?;
         self.vol
             .unlink(pid, &units, UnlinkKind::Directory, false)
             .map_err(errno)
@@ -638,9 +647,10 @@ impl Core {
             gid: Some(who.gid),
             mode: Some(0o777),
         };
+        let name = engine_name(units)?;
         let id = self
             .vol
-            .create_reparse_at(pid, &units, &new, &rp)
+            .create_reparse_at(pid, &name, &new, &rp)
             .map_err(errno)?;
         self.entry(parent, link_name, id, false)
     }
@@ -661,15 +671,20 @@ impl Core {
         }
         let spid = self.nodes.live(parent)?;
         let dpid = self.nodes.live(newparent)?;
-        let sname = name_units(name)?;
-        let dname = name_units(newname)?;
-        let (src, sdisplay, _, _) = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let sname = engine_name(name_units(name)?)?;
+        let dunits = name_units(newname)?;
+        let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+        let src = found_src.id;
+        let dname = engine_name(dunits)?;
         let dst = self.vol.lookup_stat(dpid, &dname).ok();
         // Both names are spellings of one entry: a case-only rename. It reaches here when
         // the lookup of the new name was answered as missing (`lookup_from`), or when the
         // kernel held the spellings under two nodes (one of them retired).
-        let case_only = spid == dpid && dst.as_ref().is_some_and(|d| d.0 == src && d.1 == sdisplay);
-        let dst = dst.map(|d| d.0);
+        let case_only = spid == dpid
+            && dst
+                .as_ref()
+                .is_some_and(|d| d.id == src && d.name == found_src.name);
+        let dst = dst.map(|d| d.id);
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
         // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
@@ -710,7 +725,7 @@ impl Core {
     pub(crate) fn link(&self, ino: u64, newparent: u64, newname: &[u8]) -> Result<Attr, Errno> {
         let id = self.nodes.live(ino)?;
         let pid = self.nodes.live(newparent)?;
-        let units = name_units(newname)?;
+        let units = engine_name(name_units(newname)?)?;
         self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
         self.entry(newparent, newname, id, false)
     }
@@ -818,10 +833,12 @@ impl Core {
             return Err(Errno::EPERM);
         }
         let new = Self::new_file(who, FileKind::File, mode, umask);
-        let (id, h) = self
+        let entry_name = engine_name(units)?;
+        let opened = self
             .vol
-            .create_open(pid, &units, &new, access_of(flags), Share::ALL)
+            .create_open(pid, &entry_name, &new, access_of(flags), Share::ALL)
             .map_err(errno)?;
+        let (id, h) = (opened.id, opened.handle);
         let (ino, st) = match self.nodes.remember(&self.vol, id, parent, name, false) {
             Ok(r) => r,
             Err(e) => {
@@ -1129,7 +1146,7 @@ mod tests {
         let (c, _) = core();
         c.mknod(ROOT, ROOT_INO, b"keep", 0o100644, 0).unwrap();
         c.mknod(ROOT, ROOT_INO, b"gone", 0o100644, 0).unwrap();
-        let (h, _) = c
+        let vfs_core::Opened { handle: h, .. } = c
             .vol
             .open_path(
                 r"\gone",

@@ -416,12 +416,12 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vfs_core::VolumeOptions;
+    use vfs_core::{NewFile, VolumeOptions};
 
     #[test]
     fn lookups_pin_and_forget_unpins() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\f").unwrap();
+        let id = v.create_path(r"\f", &NewFile::file()).unwrap();
         let n = Nodes::new(v.root());
         let ino = n.remember(&v, id, 1, b"f", false).unwrap().0;
         assert_eq!(ino, id.0);
@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn retired_node_answers_estale_and_next_lookup_gets_a_spare() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\f").unwrap();
+        let id = v.create_path(r"\f", &NewFile::file()).unwrap();
         let n = Nodes::new(v.root());
         let a = n.remember(&v, id, 1, b"F", true).unwrap().0;
         assert!(n.is_aliased(id));
@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn a_node_never_answers_with_another_kind() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_dir_path(r"\d").unwrap();
+        let id = v.create_path(r"\d", &NewFile::dir()).unwrap();
         let n = Nodes::new(v.root());
         let (a, st) = n.remember(&v, id, 1, b"d", false).unwrap();
         assert_eq!(attr::kind(&st), Kind::Directory);

@@ -33,6 +33,7 @@
 use crate::errno::Errno;
 use crate::names;
 use std::path::{Path, PathBuf};
+use vfs_core::wtf16::wide;
 use vfs_core::UNMAPPED_PREFIX;
 
 /// Where a Linux symlink target leads, for deciding the link's kind.
@@ -78,7 +79,7 @@ pub(crate) fn ntfs_target(
     let drive_path = |letter: char, rest: &str| -> Vec<u16> {
         let mut s = format!("{letter}:\\");
         s.push_str(&rest.replace('/', "\\"));
-        s.encode_utf16().collect()
+        wide(&s)
     };
     if let Some(rest) = under(mount) {
         return Ok((drive_path(drive, &rest), Place::Volume { relative: false }));
@@ -102,7 +103,7 @@ pub(crate) fn ntfs_target(
         if first == "UNC" {
             let mut s = String::from("\\\\");
             s.push_str(&tail.replace('/', "\\"));
-            return Ok((s.encode_utf16().collect(), Place::Unknown));
+            return Ok((wide(&s), Place::Unknown));
         }
         if first.starts_with("{") && first.ends_with('}') {
             let mut s = format!("\\??\\Volume{first}");
@@ -110,7 +111,7 @@ pub(crate) fn ntfs_target(
                 s.push('\\');
                 s.push_str(&tail.replace('/', "\\"));
             }
-            return Ok((s.encode_utf16().collect(), Place::Unknown));
+            return Ok((wide(&s), Place::Unknown));
         }
     }
     Err(Errno::EPERM)

@@ -415,6 +415,9 @@ impl Core {
                 .vol
                 .link_paths(id)
                 .map_err(errno)?
+                .iter()
+                .map(vfs_core::LinkPath::to_string_lossy)
+                .collect::<Vec<_>>()
                 .join("\n")
                 .into_bytes(),
             Control::FileId => format!("{:#018x}", id.0).into_bytes(),
@@ -458,8 +461,10 @@ impl Core {
     /// `user.ntlinkfs.recase` on directory `dir`: re-cases the entry `value` names (A5).
     fn recase(&self, dir: FileId, value: &[u8]) -> Result<(), Errno> {
         let units = names::to_units(value).ok_or(Errno::EINVAL)?;
-        let (id, display, _, _) = self.vol.lookup_stat(dir, &units).map_err(errno)?;
-        if display == units {
+        let name = vfs_core::Name::from_units(units).map_err(errno)?;
+        let found = self.vol.lookup_stat(dir, &name).map_err(errno)?;
+        let id = found.id;
+        if *found.name == *name.display() {
             return Ok(());
         }
         let flags = vfs_core::RenameFlags {
@@ -468,7 +473,7 @@ impl Core {
             ignore_readonly: false,
         };
         self.vol
-            .rename(dir, &units, dir, &units, flags)
+            .rename(dir, &name, dir, &name, flags)
             .map_err(errno)?;
         // The old spelling may be cached by the kernel: it still leads to the file (names
         // are case-insensitive), so nothing is stale now, but a later change through either

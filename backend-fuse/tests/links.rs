@@ -160,7 +160,9 @@ fn mapped_and_unmapped_drive_letters() {
 #[test]
 fn junction_made_by_the_engine_reads_as_mountpoint_path_a3() {
     let m = Mounted::new();
-    m.vol.create_dir_path(r"\store").unwrap();
+    m.vol
+        .create_path(r"\store", &vfs_core::NewFile::dir())
+        .unwrap();
     m.vol
         .write_file_path(r"\store\Readme.TXT", b"hello")
         .unwrap();

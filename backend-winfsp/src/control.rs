@@ -362,7 +362,7 @@ pub fn serve(vol: &Volume, code: u32, input: &[u8], output_len: usize) -> FsResu
             path::components(&existing)?;
             path::components(&new)?;
             let id = vol
-                .hard_link_path_w(&existing, &new)
+                .hard_link_path(&existing, &new)
                 .map_err(NtStatus::from)?;
             let links = vol.stat(id).map_err(NtStatus::from)?.links;
             encode_reply(&Reply::Linked {
@@ -372,8 +372,8 @@ pub fn serve(vol: &Volume, code: u32, input: &[u8], output_len: usize) -> FsResu
         }
         Request::ListNames { path: p, first } => {
             path::components(&p)?;
-            let id = vol.resolve_w(&p, false).map_err(NtStatus::from)?;
-            let all = vol.link_paths_w(id).map_err(NtStatus::from)?;
+            let id = vol.resolve(&p, false).map_err(NtStatus::from)?;
+            let all = vol.link_paths(id).map_err(NtStatus::from)?;
             let total = all.len() as u32;
             if first > total {
                 return Err(STATUS_INVALID_PARAMETER);
@@ -381,7 +381,8 @@ pub fn serve(vol: &Volume, code: u32, input: &[u8], output_len: usize) -> FsResu
             // Take names while the encoded reply still fits the caller's buffer.
             let mut names: Vec<(Vec<u16>, bool)> = Vec::new();
             let mut size = 4 + 8 + 4 + 4 + 2;
-            for (p, pending) in all.into_iter().skip(first as usize) {
+            for link in all.into_iter().skip(first as usize) {
+                let (p, pending) = (link.path, link.delete_pending);
                 let entry = 2 + 2 + 2 * p.len();
                 if size + entry > output_len {
                     break;
@@ -580,7 +581,7 @@ mod tests {
     fn create_hard_link_request_makes_a_second_name_with_createhardlinkw_errors() {
         let v = Volume::new(VolumeOptions::default());
         v.write_file_path(r"\a", b"x").unwrap();
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         let send = |existing: &str, new: &str| {
             let (code, bytes) = encode_request(&Request::CreateHardLink {
                 existing: wide(existing),
@@ -618,8 +619,8 @@ mod tests {
     #[test]
     fn list_names_pages_through_every_name_to_fit_the_buffer() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_dir_path(r"\d").unwrap();
-        v.create_file_path(r"\d\f0").unwrap();
+        v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
+        v.create_path(r"\d\f0", &vfs_core::NewFile::file()).unwrap();
         for i in 1..40 {
             v.hard_link_path(r"\d\f0", &format!(r"\d\f{i}")).unwrap();
         }

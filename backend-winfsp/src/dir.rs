@@ -150,9 +150,10 @@ mod tests {
     #[test]
     fn listing_gives_dot_entries_then_ntfs_collation_order() {
         let v = Volume::new(VolumeOptions::default());
-        let d = v.create_dir_path(r"\d").unwrap();
+        let d = v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         for n in ["b", "A", "_x", "C"] {
-            v.create_file_path(&format!(r"\d\{n}")).unwrap();
+            v.create_path(&format!(r"\d\{n}"), &vfs_core::NewFile::file())
+                .unwrap();
         }
         // '_' (0x5F) sorts after the upcased letters (0x41..0x5A).
         assert_eq!(all(&v, d, None, 100), [".", "..", "A", "b", "C", "_x"]);
@@ -162,7 +163,7 @@ mod tests {
     #[test]
     fn root_listing_has_no_dot_entries() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_file_path(r"\f").unwrap();
+        v.create_path(r"\f", &vfs_core::NewFile::file()).unwrap();
         assert_eq!(all(&v, v.root(), None, 100), ["f"]);
     }
 
@@ -171,9 +172,10 @@ mod tests {
     #[test]
     fn listing_resumes_after_marker_for_every_batch_size() {
         let v = Volume::new(VolumeOptions::default());
-        let d = v.create_dir_path(r"\d").unwrap();
+        let d = v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         for i in 0..10 {
-            v.create_file_path(&format!(r"\d\f{i}")).unwrap();
+            v.create_path(&format!(r"\d\f{i}"), &vfs_core::NewFile::file())
+                .unwrap();
         }
         let whole = all(&v, d, None, 1000);
         assert_eq!(whole.len(), 12);
@@ -192,12 +194,13 @@ mod tests {
     #[test]
     fn marker_survives_deletion_and_insertion() {
         let v = Volume::new(VolumeOptions::default());
-        let d = v.create_dir_path(r"\d").unwrap();
+        let d = v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         for n in ["a", "b", "c", "d"] {
-            v.create_file_path(&format!(r"\d\{n}")).unwrap();
+            v.create_path(&format!(r"\d\{n}"), &vfs_core::NewFile::file())
+                .unwrap();
         }
         v.delete_path(r"\d\b", vfs_core::UnlinkKind::File).unwrap();
-        v.create_file_path(r"\d\a0").unwrap();
+        v.create_path(r"\d\a0", &vfs_core::NewFile::file()).unwrap();
         let b = list(&v, d, None, Some(&wide("B")), 100).unwrap();
         assert_eq!(names(&b), ["c", "d"]);
         assert_eq!(b.resume_after, None);
@@ -208,9 +211,10 @@ mod tests {
     #[test]
     fn pattern_filters_and_dot_entries_carry_the_right_file() {
         let v = Volume::new(VolumeOptions::default());
-        let d = v.create_dir_path(r"\d").unwrap();
+        let d = v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         for n in ["a.txt", "b.TXT", "c.md"] {
-            v.create_file_path(&format!(r"\d\{n}")).unwrap();
+            v.create_path(&format!(r"\d\{n}"), &vfs_core::NewFile::file())
+                .unwrap();
         }
         assert_eq!(all(&v, d, Some("<.txt"), 2), ["a.txt", "b.TXT"]);
         assert_eq!(all(&v, d, Some("*"), 100).len(), 5);

@@ -137,7 +137,7 @@ impl WinFs {
     /// followed). WinFsp uses the attributes to decide whether to reparse.
     pub fn security_by_name(&self, file_name: &[u16]) -> FsResult<(u32, Vec<u8>)> {
         path::components(file_name)?;
-        let id = self.vol.resolve_w(file_name, false).map_err(err)?;
+        let id = self.vol.resolve(file_name, false).map_err(err)?;
         let st = self.vol.stat(id).map_err(err)?;
         Ok((st.attributes, security::descriptor_of(&self.vol, id)?))
     }
@@ -145,10 +145,11 @@ impl WinFs {
     /// Open an existing name ([`create::open_options`]).
     pub fn open(&self, file_name: &[u16], create_options: u32, granted: u32) -> FsResult<Opened> {
         path::components(file_name)?;
-        let (h, _) = self
+        let h = self
             .vol
-            .open_path_w(file_name, &create::open_options(create_options, granted))
-            .map_err(err)?;
+            .open_path(file_name, &create::open_options(create_options, granted))
+            .map_err(err)?
+            .handle;
         let file = self.context(h)?;
         let info = self.info(file.id)?;
         let normalized = path::normalized(&self.vol, file_name).unwrap_or(None);
@@ -175,7 +176,7 @@ impl WinFs {
             return Err(STATUS_EAS_NOT_SUPPORTED);
         }
         let opts = create::create_options(create_options, granted, file_attributes);
-        let (h, _) = self.vol.open_path_w(file_name, &opts).map_err(err)?;
+        let h = self.vol.open_path(file_name, &opts).map_err(err)?.handle;
         let id = self.vol.handle_file(h).map_err(err)?;
         let setup = || -> FsResult<()> {
             if let Some(sd) = security_descriptor {
@@ -378,7 +379,7 @@ impl WinFs {
     /// followed); STATUS_NOT_A_REPARSE_POINT tells the resolver to go on.
     pub fn reparse_point_by_name(&self, file_name: &[u16]) -> FsResult<Vec<u8>> {
         path::components(file_name)?;
-        let id = self.vol.resolve_w(file_name, false).map_err(err)?;
+        let id = self.vol.resolve(file_name, false).map_err(err)?;
         self.vol.get_reparse_point(id).map_err(err)
     }
 
@@ -525,7 +526,9 @@ mod tests {
     #[test]
     fn resolver_gets_reparse_data_by_name_and_open_gets_the_link_itself() {
         let fs = fs();
-        fs.volume().create_dir_path(r"\target").unwrap();
+        fs.volume()
+            .create_path(r"\target", &vfs_core::NewFile::dir())
+            .unwrap();
         let link = fs.volume().create_symlink(r"\s", r"target", true).unwrap();
         let buf = fs.reparse_point_by_name(&wide(r"\s")).unwrap();
         assert_eq!(
@@ -615,7 +618,9 @@ mod tests {
     #[test]
     fn set_basic_info_leaves_zero_fields_alone_and_is_shared_by_names() {
         let fs = fs();
-        fs.volume().create_file_path(r"\a").unwrap();
+        fs.volume()
+            .create_path(r"\a", &vfs_core::NewFile::file())
+            .unwrap();
         fs.volume().hard_link_path(r"\a", r"\b").unwrap();
         let (a, before, _) = fs.open(&wide(r"\a"), 0, 0).unwrap();
         let info = fs.set_basic_info(&a, u32::MAX, 0, 0, 12345, 0).unwrap();
@@ -696,7 +701,9 @@ mod cleanup_tests {
     #[test]
     fn set_delete_marks_pending_and_the_flagged_cleanup_removes_the_name() {
         let fs = fs();
-        fs.volume().create_file_path(r"\f").unwrap();
+        fs.volume()
+            .create_path(r"\f", &vfs_core::NewFile::file())
+            .unwrap();
         let reader = open(&fs, r"\f", FILE_READ_DATA);
         let deleter = open(&fs, r"\f", DELETE);
         fs.set_delete(&deleter, true).unwrap();
@@ -756,8 +763,12 @@ mod cleanup_tests {
     #[test]
     fn non_empty_directory_refuses_set_delete_and_survives_delete_on_close() {
         let fs = fs();
-        fs.volume().create_dir_path(r"\d").unwrap();
-        fs.volume().create_file_path(r"\d\f").unwrap();
+        fs.volume()
+            .create_path(r"\d", &vfs_core::NewFile::dir())
+            .unwrap();
+        fs.volume()
+            .create_path(r"\d\f", &vfs_core::NewFile::file())
+            .unwrap();
         let h = open(&fs, r"\d", DELETE);
         assert_eq!(
             fs.set_delete(&h, true),
@@ -779,7 +790,9 @@ mod cleanup_tests {
     #[test]
     fn set_delete_false_cancels_the_pending_delete() {
         let fs = fs();
-        fs.volume().create_file_path(r"\f").unwrap();
+        fs.volume()
+            .create_path(r"\f", &vfs_core::NewFile::file())
+            .unwrap();
         let h = open(&fs, r"\f", DELETE);
         fs.set_delete(&h, true).unwrap();
         fs.set_delete(&h, false).unwrap();
@@ -796,7 +809,10 @@ mod cleanup_tests {
     #[test]
     fn cleanup_sets_the_archive_bit_and_runs_once() {
         let fs = fs();
-        let id = fs.volume().create_file_path(r"\f").unwrap();
+        let id = fs
+            .volume()
+            .create_path(r"\f", &vfs_core::NewFile::file())
+            .unwrap();
         fs.volume().set_attributes(id, attrs::HIDDEN).unwrap();
         let h = open(&fs, r"\f", FILE_READ_DATA);
         fs.cleanup(

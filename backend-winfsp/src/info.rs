@@ -86,7 +86,7 @@ mod tests {
     #[test]
     fn hard_links_field_is_zero_as_winfsp_requires() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_file_path(r"\a").unwrap();
+        v.create_path(r"\a", &vfs_core::NewFile::file()).unwrap();
         v.hard_link_path(r"\a", r"\b").unwrap();
         let st = v.stat_path(r"\a", false).unwrap();
         assert_eq!(st.links, 2);
@@ -98,8 +98,9 @@ mod tests {
     fn allocation_size_is_file_size_rounded_up_to_the_cluster() {
         let v = Volume::new(VolumeOptions::default());
         v.write_file_path(r"\f", &[1u8; 4097]).unwrap();
-        v.create_file_path(r"\empty").unwrap();
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\empty", &vfs_core::NewFile::file())
+            .unwrap();
+        v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         let f = FileInfo::from_stat(&v.stat_path(r"\f", false).unwrap());
         assert_eq!((f.file_size, f.allocation_size), (4097, 8192));
         let e = FileInfo::from_stat(&v.stat_path(r"\empty", false).unwrap());

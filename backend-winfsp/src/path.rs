@@ -2,13 +2,13 @@
 //! the volume root, `\`-separated, starting with `\` (`\` alone is the root).
 //!
 //! These are NT names, already past Win32's RtlDosPathNameToNtPathName, so NT rules apply
-//! (`vfs_core::name::validate_name`: `\ / : * ? " < > |` and NUL refused, 255 units at most,
+//! (`vfs_core::Name`, validated once here: `\ / : * ? " < > |` and NUL refused, 255 units at most,
 //! not `.` or `..`). Win32-only rules (trailing dots and spaces, DOS device names) are *not*
 //! applied: through the NT API those are ordinary names on NTFS (A5; WinBtrfs "Create file
 //! called CON"). `:` is refused because the volume has no named streams.
 
 use crate::status::{FsResult, NtStatus, STATUS_OBJECT_NAME_INVALID};
-use vfs_core::{name::validate_name, Error, FileId, Volume};
+use vfs_core::{Error, FileId, Name, Volume};
 
 const BACKSLASH: u16 = b'\\' as u16;
 
@@ -17,25 +17,25 @@ const BACKSLASH: u16 = b'\\' as u16;
 /// ignored by `FspFileSystemOpCreate`).
 pub const MAX_NORMALIZED_UNITS: usize = 1024;
 
-/// The components of a WinFsp file name, each checked against NT's name rules.
-pub fn components(path: &[u16]) -> FsResult<Vec<&[u16]>> {
+/// The components of a WinFsp file name, each validated once as an engine [`Name`] (NT's
+/// name rules), in order.
+pub fn components(path: &[u16]) -> FsResult<Vec<Name>> {
     if path.first() != Some(&BACKSLASH) {
         return Err(STATUS_OBJECT_NAME_INVALID);
     }
-    let mut out = Vec::new();
-    for c in path.split(|&u| u == BACKSLASH).filter(|c| !c.is_empty()) {
-        validate_name(c).map_err(NtStatus::from)?;
-        out.push(c);
-    }
-    Ok(out)
+    path.split(|&u| u == BACKSLASH)
+        .filter(|c| !c.is_empty())
+        .map(|c| Name::new(c).map_err(NtStatus::from))
+        .collect()
 }
 
 /// Splits a WinFsp file name into its parent's path and its last component. The root has no
 /// parent: STATUS_OBJECT_NAME_INVALID.
-pub fn split_parent(path: &[u16]) -> FsResult<(Vec<u16>, Vec<u16>)> {
-    let comps = components(path)?;
-    let (last, dirs) = comps.split_last().ok_or(STATUS_OBJECT_NAME_INVALID)?;
-    Ok((join(dirs), last.to_vec()))
+pub fn split_parent(path: &[u16]) -> FsResult<(Vec<u16>, Name)> {
+    let mut comps = components(path)?;
+    let name = comps.pop().ok_or(STATUS_OBJECT_NAME_INVALID)?;
+    let dirs: Vec<&[u16]> = comps.iter().map(Name::display).collect();
+    Ok((join(&dirs), name))
 }
 
 /// `\a\b` from components (`\` for none).
@@ -53,10 +53,10 @@ pub fn join(comps: &[&[u16]]) -> Vec<u16> {
 
 /// The directory a name lives in, for operations that make or move a name: the path's
 /// directory must exist (else STATUS_OBJECT_PATH_NOT_FOUND, as NTFS answers for a missing
-/// directory on the way).
-pub fn parent_dir(vol: &Volume, path: &[u16]) -> FsResult<(FileId, Vec<u16>)> {
+/// directory on the way). The engine's walker resolves it.
+pub fn parent_dir(vol: &Volume, path: &[u16]) -> FsResult<(FileId, Name)> {
     let (dir, name) = split_parent(path)?;
-    let id = vol.resolve_w(&dir, true).map_err(|e| match e {
+    let id = vol.resolve(&dir, true).map_err(|e| match e {
         Error::ObjectNameNotFound => NtStatus::from(Error::ObjectPathNotFound),
         other => NtStatus::from(other),
     })?;
@@ -64,20 +64,13 @@ pub fn parent_dir(vol: &Volume, path: &[u16]) -> FsResult<(FileId, Vec<u16>)> {
 }
 
 /// The path with every component in its stored case (NTFS keeps the case a name was created
-/// with and FileNameInformation reports it, A5), for WinFsp's normalized name. Components are
-/// looked up without following links: WinFsp resolves reparse points before it opens (see
-/// [`crate::fs`]). None when the result would be longer than [`MAX_NORMALIZED_UNITS`].
+/// with and FileNameInformation reports it, A5), for WinFsp's normalized name: the engine's
+/// walker ([`Volume::stored_path`]) walks it without following links, as WinFsp resolves
+/// reparse points before it opens (see [`crate::fs`]). None when the result would be longer
+/// than [`MAX_NORMALIZED_UNITS`].
 pub fn normalized(vol: &Volume, path: &[u16]) -> FsResult<Option<Vec<u16>>> {
-    let comps = components(path)?;
-    let mut dir = vol.root();
-    let mut stored: Vec<Vec<u16>> = Vec::with_capacity(comps.len());
-    for c in comps {
-        let (id, display) = vol.lookup_entry(dir, c).map_err(NtStatus::from)?;
-        stored.push(display);
-        dir = id;
-    }
-    let refs: Vec<&[u16]> = stored.iter().map(|s| s.as_slice()).collect();
-    let out = join(&refs);
+    components(path)?;
+    let out = vol.stored_path(path).map_err(NtStatus::from)?;
     Ok((out.len() <= MAX_NORMALIZED_UNITS).then_some(out))
 }
 
@@ -110,8 +103,9 @@ mod tests {
     #[test]
     fn normalized_name_has_the_stored_case_of_every_component() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_dir_path(r"\Dir").unwrap();
-        v.create_file_path(r"\Dir\File.TXT").unwrap();
+        v.create_path(r"\Dir", &vfs_core::NewFile::dir()).unwrap();
+        v.create_path(r"\Dir\File.TXT", &vfs_core::NewFile::file())
+            .unwrap();
         let n = normalized(&v, &wide(r"\DIR\file.txt")).unwrap().unwrap();
         assert_eq!(n, wide(r"\Dir\File.TXT"));
         assert_eq!(normalized(&v, &wide(r"\")).unwrap().unwrap(), wide(r"\"));
@@ -132,6 +126,6 @@ mod tests {
             Err(crate::status::STATUS_OBJECT_PATH_NOT_FOUND)
         );
         let (id, name) = parent_dir(&v, &wide(r"\f")).unwrap();
-        assert_eq!((id, name), (v.root(), wide("f")));
+        assert_eq!((id, name.display()), (v.root(), &wide("f")[..]));
     }
 }

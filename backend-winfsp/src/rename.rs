@@ -33,7 +33,7 @@ pub fn rename_flags(replace_if_exists: bool, ex_flags: u32) -> RenameFlags {
 }
 
 /// Renames the name `from` (the open file's name) to `to`; handles opened through the old name
-/// follow it (`Volume::rename_open`).
+/// follow it (`Volume::rename` moves them, MS-FSA 2.1.5.15.12).
 pub fn rename(vol: &Volume, from: &[u16], to: &[u16], flags: RenameFlags) -> FsResult<()> {
     let (src_dir, src_name) = path::parent_dir(vol, from)?;
     let (dst_dir, dst_name) = path::parent_dir(vol, to)?;
@@ -42,7 +42,7 @@ pub fn rename(vol: &Volume, from: &[u16], to: &[u16], flags: RenameFlags) -> FsR
         // "Try to move file within other file"), as the engine's path-level rename answers.
         return Err(Error::InvalidParameter.into());
     }
-    vol.rename_open(src_dir, &src_name, dst_dir, &dst_name, flags)
+    vol.rename(src_dir, &src_name, dst_dir, &dst_name, flags)
         .map_err(NtStatus::from)
 }
 
@@ -77,7 +77,7 @@ mod tests {
         let v = vol();
         v.write_file_path(r"\a", b"new").unwrap();
         v.write_file_path(r"\b", b"old").unwrap();
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\d", &vfs_core::NewFile::dir()).unwrap();
         assert_eq!(
             mv(&v, r"\a", r"\b", rename_flags(false, 0)),
             Err(Error::NameCollision.into())
@@ -104,7 +104,8 @@ mod tests {
     #[test]
     fn case_only_rename_recases_and_missing_target_directory_is_path_not_found() {
         let v = vol();
-        v.create_file_path(r"\readme").unwrap();
+        v.create_path(r"\readme", &vfs_core::NewFile::file())
+            .unwrap();
         mv(&v, r"\readme", r"\README", RenameFlags::default()).unwrap();
         let names: Vec<String> = v
             .read_dir_path(r"\")
@@ -117,7 +118,7 @@ mod tests {
             mv(&v, r"\README", r"\no\x", RenameFlags::default()),
             Err(Error::ObjectPathNotFound.into())
         );
-        v.create_file_path(r"\f").unwrap();
+        v.create_path(r"\f", &vfs_core::NewFile::file()).unwrap();
         assert_eq!(
             mv(&v, r"\README", r"\f\x", RenameFlags::default()),
             Err(Error::InvalidParameter.into()),

@@ -180,7 +180,7 @@ mod tests {
     #[test]
     fn descriptor_is_shared_by_every_name_and_defaults_when_unset() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\a").unwrap();
+        let id = v.create_path(r"\a", &vfs_core::NewFile::file()).unwrap();
         v.hard_link_path(r"\a", r"\b").unwrap();
         assert_eq!(descriptor_of(&v, id).unwrap(), default_descriptor());
         let mut mine = default_descriptor();

@@ -8,7 +8,9 @@
 //! docs/ENGINE-BENCH.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ntlinkfs_bench::workloads::{add_link_tree, numbered_names as names, OpVolume, DIR_FILES};
+use ntlinkfs_bench::workloads::{
+    add_link_tree, nt_name, numbered_names as names, OpVolume, DIR_FILES,
+};
 use std::time::{Duration, Instant};
 use vfs_core::name::wide;
 use vfs_core::*;
@@ -38,7 +40,7 @@ fn by_id(c: &mut Criterion) {
             while left > 0 {
                 let n = left.min(fresh.len());
                 let v = Volume::new(VolumeOptions::default());
-                let d = v.create_dir_path(r"\d").unwrap();
+                let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
                 let t = Instant::now();
                 for name in &fresh[..n] {
                     black_box(v.create(d, name, &NewFile::file()).unwrap());
@@ -52,7 +54,7 @@ fn by_id(c: &mut Criterion) {
 
     // create + unlink of the same name in a directory of DIR_FILES entries: one pair per
     // iteration.
-    let tmp = wide("tmp-file.dat");
+    let tmp = nt_name("tmp-file.dat");
     g.bench_function("create+unlink pair", |b| {
         b.iter(|| {
             vol.create(dir, &tmp, &NewFile::file()).unwrap();
@@ -62,7 +64,7 @@ fn by_id(c: &mut Criterion) {
 
     // hard link + unlink of the extra name (A1).
     let target = ov.link_target();
-    let link = wide("extra-link");
+    let link = nt_name("extra-link");
     g.bench_function("hard_link+unlink pair", |b| {
         b.iter(|| {
             vol.hard_link(target, dir, &link).unwrap();
@@ -71,7 +73,7 @@ fn by_id(c: &mut Criterion) {
     });
 
     // rename within the directory, alternating between two names.
-    let (a, bname) = (wide("rename-a"), wide("rename-b"));
+    let (a, bname) = (nt_name("rename-a"), nt_name("rename-b"));
     ov.add_rename_file();
     let mut flip = false;
     g.bench_function("rename", |b| {
@@ -113,13 +115,13 @@ fn by_path(c: &mut Criterion) {
     let via_junction = wide(r"\j\er\FILE.TXT");
     let via_symlink = wide(r"\s");
     g.bench_function("resolve (4 components)", |b| {
-        b.iter(|| black_box(vol.resolve_w(&direct, true).unwrap()))
+        b.iter(|| black_box(vol.resolve(&direct, true).unwrap()))
     });
     g.bench_function("resolve through a junction (A3)", |b| {
-        b.iter(|| black_box(vol.resolve_w(&via_junction, true).unwrap()))
+        b.iter(|| black_box(vol.resolve(&via_junction, true).unwrap()))
     });
     g.bench_function("resolve through a symlink (A4)", |b| {
-        b.iter(|| black_box(vol.resolve_w(&via_symlink, true).unwrap()))
+        b.iter(|| black_box(vol.resolve(&via_symlink, true).unwrap()))
     });
     g.finish();
 }

@@ -14,11 +14,11 @@
 //! ≤ 200 bytes-per-file target: docs/ENGINE-BENCH.md.
 
 use ntlinkfs_bench::workloads::empty_file_tree;
+use ntlinkfs_bench::workloads::nt_name;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use vfs_core::name::wide;
-use vfs_core::{Volume, VolumeOptions};
+use vfs_core::{Name, Volume, VolumeOptions};
 
 /// Counts live heap bytes (requested sizes) on top of the system allocator.
 struct Counting;
@@ -75,16 +75,16 @@ struct Built {
 }
 
 /// A name of exactly `units` UTF-16 units, unique for `i` below 10^units.
-fn name(prefix: char, i: usize, units: usize) -> Vec<u16> {
-    wide(&format!("{prefix}{i:0width$}", width = units - 1))
+fn name(prefix: char, i: usize, units: usize) -> Name {
+    nt_name(&format!("{prefix}{i:0width$}", width = units - 1))
 }
 
 fn build(files: usize, units: usize) -> (Volume, Built) {
     let per_dir = 1_000.min(files);
     let dirs = files.div_ceil(per_dir);
     // Names are made before the clock and the counter start, and freed after the count.
-    let dir_names: Vec<Vec<u16>> = (0..dirs).map(|d| name('d', d, units)).collect();
-    let file_names: Vec<Vec<u16>> = (0..per_dir).map(|f| name('f', f, units)).collect();
+    let dir_names: Vec<Name> = (0..dirs).map(|d| name('d', d, units)).collect();
+    let file_names: Vec<Name> = (0..per_dir).map(|f| name('f', f, units)).collect();
     let rss_before = rss();
     let heap_before = LIVE.load(Ordering::Relaxed);
     let t = Instant::now();

@@ -11,7 +11,7 @@
 //! and the wall-clock time per operation is printed. The volumes are benches/engine.rs's
 //! ([`ntlinkfs_bench::workloads::OpVolume`]); docs/ENGINE-BENCH.md has the figures.
 
-use ntlinkfs_bench::workloads::{add_link_tree, OpVolume};
+use ntlinkfs_bench::workloads::{add_link_tree, nt_name, OpVolume};
 use std::time::Instant;
 use vfs_core::name::wide;
 use vfs_core::*;
@@ -32,7 +32,7 @@ struct Setup {
     fresh_dir: FileId,
     target: FileId,
     data: FileId,
-    fresh: Vec<Vec<u16>>,
+    fresh: Vec<Name>,
 }
 
 fn setup(op: &str, n: usize) -> Setup {
@@ -42,11 +42,11 @@ fn setup(op: &str, n: usize) -> Setup {
     let data = ov.add_data_file();
     add_link_tree(&ov.vol, false);
     let fresh = if op == "create" {
-        (0..n).map(|i| wide(&format!("new{i:07}"))).collect()
+        (0..n).map(|i| nt_name(&format!("new{i:07}"))).collect()
     } else {
         Vec::new()
     };
-    let fresh_dir = ov.vol.create_dir_path(r"\fresh").unwrap();
+    let fresh_dir = ov.vol.create_path(r"\fresh", &NewFile::dir()).unwrap();
     Setup {
         ov,
         fresh_dir,
@@ -62,8 +62,8 @@ fn run(s: &Setup, op: &str, n: usize) {
     let v = &s.ov.vol;
     let dir = s.ov.dir;
     let upper = &s.ov.upper;
-    let (a, b) = (wide("rename-a"), wide("rename-b"));
-    let (tmp, link) = (wide("tmp-file.dat"), wide("extra-link"));
+    let (a, b) = (nt_name("rename-a"), nt_name("rename-b"));
+    let (tmp, link) = (nt_name("tmp-file.dat"), nt_name("extra-link"));
     let via_junction = wide(r"\j\er\FILE.TXT");
     let block = vec![0x5Au8; 4096];
     let mut buf = vec![0u8; 4096];
@@ -97,7 +97,7 @@ fn run(s: &Setup, op: &str, n: usize) {
                 v.read(s.data, offset, &mut buf).unwrap();
             }
             "resolve_junction" => {
-                std::hint::black_box(v.resolve_w(&via_junction, true).unwrap());
+                std::hint::black_box(v.resolve(&via_junction, true).unwrap());
             }
             other => panic!("unknown OP {other:?}; one of {OPS:?}"),
         }

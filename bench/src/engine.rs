@@ -5,10 +5,10 @@
 
 use super::fs::{pattern, random_offsets, StoreLayout};
 use super::report::{Config, Sample};
+use super::workloads::nt_name;
 use anyhow::{anyhow, bail, Result};
 use std::time::Instant;
-use vfs_core::name::wide;
-use vfs_core::{FileId, FileKind, NewFile, RenameFlags, UnlinkKind, Volume, VolumeOptions};
+use vfs_core::{FileId, FileKind, Name, NewFile, RenameFlags, UnlinkKind, Volume, VolumeOptions};
 
 /// Where a sample goes: the operation ("workload/op") and what was measured.
 pub type Sink<'a> = &'a mut dyn FnMut(&'static str, Sample);
@@ -59,10 +59,9 @@ pub fn meta(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let n = cfg.files;
     let root = vol.root();
     let d = vol
-        .create(root, &wide("meta"), &NewFile::dir())
+        .create(root, &nt_name("meta"), &NewFile::dir())
         .map_err(e("mkdir meta"))?;
-    let names =
-        |p: &str| -> Vec<Vec<u16>> { (0..n).map(|i| wide(&format!("{p}{i:07}"))).collect() };
+    let names = |p: &str| -> Vec<Name> { (0..n).map(|i| nt_name(&format!("{p}{i:07}"))).collect() };
     let (f, l, r) = (names("f"), names("l"), names("r"));
     let file = NewFile::file();
     let mut ids = Vec::with_capacity(n);
@@ -112,14 +111,14 @@ pub fn meta(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     if vol.dir_len(d).map_err(e("dir_len"))? != 0 {
         bail!("engine: meta directory not empty after unlinking everything");
     }
-    vol.unlink(root, &wide("meta"), UnlinkKind::Directory, false)
+    vol.unlink(root, &nt_name("meta"), UnlinkKind::Directory, false)
         .map_err(e("rmdir"))?;
 
     let ld = vol
-        .create(root, &wide("list"), &NewFile::dir())
+        .create(root, &nt_name("list"), &NewFile::dir())
         .map_err(e("mkdir list"))?;
     for i in 0..cfg.list_entries {
-        vol.create(ld, &wide(&format!("entry-{i:06}.txt")), &file)
+        vol.create(ld, &nt_name(&format!("entry-{i:06}.txt")), &file)
             .map_err(e("create"))?;
     }
     list_all(vol, ld)?;
@@ -143,15 +142,15 @@ pub fn store(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let lay = StoreLayout::new(cfg);
     let contents: Vec<Vec<u8>> = (0..cfg.store_files).map(StoreLayout::content).collect();
     let root = vol
-        .create(vol.root(), &wide("store-bench"), &NewFile::dir())
+        .create(vol.root(), &nt_name("store-bench"), &NewFile::dir())
         .map_err(e("mkdir"))?;
     let file = NewFile::file();
     let dir = NewFile::dir();
     let mkdirs = |mut at: FileId, rel: &str| -> Result<FileId> {
         for c in rel.split('/') {
-            at = match vol.lookup(at, &wide(c)) {
+            at = match vol.lookup(at, &nt_name(c)) {
                 Ok(id) => id,
-                Err(_) => vol.create(at, &wide(c), &dir).map_err(e("mkdir"))?,
+                Err(_) => vol.create(at, &nt_name(c), &dir).map_err(e("mkdir"))?,
             };
         }
         Ok(at)
@@ -159,12 +158,14 @@ pub fn store(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     // (file id, index) of every store file, by package.
     let mut store_ids: Vec<Vec<(FileId, usize)>> = Vec::new();
     let secs = timed(|| {
-        let store = vol.create(root, &wide("store"), &dir).map_err(e("mkdir"))?;
+        let store = vol
+            .create(root, &nt_name("store"), &dir)
+            .map_err(e("mkdir"))?;
         for (k, &(s, end)) in lay.packages.iter().enumerate() {
             let pd = vol
-                .create(store, &wide(&format!("pkg{k}")), &dir)
+                .create(store, &nt_name(&format!("pkg{k}")), &dir)
                 .map_err(e("mkdir"))?;
-            let lib = vol.create(pd, &wide("lib"), &dir).map_err(e("mkdir"))?;
+            let lib = vol.create(pd, &nt_name("lib"), &dir).map_err(e("mkdir"))?;
             let mut ids = Vec::new();
             for (j, c) in contents.iter().enumerate().take(end).skip(s) {
                 let rel = StoreLayout::file_rel(j);
@@ -173,7 +174,7 @@ pub fn store(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
                     None => (pd, rel.as_str()),
                 };
                 let id = vol
-                    .create(parent, &wide(name), &file)
+                    .create(parent, &nt_name(name), &file)
                     .map_err(e("create"))?;
                 vol.write(id, 0, c).map_err(e("write"))?;
                 ids.push((id, j));
@@ -190,14 +191,16 @@ pub fn store(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
             let nm = mkdirs(root, &format!("p{p}/node_modules"))?;
             for (k, ids) in store_ids.iter().enumerate() {
                 let copy = mkdirs(nm, &StoreLayout::pnpm_rel(k))?;
-                let lib = vol.create(copy, &wide("lib"), &dir).map_err(e("mkdir"))?;
+                let lib = vol
+                    .create(copy, &nt_name("lib"), &dir)
+                    .map_err(e("mkdir"))?;
                 for &(id, j) in ids {
                     let rel = StoreLayout::file_rel(j);
                     let (parent, name) = match rel.strip_prefix("lib/") {
                         Some(n) => (lib, n),
                         None => (copy, rel.as_str()),
                     };
-                    vol.hard_link(id, parent, &wide(name))
+                    vol.hard_link(id, parent, &nt_name(name))
                         .map_err(e("hard_link"))?;
                     nlinks += 1;
                 }
@@ -290,7 +293,7 @@ pub fn data(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
     let root = vol.root();
     let write = |name: &str, req: usize| -> Result<(FileId, f64)> {
         let id = vol
-            .create(root, &wide(name), &NewFile::file())
+            .create(root, &nt_name(name), &NewFile::file())
             .map_err(e("create"))?;
         let secs = timed(|| {
             let mut off = 0u64;
@@ -337,11 +340,11 @@ pub fn data(vol: &Volume, cfg: &Config, sink: Sink) -> Result<()> {
         Ok(())
     })?;
     sink("data/rand-read-4k", ops(offsets.len(), secs));
-    vol.unlink(root, &wide("big-1m.bin"), UnlinkKind::File, false)
+    vol.unlink(root, &nt_name("big-1m.bin"), UnlinkKind::File, false)
         .map_err(e("unlink"))?;
     let (_, secs) = write("big-4k.bin", 4096)?;
     sink("data/write-4k", bytes(size, secs));
-    vol.unlink(root, &wide("big-4k.bin"), UnlinkKind::File, false)
+    vol.unlink(root, &nt_name("big-4k.bin"), UnlinkKind::File, false)
         .map_err(e("unlink"))?;
     Ok(())
 }
@@ -406,8 +409,8 @@ fn heap_per_file(files: usize, name_len: usize) -> Result<f64> {
         &vol,
         files,
         1000,
-        |d| wide(&format!("d{d:07}")),
-        |i, _| wide(&format!("{i:0width$}", width = name_len)),
+        |d| nt_name(&format!("d{d:07}")),
+        |i, _| nt_name(&format!("{i:0width$}", width = name_len)),
     )
     .map_err(e("create"))?;
     let after = heap_in_use();

@@ -2,17 +2,24 @@
 //! micro-benchmarks (`benches/engine.rs`, `benches/ops.rs`, `benches/memory.rs`), so each
 //! measure is set up once. Only [`vfs_core::Volume`]'s API: no OS code.
 
-use vfs_core::name::wide;
-use vfs_core::{FileId, NewFile, Volume, VolumeOptions};
+use std::borrow::Borrow;
+use vfs_core::{FileId, Name, NewFile, Volume, VolumeOptions};
+
+/// A name a workload makes up (ASCII letters, digits, `-`, `.`): always a valid NTFS name.
+/// Names are validated and upcased once, where a backend receives them ([`Name`]); the
+/// measures time the engine operation that takes them.
+pub fn nt_name(s: &str) -> Name {
+    Name::from_str_checked(s).expect("workload names are valid NTFS names")
+}
 
 /// Files in the directory the micro-benchmarks' lookups search: big enough that the index is
 /// not trivially small.
 pub const DIR_FILES: usize = 10_000;
 
 /// `{prefix}00000.txt`, `{prefix}00001.txt`, ...: `n` names.
-pub fn numbered_names(n: usize, prefix: &str) -> Vec<Vec<u16>> {
+pub fn numbered_names(n: usize, prefix: &str) -> Vec<Name> {
     (0..n)
-        .map(|i| wide(&format!("{prefix}{i:05}.txt")))
+        .map(|i| nt_name(&format!("{prefix}{i:05}.txt")))
         .collect()
 }
 
@@ -24,24 +31,26 @@ pub struct OpVolume {
     /// `\dir`.
     pub dir: FileId,
     /// The names in `\dir`, as stored.
-    pub stored: Vec<Vec<u16>>,
+    pub stored: Vec<Name>,
     /// The same names upper-cased: a lookup in another case than stored (A5), as a Windows
     /// caller may make.
-    pub upper: Vec<Vec<u16>>,
+    pub upper: Vec<Name>,
 }
 
 impl OpVolume {
     /// A fresh volume with `\dir` and its files.
     pub fn new() -> OpVolume {
         let vol = Volume::new(VolumeOptions::default());
-        let dir = vol.create_dir_path(r"\dir").expect("mkdir \\dir");
+        let dir = vol
+            .create_path(r"\dir", &NewFile::dir())
+            .expect("mkdir \\dir");
         let stored = numbered_names(DIR_FILES, "File");
         for n in &stored {
             vol.create(dir, n, &NewFile::file()).expect("create");
         }
         let upper = stored
             .iter()
-            .map(|n| wide(&String::from_utf16_lossy(n).to_uppercase()))
+            .map(|n| nt_name(&n.to_string_lossy().to_uppercase()))
             .collect();
         OpVolume {
             vol,
@@ -59,7 +68,7 @@ impl OpVolume {
     /// Creates `rename-a` in `\dir` (the rename measure flips it with `rename-b`).
     pub fn add_rename_file(&self) {
         self.vol
-            .create(self.dir, &wide("rename-a"), &NewFile::file())
+            .create(self.dir, &nt_name("rename-a"), &NewFile::file())
             .expect("create rename-a");
     }
 
@@ -67,7 +76,7 @@ impl OpVolume {
     pub fn add_data_file(&self) -> FileId {
         let f = self
             .vol
-            .create(self.dir, &wide("data.bin"), &NewFile::file())
+            .create(self.dir, &nt_name("data.bin"), &NewFile::file())
             .expect("create data.bin");
         self.vol.write(f, 0, &vec![1u8; 1 << 20]).expect("write");
         f
@@ -78,7 +87,7 @@ impl OpVolume {
 /// (A3); with `symlink`, also a symlink `\s` → `real\deep\er\file.txt` (A4).
 pub fn add_link_tree(v: &Volume, symlink: bool) {
     for d in [r"\real", r"\real\deep", r"\real\deep\er"] {
-        v.create_dir_path(d).expect("mkdir");
+        v.create_path(d, &NewFile::dir()).expect("mkdir");
     }
     v.write_file_path(r"\real\deep\er\file.txt", b"x")
         .expect("write");
@@ -98,7 +107,7 @@ impl Default for OpVolume {
 /// Builds the memory measures' tree in `vol`: `files` empty files, `per_dir` to a directory,
 /// the directories in the root. `dir_name(d)` names directory `d`; `file_name(i, j)` names
 /// file `i` (the `j`-th of its directory). Returns the files made.
-pub fn empty_file_tree<D: AsRef<[u16]>, F: AsRef<[u16]>>(
+pub fn empty_file_tree<D: Borrow<Name>, F: Borrow<Name>>(
     vol: &Volume,
     files: usize,
     per_dir: usize,
@@ -111,9 +120,9 @@ pub fn empty_file_tree<D: AsRef<[u16]>, F: AsRef<[u16]>>(
     let mut made = 0;
     let mut d = 0;
     while made < files {
-        let parent = vol.create(root, dir_name(d).as_ref(), &dir)?;
+        let parent = vol.create(root, dir_name(d).borrow(), &dir)?;
         for j in 0..per_dir.min(files - made) {
-            vol.create(parent, file_name(made, j).as_ref(), &file)?;
+            vol.create(parent, file_name(made, j).borrow(), &file)?;
             made += 1;
         }
         d += 1;
@@ -132,15 +141,15 @@ mod tests {
             &vol,
             2500,
             1000,
-            |d| wide(&format!("d{d}")),
-            |i, _| wide(&format!("{i:06}")),
+            |d| nt_name(&format!("d{d}")),
+            |i, _| nt_name(&format!("{i:06}")),
         )
         .unwrap();
         assert_eq!(made, 2500);
         // 2500 files, 3 directories, the root.
         assert_eq!(vol.file_count(), 2500 + 3 + 1);
         assert_eq!(
-            vol.dir_len(vol.lookup(vol.root(), &wide("d2")).unwrap())
+            vol.dir_len(vol.lookup(vol.root(), &nt_name("d2")).unwrap())
                 .unwrap(),
             500
         );

@@ -181,9 +181,7 @@ fn attrib_of(p: &Path) -> u32 {
     u32::from_le_bytes(v.try_into().unwrap())
 }
 
-fn w(s: &str) -> Vec<u16> {
-    s.encode_utf16().collect()
-}
+use vfs_core::wtf16::wide as w;
 
 fn junction_buffer(target: &str) -> Vec<u8> {
     vfs_core::reparse::junction_for_target(&w(target), 'C')

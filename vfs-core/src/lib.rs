@@ -9,10 +9,10 @@
 //! MS-FSA / MS-FSCC sections, or an observation recorded by the conformance suite).
 //!
 //! ```
-//! use vfs_core::{Volume, VolumeOptions, Error};
+//! use vfs_core::{Error, NewFile, Volume, VolumeOptions};
 //!
 //! let vol = Volume::new(VolumeOptions::default());
-//! vol.create_dir_path(r"\store").unwrap();
+//! vol.create_path(r"\store", &NewFile::dir()).unwrap();
 //! vol.write_file_path(r"\store\Readme.TXT", b"hello").unwrap();
 //! // A1: a second name for the same file.
 //! vol.hard_link_path(r"\store\readme.txt", r"\copy.txt").unwrap();
@@ -34,6 +34,7 @@ pub mod error;
 pub mod fixture;
 pub mod image;
 pub mod name;
+pub mod path;
 pub mod pattern;
 pub mod reparse;
 pub mod snapshot;
@@ -44,5 +45,6 @@ pub mod wtf16;
 
 pub use error::{Error, Result};
 pub use name::Name;
+pub use path::VolumePath;
 pub use types::*;
 pub use volume::*;

@@ -429,6 +429,55 @@ pub struct LinkName {
     pub delete_pending: bool,
 }
 
+/// One name of a file as a volume-relative path (`\dir\name`, what FindFirstFileNameW and
+/// `fsutil hardlink list` return, A1), in WTF-16 so that nothing is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPath {
+    /// The path, with a leading `\` and no drive.
+    pub path: Vec<u16>,
+    /// Delete-pending name (legacy semantics).
+    pub delete_pending: bool,
+}
+
+impl LinkPath {
+    /// The path as a Rust string (unpaired surrogates become U+FFFD).
+    pub fn to_string_lossy(&self) -> String {
+        crate::wtf16::narrow(&self.path)
+    }
+}
+
+/// A link path equals a string when its units are the string's (the delete-pending flag is not
+/// compared), so a listing reads as the paths it holds: `link_paths(id)? == [r"\a", r"\b"]`.
+impl PartialEq<&str> for LinkPath {
+    fn eq(&self, other: &&str) -> bool {
+        self.path.iter().copied().eq(other.encode_utf16())
+    }
+}
+
+/// What [`crate::Volume::lookup_stat`] finds, as of one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// The file the name leads to.
+    pub id: FileId,
+    /// The name as stored (display form), which may differ in case from the name looked up.
+    pub name: Vec<u16>,
+    /// The file's attributes and times.
+    pub stat: Stat,
+    /// The name is delete-pending (legacy semantics, A2).
+    pub delete_pending: bool,
+}
+
+/// A handle opened by [`crate::Volume::open_path`] or [`crate::Volume::create_open`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// The handle.
+    pub handle: HandleId,
+    /// The file it is open on.
+    pub id: FileId,
+    /// The open created the file (a create disposition found no file).
+    pub created: bool,
+}
+
 /// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {

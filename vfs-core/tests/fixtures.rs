@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use vfs_core::fixture::{Fixture, FixtureError};
-use vfs_core::{attrs, Error, FileKind, Volume, MAX_LINKS};
+use vfs_core::{attrs, Error, FileKind, NewFile, Volume, MAX_LINKS};
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fixtures");
@@ -226,7 +226,9 @@ fn pnpm_store_files_are_linked_into_every_project_and_reached_through_junctions_
         .stat_path(r"\proj-api\node_modules\lodash\lodash.js", true)
         .unwrap();
     assert_eq!(api.id, lodash.id);
-    assert!(v.link_paths(lodash.id).unwrap()[0].starts_with(r"\.pnpm-store\v3\files\"));
+    assert!(v.link_paths(lodash.id).unwrap()[0]
+        .to_string_lossy()
+        .starts_with(r"\.pnpm-store\v3\files\"));
     // debug's own dependency is a junction beside it in .pnpm: Node resolves from debug's real
     // path (its junction's target), where `..\ms` is that junction. (A caller's own `..` is
     // lexical on Windows, so the real path is taken first, as Node's realpath does.)
@@ -356,14 +358,14 @@ fn hard_links_are_dumped_as_links_not_copies_a1() {
 #[test]
 fn a_drive_built_by_hand_becomes_a_fixture() {
     let v = Volume::new(vfs_core::VolumeOptions::default());
-    v.create_dir_path(r"\Src").unwrap();
+    v.create_path(r"\Src", &NewFile::dir()).unwrap();
     let f = v
         .write_file_path(r"\Src\Main.rs", b"fn main() {}\n")
         .unwrap();
     v.hard_link_path(r"\Src\Main.rs", r"\main-copy.rs").unwrap();
     v.create_symlink(r"\lnk", r"Src\Main.rs", false).unwrap();
     v.create_junction(r"\jn", r"C:\Src").unwrap();
-    let big = v.create_file_path(r"\sparse.img").unwrap();
+    let big = v.create_path(r"\sparse.img", &NewFile::file()).unwrap();
     v.set_size(big, 10 << 30).unwrap();
     v.write(big, 5 << 30, b"middle").unwrap();
     v.set_attributes(f, attrs::HIDDEN).unwrap();

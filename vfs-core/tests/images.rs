@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use vfs_core::image::{self, ImageError, FORMAT_VERSION, MAGIC};
 use vfs_core::reparse::ReparseBuffer;
 use vfs_core::{
-    Access, DeleteSemantics, FileId, NewFile, SetTimes, Share, UnlinkKind, Volume, VolumeOptions,
+    Access, DeleteSemantics, FileId, Name, NewFile, SetTimes, Share, UnlinkKind, Volume,
+    VolumeOptions,
 };
 
 // ------------------------------------------------------------------ random drives
@@ -113,7 +114,7 @@ fn build(opts: VolumeOptions, ops: &[Op], for_fixture: bool) -> (Volume, HashSet
     let mut dirs = vec![v.root()];
     let mut issued = HashSet::from([v.root()]);
     let mut keep_open = Vec::new();
-    let name = |n: usize| vfs_core::name::wide(NAMES[n % NAMES.len()]);
+    let name = |n: usize| Name::from_str_checked(NAMES[n % NAMES.len()]).unwrap();
     let pick = |l: &Vec<FileId>, i: usize| l[i % l.len()];
     let path_in = |v: &Volume, d: FileId, n: usize| -> Option<String> {
         let p = v.path_of(d).ok()?;
@@ -165,15 +166,17 @@ fn build(opts: VolumeOptions, ops: &[Op], for_fixture: bool) -> (Volume, HashSet
             Op::Delete(f) => {
                 let id = pick(&ids, *f);
                 if let Some(l) = v.names(id).ok().and_then(|n| n.into_iter().next()) {
-                    let _ = v.unlink(l.parent, &l.name, UnlinkKind::Any, true);
+                    let stored = Name::new(&l.name).unwrap();
+                    let _ = v.unlink(l.parent, &stored, UnlinkKind::Any, true);
                 }
             }
             Op::Rename(f, p, n) => {
                 let id = pick(&ids, *f);
                 if let Some(l) = v.names(id).ok().and_then(|n| n.into_iter().next()) {
+                    let stored = Name::new(&l.name).unwrap();
                     let _ = v.rename(
                         l.parent,
-                        &l.name,
+                        &stored,
                         pick(&dirs, *p),
                         &name(*n),
                         Default::default(),
@@ -248,7 +251,7 @@ proptest! {
         // Same bytes again: the encoding is deterministic.
         prop_assert_eq!(image::encode(&back.snapshot()), bytes);
         for i in 0..8 {
-            if let Ok(id) = back.create(back.root(), &vfs_core::name::wide(&format!("new{i}")), &NewFile::file()) {
+            if let Ok(id) = back.create(back.root(), &Name::from_str_checked(&format!("new{i}")).unwrap(), &NewFile::file()) {
                 prop_assert!(issued.insert(id), "FileId {} reused after load", id);
             }
         }
@@ -273,12 +276,12 @@ proptest! {
 
 fn small() -> Volume {
     let v = Volume::new(VolumeOptions::default());
-    v.create_dir_path(r"\d").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
     v.write_file_path(r"\d\f.txt", b"hello").unwrap();
     v.hard_link_path(r"\d\f.txt", r"\g.txt").unwrap();
     v.create_junction(r"\j", r"C:\d").unwrap();
     v.create_symlink(r"\s", r"d\f.txt", false).unwrap();
-    let big = v.create_file_path(r"\sparse").unwrap();
+    let big = v.create_path(r"\sparse", &NewFile::file()).unwrap();
     v.set_size(big, 1 << 40).unwrap();
     v.write(big, 1 << 39, b"x").unwrap();
     v

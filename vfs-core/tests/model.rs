@@ -1405,7 +1405,7 @@ fn step(vol: &Volume, m: &mut Model, op: &Op) -> std::result::Result<(), String>
             };
             let got = vol
                 .open_path(&path.render(), &opts)
-                .and_then(|(h, created)| Ok(Out::Handle(h, vol.handle_file(h)?, created)));
+                .and_then(|o| Ok(Out::Handle(o.handle, vol.handle_file(o.handle)?, o.created)));
             let want = m.open(
                 path,
                 *disposition,

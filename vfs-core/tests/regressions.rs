@@ -3,6 +3,10 @@
 
 use vfs_core::*;
 
+fn nm(s: &str) -> Name {
+    Name::from_str_checked(s).unwrap()
+}
+
 fn vol() -> Volume {
     Volume::new(VolumeOptions::default())
 }
@@ -20,7 +24,7 @@ fn open_for_delete(v: &Volume, path: &str) -> HandleId {
         },
     )
     .unwrap()
-    .0
+    .handle
 }
 
 const DELETE: DispositionFlags = DispositionFlags {
@@ -41,10 +45,10 @@ const POSIX_DELETE: DispositionFlags = DispositionFlags {
 #[test]
 fn disposition_on_handle_whose_name_was_reused_is_file_deleted_a2() {
     let v = vol();
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     let h = open_for_delete(&v, r"\f");
     v.delete_path(r"\f", UnlinkKind::File).unwrap();
-    let new = v.create_file_path(r"\f").unwrap();
+    let new = v.create_path(r"\f", &NewFile::file()).unwrap();
     assert_eq!(v.set_disposition(h, DELETE), Err(Error::FileDeleted));
     v.close(h).unwrap();
     let st = v.stat(new).unwrap();
@@ -56,13 +60,13 @@ fn disposition_on_handle_whose_name_was_reused_is_file_deleted_a2() {
         delete_semantics: DeleteSemantics::Legacy,
         ..VolumeOptions::default()
     });
-    legacy.create_file_path(r"\f").unwrap();
+    legacy.create_path(r"\f", &NewFile::file()).unwrap();
     let stale = open_for_delete(&legacy, r"\f");
     let other = open_for_delete(&legacy, r"\f");
     legacy.set_disposition(stale, POSIX_DELETE).unwrap();
     legacy.close(stale).unwrap();
     assert_eq!(legacy.resolve(r"\f", true), Err(Error::ObjectNameNotFound));
-    let new = legacy.create_file_path(r"\f").unwrap();
+    let new = legacy.create_path(r"\f", &NewFile::file()).unwrap();
     let h2 = open_for_delete(&legacy, r"\f");
     legacy.delete_path(r"\f", UnlinkKind::File).unwrap();
     legacy
@@ -82,12 +86,18 @@ fn disposition_on_handle_whose_name_was_reused_is_file_deleted_a2() {
 #[test]
 fn nothing_enters_a_delete_pending_directory_a2() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
-    let f = v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    let f = v.create_path(r"\f", &NewFile::file()).unwrap();
     let h = open_for_delete(&v, r"\d");
     v.set_disposition(h, POSIX_DELETE).unwrap();
-    assert_eq!(v.create_file_path(r"\d\x"), Err(Error::DeletePending));
-    assert_eq!(v.create_dir_path(r"\D\y"), Err(Error::DeletePending));
+    assert_eq!(
+        v.create_path(r"\d\x", &NewFile::file()),
+        Err(Error::DeletePending)
+    );
+    assert_eq!(
+        v.create_path(r"\D\y", &NewFile::dir()),
+        Err(Error::DeletePending)
+    );
     assert_eq!(v.hard_link_path(r"\f", r"\d\f"), Err(Error::DeletePending));
     assert_eq!(
         v.rename_path(r"\f", r"\d\f", RenameFlags::default()),
@@ -95,21 +105,12 @@ fn nothing_enters_a_delete_pending_directory_a2() {
     );
     let d = v.handle_file(h).unwrap();
     assert_eq!(
-        v.create(d, &name::wide("x"), &NewFile::file()),
+        v.create(d, &nm("x"), &NewFile::file()),
         Err(Error::DeletePending)
     );
+    assert_eq!(v.hard_link(f, d, &nm("x")), Err(Error::DeletePending));
     assert_eq!(
-        v.hard_link(f, d, &name::wide("x")),
-        Err(Error::DeletePending)
-    );
-    assert_eq!(
-        v.rename(
-            v.root(),
-            &name::wide("f"),
-            d,
-            &name::wide("x"),
-            RenameFlags::default()
-        ),
+        v.rename(v.root(), &nm("f"), d, &nm("x"), RenameFlags::default()),
         Err(Error::DeletePending)
     );
     v.check().unwrap();
@@ -124,8 +125,8 @@ fn nothing_enters_a_delete_pending_directory_a2() {
 #[test]
 fn no_reparse_point_of_any_tag_on_a_non_empty_directory_a3() {
     let v = vol();
-    let d = v.create_dir_path(r"\d").unwrap();
-    v.create_file_path(r"\d\child").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\d\child", &NewFile::file()).unwrap();
     for rp in [
         reparse::ReparseBuffer::other(0x0000_1234, Some([1; 16]), b"x").unwrap(),
         reparse::ReparseBuffer::other(0x8000_0017, None, b"wof").unwrap(),
@@ -144,7 +145,7 @@ fn no_reparse_point_of_any_tag_on_a_non_empty_directory_a3() {
 #[test]
 fn windows11_kind_rule_applies_to_targets_ending_in_dots_a4() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
     v.create_symlink(r"\d\up", "..", false).unwrap();
     v.create_symlink(r"\d\here", ".", false).unwrap();
     v.create_symlink(r"\d\root", r"C:\", false).unwrap();
@@ -154,13 +155,13 @@ fn windows11_kind_rule_applies_to_targets_ending_in_dots_a4() {
     }
     assert_eq!(v.resolve(r"\d\uplink", true).unwrap(), v.root());
     // In the middle of a path the link is only traversed.
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     assert!(v.resolve(r"\d\up\f", true).is_ok());
     let old = Volume::new(VolumeOptions {
         symlink_kind_rule: SymlinkKindRule::Legacy,
         ..VolumeOptions::default()
     });
-    old.create_dir_path(r"\d").unwrap();
+    old.create_path(r"\d", &NewFile::dir()).unwrap();
     old.create_symlink(r"\d\up", "..", false).unwrap();
     assert_eq!(old.resolve(r"\d\up", true).unwrap(), old.root());
 }
@@ -172,10 +173,12 @@ fn windows11_kind_rule_applies_to_targets_ending_in_dots_a4() {
 #[test]
 fn create_link_rename_through_file_symlink_to_directory_agree_with_open_a4() {
     let v = vol();
-    v.create_dir_path(r"\dir").unwrap();
+    v.create_path(r"\dir", &NewFile::dir()).unwrap();
     v.create_symlink(r"\s", "dir", false).unwrap();
-    v.create_file_path(r"\s\x").unwrap();
-    let (h, created) = v
+    v.create_path(r"\s\x", &NewFile::file()).unwrap();
+    let Opened {
+        handle: h, created, ..
+    } = v
         .open_path(
             r"\s\y",
             &OpenOptions {
@@ -197,9 +200,12 @@ fn create_link_rename_through_file_symlink_to_directory_agree_with_open_a4() {
         .collect();
     assert_eq!(names, ["x", "x2", "y2"]);
     // A directory symlink to a file is a file in the middle of the path: path not found.
-    v.create_file_path(r"\file").unwrap();
+    v.create_path(r"\file", &NewFile::file()).unwrap();
     v.create_symlink(r"\ds", "file", true).unwrap();
-    assert_eq!(v.create_file_path(r"\ds\z"), Err(Error::ObjectPathNotFound));
+    assert_eq!(
+        v.create_path(r"\ds\z", &NewFile::file()),
+        Err(Error::ObjectPathNotFound)
+    );
     v.check().unwrap();
 }
 
@@ -209,8 +215,8 @@ fn create_link_rename_through_file_symlink_to_directory_agree_with_open_a4() {
 #[test]
 fn handles_follow_their_name_through_a_rename_a2_a6() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
-    let (h, _) = v
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    let Opened { handle: h, .. } = v
         .open_path(
             r"\tmp",
             &OpenOptions {
@@ -231,7 +237,7 @@ fn handles_follow_their_name_through_a_rename_a2_a6() {
     assert_eq!(v.resolve(r"\d\moved", true), Err(Error::ObjectNameNotFound));
     assert_eq!(v.file_count(), 2);
 
-    let id = v.create_file_path(r"\a").unwrap();
+    let id = v.create_path(r"\a", &NewFile::file()).unwrap();
     let h = open_for_delete(&v, r"\a");
     v.rename_path(r"\a", r"\A", RenameFlags::default()).unwrap();
     v.set_disposition(h, POSIX_DELETE).unwrap();

@@ -69,7 +69,7 @@ impl Rng {
 
 fn setup(vol: &Volume) {
     for d in [r"\s", r"\s\d0", r"\s\D1", r"\s\d2", r"\s\d0\x"] {
-        vol.create_dir_path(d).unwrap();
+        vol.create_path(d, &NewFile::dir()).unwrap();
     }
     vol.write_file_path(r"\s\d0\y", b"hello").unwrap();
     vol.hard_link_path(r"\s\d0\y", r"\s\D1\y").unwrap();
@@ -87,8 +87,8 @@ fn worker(vol: &Volume, seed: u64, ops: usize) -> usize {
     let mut ok = 0usize;
     for i in 0..ops {
         let succeeded = match rng.below(20) {
-            0 | 1 => vol.create_file_path(&rng.path()).is_ok(),
-            2 => vol.create_dir_path(&rng.path()).is_ok(),
+            0 | 1 => vol.create_path(&rng.path(), &NewFile::file()).is_ok(),
+            2 => vol.create_path(&rng.path(), &NewFile::dir()).is_ok(),
             3 => vol.hard_link_path(&rng.path(), &rng.path()).is_ok(),
             4 => {
                 let kind = match rng.below(3) {
@@ -128,8 +128,8 @@ fn worker(vol: &Volume, seed: u64, ops: usize) -> usize {
                     },
                 };
                 match vol.open_path(&rng.path(), &opts) {
-                    Ok((h, _)) => {
-                        handles.push(h);
+                    Ok(opened) => {
+                        handles.push(opened.handle);
                         true
                     }
                     Err(_) => false,

@@ -146,10 +146,8 @@ pub fn rename2(from: &Path, to: &Path, flags: u32) -> io::Result<()> {
     }
 }
 
-/// The UTF-16 units of a string.
-pub fn w(s: &str) -> Vec<u16> {
-    s.encode_utf16().collect()
-}
+/// The UTF-16 units of a string (the engine's one helper).
+pub use vfs_core::wtf16::wide as w;
 
 /// A junction buffer as `mklink /J` writes it for `target` (`C:\dir`).
 pub fn junction(target: &str) -> Vec<u8> {

@@ -7,8 +7,8 @@ use crate::target::*;
 use std::collections::HashMap;
 use vfs_core::name::wide;
 use vfs_core::{
-    DeleteSemantics, Error, FileId, FileKind, HandleId, OpenOptions, Stat, UnlinkKind, Volume,
-    VolumeOptions,
+    DeleteSemantics, Error, FileId, FileKind, HandleId, LinkPath, OpenOptions, Stat, UnlinkKind,
+    Volume, VolumeOptions,
 };
 
 /// The `core` target.
@@ -53,7 +53,7 @@ impl CoreSandbox {
     pub fn new(options: VolumeOptions, case_id: &str) -> Result<CoreSandbox, Error> {
         let vol = Volume::new(options);
         let dir = format!("\\{case_id}");
-        vol.create_dir_path(&dir)?;
+        vol.create_path(&dir, &vfs_core::NewFile::dir())?;
         Ok(CoreSandbox {
             vol,
             dir,
@@ -120,13 +120,13 @@ impl NtfsTarget for CoreSandbox {
 
     fn create_file(&mut self, path: &str) -> Op<()> {
         let p = self.p(path);
-        self.vol.create_file_path(&p)?;
+        self.vol.create_path(&p, &vfs_core::NewFile::file())?;
         Ok(())
     }
 
     fn create_dir(&mut self, path: &str) -> Op<()> {
         let p = self.p(path);
-        self.vol.create_dir_path(&p)?;
+        self.vol.create_path(&p, &vfs_core::NewFile::dir())?;
         Ok(())
     }
 
@@ -147,15 +147,18 @@ impl NtfsTarget for CoreSandbox {
 
     fn hard_link(&mut self, existing: &str, new: &str) -> Op<()> {
         let (e, n) = (self.p(existing), self.p(new));
-        Ok(self.vol.hard_link_path(&e, &n)?)
+        self.vol.hard_link_path(&e, &n)?;
+        Ok(())
     }
 
     fn link_names(&mut self, path: &str) -> Op<Vec<String>> {
         let p = self.p(path);
-        let names = self.vol.link_paths_of(&p)?;
+        let id = self.vol.resolve(&p, false)?;
+        let names = self.vol.link_paths(id)?;
         let prefix = format!("{}\\", self.dir);
         names
-            .into_iter()
+            .iter()
+            .map(LinkPath::to_string_lossy)
             .map(|n| match n.strip_prefix(&prefix) {
                 Some(rest) => Ok(format!("\\{rest}")),
                 None => Err(Failure::Broken(format!("name {n} is outside the sandbox"))),
@@ -201,18 +204,21 @@ impl NtfsTarget for CoreSandbox {
 
     fn open(&mut self, path: &str, how: OpenHow) -> Op<Handle> {
         let p = self.p(path);
-        let (h, _) = self.vol.open_path(
-            &p,
-            &OpenOptions {
-                disposition: Disposition::Open,
-                kind: None,
-                open_reparse_point: how.open_reparse_point,
-                delete_on_close: how.delete_on_close,
-                access: how.access,
-                share: how.share,
-                ..OpenOptions::default()
-            },
-        )?;
+        let h = self
+            .vol
+            .open_path(
+                &p,
+                &OpenOptions {
+                    disposition: Disposition::Open,
+                    kind: None,
+                    open_reparse_point: how.open_reparse_point,
+                    delete_on_close: how.delete_on_close,
+                    access: how.access,
+                    share: how.share,
+                    ..OpenOptions::default()
+                },
+            )?
+            .handle;
         let n = self.next;
         self.next += 1;
         self.handles.insert(n, h);
@@ -285,7 +291,7 @@ impl NtfsTarget for CoreSandbox {
         disposition: Disposition,
     ) -> Op<Handle> {
         let p = self.p(path);
-        let (h, _) = self.vol.open_path(
+        let opened = self.vol.open_path(
             &p,
             &OpenOptions {
                 disposition,
@@ -297,7 +303,7 @@ impl NtfsTarget for CoreSandbox {
                 ..OpenOptions::default()
             },
         )?;
-        Ok(self.keep(h))
+        Ok(self.keep(opened.handle))
     }
 
     fn write_handle(&mut self, h: Handle, data: &[u8]) -> Op<()> {

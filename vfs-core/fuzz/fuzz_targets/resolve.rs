@@ -1,5 +1,5 @@
-//! Fuzzes path resolution and the path-taking operations (`Volume::resolve_w`, `locate_w`,
-//! `open_path_w` and the `*_path` calls; rules A3, A4, A5) on a small volume with junctions,
+//! Fuzzes path resolution and the path-taking operations (`Volume::resolve`, `locate`,
+//! `open_path` and the `*_path` calls; rules A3, A4, A5) on a small volume with junctions,
 //! relative and absolute symlinks, a symlink loop, a link through `..`, a link to a mapped and
 //! to an unmapped drive, a case-sensitive directory with case twins, and a third-party
 //! reparse point.
@@ -9,7 +9,7 @@
 //! volume, or escape to any unit, unpaired surrogates included). Properties:
 //! * nothing panics, whatever the path;
 //! * `check()` holds after every operation that changes the volume;
-//! * a `resolve_w` that succeeds names a live file, and `locate_w` agrees with it;
+//! * a `resolve` that succeeds names a live file, and `locate` agrees with it;
 //! * closing every handle opened leaves no handle behind, and `check()` still holds.
 
 #![no_main]
@@ -56,8 +56,8 @@ fn volume() -> Volume {
     let mut opts = VolumeOptions::default();
     opts.drive_map.insert('D', "/host/d".into());
     let v = Volume::new(opts);
-    v.create_dir_path(r"\d").unwrap();
-    v.create_dir_path(r"\d\b").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\d\b", &NewFile::dir()).unwrap();
     v.write_file_path(r"\d\f", b"data").unwrap();
     v.hard_link_path(r"\d\f", r"\d\b\x").unwrap();
     v.create_junction(r"\j", r"C:\d").unwrap();
@@ -68,11 +68,11 @@ fn volume() -> Volume {
     v.create_symlink(r"\loop", "loop", false).unwrap();
     v.create_symlink(r"\toD", r"D:\x", true).unwrap();
     v.create_symlink(r"\toE", r"E:\x", true).unwrap();
-    let cs = v.create_dir_path(r"\cs").unwrap();
+    let cs = v.create_path(r"\cs", &NewFile::dir()).unwrap();
     v.set_case_sensitive(cs, true).unwrap();
-    v.create_file_path(r"\cs\x").unwrap();
-    v.create_file_path(r"\cs\X").unwrap();
-    let third = v.create_file_path(r"\third").unwrap();
+    v.create_path(r"\cs\x", &NewFile::file()).unwrap();
+    v.create_path(r"\cs\X", &NewFile::file()).unwrap();
+    let third = v.create_path(r"\third", &NewFile::file()).unwrap();
     let rp = reparse::ReparseBuffer::other(0x0000_1234, Some([7; 16]), b"opaque").unwrap();
     v.set_reparse_point(third, rp.as_bytes()).unwrap();
     v.check().unwrap();
@@ -111,10 +111,10 @@ fuzz_target!(|input: &[u8]| {
         match op % 12 {
             0 | 1 => {
                 let follow = op & 0x80 != 0;
-                let resolved = v.resolve_w(&p, follow);
-                let located = v.locate_w(&p, follow);
+                let resolved = v.resolve(&p, follow);
+                let located = v.locate(&p, follow);
                 if let Ok(id) = resolved {
-                    assert!(v.stat(id).is_ok(), "resolve_w gave a dead id");
+                    assert!(v.stat(id).is_ok(), "resolve gave a dead id");
                     assert_eq!(located, Ok(Location::File(id)));
                 }
             }
@@ -141,8 +141,8 @@ fuzz_target!(|input: &[u8]| {
                     },
                     new_file: NewFile::file(),
                 };
-                if let Ok((h, _)) = v.open_path_w(&p, &opts) {
-                    handles.push(h);
+                if let Ok(opened) = v.open_path(&p, &opts) {
+                    handles.push(opened.handle);
                 }
                 checked(&v);
             }
@@ -209,7 +209,9 @@ fuzz_target!(|input: &[u8]| {
             _ => {
                 let _ = v.read_dir_path(&s);
                 let _ = v.stat_path(&s, op & 0x80 != 0);
-                let _ = v.link_paths_of(&s);
+                if let Ok(id) = v.resolve(&s, false) {
+                    let _ = v.link_paths(id);
+                }
             }
         }
     }

@@ -9,7 +9,7 @@
 
 use super::Volume;
 use crate::error::{Error, Result};
-use crate::name::{upcase, validate_name, Name};
+use crate::name::Name;
 use crate::reparse::ReparseBuffer;
 use crate::types::*;
 
@@ -18,19 +18,18 @@ impl Volume {
     /// case-sensitive directory, A5) and returns, as of one moment: the file, the name as
     /// stored (display form), the file's [`Stat`], and whether that name is delete-pending
     /// (legacy delete semantics, A2). Does not follow reparse points.
-    pub fn lookup_stat(
-        &self,
-        parent: FileId,
-        name: &[u16],
-    ) -> Result<(FileId, Vec<u16>, Stat, bool)> {
-        validate_name(name)?;
+    pub fn lookup_stat(&self, parent: FileId, name: &Name) -> Result<Lookup> {
         let st = self.state.read();
         let named = st
             .dir(parent)?
-            .find_canonical(&upcase(name), name)
+            .find(name)
             .ok_or(Error::ObjectNameNotFound)?;
-        let stat = st.stat(named.id())?;
-        Ok((named.id(), named.display.to_vec(), stat, named.pending()))
+        Ok(Lookup {
+            id: named.id(),
+            name: named.display.to_vec(),
+            stat: st.stat(named.id())?,
+            delete_pending: named.pending(),
+        })
     }
 
     /// NtCreateFile with FILE_CREATE on a name in `parent`: creates the file or directory as
@@ -38,15 +37,14 @@ impl Volume {
     pub fn create_open(
         &self,
         parent: FileId,
-        name: &[u16],
+        name: &Name,
         new: &NewFile,
         access: Access,
         share: Share,
-    ) -> Result<(FileId, HandleId)> {
+    ) -> Result<Opened> {
         self.writable()?;
-        let name = Name::new(name)?;
         let mut st = self.state.write();
-        let id = self.create_locked(&mut st, parent, &name, new)?;
+        let id = self.create_locked(&mut st, parent, name, new)?;
         let h = self.add_handle(
             &mut st,
             id,
@@ -55,7 +53,11 @@ impl Volume {
             share,
             false,
         )?;
-        Ok((id, h))
+        Ok(Opened {
+            handle: h,
+            id,
+            created: true,
+        })
     }
 
     /// Creates an empty file or directory `name` in `parent` that holds the reparse buffer
@@ -65,34 +67,37 @@ impl Volume {
     pub fn create_reparse_at(
         &self,
         parent: FileId,
-        name: &[u16],
+        name: &Name,
         new: &NewFile,
         rp: &ReparseBuffer,
     ) -> Result<FileId> {
         self.writable()?;
-        let name = Name::new(name)?;
         let mut st = self.state.write();
-        self.create_reparse_locked(&mut st, parent, &name, new, rp.clone())
+        self.create_reparse_locked(&mut st, parent, name, new, rp.clone())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::name::wide;
     use crate::reparse::symlink_for_target;
+    use crate::wtf16::wide;
     use crate::*;
+
+    fn n(s: &str) -> Name {
+        Name::from_str_checked(s).unwrap()
+    }
 
     #[test]
     fn lookup_stat_returns_display_name_case_insensitively_a5() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\Readme.TXT").unwrap();
-        let (found, display, st, pending) = v.lookup_stat(v.root(), &wide("README.txt")).unwrap();
-        assert_eq!(found, id);
-        assert_eq!(display, wide("Readme.TXT"));
-        assert_eq!(st.id, id);
-        assert!(!pending);
+        let id = v.create_path(r"\Readme.TXT", &NewFile::file()).unwrap();
+        let found = v.lookup_stat(v.root(), &n("README.txt")).unwrap();
+        assert_eq!(found.id, id);
+        assert_eq!(found.name, wide("Readme.TXT"));
+        assert_eq!(found.stat.id, id);
+        assert!(!found.delete_pending);
         assert_eq!(
-            v.lookup_stat(v.root(), &wide("nope")).unwrap_err(),
+            v.lookup_stat(v.root(), &n("nope")).unwrap_err(),
             Error::ObjectNameNotFound
         );
     }
@@ -100,20 +105,21 @@ mod tests {
     #[test]
     fn create_open_makes_file_and_handle_in_one_step() {
         let v = Volume::new(VolumeOptions::default());
-        let (id, h) = v
+        let opened = v
             .create_open(
                 v.root(),
-                &wide("a"),
+                &n("a"),
                 &NewFile::file(),
                 Access::READ_WRITE,
                 Share::ALL,
             )
             .unwrap();
-        assert_eq!(v.handle_file(h).unwrap(), id);
+        assert!(opened.created);
+        assert_eq!(v.handle_file(opened.handle).unwrap(), opened.id);
         assert_eq!(
             v.create_open(
                 v.root(),
-                &wide("A"),
+                &n("A"),
                 &NewFile::file(),
                 Access::READ,
                 Share::ALL
@@ -121,7 +127,7 @@ mod tests {
             .unwrap_err(),
             Error::NameCollision
         );
-        v.close(h).unwrap();
+        v.close(opened.handle).unwrap();
         v.check().unwrap();
     }
 
@@ -130,7 +136,7 @@ mod tests {
         let v = Volume::new(VolumeOptions::default());
         let rp = symlink_for_target(&wide("target"), 'C').unwrap();
         let id = v
-            .create_reparse_at(v.root(), &wide("lnk"), &NewFile::file(), &rp)
+            .create_reparse_at(v.root(), &n("lnk"), &NewFile::file(), &rp)
             .unwrap();
         let st = v.stat(id).unwrap();
         assert_eq!(st.reparse_tag, Some(reparse::IO_REPARSE_TAG_SYMLINK));

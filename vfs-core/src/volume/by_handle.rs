@@ -14,6 +14,7 @@ use super::store::{Handle, State};
 use super::Volume;
 use crate::error::{Error, Result};
 use crate::name::Name;
+use crate::path::VolumePath;
 use crate::pattern::{matches_everything, name_in_expression};
 use crate::types::*;
 use tracing::trace_span;
@@ -89,11 +90,13 @@ impl Volume {
         &self,
         h: HandleId,
         root: Option<HandleId>,
-        name: &[u16],
+        name: &(impl VolumePath + ?Sized),
         flags: LinkFlags,
     ) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "link_by_handle").entered();
         self.writable()?;
+        // Converted before the lock is taken.
+        let name = name.units();
         let mut st = self.state.write();
         let handle = st.handles.get(&h.0).ok_or(Error::InvalidHandle)?.clone();
         let id = handle.file;
@@ -104,7 +107,7 @@ impl Volume {
         if inode.links.is_empty() {
             return Err(Error::FileDeleted);
         }
-        let (parent, name) = self.handle_target_locked(&st, &handle, root, name)?;
+        let (parent, name) = self.handle_target_locked(&st, &handle, root, &name)?;
         check_target_dir(&st, parent)?;
         let t = now();
         let existing = st
@@ -169,11 +172,13 @@ impl Volume {
         &self,
         h: HandleId,
         root: Option<HandleId>,
-        name: &[u16],
+        name: &(impl VolumePath + ?Sized),
         flags: RenameFlags,
     ) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "rename_by_handle").entered();
         self.writable()?;
+        // Converted before the lock is taken.
+        let name = name.units();
         let mut st = self.state.write();
         let handle = st.handles.get(&h.0).ok_or(Error::InvalidHandle)?.clone();
         if !handle.access.delete {
@@ -188,7 +193,7 @@ impl Volume {
             return Err(Error::FileDeleted);
         }
         let src_name = Name::new(&src_display)?;
-        let (dst_parent, dst_name) = self.handle_target_locked(&st, &handle, root, name)?;
+        let (dst_parent, dst_name) = self.handle_target_locked(&st, &handle, root, &name)?;
         check_target_dir(&st, dst_parent)?;
         self.rename_locked(
             &mut st, src_parent, &src_name, dst_parent, &dst_name, flags, false,
@@ -423,7 +428,7 @@ mod tests {
             },
         )
         .unwrap()
-        .0
+        .handle
     }
 
     const RD: Access = Access {
@@ -438,7 +443,13 @@ mod tests {
     };
 
     fn names(v: &Volume, path: &str) -> Vec<String> {
-        let mut n = v.link_paths_of(path).unwrap();
+        let id = v.resolve(path, false).unwrap();
+        let mut n: Vec<String> = v
+            .link_paths(id)
+            .unwrap()
+            .iter()
+            .map(|l| l.to_string_lossy())
+            .collect();
         n.sort();
         n
     }
@@ -460,7 +471,7 @@ mod tests {
                 disposition,
                 ..OpenOptions::default()
             };
-            let (h, _) = v.open_path(r"\l", &through).unwrap();
+            let h = v.open_path(r"\l", &through).unwrap().handle;
             v.close(h).unwrap();
             assert_eq!(v.stat(l).unwrap().reparse_tag, Some(IO_REPARSE_TAG_SYMLINK));
             assert_eq!(v.read_file_path(r"\t").unwrap(), b"");
@@ -469,8 +480,9 @@ mod tests {
                 open_reparse_point: true,
                 ..through
             };
-            let (h, created) = v.open_path(r"\l", &itself).unwrap();
-            assert!(!created);
+            let o = v.open_path(r"\l", &itself).unwrap();
+            let h = o.handle;
+            assert!(!o.created);
             assert_eq!(v.handle_file(h).unwrap(), l);
             v.write(l, 0, b"own").unwrap();
             v.close(h).unwrap();
@@ -508,8 +520,8 @@ mod tests {
         let v = vol();
         v.write_file_path(r"\a", b"a").unwrap();
         v.write_file_path(r"\b", b"b").unwrap();
-        v.create_dir_path(r"\d").unwrap();
-        let ro = v.create_file_path(r"\ro").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
+        let ro = v.create_path(r"\ro", &NewFile::file()).unwrap();
         v.set_attributes(ro, attrs::READONLY).unwrap();
         let h = open(&v, r"\a", Access::DELETE, Share::ALL);
         let none = LinkFlags::default();
@@ -560,7 +572,7 @@ mod tests {
     #[test]
     fn link_by_handle_over_its_own_name_recases_it() {
         let v = vol();
-        v.create_file_path(r"\link9").unwrap();
+        v.create_path(r"\link9", &NewFile::file()).unwrap();
         let h = open(&v, r"\link9", Access::READ, Share::ALL);
         assert_eq!(
             v.link_by_handle(h, None, &wide(r"\link9"), LinkFlags::default()),
@@ -572,7 +584,7 @@ mod tests {
             .unwrap();
         assert_eq!(names(&v, r"\link9"), [r"\LINK9"]);
         assert_eq!(v.stat_handle(h).unwrap().links, 1);
-        assert_eq!(v.handle_link(h).unwrap().unwrap().1, wide("LINK9"));
+        assert_eq!(v.handle_link(h).unwrap().unwrap().name, wide("LINK9"));
         v.close(h).unwrap();
         v.check().unwrap();
     }
@@ -613,7 +625,7 @@ mod tests {
     #[test]
     fn link_and_rename_relative_to_a_root_directory_handle() {
         let v = vol();
-        v.create_dir_path(r"\dir").unwrap();
+        v.create_path(r"\dir", &NewFile::dir()).unwrap();
         v.write_file_path(r"\f", b"f").unwrap();
         let h = open(&v, r"\f", Access::DELETE, Share::ALL);
         let dh = open(&v, r"\dir", Access::READ, Share::NONE);
@@ -638,12 +650,12 @@ mod tests {
         v.rename_by_handle(h, None, &wide("again"), RenameFlags::default())
             .unwrap();
         assert_eq!(
-            narrow(&v.handle_link(h).unwrap().unwrap().1),
+            narrow(&v.handle_link(h).unwrap().unwrap().name),
             "again".to_string()
         );
         assert!(v.resolve(r"\dir\again", false).is_ok());
         // A RootDirectory that is a file → STATUS_INVALID_PARAMETER.
-        v.create_file_path(r"\plain").unwrap();
+        v.create_path(r"\plain", &NewFile::file()).unwrap();
         let fh = open(&v, r"\plain", Access::READ, Share::ALL);
         assert_eq!(
             v.rename_by_handle(h, Some(fh), &wide("x"), RenameFlags::default()),
@@ -660,15 +672,15 @@ mod tests {
     #[test]
     fn relative_paths_follow_the_directory_not_its_old_name() {
         let v = vol();
-        v.create_dir_path(r"\d").unwrap();
-        v.create_dir_path(r"\d\sub").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
+        v.create_path(r"\d\sub", &NewFile::dir()).unwrap();
         v.write_file_path(r"\f", b"f").unwrap();
         let h = open(&v, r"\f", Access::DELETE, Share::ALL);
         let dh = open(&v, r"\d", Access::READ, Share::ALL);
         // The directory moves and another takes its old name.
         v.rename_path(r"\d", r"\moved", RenameFlags::default())
             .unwrap();
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
         v.rename_by_handle(h, Some(dh), &wide(r"sub\g"), RenameFlags::default())
             .unwrap();
         assert!(v.resolve(r"\moved\sub\g", false).is_ok());
@@ -691,9 +703,9 @@ mod tests {
     #[test]
     fn rename_by_handle_checks_access_and_targets() {
         let v = vol();
-        v.create_file_path(r"\a").unwrap();
-        v.create_file_path(r"\b").unwrap();
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\a", &NewFile::file()).unwrap();
+        v.create_path(r"\b", &NewFile::file()).unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
         let h = open(&v, r"\a", Access::READ, Share::ALL);
         assert_eq!(
             v.rename_by_handle(h, None, &wide(r"\c"), RenameFlags::default()),
@@ -709,7 +721,7 @@ mod tests {
         v.rename_by_handle(h, None, &wide(r"\c"), RenameFlags::default())
             .unwrap();
         v.close(h).unwrap();
-        v.create_dir_path(r"\d2").unwrap();
+        v.create_path(r"\d2", &NewFile::dir()).unwrap();
         let hd = open(&v, r"\d", Access::DELETE, Share::ALL);
         let replace = RenameFlags {
             replace_if_exists: true,
@@ -719,7 +731,7 @@ mod tests {
             v.rename_by_handle(hd, None, &wide(r"\d2"), replace),
             Err(Error::AccessDenied)
         );
-        v.create_file_path(r"\f").unwrap();
+        v.create_path(r"\f", &NewFile::file()).unwrap();
         v.rename_by_handle(hd, None, &wide(r"\f"), replace).unwrap();
         assert!(v.stat_path(r"\f", false).unwrap().kind == FileKind::Directory);
         v.close(hd).unwrap();
@@ -738,7 +750,7 @@ mod tests {
     #[test]
     fn disposition_on_close_sets_and_clears_delete_on_close() {
         let v = vol();
-        v.create_file_path(r"\f").unwrap();
+        v.create_path(r"\f", &NewFile::file()).unwrap();
         let h = open(&v, r"\f", Access::DELETE, Share::ALL);
         v.set_disposition_on_close(h, true).unwrap();
         let h2 = open(&v, r"\f", Access::READ, Share::ALL);
@@ -747,7 +759,7 @@ mod tests {
         v.close(h).unwrap();
         assert_eq!(v.resolve(r"\f", false), Err(Error::ObjectNameNotFound));
 
-        v.create_file_path(r"\g").unwrap();
+        v.create_path(r"\g", &NewFile::file()).unwrap();
         let h = v
             .open_path(
                 r"\g",
@@ -758,12 +770,12 @@ mod tests {
                 },
             )
             .unwrap()
-            .0;
+            .handle;
         v.set_disposition_on_close(h, false).unwrap();
         v.close(h).unwrap();
         assert!(v.resolve(r"\g", false).is_ok());
 
-        let ro = v.create_file_path(r"\ro").unwrap();
+        let ro = v.create_path(r"\ro", &NewFile::file()).unwrap();
         v.set_attributes(ro, attrs::READONLY).unwrap();
         let h = open(&v, r"\ro", Access::DELETE, Share::ALL);
         assert_eq!(
@@ -821,9 +833,10 @@ mod tests {
     #[test]
     fn query_directory_with_pattern() {
         let v = vol();
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
         for n in ["a.txt", "B.TXT", "c.md", "noext"] {
-            v.create_file_path(&format!(r"\d\{n}")).unwrap();
+            v.create_path(&format!(r"\d\{n}"), &NewFile::file())
+                .unwrap();
         }
         let h = open(&v, r"\d", Access::READ, Share::ALL);
         assert_eq!(
@@ -894,8 +907,8 @@ mod tests {
     #[test]
     fn query_directory_of_the_root_has_no_dot_entries() {
         let v = vol();
-        v.create_file_path(r"\x").unwrap();
-        let (h, _) = v.open_path(r"\", &OpenOptions::default()).unwrap();
+        v.create_path(r"\x", &NewFile::file()).unwrap();
+        let h = v.open_path(r"\", &OpenOptions::default()).unwrap().handle;
         assert_eq!(query(&v, h, None, false).unwrap(), ["x"]);
         v.close(h).unwrap();
     }
@@ -904,7 +917,7 @@ mod tests {
     #[test]
     fn symlink_on_empty_file_keeps_later_data() {
         let v = vol();
-        let id = v.create_file_path(r"\e").unwrap();
+        let id = v.create_path(r"\e", &NewFile::file()).unwrap();
         let h = v
             .open_path(
                 r"\e",
@@ -914,7 +927,7 @@ mod tests {
                 },
             )
             .unwrap()
-            .0;
+            .handle;
         let rp = symlink_for_target(&wide("t"), 'C').unwrap();
         v.set_reparse_point(id, rp.as_bytes()).unwrap();
         v.write(id, 0, b"later").unwrap();

@@ -82,7 +82,7 @@ mod tests {
             },
         )
         .unwrap()
-        .0
+        .handle
     }
 
     /// WinFsp file.c FspFileNodeCleanup: the Cleanup that carries FspCleanupDelete removes the
@@ -109,8 +109,8 @@ mod tests {
     #[test]
     fn delete_at_cleanup_keeps_a_non_empty_directory() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_dir_path(r"\d").unwrap();
-        v.create_file_path(r"\d\f").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
+        v.create_path(r"\d\f", &NewFile::file()).unwrap();
         let h = open(&v, r"\d", true);
         assert!(!v.delete_at_cleanup(h).unwrap());
         assert!(v.resolve(r"\d\f", false).is_ok());
@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn delete_at_cleanup_does_not_recheck_readonly() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\ro").unwrap();
+        let id = v.create_path(r"\ro", &NewFile::file()).unwrap();
         v.set_attributes(id, attrs::READONLY).unwrap();
         let h = open(&v, r"\ro", true);
         assert!(v.delete_at_cleanup(h).unwrap());
@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn delete_at_cleanup_of_handle_without_name_only_closes() {
         let v = Volume::new(VolumeOptions::default());
-        let id = v.create_file_path(r"\f").unwrap();
+        let id = v.create_path(r"\f", &NewFile::file()).unwrap();
         let h = v.open(id, Access::DELETE, Share::ALL).unwrap();
         assert!(!v.delete_at_cleanup(h).unwrap());
         assert!(v.resolve(r"\f", false).is_ok());

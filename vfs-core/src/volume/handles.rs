@@ -7,20 +7,19 @@ use super::resolve::{parse_user_path, walk, Walked};
 use super::store::{Handle, State};
 use super::Volume;
 use crate::error::{Error, Result};
+use crate::path::VolumePath;
 use crate::types::*;
-use crate::wtf16::wide;
 use tracing::trace_span;
 
 impl Volume {
     /// NtCreateFile by path: resolves, creates per the disposition, checks
     /// FILE_DIRECTORY_FILE / FILE_NON_DIRECTORY_FILE and sharing, and returns a handle and
     /// whether the file was created. A delete-pending name → DeletePending (A2).
-    pub fn open_path(&self, path: &str, opts: &OpenOptions) -> Result<(HandleId, bool)> {
-        self.open_path_w(&wide(path), opts)
-    }
-
-    /// [`Volume::open_path`] for a WTF-16 path.
-    pub fn open_path_w(&self, path: &[u16], opts: &OpenOptions) -> Result<(HandleId, bool)> {
+    pub fn open_path(
+        &self,
+        path: &(impl VolumePath + ?Sized),
+        opts: &OpenOptions,
+    ) -> Result<Opened> {
         let _s = trace_span!(target: "vfs_core", "open_path").entered();
         let creates = !matches!(opts.disposition, Disposition::Open | Disposition::Overwrite);
         if self.opts.read_only
@@ -32,7 +31,7 @@ impl Volume {
         {
             return Err(Error::ReadOnlyVolume);
         }
-        let comps = parse_user_path(path, &self.opts)?;
+        let comps = parse_user_path(&path.units(), &self.opts)?;
         let mut st = self.state.write();
         let walked = walk(&st, &self.opts, comps, !opts.open_reparse_point)?;
         match walked {
@@ -54,7 +53,11 @@ impl Volume {
                     opts.share,
                     opts.delete_on_close,
                 )?;
-                Ok((h, true))
+                Ok(Opened {
+                    handle: h,
+                    id,
+                    created: true,
+                })
             }
             Walked::Found { id, entry, pending } => {
                 if pending {
@@ -119,7 +122,11 @@ impl Volume {
                     inode.times.last_write = t;
                     inode.times.change = t;
                 }
-                Ok((h, false))
+                Ok(Opened {
+                    handle: h,
+                    id,
+                    created: false,
+                })
             }
         }
     }
@@ -194,10 +201,18 @@ impl Volume {
 
     /// The name a handle was opened through: (parent directory, name as stored). None for a
     /// handle opened by id or on the root.
-    pub fn handle_link(&self, h: HandleId) -> Result<Option<(FileId, Vec<u16>)>> {
+    pub fn handle_link(&self, h: HandleId) -> Result<Option<LinkName>> {
         let st = self.state.read();
         let handle = st.handles.get(&h.0).ok_or(Error::InvalidHandle)?;
-        Ok(handle.link.as_ref().map(|(p, d)| (*p, d.to_vec())))
+        Ok(handle.link.as_ref().map(|(p, d)| LinkName {
+            parent: *p,
+            name: d.to_vec(),
+            delete_pending: st
+                .dir(*p)
+                .ok()
+                .and_then(|dir| dir.find_exact(d))
+                .is_some_and(|n| n.id() == handle.file && n.pending()),
+        }))
     }
 
     /// Number of open handles (for tests and leak checks).

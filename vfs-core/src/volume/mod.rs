@@ -51,6 +51,7 @@ pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
 
 use crate::error::{Error, Result};
+use crate::name::Name;
 use crate::types::*;
 use parking_lot::RwLock;
 use store::State;
@@ -72,7 +73,7 @@ pub enum Location {
         /// The directory that would hold it.
         parent: FileId,
         /// The missing name.
-        name: Vec<u16>,
+        name: Name,
     },
     /// A link led to another drive letter that [`VolumeOptions::drive_map`] maps to a host path.
     Mapped {

@@ -1,36 +1,26 @@
 //! Names: lookup, listing, and the operations that make, remove and move a name — create,
-//! hard link (A1), unlink (A2) and rename (A6). Everything here takes validated [`Name`]s; a
-//! public entry that still takes units validates them once on the way in.
+//! hard link (A1), unlink (A2) and rename (A6). Everything here takes [`Name`]s, validated once
+//! where the caller made them (a backend's boundary, or the path parser in `resolve.rs`).
 
 use super::dir_index::Dir;
 use super::inode::{Body, Inode, Links};
 use super::store::State;
 use super::Volume;
 use crate::error::{Error, Result};
-use crate::name::{narrow, upcase, validate_name, Name};
+use crate::name::{narrow, Name};
 use crate::types::*;
 use tracing::trace_span;
 
 impl Volume {
     /// Looks `name` up in directory `parent`: case-insensitive, or exact in a case-sensitive
     /// directory (A5). Does not follow reparse points.
-    pub fn lookup(&self, parent: FileId, name: &[u16]) -> Result<FileId> {
+    /// The name comes validated and upcased, so the lookup itself copies nothing.
+    pub fn lookup(&self, parent: FileId, name: &Name) -> Result<FileId> {
         let _s = trace_span!(target: "vfs_core", "lookup").entered();
-        validate_name(name)?;
         let st = self.state.read();
         let dir = st.dir(parent)?;
-        dir.find_canonical(&upcase(name), name)
+        dir.find(name)
             .map(|n| n.id())
-            .ok_or(Error::ObjectNameNotFound)
-    }
-
-    /// Looks a name up and returns its stored (display) form too.
-    pub fn lookup_entry(&self, parent: FileId, name: &[u16]) -> Result<(FileId, Vec<u16>)> {
-        validate_name(name)?;
-        let st = self.state.read();
-        let dir = st.dir(parent)?;
-        dir.find_canonical(&upcase(name), name)
-            .map(|n| (n.id(), n.display.to_vec()))
             .ok_or(Error::ObjectNameNotFound)
     }
 
@@ -55,34 +45,22 @@ impl Volume {
             .collect())
     }
 
-    /// Volume-relative paths of every name (`\dir\name`, what FindFirstFileNameW and `fsutil
-    /// hardlink list` print, A1).
-    pub fn link_paths(&self, id: FileId) -> Result<Vec<String>> {
+    /// Every name of a file as a volume-relative path (`\dir\name`, what FindFirstFileNameW
+    /// and `fsutil hardlink list` print, A1) with its legacy delete-pending flag, in the order
+    /// the names were made.
+    pub fn link_paths(&self, id: FileId) -> Result<Vec<LinkPath>> {
         let st = self.state.read();
         let inode = st.get(id)?;
         Ok(inode
             .links
             .iter()
-            .map(|l| narrow(&st.path_of(l.parent, &l.display)))
-            .collect())
-    }
-
-    /// Every name of a file as a volume-relative WTF-16 path (`\dir\name`, what
-    /// FindFirstFileNameW returns, A1) with its legacy delete-pending flag, in the order the
-    /// names were made. Unlike [`Volume::link_paths`] nothing is lost to UTF-8 conversion.
-    pub fn link_paths_w(&self, id: FileId) -> Result<Vec<(Vec<u16>, bool)>> {
-        let st = self.state.read();
-        let inode = st.get(id)?;
-        Ok(inode
-            .links
-            .iter()
-            .map(|l| {
-                let pending = st
+            .map(|l| LinkPath {
+                path: st.path_of(l.parent, &l.display),
+                delete_pending: st
                     .dir(l.parent)
                     .ok()
                     .and_then(|d| d.find_exact(&l.display))
-                    .is_some_and(|n| n.pending());
-                (st.path_of(l.parent, &l.display), pending)
+                    .is_some_and(|n| n.pending()),
             })
             .collect())
     }
@@ -131,10 +109,9 @@ impl Volume {
 
     /// Creates a file or directory `name` in `parent` (NtCreateFile FILE_CREATE). New
     /// directories inherit the parent's case-sensitive flag (A5); new files get ARCHIVE.
-    pub fn create(&self, parent: FileId, name: &[u16], new: &NewFile) -> Result<FileId> {
+    pub fn create(&self, parent: FileId, name: &Name, new: &NewFile) -> Result<FileId> {
         let _s = trace_span!(target: "vfs_core", "create").entered();
         self.writable()?;
-        let name = &Name::new(name)?;
         let mut st = self.state.write();
         self.create_locked(&mut st, parent, name, new)
     }
@@ -209,10 +186,9 @@ impl Volume {
     /// CreateHardLinkW: gives file `id` the new name `name` in `new_parent` (A1).
     /// Directories → FileIsADirectory; an existing name in any case → NameCollision; the
     /// 1025th name → TooManyLinks. A symlink is linked itself, not its target (A1).
-    pub fn hard_link(&self, id: FileId, new_parent: FileId, name: &[u16]) -> Result<()> {
+    pub fn hard_link(&self, id: FileId, new_parent: FileId, name: &Name) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "hard_link").entered();
         self.writable()?;
-        let name = &Name::new(name)?;
         let mut st = self.state.write();
         let inode = st.get(id)?;
         if inode.is_dir() {
@@ -253,13 +229,12 @@ impl Volume {
     pub fn unlink(
         &self,
         parent: FileId,
-        name: &[u16],
+        name: &Name,
         kind: UnlinkKind,
         ignore_readonly: bool,
     ) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "unlink").entered();
         self.writable()?;
-        let name = &Name::new(name)?;
         let mut st = self.state.write();
         let dir = st.dir(parent)?;
         let named = dir.find(name).ok_or(Error::ObjectNameNotFound)?;
@@ -326,15 +301,13 @@ impl Volume {
     pub fn rename(
         &self,
         src_parent: FileId,
-        src_name: &[u16],
+        src_name: &Name,
         dst_parent: FileId,
-        dst_name: &[u16],
+        dst_name: &Name,
         flags: RenameFlags,
     ) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "rename").entered();
         self.writable()?;
-        let src_name = &Name::new(src_name)?;
-        let dst_name = &Name::new(dst_name)?;
         let mut st = self.state.write();
         self.rename_locked(
             &mut st, src_parent, src_name, dst_parent, dst_name, flags, true,
@@ -467,21 +440,5 @@ impl Volume {
         );
         st.get_mut(src_id)?.times.change = t;
         Ok(())
-    }
-
-    /// Renames like [`Volume::rename`]; every handle that was opened through the old name then
-    /// stands for the new one, as WinFsp renames the file node all those handles share
-    /// (`src/sys/fileinfo.c` FspFsvolSetRenameInformationSuccess).
-    pub fn rename_open(
-        &self,
-        src_parent: FileId,
-        src_name: &[u16],
-        dst_parent: FileId,
-        dst_name: &[u16],
-        flags: RenameFlags,
-    ) -> Result<()> {
-        // `Volume::rename` itself moves the handles opened through the old name (MS-FSA
-        // 2.1.5.15.12: the rename changes Open.Link, which every open through that name shares).
-        self.rename(src_parent, src_name, dst_parent, dst_name, flags)
     }
 }

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::name::{validate_name, Name};
 use crate::target::{parse_target, ReparseTarget};
 use crate::types::{FileId, SymlinkKindRule, VolumeOptions};
+use crate::wtf16::starts_with_ascii;
 use std::collections::VecDeque;
 
 /// Where a path leads.
@@ -43,6 +44,7 @@ pub(crate) enum Comp {
 }
 
 impl Comp {
+    #[inline]
     pub fn from_units(units: Vec<u16>) -> Comp {
         if is_dot(&units) {
             Comp::Dot
@@ -87,9 +89,8 @@ pub(crate) fn parse_user_path(path: &[u16], opts: &VolumeOptions) -> Result<Vec<
     let mut p = path;
     let mut verbatim = false;
     for prefix in [r"\??\", r"\\?\", r"\\.\"] {
-        let w: Vec<u16> = prefix.encode_utf16().collect();
-        if p.starts_with(&w) {
-            p = &p[w.len()..];
+        if starts_with_ascii(p, prefix) {
+            p = &p[prefix.len()..];
             verbatim = prefix != r"\\.\";
             break;
         }
@@ -145,7 +146,12 @@ pub(crate) fn walk(
     comps: Vec<Comp>,
     follow_final: bool,
 ) -> Result<Walked> {
-    walk_with(st, opts, comps, follow_final, true)
+    let mode = Mode {
+        follow_links: true,
+        follow_final,
+        kind_rule: true,
+    };
+    walk_with(st, opts, comps, mode, None)
 }
 
 /// Walks the directory part of a path whose last component is about to be created, linked or
@@ -154,16 +160,56 @@ pub(crate) fn walk(
 /// (`create_path(r"\filelink\x")` then agrees with `open_path` of the same path, which walks
 /// the link mid-path).
 pub(crate) fn walk_parent(st: &State, opts: &VolumeOptions, comps: Vec<Comp>) -> Result<Walked> {
-    walk_with(st, opts, comps, true, false)
+    let mode = Mode {
+        follow_links: true,
+        follow_final: true,
+        kind_rule: false,
+    };
+    walk_with(st, opts, comps, mode, None)
+}
+
+/// Walks `comps` as they are, following no reparse point at all (a reparse-point directory is
+/// then the empty directory it is, A3), and returns, with where the path leads, the display
+/// form of every component walked: the path as the volume stores it (FileNameInformation's
+/// normalized name, A5).
+pub(crate) fn walk_literal(
+    st: &State,
+    opts: &VolumeOptions,
+    comps: Vec<Comp>,
+) -> Result<(Walked, Vec<Box<[u16]>>)> {
+    let mode = Mode {
+        follow_links: false,
+        follow_final: false,
+        kind_rule: false,
+    };
+    let mut trail = Vec::new();
+    let walked = walk_with(st, opts, comps, mode, Some(&mut trail))?;
+    Ok((walked, trail))
+}
+
+/// How a walk treats reparse points.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    /// Follow reparse points in non-final components.
+    follow_links: bool,
+    /// Follow a reparse point in the final component (not FILE_OPEN_REPARSE_POINT).
+    follow_final: bool,
+    /// Apply the Windows 11 symlink kind rule (A4) to what the final component reaches.
+    kind_rule: bool,
 }
 
 fn walk_with(
     st: &State,
     opts: &VolumeOptions,
     comps: Vec<Comp>,
-    follow_final: bool,
-    kind_rule: bool,
+    mode: Mode,
+    mut trail: Option<&mut Vec<Box<[u16]>>>,
 ) -> Result<Walked> {
+    let Mode {
+        follow_links,
+        follow_final,
+        kind_rule,
+    } = mode;
     let mut stack: Vec<(FileId, Option<Box<[u16]>>)> = vec![(st.root, None)];
     let mut queue: VecDeque<Comp> = comps.into();
     let mut reparse_points = 0usize;
@@ -204,7 +250,7 @@ fn walk_with(
         }
         let inode = st.get(named.id())?;
         if let Some(rp) = inode.reparse() {
-            if !last || follow_final {
+            if (!last && follow_links) || (last && follow_final) {
                 reparse_points += 1;
                 if reparse_points > opts.max_reparse_points {
                     // Loops end here too: Windows has no loop detector beyond the count
@@ -262,6 +308,10 @@ fn walk_with(
             if kind_rule {
                 check_symlink_kind(opts, final_link_is_dir, inode.is_dir())?;
             }
+            if let Some(t) = trail.as_mut() {
+                t.extend(stack[1..].iter().filter_map(|(_, d)| d.clone()));
+                t.push(named.display.clone());
+            }
             return Ok(Walked::Found {
                 id: named.id(),
                 entry: Some((dir_id, named.display.clone())),
@@ -269,6 +319,9 @@ fn walk_with(
             });
         }
         stack.push((named.id(), Some(named.display.clone())));
+    }
+    if let Some(t) = trail.as_mut() {
+        t.extend(stack[1..].iter().filter_map(|(_, d)| d.clone()));
     }
     let n = stack.len();
     let (id, display) = stack.pop().expect("stack holds the root");

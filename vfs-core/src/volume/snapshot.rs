@@ -557,11 +557,12 @@ fn check_file(f: &SnapFile, max_links: usize) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::image::{decode, encode, ImageError};
+    use crate::Opened;
     use crate::{NewFile, VolumeOptions};
 
     fn sample() -> Volume {
         let v = Volume::new(VolumeOptions::default());
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
         v.write_file_path(r"\d\f.txt", b"hello").unwrap();
         v.hard_link_path(r"\d\f.txt", r"\g.txt").unwrap();
         v.create_junction(r"\j", r"C:\d").unwrap();
@@ -772,7 +773,7 @@ mod tests {
         });
         v.write_file_path(r"\pending.txt", b"x").unwrap();
         v.write_file_path(r"\kept.txt", b"y").unwrap();
-        let (h, _) = v
+        let Opened { handle: h, .. } = v
             .open_path(r"\pending.txt", &crate::OpenOptions::default())
             .unwrap();
         v.delete_path(r"\pending.txt", crate::UnlinkKind::File)
@@ -808,7 +809,7 @@ mod tests {
         let v = Volume::new(VolumeOptions::default());
         let mut seen = HashSet::new();
         for i in 0..20 {
-            let id = v.create_file_path(&format!(r"\f{i}")).unwrap();
+            let id = v.create_path(&format!(r"\f{i}"), &NewFile::file()).unwrap();
             seen.insert(id);
             if i % 2 == 0 {
                 v.delete_path(&format!(r"\f{i}"), crate::UnlinkKind::File)
@@ -817,7 +818,9 @@ mod tests {
         }
         let back = Volume::from_snapshot(v.snapshot()).unwrap();
         for i in 0..40 {
-            let id = back.create_file_path(&format!(r"\n{i}")).unwrap();
+            let id = back
+                .create_path(&format!(r"\n{i}"), &NewFile::file())
+                .unwrap();
             assert!(seen.insert(id), "id {id} reused after load");
         }
     }

@@ -4,6 +4,10 @@ use super::*;
 use crate::reparse::{self, ReparseBuffer};
 use crate::wtf16::{narrow, wide as w};
 
+fn nm(s: &str) -> Name {
+    Name::from_str_checked(s).unwrap()
+}
+
 fn vol() -> Volume {
     Volume::new(VolumeOptions::default())
 }
@@ -26,7 +30,7 @@ fn open_del(v: &Volume, p: &str, share: Share) -> Result<HandleId> {
             ..OpenOptions::default()
         },
     )
-    .map(|x| x.0)
+    .map(|x| x.handle)
 }
 fn open_rw(v: &Volume, p: &str, share: Share) -> Result<HandleId> {
     v.open_path(
@@ -36,7 +40,7 @@ fn open_rw(v: &Volume, p: &str, share: Share) -> Result<HandleId> {
             ..OpenOptions::default()
         },
     )
-    .map(|x| x.0)
+    .map(|x| x.handle)
 }
 fn names(v: &Volume, dir: &str) -> Vec<String> {
     v.read_dir_path(dir)
@@ -51,9 +55,9 @@ fn names(v: &Volume, dir: &str) -> Vec<String> {
 #[test]
 fn file_ids_are_never_reused_while_volume_lives() {
     let v = vol();
-    let a = v.create_file_path(r"\a").unwrap();
+    let a = v.create_path(r"\a", &NewFile::file()).unwrap();
     v.delete_path(r"\a", UnlinkKind::File).unwrap();
-    let b = v.create_file_path(r"\b").unwrap();
+    let b = v.create_path(r"\b", &NewFile::file()).unwrap();
     assert_ne!(a, b);
     assert_eq!(a.slot(), b.slot(), "slot reused, generation differs");
     assert_eq!(v.stat(a), Err(Error::StaleFileId));
@@ -87,12 +91,12 @@ fn metadata_is_shared_by_all_names_a1() {
 fn new_file_has_four_timestamps_and_archive() {
     let v = vol();
     let before = now();
-    let id = v.create_file_path(r"\f").unwrap();
+    let id = v.create_path(r"\f", &NewFile::file()).unwrap();
     let s = v.stat(id).unwrap();
     assert!(s.times.creation >= before && s.times.change >= before);
     assert_eq!(s.times.creation, s.times.last_write);
     assert_ne!(s.attributes & attrs::ARCHIVE, 0);
-    let d = v.create_dir_path(r"\d").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
     assert_eq!(
         v.stat(d).unwrap().attributes & attrs::DIRECTORY,
         attrs::DIRECTORY
@@ -104,12 +108,12 @@ fn new_file_has_four_timestamps_and_archive() {
 #[test]
 fn lookup_is_case_insensitive_and_case_preserving_a5() {
     let v = vol();
-    v.create_file_path(r"\ReadMe.TXT").unwrap();
+    v.create_path(r"\ReadMe.TXT", &NewFile::file()).unwrap();
     assert!(v.resolve(r"\README.txt", true).is_ok());
     assert!(v.resolve(r"\readme.txt", true).is_ok());
     assert_eq!(names(&v, r"\"), vec!["ReadMe.TXT"]);
     assert_eq!(
-        v.create_file_path(r"\README.TXT"),
+        v.create_path(r"\README.TXT", &NewFile::file()),
         Err(Error::NameCollision)
     );
 }
@@ -117,10 +121,10 @@ fn lookup_is_case_insensitive_and_case_preserving_a5() {
 #[test]
 fn lookup_upcases_beyond_ascii_a5() {
     let v = vol();
-    v.create_file_path(r"\Ölfaß").unwrap();
+    v.create_path(r"\Ölfaß", &NewFile::file()).unwrap();
     assert!(v.resolve(r"\ÖLFAß", true).is_ok());
     assert!(v.resolve(r"\ölfaß", true).is_ok());
-    v.create_file_path(r"\дом").unwrap();
+    v.create_path(r"\дом", &NewFile::file()).unwrap();
     assert!(v.resolve(r"\ДОМ", true).is_ok());
 }
 
@@ -128,7 +132,7 @@ fn lookup_upcases_beyond_ascii_a5() {
 fn enumeration_is_in_upcased_utf16_order_a5() {
     let v = vol();
     for n in ["b", "A", "_x", "a1", "Z", "é", "[", "~"] {
-        v.create_file_path(&format!(r"\{n}")).unwrap();
+        v.create_path(&format!(r"\{n}"), &NewFile::file()).unwrap();
     }
     // Upcased UTF-16 order: 'A'(41) 'A1' 'B'(42) 'Z'(5A) '['(5B) '_'(5F) '~'(7E) 'É'(C9).
     assert_eq!(
@@ -142,7 +146,7 @@ fn enumeration_resumes_from_cursor_while_directory_changes_a5() {
     let v = vol();
     let root = v.root();
     for i in 0..10 {
-        v.create_file_path(&format!(r"\f{i}")).unwrap();
+        v.create_path(&format!(r"\f{i}"), &NewFile::file()).unwrap();
     }
     let first = v.read_dir(root, None, 3).unwrap();
     assert_eq!(first.len(), 3);
@@ -150,8 +154,8 @@ fn enumeration_resumes_from_cursor_while_directory_changes_a5() {
     // Remove the entry at the cursor and one before; add one before and one after.
     v.delete_path(r"\f2", UnlinkKind::File).unwrap();
     v.delete_path(r"\f0", UnlinkKind::File).unwrap();
-    v.create_file_path(r"\f1a").unwrap();
-    v.create_file_path(r"\f5a").unwrap();
+    v.create_path(r"\f1a", &NewFile::file()).unwrap();
+    v.create_path(r"\f5a", &NewFile::file()).unwrap();
     let rest: Vec<String> = v
         .read_dir(root, Some(&cur), 100)
         .unwrap()
@@ -166,28 +170,26 @@ fn invalid_names_refused_store_unchanged_a5() {
     let v = vol();
     for bad in [r"\a:b", r"\a*", r"\a?", "\\a\"", r"\a<", r"\a>", r"\a|"] {
         assert_eq!(
-            v.create_file_path(bad),
+            v.create_path(bad, &NewFile::file()),
             Err(Error::ObjectNameInvalid),
             "{bad}"
         );
     }
     let long = format!(r"\{}", "x".repeat(256));
-    assert_eq!(v.create_file_path(&long), Err(Error::NameTooLong));
+    assert_eq!(
+        v.create_path(&long, &NewFile::file()),
+        Err(Error::NameTooLong)
+    );
     let ok = format!(r"\{}", "x".repeat(255));
-    v.create_file_path(&ok).unwrap();
+    v.create_path(&ok, &NewFile::file()).unwrap();
     let root = v.root();
-    assert_eq!(
-        v.create(root, &w("."), &NewFile::file()),
-        Err(Error::ObjectNameInvalid)
-    );
-    assert_eq!(
-        v.create(root, &w(".."), &NewFile::file()),
-        Err(Error::ObjectNameInvalid)
-    );
-    assert_eq!(
-        v.create(root, &[], &NewFile::file()),
-        Err(Error::ObjectNameInvalid)
-    );
+    // A name is validated where it is made, once: `create` only takes a valid [`Name`].
+    for bad in [&w(".")[..], &w(".."), &[]] {
+        assert_eq!(
+            Name::new(bad).and_then(|n| v.create(root, &n, &NewFile::file())),
+            Err(Error::ObjectNameInvalid)
+        );
+    }
     assert_eq!(v.dir_len(root).unwrap(), 1);
     v.check().unwrap();
 }
@@ -197,45 +199,50 @@ fn unpaired_surrogate_names_are_stored_wtf16_a5() {
     let v = vol();
     let root = v.root();
     let name = [0x61, 0xD800, 0x62];
-    let id = v.create(root, &name, &NewFile::file()).unwrap();
-    assert_eq!(v.lookup(root, &name).unwrap(), id);
+    let id = v
+        .create(root, &Name::new(&name).unwrap(), &NewFile::file())
+        .unwrap();
+    assert_eq!(v.lookup(root, &Name::new(&name).unwrap()).unwrap(), id);
     assert_eq!(v.read_dir(root, None, 10).unwrap()[0].name, name.to_vec());
 }
 
 #[test]
 fn case_sensitive_dir_allows_twins_and_is_inherited_a5() {
     let v = vol();
-    let d = v.create_dir_path(r"\cs").unwrap();
+    let d = v.create_path(r"\cs", &NewFile::dir()).unwrap();
     v.set_case_sensitive(d, true).unwrap();
-    v.create_file_path(r"\cs\a").unwrap();
-    v.create_file_path(r"\cs\A").unwrap();
+    v.create_path(r"\cs\a", &NewFile::file()).unwrap();
+    v.create_path(r"\cs\A", &NewFile::file()).unwrap();
     assert_ne!(
         v.resolve(r"\cs\a", true).unwrap(),
         v.resolve(r"\cs\A", true).unwrap()
     );
     assert!(v.resolve(r"\CS\a", true).is_ok(), "root stays insensitive");
-    let sub = v.create_dir_path(r"\cs\sub").unwrap();
+    let sub = v.create_path(r"\cs\sub", &NewFile::dir()).unwrap();
     assert!(
         v.stat(sub).unwrap().case_sensitive,
         "inherited by new subdirectories"
     );
-    assert_eq!(v.create_file_path(r"\cs\a"), Err(Error::NameCollision));
+    assert_eq!(
+        v.create_path(r"\cs\a", &NewFile::file()),
+        Err(Error::NameCollision)
+    );
 }
 
 #[test]
 fn case_sensitive_flag_refused_on_files_and_while_twins_exist_a5() {
     let v = vol();
-    let f = v.create_file_path(r"\f").unwrap();
+    let f = v.create_path(r"\f", &NewFile::file()).unwrap();
     assert_eq!(v.set_case_sensitive(f, true), Err(Error::InvalidParameter));
-    let d = v.create_dir_path(r"\cs").unwrap();
-    let old = v.create_dir_path(r"\cs\old").unwrap();
+    let d = v.create_path(r"\cs", &NewFile::dir()).unwrap();
+    let old = v.create_path(r"\cs\old", &NewFile::dir()).unwrap();
     v.set_case_sensitive(d, true).unwrap();
     assert!(
         !v.stat(old).unwrap().case_sensitive,
         "existing subdirectories keep theirs"
     );
-    v.create_file_path(r"\cs\x").unwrap();
-    v.create_file_path(r"\cs\X").unwrap();
+    v.create_path(r"\cs\x", &NewFile::file()).unwrap();
+    v.create_path(r"\cs\X", &NewFile::file()).unwrap();
     assert_eq!(
         v.set_case_sensitive(d, false),
         Err(Error::CaseDifferingNamesInDir)
@@ -250,7 +257,7 @@ fn case_sensitive_flag_refused_on_files_and_while_twins_exist_a5() {
 #[test]
 fn hard_link_of_directory_is_file_is_a_directory_a1() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
     assert_eq!(
         v.hard_link_path(r"\d", r"\d2"),
         Err(Error::FileIsADirectory)
@@ -261,8 +268,8 @@ fn hard_link_of_directory_is_file_is_a_directory_a1() {
 #[test]
 fn hard_link_to_existing_name_in_any_case_collides_a1() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
-    v.create_file_path(r"\Other").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
+    v.create_path(r"\Other", &NewFile::file()).unwrap();
     assert_eq!(
         v.hard_link_path(r"\a", r"\OTHER"),
         Err(Error::NameCollision)
@@ -274,7 +281,7 @@ fn hard_link_to_existing_name_in_any_case_collides_a1() {
 #[test]
 fn hard_link_missing_parent_and_source_a1() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
     assert_eq!(
         v.hard_link_path(r"\a", r"\no\b"),
         Err(Error::ObjectPathNotFound)
@@ -288,7 +295,7 @@ fn hard_link_missing_parent_and_source_a1() {
 #[test]
 fn at_most_1024_names_per_file_a1() {
     let v = vol();
-    v.create_file_path(r"\f0").unwrap();
+    v.create_path(r"\f0", &NewFile::file()).unwrap();
     for i in 1..1024 {
         v.hard_link_path(r"\f0", &format!(r"\f{i}")).unwrap();
     }
@@ -304,11 +311,18 @@ fn at_most_1024_names_per_file_a1() {
 #[test]
 fn names_lists_every_link_as_find_first_file_name_a1() {
     let v = vol();
-    v.create_dir_path(r"\Windows").unwrap();
-    v.create_file_path(r"\Windows\explorer.exe").unwrap();
+    v.create_path(r"\Windows", &NewFile::dir()).unwrap();
+    v.create_path(r"\Windows\explorer.exe", &NewFile::file())
+        .unwrap();
     v.hard_link_path(r"\windows\EXPLORER.EXE", r"\copy.exe")
         .unwrap();
-    let mut p = v.link_paths_of(r"\copy.exe").unwrap();
+    let copy = v.resolve(r"\copy.exe", false).unwrap();
+    let mut p: Vec<String> = v
+        .link_paths(copy)
+        .unwrap()
+        .iter()
+        .map(LinkPath::to_string_lossy)
+        .collect();
     p.sort();
     assert_eq!(p, vec![r"\Windows\explorer.exe", r"\copy.exe"]);
     let id = v.resolve(r"\copy.exe", true).unwrap();
@@ -332,7 +346,7 @@ fn write_through_one_name_is_seen_through_every_name_a1() {
 #[test]
 fn link_count_equals_entries_after_unlink_a1() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
     v.hard_link_path(r"\a", r"\b").unwrap();
     v.hard_link_path(r"\a", r"\c").unwrap();
     v.delete_path(r"\b", UnlinkKind::File).unwrap();
@@ -357,7 +371,7 @@ fn hard_link_to_symlink_links_the_symlink_itself_a1() {
 #[test]
 fn sparse_file_memory_follows_written_data() {
     let v = vol();
-    let id = v.create_file_path(r"\iso").unwrap();
+    let id = v.create_path(r"\iso", &NewFile::file()).unwrap();
     v.set_size(id, 4 << 30).unwrap();
     v.write(id, 1 << 30, &vec![1u8; 1 << 20]).unwrap();
     let s = v.stat(id).unwrap();
@@ -368,7 +382,7 @@ fn sparse_file_memory_follows_written_data() {
 #[test]
 fn offsets_past_max_file_size_are_refused() {
     let v = vol();
-    let id = v.create_file_path(r"\f").unwrap();
+    let id = v.create_path(r"\f", &NewFile::file()).unwrap();
     assert_eq!(v.write(id, MAX_FILE_SIZE, b"x"), Err(Error::FileTooLarge));
     assert_eq!(v.set_size(id, u64::MAX), Err(Error::FileTooLarge));
     assert_eq!(v.stat(id).unwrap().size, 0);
@@ -383,7 +397,7 @@ fn posix_delete_removes_name_at_once_open_handle_keeps_data_a2() {
     let h = open_rw(&v, r"\f", Share::ALL).unwrap();
     v.delete_path(r"\f", UnlinkKind::File).unwrap();
     assert_eq!(v.resolve(r"\f", true), Err(Error::ObjectNameNotFound));
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     let mut b = [0u8; 4];
     assert_eq!(v.read(id, 0, &mut b).unwrap(), 4);
     assert_eq!(&b, b"keep");
@@ -406,7 +420,10 @@ fn legacy_delete_keeps_name_pending_until_last_close_a2() {
     v.delete_path(r"\f", UnlinkKind::File).unwrap();
     assert_eq!(names(&v, r"\"), vec!["f"], "name stays visible");
     assert_eq!(open_rw(&v, r"\f", Share::ALL), Err(Error::DeletePending));
-    assert_eq!(v.create_file_path(r"\f"), Err(Error::NameCollision));
+    assert_eq!(
+        v.create_path(r"\f", &NewFile::file()),
+        Err(Error::NameCollision)
+    );
     assert_eq!(
         v.stat(id).unwrap().links,
         0,
@@ -422,7 +439,7 @@ fn legacy_delete_keeps_name_pending_until_last_close_a2() {
 #[test]
 fn legacy_delete_of_one_link_keeps_other_names_a2() {
     let v = legacy();
-    let id = v.create_file_path(r"\a").unwrap();
+    let id = v.create_path(r"\a", &NewFile::file()).unwrap();
     v.hard_link_path(r"\a", r"\b").unwrap();
     let h = open_rw(&v, r"\b", Share::ALL).unwrap();
     v.delete_path(r"\a", UnlinkKind::File).unwrap();
@@ -436,7 +453,7 @@ fn legacy_delete_of_one_link_keeps_other_names_a2() {
 #[test]
 fn delete_read_only_is_cannot_delete_unless_ignored_a2() {
     let v = vol();
-    let id = v.create_file_path(r"\ro").unwrap();
+    let id = v.create_path(r"\ro", &NewFile::file()).unwrap();
     v.set_attributes(id, attrs::READONLY).unwrap();
     assert_eq!(
         v.delete_path(r"\ro", UnlinkKind::File),
@@ -444,14 +461,14 @@ fn delete_read_only_is_cannot_delete_unless_ignored_a2() {
     );
     assert_eq!(Error::CannotDelete.win32(), 5);
     let root = v.root();
-    v.unlink(root, &w("ro"), UnlinkKind::File, true).unwrap();
+    v.unlink(root, &nm("ro"), UnlinkKind::File, true).unwrap();
     v.check().unwrap();
 }
 
 #[test]
 fn delete_while_handle_lacks_share_delete_is_sharing_violation_a2() {
     let v = vol();
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     let h = open_rw(&v, r"\f", Share::READ_WRITE).unwrap();
     assert_eq!(
         v.delete_path(r"\f", UnlinkKind::File),
@@ -464,8 +481,8 @@ fn delete_while_handle_lacks_share_delete_is_sharing_violation_a2() {
 #[test]
 fn remove_non_empty_directory_is_directory_not_empty_a2() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
-    v.create_file_path(r"\d\f").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\d\f", &NewFile::file()).unwrap();
     assert_eq!(
         v.delete_path(r"\d", UnlinkKind::Directory),
         Err(Error::DirectoryNotEmpty)
@@ -488,8 +505,8 @@ fn remove_non_empty_directory_is_directory_not_empty_a2() {
 #[test]
 fn delete_file_on_directory_and_remove_directory_on_file_a2() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     assert_eq!(
         v.delete_path(r"\d", UnlinkKind::File),
         Err(Error::FileIsADirectory)
@@ -503,7 +520,9 @@ fn delete_file_on_directory_and_remove_directory_on_file_a2() {
 #[test]
 fn delete_on_close_removes_name_at_close_a2() {
     let v = vol();
-    let (h, created) = v
+    let Opened {
+        handle: h, created, ..
+    } = v
         .open_path(
             r"\tmp",
             &OpenOptions {
@@ -528,7 +547,7 @@ fn delete_on_close_removes_name_at_close_a2() {
 #[test]
 fn posix_disposition_removes_name_when_that_handle_closes_a2() {
     let v = legacy();
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     let other = open_rw(&v, r"\f", Share::ALL).unwrap();
     let h = open_del(&v, r"\f", Share::ALL).unwrap();
     v.set_disposition(
@@ -552,7 +571,7 @@ fn posix_disposition_removes_name_when_that_handle_closes_a2() {
 #[test]
 fn disposition_can_be_cancelled_a2() {
     let v = vol();
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     let h = open_del(&v, r"\f", Share::ALL).unwrap();
     v.set_disposition(
         h,
@@ -570,14 +589,14 @@ fn disposition_can_be_cancelled_a2() {
 #[test]
 fn operations_on_closed_handles_and_dead_ids_fail_cleanly() {
     let v = vol();
-    let id = v.create_file_path(r"\f").unwrap();
+    let id = v.create_path(r"\f", &NewFile::file()).unwrap();
     let h = open_rw(&v, r"\f", Share::ALL).unwrap();
     v.close(h).unwrap();
     assert_eq!(v.close(h), Err(Error::InvalidHandle));
     assert_eq!(v.handle_file(h), Err(Error::InvalidHandle));
     v.delete_path(r"\f", UnlinkKind::File).unwrap();
     assert_eq!(v.write(id, 0, b"x"), Err(Error::StaleFileId));
-    assert_eq!(v.hard_link(id, v.root(), &w("g")), Err(Error::StaleFileId));
+    assert_eq!(v.hard_link(id, v.root(), &nm("g")), Err(Error::StaleFileId));
     assert_eq!(v.stat(FileId(0)), Err(Error::StaleFileId));
     assert_eq!(v.stat(FileId(u64::MAX)), Err(Error::StaleFileId));
     v.check().unwrap();
@@ -586,11 +605,11 @@ fn operations_on_closed_handles_and_dead_ids_fail_cleanly() {
 #[test]
 fn unlinked_open_directory_refuses_new_children() {
     let v = vol();
-    let d = v.create_dir_path(r"\d").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
     let h = v.open(d, Access::READ, Share::ALL).unwrap();
     v.delete_path(r"\d", UnlinkKind::Directory).unwrap();
     assert_eq!(
-        v.create(d, &w("x"), &NewFile::file()),
+        v.create(d, &nm("x"), &NewFile::file()),
         Err(Error::FileDeleted)
     );
     v.close(h).unwrap();
@@ -600,7 +619,7 @@ fn unlinked_open_directory_refuses_new_children() {
 #[test]
 fn pins_keep_deleted_file_valid_until_unpinned() {
     let v = vol();
-    let id = v.create_file_path(r"\f").unwrap();
+    let id = v.create_path(r"\f", &NewFile::file()).unwrap();
     v.pin(id).unwrap();
     v.delete_path(r"\f", UnlinkKind::File).unwrap();
     assert!(v.stat(id).is_ok());
@@ -614,8 +633,8 @@ fn pins_keep_deleted_file_valid_until_unpinned() {
 #[test]
 fn rename_collision_without_replace_a6() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
-    v.create_file_path(r"\b").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
+    v.create_path(r"\b", &NewFile::file()).unwrap();
     assert_eq!(
         v.rename_path(r"\a", r"\B", RenameFlags::default()),
         Err(Error::NameCollision)
@@ -640,22 +659,22 @@ fn rename_replace_file_a6() {
 #[test]
 fn rename_file_over_directory_is_access_denied_a6() {
     let v = vol();
-    v.create_file_path(r"\f").unwrap();
-    v.create_dir_path(r"\d").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
     let flags = RenameFlags {
         replace_if_exists: true,
         ..Default::default()
     };
     assert_eq!(v.rename_path(r"\f", r"\d", flags), Err(Error::AccessDenied));
-    v.create_dir_path(r"\e").unwrap();
+    v.create_path(r"\e", &NewFile::dir()).unwrap();
     assert_eq!(v.rename_path(r"\e", r"\d", flags), Err(Error::AccessDenied));
 }
 
 #[test]
 fn rename_directory_over_file_with_replace_succeeds_a6_wine() {
     let v = vol();
-    v.create_file_path(r"\f").unwrap();
-    let d = v.create_dir_path(r"\d").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
     let flags = RenameFlags {
         replace_if_exists: true,
         ..Default::default()
@@ -668,10 +687,10 @@ fn rename_directory_over_file_with_replace_succeeds_a6_wine() {
 #[test]
 fn rename_posix_replaces_empty_directory_not_full_one_a6() {
     let v = vol();
-    v.create_dir_path(r"\src").unwrap();
-    v.create_dir_path(r"\empty").unwrap();
-    v.create_dir_path(r"\full").unwrap();
-    v.create_file_path(r"\full\x").unwrap();
+    v.create_path(r"\src", &NewFile::dir()).unwrap();
+    v.create_path(r"\empty", &NewFile::dir()).unwrap();
+    v.create_path(r"\full", &NewFile::dir()).unwrap();
+    v.create_path(r"\full\x", &NewFile::file()).unwrap();
     let flags = RenameFlags {
         replace_if_exists: true,
         posix_semantics: true,
@@ -688,8 +707,8 @@ fn rename_posix_replaces_empty_directory_not_full_one_a6() {
 #[test]
 fn rename_into_own_subtree_refused_a6() {
     let v = vol();
-    v.create_dir_path(r"\a").unwrap();
-    v.create_dir_path(r"\a\b").unwrap();
+    v.create_path(r"\a", &NewFile::dir()).unwrap();
+    v.create_path(r"\a\b", &NewFile::dir()).unwrap();
     assert_eq!(
         v.rename_path(r"\a", r"\a\b\c", RenameFlags::default()),
         Err(Error::SharingViolation)
@@ -704,7 +723,7 @@ fn rename_into_own_subtree_refused_a6() {
 #[test]
 fn rename_to_other_case_recases_entry_a5_a6() {
     let v = vol();
-    let id = v.create_file_path(r"\readme").unwrap();
+    let id = v.create_path(r"\readme", &NewFile::file()).unwrap();
     v.rename_path(r"\readme", r"\README", RenameFlags::default())
         .unwrap();
     assert_eq!(names(&v, r"\"), vec!["README"]);
@@ -715,7 +734,7 @@ fn rename_to_other_case_recases_entry_a5_a6() {
 #[test]
 fn rename_over_another_name_of_same_file_removes_target_name_a6_verify() {
     let v = vol();
-    let id = v.create_file_path(r"\a").unwrap();
+    let id = v.create_path(r"\a", &NewFile::file()).unwrap();
     v.hard_link_path(r"\a", r"\b").unwrap();
     assert_eq!(
         v.rename_path(r"\a", r"\b", RenameFlags::default()),
@@ -734,8 +753,8 @@ fn rename_over_another_name_of_same_file_removes_target_name_a6_verify() {
 #[test]
 fn rename_target_open_is_access_denied_unless_posix_a6() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
-    v.create_file_path(r"\b").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
+    v.create_path(r"\b", &NewFile::file()).unwrap();
     let h = open_rw(&v, r"\b", Share::ALL).unwrap();
     let flags = RenameFlags {
         replace_if_exists: true,
@@ -754,8 +773,8 @@ fn rename_target_open_is_access_denied_unless_posix_a6() {
 #[test]
 fn rename_posix_target_without_share_delete_is_sharing_violation_a6() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
-    v.create_file_path(r"\b").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
+    v.create_path(r"\b", &NewFile::file()).unwrap();
     let h = open_rw(&v, r"\b", Share::READ_WRITE).unwrap();
     let flags = RenameFlags {
         replace_if_exists: true,
@@ -772,7 +791,7 @@ fn rename_posix_target_without_share_delete_is_sharing_violation_a6() {
 #[test]
 fn rename_source_open_without_share_delete_is_sharing_violation_a6() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
     let h = open_rw(&v, r"\a", Share::NONE).unwrap();
     assert_eq!(
         v.rename_path(r"\a", r"\c", RenameFlags::default()),
@@ -787,8 +806,8 @@ fn rename_source_open_without_share_delete_is_sharing_violation_a6() {
 #[test]
 fn rename_directory_with_open_handle_beneath_is_access_denied_a6() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
-    v.create_file_path(r"\d\f").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\d\f", &NewFile::file()).unwrap();
     let h = open_rw(&v, r"\d\f", Share::ALL).unwrap();
     assert_eq!(
         v.rename_path(r"\d", r"\e", RenameFlags::default()),
@@ -801,8 +820,8 @@ fn rename_directory_with_open_handle_beneath_is_access_denied_a6() {
 #[test]
 fn rename_read_only_target_refused_unless_ignored_a6() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
-    let b = v.create_file_path(r"\b").unwrap();
+    v.create_path(r"\a", &NewFile::file()).unwrap();
+    let b = v.create_path(r"\b", &NewFile::file()).unwrap();
     v.set_attributes(b, attrs::READONLY).unwrap();
     let flags = RenameFlags {
         replace_if_exists: true,
@@ -828,18 +847,18 @@ fn junction_bytes(target: &str) -> Vec<u8> {
 #[test]
 fn junction_needs_empty_directory_a3() {
     let v = vol();
-    let f = v.create_file_path(r"\f").unwrap();
+    let f = v.create_path(r"\f", &NewFile::file()).unwrap();
     assert_eq!(
         v.set_reparse_point(f, &junction_bytes(r"C:\x")),
         Err(Error::NotADirectory)
     );
-    let d = v.create_dir_path(r"\d").unwrap();
-    v.create_file_path(r"\d\child").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
+    v.create_path(r"\d\child", &NewFile::file()).unwrap();
     assert_eq!(
         v.set_reparse_point(d, &junction_bytes(r"C:\x")),
         Err(Error::DirectoryNotEmpty)
     );
-    let e = v.create_dir_path(r"\e").unwrap();
+    let e = v.create_path(r"\e", &NewFile::dir()).unwrap();
     v.set_reparse_point(e, &junction_bytes(r"C:\x")).unwrap();
     let s = v.stat(e).unwrap();
     assert_eq!(
@@ -854,7 +873,7 @@ fn junction_needs_empty_directory_a3() {
 #[test]
 fn malformed_reparse_buffer_is_invalid_and_nothing_changes_a3() {
     let v = vol();
-    let d = v.create_dir_path(r"\d").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
     let mut b = junction_bytes(r"C:\x");
     b[4] ^= 2; // ReparseDataLength no longer matches
     assert_eq!(v.set_reparse_point(d, &b), Err(Error::ReparseDataInvalid));
@@ -872,7 +891,7 @@ fn malformed_reparse_buffer_is_invalid_and_nothing_changes_a3() {
 #[test]
 fn replacing_reparse_point_needs_same_tag_a3() {
     let v = vol();
-    let d = v.create_dir_path(r"\d").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
     v.set_reparse_point(d, &junction_bytes(r"C:\x")).unwrap();
     let sym = ReparseBuffer::symlink(&w(r"\??\C:\y"), &w(r"C:\y"), false).unwrap();
     assert_eq!(
@@ -886,9 +905,9 @@ fn replacing_reparse_point_needs_same_tag_a3() {
 #[test]
 fn get_and_delete_reparse_point_a3() {
     let v = vol();
-    let f = v.create_file_path(r"\plain").unwrap();
+    let f = v.create_path(r"\plain", &NewFile::file()).unwrap();
     assert_eq!(v.get_reparse_point(f), Err(Error::NotAReparsePoint));
-    let d = v.create_dir_path(r"\d").unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
     let bytes = junction_bytes(r"C:\x");
     v.set_reparse_point(d, &bytes).unwrap();
     assert_eq!(v.get_reparse_point(d).unwrap(), bytes, "byte for byte");
@@ -922,7 +941,7 @@ fn symlink_refused_on_file_holding_data() {
     );
     assert_eq!(Error::ReparseDataInvalid.ntstatus(), 0xC000_0278);
     assert_eq!(v.stat(f).unwrap().reparse_tag, None);
-    let e = v.create_file_path(r"\e").unwrap();
+    let e = v.create_path(r"\e", &NewFile::file()).unwrap();
     v.set_reparse_point(e, sym.as_bytes()).unwrap();
     v.write(e, 0, b"kept").unwrap();
     let st = v.stat(e).unwrap();
@@ -937,7 +956,7 @@ fn symlink_refused_on_file_holding_data() {
 #[test]
 fn non_microsoft_tag_guid_must_match_a3() {
     let v = vol();
-    let f = v.create_file_path(r"\f").unwrap();
+    let f = v.create_path(r"\f", &NewFile::file()).unwrap();
     let a = ReparseBuffer::other(0x0000_1234, Some([1; 16]), b"abc").unwrap();
     let b = ReparseBuffer::other(0x0000_1234, Some([2; 16]), b"abc").unwrap();
     v.set_reparse_point(f, a.as_bytes()).unwrap();
@@ -953,7 +972,7 @@ fn non_microsoft_tag_guid_must_match_a3() {
 #[test]
 fn junction_is_followed_mid_path_a3() {
     let v = vol();
-    v.create_dir_path(r"\real").unwrap();
+    v.create_path(r"\real", &NewFile::dir()).unwrap();
     v.write_file_path(r"\real\f.txt", b"hi").unwrap();
     v.create_junction(r"\j", r"C:\real").unwrap();
     assert_eq!(v.read_file_path(r"\J\F.TXT").unwrap(), b"hi");
@@ -983,8 +1002,8 @@ fn junction_layout_is_mklink_j_a3() {
 #[test]
 fn removing_junction_removes_link_never_target_a2_a3() {
     let v = vol();
-    v.create_dir_path(r"\real").unwrap();
-    v.create_file_path(r"\real\f").unwrap();
+    v.create_path(r"\real", &NewFile::dir()).unwrap();
+    v.create_path(r"\real\f", &NewFile::file()).unwrap();
     v.create_junction(r"\j", r"C:\real").unwrap();
     assert_eq!(
         v.delete_path(r"\j", UnlinkKind::File),
@@ -998,7 +1017,7 @@ fn removing_junction_removes_link_never_target_a2_a3() {
 #[test]
 fn file_symlink_delete_file_ok_remove_directory_refused_a2() {
     let v = vol();
-    v.create_file_path(r"\t").unwrap();
+    v.create_path(r"\t", &NewFile::file()).unwrap();
     v.create_symlink(r"\s", "t", false).unwrap();
     assert_eq!(
         v.delete_path(r"\s", UnlinkKind::Directory),
@@ -1011,15 +1030,15 @@ fn file_symlink_delete_file_ok_remove_directory_refused_a2() {
 #[test]
 fn recursive_delete_never_follows_links_out_of_tree_a2() {
     let v = vol();
-    v.create_dir_path(r"\keep").unwrap();
+    v.create_path(r"\keep", &NewFile::dir()).unwrap();
     v.write_file_path(r"\keep\precious", b"p").unwrap();
-    v.create_dir_path(r"\tree").unwrap();
-    v.create_dir_path(r"\tree\sub").unwrap();
+    v.create_path(r"\tree", &NewFile::dir()).unwrap();
+    v.create_path(r"\tree\sub", &NewFile::dir()).unwrap();
     v.write_file_path(r"\tree\sub\f", b"x").unwrap();
     v.create_junction(r"\tree\j", r"C:\keep").unwrap();
     v.create_symlink(r"\tree\sub\s", r"..\..\keep", true)
         .unwrap();
-    let ro = v.create_file_path(r"\tree\ro").unwrap();
+    let ro = v.create_path(r"\tree\ro", &NewFile::file()).unwrap();
     v.set_attributes(ro, attrs::READONLY).unwrap();
     v.remove_tree(r"\tree").unwrap();
     assert_eq!(v.resolve(r"\tree", true), Err(Error::ObjectNameNotFound));
@@ -1030,8 +1049,8 @@ fn recursive_delete_never_follows_links_out_of_tree_a2() {
 #[test]
 fn relative_symlink_resolves_against_link_parent_with_dotdot_a4() {
     let v = vol();
-    v.create_dir_path(r"\a").unwrap();
-    v.create_dir_path(r"\a\b").unwrap();
+    v.create_path(r"\a", &NewFile::dir()).unwrap();
+    v.create_path(r"\a\b", &NewFile::dir()).unwrap();
     v.write_file_path(r"\a\target.txt", b"T").unwrap();
     v.create_symlink(r"\a\b\up", r"..\target.txt", false)
         .unwrap();
@@ -1044,7 +1063,7 @@ fn relative_symlink_resolves_against_link_parent_with_dotdot_a4() {
 #[test]
 fn absolute_symlink_on_own_drive_letter_a4() {
     let v = vol();
-    v.create_dir_path(r"\d").unwrap();
+    v.create_path(r"\d", &NewFile::dir()).unwrap();
     v.write_file_path(r"\d\f", b"F").unwrap();
     v.create_symlink(r"\abs", r"C:\d\f", false).unwrap();
     v.create_symlink(r"\nt", r"\??\c:\d\f", false).unwrap();
@@ -1102,7 +1121,9 @@ fn dangling_links_distinguish_name_and_path_not_found_a4() {
     assert_eq!(v.create_junction(r"\j", r"C:\nowhere").map(|_| ()), Ok(()));
     assert_eq!(v.resolve(r"\j\x", true), Err(Error::ObjectPathNotFound));
     // Opening with create through a dangling file link creates the target.
-    let (h, created) = v
+    let Opened {
+        handle: h, created, ..
+    } = v
         .open_path(
             r"\d1",
             &OpenOptions {
@@ -1151,8 +1172,8 @@ fn at_most_63_reparse_points_per_path_a4() {
 #[test]
 fn windows11_symlink_kind_mismatch_fails_legacy_allows_a4() {
     let v = vol();
-    v.create_dir_path(r"\dir").unwrap();
-    v.create_file_path(r"\file").unwrap();
+    v.create_path(r"\dir", &NewFile::dir()).unwrap();
+    v.create_path(r"\file", &NewFile::file()).unwrap();
     v.create_symlink(r"\f2d", "dir", false).unwrap();
     v.create_symlink(r"\d2f", "file", true).unwrap();
     assert_eq!(v.resolve(r"\f2d", true), Err(Error::FileIsADirectory));
@@ -1161,7 +1182,7 @@ fn windows11_symlink_kind_mismatch_fails_legacy_allows_a4() {
         symlink_kind_rule: SymlinkKindRule::Legacy,
         ..Default::default()
     });
-    old.create_dir_path(r"\dir").unwrap();
+    old.create_path(r"\dir", &NewFile::dir()).unwrap();
     old.create_symlink(r"\f2d", "dir", false).unwrap();
     assert!(old.resolve(r"\f2d", true).is_ok());
 }
@@ -1169,9 +1190,12 @@ fn windows11_symlink_kind_mismatch_fails_legacy_allows_a4() {
 #[test]
 fn file_in_middle_of_path_is_path_not_found() {
     let v = vol();
-    v.create_file_path(r"\f").unwrap();
+    v.create_path(r"\f", &NewFile::file()).unwrap();
     assert_eq!(v.resolve(r"\f\x", true), Err(Error::ObjectPathNotFound));
-    assert_eq!(v.create_file_path(r"\f\x"), Err(Error::ObjectPathNotFound));
+    assert_eq!(
+        v.create_path(r"\f\x", &NewFile::file()),
+        Err(Error::ObjectPathNotFound)
+    );
 }
 
 #[test]
@@ -1180,7 +1204,10 @@ fn read_only_volume_refuses_changes() {
         read_only: true,
         ..Default::default()
     });
-    assert_eq!(v.create_dir_path(r"\d"), Err(Error::ReadOnlyVolume));
+    assert_eq!(
+        v.create_path(r"\d", &NewFile::dir()),
+        Err(Error::ReadOnlyVolume)
+    );
     assert!(v.read_dir_path(r"\").unwrap().is_empty());
 }
 
@@ -1193,8 +1220,8 @@ fn volume_is_send_and_sync() {
 #[test]
 fn handle_without_data_access_does_not_take_part_in_sharing_r10() {
     let v = vol();
-    v.create_file_path(r"\a").unwrap();
-    let (h, _) = v
+    v.create_path(r"\a", &NewFile::file()).unwrap();
+    let Opened { handle: h, .. } = v
         .open_path(
             r"\a",
             &OpenOptions {
@@ -1230,9 +1257,9 @@ fn write_access_to_read_only_file_is_access_denied_ms_fsa_2_1_5_1_2() {
 #[test]
 fn dotdot_in_a_callers_path_is_lexical_before_links_are_followed_a5() {
     let v = vol();
-    v.create_dir_path(r"\real").unwrap();
-    v.create_dir_path(r"\real\sub").unwrap();
-    v.create_dir_path(r"\other").unwrap();
+    v.create_path(r"\real", &NewFile::dir()).unwrap();
+    v.create_path(r"\real\sub", &NewFile::dir()).unwrap();
+    v.create_path(r"\other", &NewFile::dir()).unwrap();
     v.write_file_path(r"\x", b"root x").unwrap();
     v.write_file_path(r"\real\x", b"real x").unwrap();
     v.create_junction(r"\other\j", r"C:\real\sub").unwrap();
@@ -1255,7 +1282,7 @@ fn dotdot_in_a_callers_path_is_lexical_before_links_are_followed_a5() {
 /// Handles follow a rename, and names keep every WTF-16 unit.
 mod handle_names {
     use super::*;
-    use crate::name::{narrow, wide};
+    use crate::wtf16::wide;
 
     fn open(v: &Volume, path: &str, delete: bool) -> HandleId {
         v.open_path(
@@ -1270,22 +1297,23 @@ mod handle_names {
             },
         )
         .unwrap()
-        .0
+        .handle
     }
 
     /// WinFsp renames the file node shared by every handle of the old name; a later delete
     /// through one of those handles removes the new name.
     #[test]
-    fn rename_open_moves_handles_to_the_new_name() {
+    fn rename_moves_handles_to_the_new_name() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_dir_path(r"\d").unwrap();
-        v.create_file_path(r"\d\old").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
+        v.create_path(r"\d\old", &NewFile::file()).unwrap();
         let h = open(&v, r"\d\OLD", true);
         let d = v.resolve(r"\d", false).unwrap();
         let root = v.root();
-        v.rename_open(d, &wide("old"), root, &wide("New"), RenameFlags::default())
+        v.rename(d, &nm("old"), root, &nm("New"), RenameFlags::default())
             .unwrap();
-        assert_eq!(v.handle_link(h).unwrap(), Some((root, wide("New"))));
+        let link = v.handle_link(h).unwrap().unwrap();
+        assert_eq!((link.parent, link.name), (root, wide("New")));
         assert!(v.delete_at_cleanup(h).unwrap());
         assert_eq!(v.resolve(r"\new", false), Err(Error::ObjectNameNotFound));
         v.check().unwrap();
@@ -1294,19 +1322,19 @@ mod handle_names {
     /// A1: linking a symlink links the symlink itself; a missing parent of the new name is
     /// STATUS_OBJECT_PATH_NOT_FOUND; a directory cannot be linked.
     #[test]
-    fn hard_link_path_w_links_the_symlink_itself_and_checks_like_createhardlinkw() {
+    fn hard_link_path_in_wtf16_links_the_symlink_itself_and_checks_like_createhardlinkw() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_file_path(r"\t").unwrap();
+        v.create_path(r"\t", &NewFile::file()).unwrap();
         let s = v.create_symlink(r"\s", r"C:\t", false).unwrap();
-        assert_eq!(v.hard_link_path_w(&wide(r"\s"), &wide(r"\s2")).unwrap(), s);
+        assert_eq!(v.hard_link_path(&wide(r"\s"), &wide(r"\s2")).unwrap(), s);
         assert_eq!(v.stat(s).unwrap().links, 2);
         assert_eq!(
-            v.hard_link_path_w(&wide(r"\t"), &wide(r"\no\x")),
+            v.hard_link_path(&wide(r"\t"), &wide(r"\no\x")),
             Err(Error::ObjectPathNotFound)
         );
-        v.create_dir_path(r"\d").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
         assert_eq!(
-            v.hard_link_path_w(&wide(r"\d"), &wide(r"\d2")),
+            v.hard_link_path(&wide(r"\d"), &wide(r"\d2")),
             Err(Error::FileIsADirectory)
         );
         v.check().unwrap();
@@ -1314,18 +1342,26 @@ mod handle_names {
 
     /// A1: FindFirstFileNameW paths, leading backslash, no drive; WTF-16 survives.
     #[test]
-    fn link_paths_w_lists_every_name_in_wtf16() {
+    fn link_paths_lists_every_name_in_wtf16() {
         let v = Volume::new(VolumeOptions::default());
-        v.create_dir_path(r"\d").unwrap();
-        let id = v.create_file_path(r"\d\a").unwrap();
+        v.create_path(r"\d", &NewFile::dir()).unwrap();
+        let id = v.create_path(r"\d\a", &NewFile::file()).unwrap();
         let root = v.root();
         let lone = vec![0xD800u16, b'x' as u16];
-        v.hard_link(id, root, &lone).unwrap();
-        let paths = v.link_paths_w(id).unwrap();
+        v.hard_link(id, root, &Name::new(&lone).unwrap()).unwrap();
+        let paths = v.link_paths(id).unwrap();
         assert_eq!(paths.len(), 2);
-        assert_eq!(narrow(&paths[0].0), r"\d\a");
+        assert_eq!(paths[0].to_string_lossy(), r"\d\a");
+        assert_eq!(paths[0], r"\d\a");
+        assert_ne!(paths[1], r"\x");
         let mut want = vec![b'\\' as u16];
         want.extend_from_slice(&lone);
-        assert_eq!(paths[1], (want, false));
+        assert_eq!(
+            paths[1],
+            LinkPath {
+                path: want,
+                delete_pending: false
+            }
+        );
     }
 }
