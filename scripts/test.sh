@@ -17,6 +17,9 @@ mkdir -p target/reports
 target/release/ntlinkfs conformance --target core,fuse,ntfs-3g \
     --json target/reports/conformance.json --junit target/reports/conformance.xml
 
+echo "== Windows: cross-compile and link for Windows, tests and conformance (core) under Wine"
+scripts/windows-cross.sh
+
 if [ -x scripts/reliability.sh ]; then
     echo "== reliability (short): pjdfstest, fsx, stress, differential fuzzing"
     scripts/reliability.sh --short

@@ -2,7 +2,13 @@
 //!
 //! * Junctions (IO_REPARSE_TAG_MOUNT_POINT) and symbolic links (IO_REPARSE_TAG_SYMLINK), file
 //!   or directory ones, are symlinks (`S_IFLNK`, mode 0777, size = length of the target
-//!   `readlink` returns), as on ntfs-3g. Other reparse tags keep their underlying kind.
+//!   `readlink` returns), as on ntfs-3g.
+//! * A file holding IO_REPARSE_TAG_LX_FIFO, AF_UNIX, LX_CHR or LX_BLK ([MS-FSCC] 2.1.2.1; how
+//!   Windows and WSL store special files, [`vfs_core::SpecialFile`]) is a FIFO, socket,
+//!   character or block device (`S_IFIFO`, `S_IFSOCK`, `S_IFCHR`, `S_IFBLK`), size 0, with
+//!   the device number as `st_rdev`: the kernel then serves its opens and I/O itself (pipes,
+//!   sockets, device drivers), as ntfs-3g's `special_files=wsl` mode shows them. Other
+//!   reparse tags keep their underlying kind.
 //! * Directories report `nlink` 1 and size 0. ntfs-3g also reports 1 (observed: `stat -c %h`
 //!   on an ntfs-3g mount of an mkntfs image gives 1 for every directory); `find` and other
 //!   tools read 1 as "link count unknown" and do not use it to skip subdirectories.
@@ -13,7 +19,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vfs_core::reparse::{IO_REPARSE_TAG_MOUNT_POINT, IO_REPARSE_TAG_SYMLINK};
-use vfs_core::{FileKind, FileTime, Stat, FILETIME_UNIX_EPOCH};
+use vfs_core::{FileKind, FileTime, SpecialFile, Stat, FILETIME_UNIX_EPOCH};
 
 /// Block size reported to `stat`.
 pub(crate) const BLOCK_SIZE: u32 = 4096;
@@ -69,6 +75,14 @@ pub(crate) enum Kind {
     Directory,
     /// A junction or an NTFS symbolic link.
     Symlink,
+    /// A FIFO (IO_REPARSE_TAG_LX_FIFO).
+    Fifo,
+    /// An AF_UNIX socket (IO_REPARSE_TAG_AF_UNIX).
+    Socket,
+    /// A character device node (IO_REPARSE_TAG_LX_CHR).
+    CharDevice,
+    /// A block device node (IO_REPARSE_TAG_LX_BLK).
+    BlockDevice,
     /// Anything else: a file.
     File,
 }
@@ -80,7 +94,34 @@ pub(crate) fn kind(st: &Stat) -> Kind {
     } else if st.kind == FileKind::Directory {
         Kind::Directory
     } else {
-        Kind::File
+        match st.special {
+            Some(SpecialFile::Fifo) => Kind::Fifo,
+            Some(SpecialFile::Socket) => Kind::Socket,
+            Some(SpecialFile::CharDevice { .. }) => Kind::CharDevice,
+            Some(SpecialFile::BlockDevice { .. }) => Kind::BlockDevice,
+            None => Kind::File,
+        }
+    }
+}
+
+/// A device number as FUSE carries it (`fuse_attr.rdev`, `fuse_mknod_in.rdev`): the
+/// kernel's 32-bit `new_encode_dev` form, 12 bits of major and 20 of minor (the low 8 bits
+/// of the minor, the major, then the rest of the minor). Numbers beyond that range cannot
+/// reach a FUSE file system and are cut to it.
+pub(crate) fn encode_dev(major: u32, minor: u32) -> u32 {
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & 0xfff00) << 12)
+}
+
+/// [`encode_dev`] reversed (the kernel's `new_decode_dev`): (major, minor).
+pub(crate) fn decode_dev(dev: u32) -> (u32, u32) {
+    ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00))
+}
+
+/// `st_rdev` of a file as FUSE carries it: the device number of a device node, else 0.
+pub(crate) fn rdev(st: &Stat) -> u32 {
+    match st.special.and_then(|s| s.device()) {
+        Some((major, minor)) if kind(st) != Kind::File => encode_dev(major, minor),
+        _ => 0,
     }
 }
 
@@ -104,6 +145,11 @@ impl Attr {
             Kind::Symlink => (self.link_len, st.links, 0o777),
             Kind::Directory => (0, 1, (st.mode & 0o7777) as u16),
             Kind::File => (st.size, st.links, (st.mode & 0o7777) as u16),
+            // A special file's data (if a Windows writer left any) is not what Linux
+            // reads from it: the kernel serves its I/O; size 0 as on Linux.
+            Kind::Fifo | Kind::Socket | Kind::CharDevice | Kind::BlockDevice => {
+                (0, st.links, (st.mode & 0o7777) as u16)
+            }
         }
     }
 }
@@ -125,6 +171,54 @@ mod tests {
         ] {
             assert_eq!(to_filetime(to_system_time(ft)), ft, "{ft}");
         }
+    }
+
+    #[test]
+    fn device_numbers_encode_as_the_kernel_does() {
+        // new_encode_dev(MKDEV(1, 3)) = 0x103; MKDEV(8, 0x12345) spreads the minor.
+        assert_eq!(encode_dev(1, 3), 0x103);
+        assert_eq!(encode_dev(8, 0x12345), 0x45 | (8 << 8) | (0x12300 << 12));
+        for (ma, mi) in [(0, 0), (1, 3), (8, 2), (0xfff, 0xfffff), (259, 65536)] {
+            assert_eq!(decode_dev(encode_dev(ma, mi)), (ma, mi));
+            // glibc's makedev agrees in its low 32 bits for these ranges.
+            assert_eq!(libc::makedev(ma, mi) as u32, encode_dev(ma, mi));
+        }
+    }
+
+    #[test]
+    fn special_files_show_their_type_and_device() {
+        let v = vfs_core::Volume::new(vfs_core::VolumeOptions::default());
+        let new = vfs_core::NewFile::file();
+        for (name, sp, k) in [
+            ("p", SpecialFile::Fifo, Kind::Fifo),
+            ("s", SpecialFile::Socket, Kind::Socket),
+            (
+                "c",
+                SpecialFile::CharDevice { major: 1, minor: 3 },
+                Kind::CharDevice,
+            ),
+            (
+                "b",
+                SpecialFile::BlockDevice { major: 8, minor: 1 },
+                Kind::BlockDevice,
+            ),
+        ] {
+            let id = v
+                .create_special(
+                    v.root(),
+                    &vfs_core::Name::from_str_checked(name).unwrap(),
+                    &new,
+                    sp,
+                )
+                .unwrap();
+            let st = v.stat(id).unwrap();
+            assert_eq!(kind(&st), k);
+            let want = sp.device().map_or(0, |(a, b)| encode_dev(a, b));
+            assert_eq!(rdev(&st), want);
+        }
+        let f = v.create_path(r"\f", &vfs_core::NewFile::file()).unwrap();
+        let st = v.stat(f).unwrap();
+        assert_eq!((kind(&st), rdev(&st)), (Kind::File, 0));
     }
 
     #[test]

@@ -557,7 +557,8 @@ impl Core {
         Ok(s)
     }
 
-    /// MKNOD: only regular files (NTFS has no FIFOs, sockets or device nodes → EPERM).
+    /// MKNOD without a device number (the unit tests' shorthand); see [`Core::mknod_dev`].
+    #[cfg(test)]
     pub(crate) fn mknod(
         &self,
         who: Caller,
@@ -566,13 +567,48 @@ impl Core {
         mode: u32,
         umask: u32,
     ) -> Result<Attr, Errno> {
-        if mode & libc::S_IFMT != libc::S_IFREG {
+        self.mknod_dev(who, parent, name, mode, umask, 0)
+    }
+
+    /// MKNOD: a regular file (`S_IFREG`, or no type), or a special file stored as NTFS
+    /// stores it, a reparse point of its own tag ([`vfs_core::SpecialFile`]): `S_IFIFO` →
+    /// IO_REPARSE_TAG_LX_FIFO, `S_IFSOCK` (bind(2) of an AF_UNIX socket) →
+    /// IO_REPARSE_TAG_AF_UNIX, `S_IFCHR` / `S_IFBLK` → IO_REPARSE_TAG_LX_CHR / LX_BLK with
+    /// the device number `rdev` (FUSE's encoding, `attr::decode_dev`). Name and reparse
+    /// point appear in one engine step. Device nodes need CAP_MKNOD, as mknod(2) on Linux
+    /// (the kernel checks it before asking; checked again here for callers that are not the
+    /// kernel): otherwise EPERM.
+    pub(crate) fn mknod_dev(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+    ) -> Result<Attr, Errno> {
+        let (major, minor) = attr::decode_dev(rdev);
+        let special = match mode & libc::S_IFMT {
+            0 | libc::S_IFREG => None,
+            libc::S_IFIFO => Some(vfs_core::SpecialFile::Fifo),
+            libc::S_IFSOCK => Some(vfs_core::SpecialFile::Socket),
+            libc::S_IFCHR => Some(vfs_core::SpecialFile::CharDevice { major, minor }),
+            libc::S_IFBLK => Some(vfs_core::SpecialFile::BlockDevice { major, minor }),
+            // S_IFDIR goes through MKDIR and S_IFLNK through SYMLINK; mknod(2) refuses
+            // anything else with EINVAL before a file system sees it.
+            _ => return Err(Errno::EINVAL),
+        };
+        if special.is_some_and(|s| s.device().is_some()) && !crate::creds::has_cap_mknod(who) {
             return Err(Errno::EPERM);
         }
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
-        let id = self.vol.create(pid, &units, &new).map_err(errno)?;
+        let id = match special {
+            None => self.vol.create(pid, &units, &new),
+            Some(s) => self.vol.create_special(pid, &units, &new, s),
+        }
+        .map_err(errno)?;
         self.entry(parent, name, id, false)
     }
 
@@ -1263,15 +1299,88 @@ mod tests {
         c.destroy();
     }
 
-    /// Refusals that need no engine: device nodes, unknown fallocate modes, bad names.
+    /// MKNOD of each special type: the engine file holds the tag's reparse point, the reply
+    /// shows the type, mode (umask applied), owner and device number; device nodes only for
+    /// a privileged caller; a type mknod(2) never sends → EINVAL.
     #[test]
-    fn plain_refusals() {
+    fn mknod_makes_special_files_as_reparse_points() {
         let (c, _) = core();
+        let root = Caller { pid: 0, ..ROOT };
+        let user = Caller {
+            uid: 1000,
+            gid: 100,
+            pid: 0,
+        };
+        let cases = [
+            (&b"fifo"[..], libc::S_IFIFO, 0, user, Kind::Fifo),
+            (b"sock", libc::S_IFSOCK, 0, user, Kind::Socket),
+            (
+                b"null",
+                libc::S_IFCHR,
+                attr::encode_dev(1, 3),
+                root,
+                Kind::CharDevice,
+            ),
+            (
+                b"sda1",
+                libc::S_IFBLK,
+                attr::encode_dev(8, 1),
+                root,
+                Kind::BlockDevice,
+            ),
+            (b"reg", libc::S_IFREG, 0, user, Kind::File),
+        ];
+        for (name, ty, rdev, who, kind) in cases {
+            let a = c
+                .mknod_dev(who, ROOT_INO, name, ty | 0o666, 0o022, rdev)
+                .unwrap();
+            assert_eq!(attr::kind(&a.stat), kind);
+            assert_eq!(attr::rdev(&a.stat), rdev);
+            assert_eq!(
+                (a.stat.mode, a.stat.uid, a.stat.gid),
+                (0o644, who.uid, who.gid)
+            );
+            let again = c.getattr(a.ino, false).unwrap();
+            assert_eq!(attr::kind(&again.stat), kind);
+            let rp = c.vol.get_reparse_point(a.stat.id);
+            match a.stat.special {
+                Some(sp) => assert_eq!(
+                    rp.unwrap(),
+                    vfs_core::reparse::ReparseBuffer::special(sp).as_bytes()
+                ),
+                None => assert!(rp.is_err()),
+            }
+        }
         assert_eq!(
-            c.mknod(ROOT, ROOT_INO, b"fifo", libc::S_IFIFO | 0o644, 0)
+            c.mknod_dev(user, ROOT_INO, b"c2", libc::S_IFCHR | 0o600, 0, 0x103)
                 .unwrap_err(),
             Errno::EPERM
         );
+        assert_eq!(
+            c.mknod_dev(user, ROOT_INO, b"b2", libc::S_IFBLK | 0o600, 0, 0x801)
+                .unwrap_err(),
+            Errno::EPERM
+        );
+        assert_eq!(
+            c.mknod_dev(root, ROOT_INO, b"FIFO", libc::S_IFIFO | 0o600, 0, 0)
+                .unwrap_err(),
+            Errno::EEXIST
+        );
+        assert_eq!(
+            c.mknod_dev(root, ROOT_INO, b"x", libc::S_IFDIR | 0o600, 0, 0)
+                .unwrap_err(),
+            Errno::EINVAL
+        );
+        assert!(c.lookup(ROOT_INO, b"c2").is_err());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Refusals that need no engine: sockets through create, unknown fallocate modes, bad
+    /// names.
+    #[test]
+    fn plain_refusals() {
+        let (c, _) = core();
         assert_eq!(
             c.create(ROOT, ROOT_INO, b"s", libc::S_IFSOCK | 0o644, 0, 0)
                 .unwrap_err(),

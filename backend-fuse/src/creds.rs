@@ -38,16 +38,31 @@ fn in_our_user_namespace(pid: u32) -> Option<bool> {
     Some(theirs == ours)
 }
 
-/// Does the caller hold CAP_FOWNER in the daemon's user namespace? The FUSE request carries
-/// the caller's thread id; its effective set and its user namespace are read from /proc. When
-/// they cannot be read (the thread is gone, or the request came from the kernel with pid 0)
-/// only uid 0 counts as privileged.
-pub(crate) fn has_cap_fowner(who: Caller) -> bool {
+/// CAP_MKNOD (capability(7) number 27): make character and block device nodes.
+const CAP_MKNOD: u32 = 27;
+
+/// Does the caller hold capability `cap` in the daemon's user namespace? The FUSE request
+/// carries the caller's thread id; its effective set and its user namespace are read from
+/// /proc. When they cannot be read (the thread is gone, or the request came from the kernel
+/// with pid 0) only uid 0 counts as privileged.
+fn has_cap(who: Caller, cap: u32) -> bool {
     match (cap_eff(who.pid), in_our_user_namespace(who.pid)) {
-        (Some(caps), Some(true)) => caps & (1 << CAP_FOWNER) != 0,
+        (Some(caps), Some(true)) => caps & (1 << cap) != 0,
         (Some(_), Some(false)) => false,
         _ => who.uid == 0,
     }
+}
+
+/// Does the caller hold CAP_FOWNER in the daemon's user namespace (see [`has_cap`])?
+pub(crate) fn has_cap_fowner(who: Caller) -> bool {
+    has_cap(who, CAP_FOWNER)
+}
+
+/// Does the caller hold CAP_MKNOD in the daemon's user namespace (see [`has_cap`])? mknod(2)
+/// of a device node needs it on Linux; the kernel checks it before it asks the file system,
+/// and the daemon checks again for the requests that reach it otherwise.
+pub(crate) fn has_cap_mknod(who: Caller) -> bool {
+    has_cap(who, CAP_MKNOD)
 }
 
 /// May `who` change the NTFS metadata (`system.ntfs_*`) of a file owned by `owner`? The

@@ -64,6 +64,10 @@ fn file_type(k: Kind) -> FileType {
     match k {
         Kind::Directory => FileType::Directory,
         Kind::Symlink => FileType::Symlink,
+        Kind::Fifo => FileType::NamedPipe,
+        Kind::Socket => FileType::Socket,
+        Kind::CharDevice => FileType::CharDevice,
+        Kind::BlockDevice => FileType::BlockDevice,
         Kind::File => FileType::RegularFile,
     }
 }
@@ -85,7 +89,7 @@ fn file_attr(a: &Attr) -> FileAttr {
         nlink,
         uid: st.uid,
         gid: st.gid,
-        rdev: 0,
+        rdev: attr::rdev(st),
         blksize: attr::BLOCK_SIZE,
         flags: 0,
     }
@@ -246,13 +250,13 @@ impl Filesystem for NtFs {
         name: &OsStr,
         mode: u32,
         umask: u32,
-        _rdev: u32,
+        rdev: u32,
         reply: ReplyEntry,
     ) {
         guarded("mknod", || {
             let r = self
                 .core
-                .mknod(caller(req), parent.0, name.as_bytes(), mode, umask);
+                .mknod_dev(caller(req), parent.0, name.as_bytes(), mode, umask, rdev);
             self.entry(reply, r)
         })
     }

@@ -34,6 +34,10 @@
 //!   between two spellings of one name re-cases it (A6), for files and directories, from `mv`,
 //!   `git mv`, `os.rename` or any rename(2) (see "Case-only rename" below);
 //!   `setfattr -n user.ntlinkfs.recase -v NEWSPELLING DIR` is the explicit form.
+//! * `mknod(2)` of a FIFO, socket (what `bind(2)` of an AF_UNIX socket sends), character or
+//!   block device makes the reparse point NTFS stores it as (IO_REPARSE_TAG_LX_FIFO, AF_UNIX,
+//!   LX_CHR, LX_BLK; [`vfs_core::SpecialFile`]); device nodes need CAP_MKNOD. `stat` shows the
+//!   type and `st_rdev`, and the kernel serves their opens and I/O itself (see `attr`).
 //! * Directories report nlink 1, like ntfs-3g. File nlink is the number of names (A1).
 //! * Extended attributes: ntfs-3g's `system.ntfs_*` names (see `xattr`; changed only by the
 //!   file's owner or a caller with CAP_FOWNER), `user.*` stored per file (UTF-8 names only,

@@ -26,6 +26,8 @@ pub enum TargetName {
     Engine,
 }
 
+// Only the report (Linux: the bench mounts tmpfs, ntfs-3g and FUSE) prints target names.
+#[cfg(target_os = "linux")]
 impl TargetName {
     /// The name used in tables and JSON.
     pub fn label(self) -> &'static str {

@@ -1,6 +1,8 @@
 //! Smoke test of `ntlinkfs bench`: a quick run on the engine and tmpfs must finish and write a
 //! JSON document of the documented shape. Timings are never checked (DEVELOPERS-GUIDE: speed
 //! is measured in benchmarks, never in timed tests).
+//! `ntlinkfs bench` runs on Linux only (it mounts tmpfs, ntfs-3g and FUSE).
+#![cfg(target_os = "linux")]
 
 use serde_json::Value;
 use std::process::Command;

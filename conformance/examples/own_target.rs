@@ -161,6 +161,9 @@ impl NtfsTarget for ToyFs {
     fn create_junction(&mut self, _: &str, _: &str) -> Op<()> {
         not_expressible("junctions")
     }
+    fn create_special(&mut self, _: &str, _: conformance::SpecialFile) -> Op<()> {
+        not_expressible("FIFOs, sockets or device nodes")
+    }
     fn set_reparse_point(&mut self, _: &str, _: &[u8]) -> Op<()> {
         not_expressible("reparse points")
     }

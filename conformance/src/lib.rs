@@ -50,7 +50,8 @@ pub mod targets;
 pub use case::{Case, Divergence, Problem, Rule, Verdict};
 pub use runner::{matches_pattern, run, run_case, Outcome, Progress, Report};
 pub use target::{
-    DeleteKind, Failure, Feature, Flavor, Handle, Info, NtfsTarget, Op, OpenHow, Target,
+    DeleteKind, Failure, Feature, Flavor, Handle, Info, NtfsTarget, Op, OpenHow, SpecialFile,
+    Target,
 };
 pub use targets::TargetSpec;
 

@@ -224,7 +224,9 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(out, "| {} | {p} | {f} | {n} | {d} |", t.name);
     }
     out.push('\n');
+    // One row per rule, in rule order (a module's cases may check several rules).
     let mut rules: Vec<_> = r.cases.iter().map(|c| c.rule).collect();
+    rules.sort();
     rules.dedup();
     out.push_str("| rule | cases |");
     for t in &r.targets {

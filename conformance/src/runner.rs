@@ -337,7 +337,7 @@ mod tests {
                 "host/divergences.toml names unknown case {id}"
             );
         }
-        assert_eq!(named.len(), 20);
+        assert_eq!(named.len(), 25);
         let j42 = crate::case::divergences("J42");
         assert_eq!(j42.len(), 1);
         assert_eq!(j42[0].id, "symlink-on-file-with-data");

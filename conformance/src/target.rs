@@ -8,7 +8,9 @@ use std::fmt;
 use vfs_core::error::TABLE as ERROR_TABLE;
 use vfs_core::Error;
 
-pub use vfs_core::{Access, Disposition, DispositionFlags, LinkFlags, RenameFlags, Share};
+pub use vfs_core::{
+    Access, Disposition, DispositionFlags, LinkFlags, RenameFlags, Share, SpecialFile,
+};
 
 /// What went wrong in one operation, as precisely as the target can say it.
 ///
@@ -312,6 +314,10 @@ pub enum Feature {
     DeleteReparseTagCheck,
     /// Reparse points set and read as raw buffers (FSCTL_SET/GET_REPARSE_POINT).
     RawReparseData,
+    /// The NT open (CreateFileW) of a FIFO, socket or device node, whose outcome the reparse
+    /// tag decides. On Linux the kernel serves such an open itself (a pipe, a socket, a
+    /// driver) and the file system never sees it.
+    NtOpenOfSpecialFiles,
 }
 
 /// The operations of one case's sandbox: a fresh, empty directory on the target. Paths are
@@ -349,6 +355,10 @@ pub trait NtfsTarget {
     /// `mklink /J link target`: CreateDirectoryW, then FSCTL_SET_REPARSE_POINT with the mount
     /// point buffer `mklink` writes. `target` is absolute (see [`NtfsTarget::absolute`]).
     fn create_junction(&mut self, link: &str, target: &str) -> Op<()>;
+    /// A POSIX special file: mkfifo(3), bind(2) of an AF_UNIX socket, mknod(2) of a device
+    /// node (on Windows: bind(2) of an AF_UNIX socket, or WSL for the others). NTFS stores
+    /// each as a reparse point of its own tag ([`SpecialFile`], MS-FSCC 2.1.2.1).
+    fn create_special(&mut self, path: &str, special: SpecialFile) -> Op<()>;
     /// FSCTL_SET_REPARSE_POINT with a raw buffer, on the file itself (not followed).
     fn set_reparse_point(&mut self, path: &str, buffer: &[u8]) -> Op<()>;
     /// FSCTL_GET_REPARSE_POINT: the buffer, byte for byte.

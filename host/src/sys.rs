@@ -166,6 +166,18 @@ pub fn mkdir(p: &Path) -> SysResult<()> {
     std::fs::create_dir(p).map_err(|e| errno_of(&e))
 }
 
+/// `mknod(2)` of `mode` (type and permission bits) with device number `dev`: a FIFO, a
+/// device node, or a regular file.
+pub fn mknod(p: &Path, mode: libc::mode_t, dev: libc::dev_t) -> SysResult<()> {
+    let c = cpath(p)?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    if unsafe { libc::mknod(c.as_ptr(), mode, dev) } == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}
+
 /// `rmdir(2)`.
 pub fn rmdir(p: &Path) -> SysResult<()> {
     std::fs::remove_dir(p).map_err(|e| errno_of(&e))

@@ -2,7 +2,8 @@
 //! describe a mounted drive (ntlinkfs, or real NTFS through ntfs-3g) or any directory as a
 //! fixture: system calls only, never following a link; `st_ino` groups the names of one file,
 //! `system.ntfs_reparse_data` gives reparse buffers, `system.ntfs_attrib` the attributes and
-//! `system.ntfs_times` the four times (ntfs-3g's formats). The walk itself (order, links,
+//! `system.ntfs_times` the four times (ntfs-3g's formats); a FIFO, socket or device node is
+//! described by its `lstat` type and `st_rdev`, never opened. The walk itself (order, links,
 //! kinds) is vfs-core's ([`vfs_core::fixture::Fixture::from_host_tree`]).
 
 use crate::sys;
@@ -112,7 +113,7 @@ impl HostTree for Dir {
         } else if ft.is_file() {
             HostKind::File
         } else {
-            HostKind::Other
+            special_of(&md).map_or(HostKind::Other, HostKind::Special)
         };
         Ok(HostStat {
             kind,
@@ -152,6 +153,27 @@ impl HostTree for Dir {
     fn file_data(&mut self, rel: &str) -> Result<(Option<u64>, Vec<Extent>), String> {
         let p = self.path(rel);
         read_data(&p).map_err(|e| io_err(&p, e))
+    }
+}
+
+/// The special file an lstat describes (FIFO, socket, character or block device), with the
+/// device number of a device node from `st_rdev`.
+fn special_of(md: &std::fs::Metadata) -> Option<vfs_core::SpecialFile> {
+    use std::os::unix::fs::FileTypeExt;
+    use vfs_core::SpecialFile;
+    let t = md.file_type();
+    let dev = md.rdev() as libc::dev_t;
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    if t.is_fifo() {
+        Some(SpecialFile::Fifo)
+    } else if t.is_socket() {
+        Some(SpecialFile::Socket)
+    } else if t.is_char_device() {
+        Some(SpecialFile::CharDevice { major, minor })
+    } else if t.is_block_device() {
+        Some(SpecialFile::BlockDevice { major, minor })
+    } else {
+        None
     }
 }
 

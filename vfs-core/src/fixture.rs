@@ -54,6 +54,7 @@
 //! | `[[hardlink]]` | `path` (the new name), `target` (an existing file) — the same as `links` |
 //! | `[[symlink]]`  | `path`, `target` (as given to CreateSymbolicLinkW: relative `..\x`, absolute `C:\x`, root-relative `\x`, UNC), `directory` (a directory symlink), `links`, common keys |
 //! | `[[junction]]` | `path`, `target` (absolute, as `mklink /J` takes it), common keys |
+//! | `[[special]]`  | `path`, `kind` (`fifo`, `socket`, `char`, `block`), `device` (`[MAJOR, MINOR]`, for `char` and `block` only), `links`, common keys: a POSIX special file, stored as the reparse point Windows and WSL use (IO_REPARSE_TAG_LX_FIFO, AF_UNIX, LX_CHR, LX_BLK; layout in [`crate::reparse::SpecialFile`]) |
 //! | `[[reparse]]`  | `path`, `buffer` (a whole REPARSE_DATA_BUFFER in hex, byte for byte), `directory`, `links`, file data keys as in `[[file]]` (written after the buffer is set), common keys |
 //!
 //! Common keys: `attributes` (a list of `readonly`, `hidden`, `system`, `archive`,
@@ -201,6 +202,12 @@ pub enum EntryKind {
         /// Data, as for a file.
         extents: Vec<Extent>,
     },
+    /// `[[special]]`: a FIFO, socket or device node (an empty file holding the reparse point
+    /// of its kind, [`crate::reparse::SpecialFile`]).
+    Special {
+        /// What it is.
+        special: crate::reparse::SpecialFile,
+    },
     /// `[[hardlink]]`: `path` is a new name of `target`.
     HardLink {
         /// An existing file's path.
@@ -237,7 +244,7 @@ pub fn default_attributes(kind: &EntryKind) -> u32 {
         EntryKind::Symlink { directory, .. }
         | EntryKind::Junction { directory, .. }
         | EntryKind::Reparse { directory, .. } => *directory,
-        EntryKind::File { .. } | EntryKind::HardLink { .. } => false,
+        EntryKind::File { .. } | EntryKind::HardLink { .. } | EntryKind::Special { .. } => false,
     };
     if is_dir {
         0

@@ -46,5 +46,6 @@ pub mod wtf16;
 pub use error::{Error, Result};
 pub use name::Name;
 pub use path::VolumePath;
+pub use reparse::SpecialFile;
 pub use types::*;
 pub use volume::*;

@@ -147,6 +147,9 @@ pub struct Stat {
     pub mode: u32,
     /// The reparse tag, if the file is a reparse point.
     pub reparse_tag: Option<u32>,
+    /// The POSIX special file a non-directory's reparse point makes it (FIFO, socket,
+    /// device node: [`crate::reparse::SpecialFile`]); `None` for every other file.
+    pub special: Option<crate::reparse::SpecialFile>,
     /// FILE_CS_FLAG_CASE_SENSITIVE_DIR on a directory.
     pub case_sensitive: bool,
     /// A delete is pending on some name of the file, or the file has no name left.

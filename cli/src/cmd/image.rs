@@ -13,7 +13,9 @@
 use anyhow::Context;
 use std::path::PathBuf;
 
-/// The name of the control attribute a running drive saves itself on.
+/// The name of the control attribute a running drive saves itself on (extended attributes:
+/// the client side exists on unix only).
+#[cfg(unix)]
 pub const SAVE_XATTR: &str = host::xattrs::control::SAVE;
 
 /// Save a running drive to an image file (atomically: the old image survives a failure).
@@ -328,6 +330,93 @@ mod tests {
         // Times come from ntfs_times: the dump of the built drive keeps them.
         let again = v.to_fixture().unwrap();
         assert_eq!(again, text);
+    }
+
+    /// Special files on ntfs-3g, in both of its forms: its default Interix system files and,
+    /// with special_files=wsl, WSL's reparse points (empty data, the device number in the
+    /// $LXDEV EA). Both dump as the same [[special]] entries, type and number from lstat.
+    #[test]
+    fn dump_of_ntfs3g_special_files_in_both_forms() {
+        for opts in [None, Some("special_files=wsl".to_string())] {
+            let mut image = host::Ntfs3gImage::create_mounted(&host::ntfs3g::ImageOptions {
+                size: 32 << 20,
+                mount_options: opts.clone(),
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("ntfs-3g mount failed (needs root and /dev/fuse): {e}"));
+            let mnt = image.mount_point().to_path_buf();
+            std::fs::create_dir(mnt.join("d")).unwrap();
+            make_special(&mnt.join("d/fifo"), libc::S_IFIFO, 0);
+            make_special(&mnt.join("d/null"), libc::S_IFCHR, libc::makedev(1, 3));
+            make_special(&mnt.join("d/sda2"), libc::S_IFBLK, libc::makedev(8, 2));
+            std::os::unix::net::UnixListener::bind(mnt.join("d/app.sock")).unwrap();
+            let text = dump(&mnt);
+            for (name, kind) in [
+                ("app.sock", "kind = \"socket\"\n"),
+                ("fifo", "kind = \"fifo\"\n"),
+                ("null", "kind = \"char\"\ndevice = [1, 3]\n"),
+                ("sda2", "kind = \"block\"\ndevice = [8, 2]\n"),
+            ] {
+                let entry = format!("[[special]]\npath = \"d/{name}\"\n{kind}");
+                let at = text.find(&entry);
+                assert!(at.is_some(), "{opts:?}: {entry}\n---\n{text}");
+                // No attribute list: the Interix SYSTEM marker is not carried over.
+                let block = text[at.unwrap_or(0)..].split("\n\n").next().unwrap_or("");
+                assert!(!block.contains("attributes"), "{opts:?}: {block}");
+            }
+            let v = Volume::from_fixture_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(
+                v.stat_path(r"\d\null", false).unwrap().special,
+                Some(vfs_core::SpecialFile::CharDevice { major: 1, minor: 3 })
+            );
+            assert_eq!(v.to_fixture().unwrap(), text);
+            image.unmount().unwrap();
+        }
+    }
+
+    fn make_special(p: &Path, ty: libc::mode_t, dev: libc::dev_t) {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        let r = unsafe { libc::mknod(c.as_ptr(), ty | 0o644, dev) };
+        assert_eq!(
+            r,
+            0,
+            "mknod {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// Special files on an ntlinkfs mount dump as [[special]] entries and build back into the
+    /// same drive.
+    #[test]
+    fn dump_of_an_ntlinkfs_mount_keeps_special_files() {
+        let v = std::sync::Arc::new(
+            Volume::from_fixture_str(
+                "[[dir]]\npath = \"run\"\n\n[[special]]\npath = \"run/q\"\nkind = \"fifo\"\n\n\
+                 [[special]]\npath = \"run/s\"\nkind = \"socket\"\n\n\
+                 [[special]]\npath = \"tty\"\nkind = \"char\"\ndevice = [4, 64]\n\n\
+                 [[special]]\npath = \"disk\"\nkind = \"block\"\ndevice = [259, 1]\n",
+            )
+            .unwrap(),
+        );
+        let dir = Scratch::new("fuse-special");
+        let h = backend_fuse::mount(v.clone(), dir.path(), &Default::default())
+            .unwrap_or_else(|e| panic!("mounting needs /dev/fuse and fuse3: {e}"));
+        let text = dump_to_string(&DumpArgs {
+            path: dir.path().to_path_buf(),
+            drive_letter: 'C',
+            owners: false,
+            output: None,
+        });
+        h.unmount().unwrap();
+        let text = text.unwrap();
+        assert!(
+            text.contains("path = \"tty\"\nkind = \"char\"\ndevice = [4, 64]"),
+            "{text}"
+        );
+        let back = Volume::from_fixture_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(v.same_tree(&back), "{:?}", v.tree_difference(&back));
     }
 
     /// An ntlinkfs FUSE mount dumps as the same tree as the engine's own dump (hard links

@@ -205,8 +205,9 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
-/// `ntlinkfs mount X:` on Windows, through WinFsp (untested on Windows: nothing in this
-/// repository's own CI compiles or runs it). The volume's drive letter is the mount's, so that
+/// `ntlinkfs mount X:` on Windows, through WinFsp (untested on Windows: this repository's CI
+/// compiles it for Windows and, under Wine, sees it fail cleanly without WinFsp, but has never
+/// mounted a drive with it). The volume's drive letter is the mount's, so that
 /// absolute link targets written through the mount (`\??\X:\...`) land in this volume.
 #[cfg(windows)]
 pub fn run(a: MountArgs) -> anyhow::Result<i32> {
@@ -270,8 +271,16 @@ mod tests {
         assert_eq!(parse_letter("D:"), Ok('D'));
         assert!(parse_letter("CD").is_err());
         assert!(parse_letter("1").is_err());
-        assert_eq!(parse_map("d=/srv/d"), Ok(('D', PathBuf::from("/srv/d"))));
+        // An absolute path as the host spells it: `/srv/d` is relative on Windows (no drive).
+        let abs = if cfg!(windows) { r"E:\srv\d" } else { "/srv/d" };
+        assert_eq!(
+            parse_map(&format!("d={abs}")),
+            Ok(('D', PathBuf::from(abs)))
+        );
         assert!(parse_map("d=rel").is_err());
         assert!(parse_map("/srv").is_err());
+        if cfg!(windows) {
+            assert!(parse_map("d=/srv/d").is_err());
+        }
     }
 }

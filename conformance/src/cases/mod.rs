@@ -1,7 +1,8 @@
 //! The cases, one module per rule of `ntfs-semantics.md`, and small helpers they share.
 //!
 //! Ids: `H` hard links (A1), `D` deletion (A2), `J` junctions and reparse data (A3), `S`
-//! symbolic links (A4), `N` names (A5), `R` rename (A6).
+//! symbolic links (A4), `N` names (A5), `R` rename (A6), `X` POSIX special files stored as
+//! reparse points (A3, with A1 and A4 cases on them).
 
 use crate::case::{expect_ok, Case, Problem};
 use crate::target::{DeleteKind, NtfsTarget, Op, RenameFlags};
@@ -13,6 +14,7 @@ mod junctions;
 mod names;
 mod nt_level;
 mod rename;
+mod special;
 mod symlinks;
 
 /// Every case, in id order within each rule.
@@ -24,6 +26,7 @@ pub fn all() -> Vec<Case> {
     v.extend_from_slice(symlinks::CASES);
     v.extend_from_slice(names::CASES);
     v.extend_from_slice(rename::CASES);
+    v.extend_from_slice(special::CASES);
     v.extend_from_slice(nt_level::CASES);
     v
 }

@@ -7,8 +7,8 @@ use crate::target::*;
 use std::collections::HashMap;
 use vfs_core::name::wide;
 use vfs_core::{
-    DeleteSemantics, Error, FileId, FileKind, HandleId, LinkPath, OpenOptions, Stat, UnlinkKind,
-    Volume, VolumeOptions,
+    DeleteSemantics, Disposition, Error, FileId, FileKind, HandleId, LinkPath, Location, NewFile,
+    OpenOptions, Stat, UnlinkKind, Volume, VolumeOptions,
 };
 
 /// The `core` target.
@@ -176,6 +176,18 @@ impl NtfsTarget for CoreSandbox {
         let p = self.p(link);
         self.vol.create_junction(&p, target)?;
         Ok(())
+    }
+
+    fn create_special(&mut self, path: &str, special: SpecialFile) -> Op<()> {
+        let p = self.p(path);
+        match self.vol.locate(&p, false)? {
+            Location::Missing { parent, name } => {
+                self.vol
+                    .create_special(parent, &name, &NewFile::file(), special)?;
+                Ok(())
+            }
+            _ => Err(Failure::Nt(Error::NameCollision)),
+        }
     }
 
     fn set_reparse_point(&mut self, path: &str, buffer: &[u8]) -> Op<()> {

@@ -431,6 +431,9 @@ impl NtfsTarget for PosixSandbox {
                 self.settle = false;
                 Ok(())
             }
+            Feature::NtOpenOfSpecialFiles => Err(
+                "the Linux kernel serves the open of a FIFO, socket or device node itself (a pipe, a socket, a driver); the file system never sees it, so the NT outcome cannot be observed".into(),
+            ),
             Feature::RawReparseData => {
                 if self.ntfs_xattrs {
                     Ok(())
@@ -483,6 +486,25 @@ impl NtfsTarget for PosixSandbox {
         let mut out = Vec::new();
         self.walk_same_inode(&self.root, "", md.dev(), md.ino(), &mut out);
         Ok(out)
+    }
+
+    fn create_special(&mut self, path: &str, special: SpecialFile) -> Op<()> {
+        let p = self.p(path);
+        let (ty, dev) = match special {
+            SpecialFile::Socket => {
+                // bind(2) makes the socket file; the listener is not needed afterwards (the
+                // name stays, as on every Linux file system).
+                return io(std::os::unix::net::UnixListener::bind(&p).map(drop));
+            }
+            SpecialFile::Fifo => (libc::S_IFIFO, 0),
+            SpecialFile::CharDevice { major, minor } => {
+                (libc::S_IFCHR, libc::makedev(major, minor))
+            }
+            SpecialFile::BlockDevice { major, minor } => {
+                (libc::S_IFBLK, libc::makedev(major, minor))
+            }
+        };
+        sys::mknod(&p, ty | 0o644, dev).map_err(Failure::Errno)
     }
 
     fn create_symlink(&mut self, link: &str, target: &str, directory: bool) -> Op<()> {

@@ -519,6 +519,15 @@ impl NtfsTarget for Win32Sandbox {
         }
     }
 
+    fn create_special(&mut self, _path: &str, special: SpecialFile) -> Op<()> {
+        // FIFOs and device nodes exist on NTFS only as WSL makes them; an AF_UNIX socket file
+        // needs Winsock's AF_UNIX bind, which this target does not link.
+        Err(Failure::Unsupported(format!(
+            "the Win32 target cannot make a {} (WSL or an AF_UNIX bind makes these)",
+            special.kind_name()
+        )))
+    }
+
     fn create_symlink(&mut self, link: &str, target: &str, directory: bool) -> Op<()> {
         let l = self.p(link);
         let t = wide(target);

@@ -1,8 +1,9 @@
-//! `ntlinkfs-pjdfstest-check`: runs pjdfstest's link, unlink, symlink, rename, rmdir, mkdir,
-//! open, chmod, chown, truncate, ftruncate and utimensat groups on an ntlinkfs mount and fails
-//! on any failure not listed (with its NTFS reason) in `pjdfstest-expected-failures.toml`, on a
-//! listed test that passes, and on a listed test that did not run. Exit status 0 = as listed,
-//! 1 = not, 2 = the run could not be made.
+//! `ntlinkfs-pjdfstest-check`: runs every pjdfstest group (chmod, chown, ftruncate, link,
+//! mkdir, mkfifo, mknod, open, posix_fallocate, rename, rmdir, symlink, truncate, unlink,
+//! utimensat) on an ntlinkfs mount and fails on any failure not listed (with its NTFS reason)
+//! in `pjdfstest-expected-failures.toml`, on a listed test that passes, on a listed test that
+//! did not run, and on a group that ran no test or that the check does not know. Exit status
+//! 0 = as listed, 1 = not, 2 = the run could not be made.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -92,6 +93,7 @@ fn run(args: Args) -> Result<i32> {
         bail!("pjdfstest ran no test; its output:\n{out}");
     }
     let verdict = pjdfstest::judge(&run, &expected);
+    let (missing_groups, unknown_groups) = pjdfstest::group_coverage(&run);
     let counts: Vec<String> = verdict
         .counts
         .iter()
@@ -130,7 +132,15 @@ fn run(args: Args) -> Result<i32> {
             .unwrap_or_default();
         println!("skipped: {n}: {why}");
     }
-    if verdict.ok() {
+    for g in &missing_groups {
+        println!("group ran no test (renamed or removed in this pjdfstest?): {g}");
+    }
+    for g in &unknown_groups {
+        println!(
+            "group not known to the check (add it to reliability/src/pjdfstest.rs GROUPS): {g}"
+        );
+    }
+    if verdict.ok() && missing_groups.is_empty() && unknown_groups.is_empty() {
         println!(
             "result: ok ({} expected failures, each with its reason in {})",
             expected.len(),

@@ -575,7 +575,12 @@ fn push_utf16(out: &mut Vec<u8>, units: &[u16]) {
 }
 
 mod link_target;
+mod special;
 pub use link_target::{junction_for_target, symlink_for_target};
+pub use special::{
+    SpecialFile, IO_REPARSE_TAG_AF_UNIX, IO_REPARSE_TAG_LX_BLK, IO_REPARSE_TAG_LX_CHR,
+    IO_REPARSE_TAG_LX_FIFO,
+};
 
 #[cfg(test)]
 mod tests;

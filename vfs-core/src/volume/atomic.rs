@@ -10,7 +10,7 @@
 use super::Volume;
 use crate::error::{Error, Result};
 use crate::name::Name;
-use crate::reparse::ReparseBuffer;
+use crate::reparse::{ReparseBuffer, SpecialFile};
 use crate::types::*;
 
 impl Volume {
@@ -75,6 +75,27 @@ impl Volume {
         let mut st = self.state.write();
         self.create_reparse_locked(&mut st, parent, name, new, rp.clone())
     }
+
+    /// Creates the POSIX special file `name` in `parent` (mknod(2), mkfifo(3), bind(2) of an
+    /// AF_UNIX socket): an empty file that holds the reparse point of `special`'s tag, as
+    /// Windows (AF_UNIX) and WSL (FIFOs, device nodes) store them (layout in
+    /// [`crate::reparse::SpecialFile`]'s module docs). Name and reparse point appear in one
+    /// step, as for [`Volume::create_reparse_at`]: no request sees a plain empty file first.
+    /// `new.kind` must be [`FileKind::File`] (a directory → InvalidParameter).
+    pub fn create_special(
+        &self,
+        parent: FileId,
+        name: &Name,
+        new: &NewFile,
+        special: SpecialFile,
+    ) -> Result<FileId> {
+        if new.kind != FileKind::File {
+            return Err(Error::InvalidParameter);
+        }
+        self.writable()?;
+        let mut st = self.state.write();
+        self.create_reparse_locked(&mut st, parent, name, new, ReparseBuffer::special(special))
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +149,67 @@ mod tests {
             Error::NameCollision
         );
         v.close(opened.handle).unwrap();
+        v.check().unwrap();
+    }
+
+    #[test]
+    fn create_special_makes_each_kind_in_one_step_and_stat_reports_it() {
+        let v = Volume::new(VolumeOptions::default());
+        let new = NewFile {
+            mode: Some(0o640),
+            uid: Some(1000),
+            gid: Some(100),
+            ..NewFile::file()
+        };
+        for (name, sp, tag) in [
+            ("fifo", SpecialFile::Fifo, reparse::IO_REPARSE_TAG_LX_FIFO),
+            ("sock", SpecialFile::Socket, reparse::IO_REPARSE_TAG_AF_UNIX),
+            (
+                "chr",
+                SpecialFile::CharDevice { major: 1, minor: 3 },
+                reparse::IO_REPARSE_TAG_LX_CHR,
+            ),
+            (
+                "blk",
+                SpecialFile::BlockDevice { major: 8, minor: 2 },
+                reparse::IO_REPARSE_TAG_LX_BLK,
+            ),
+        ] {
+            let id = v.create_special(v.root(), &n(name), &new, sp).unwrap();
+            let st = v.stat(id).unwrap();
+            assert_eq!(st.kind, FileKind::File);
+            assert_eq!(st.special, Some(sp));
+            assert_eq!(st.reparse_tag, Some(tag));
+            assert_ne!(st.attributes & attrs::REPARSE_POINT, 0);
+            assert_eq!((st.mode, st.uid, st.gid, st.size), (0o640, 1000, 100, 0));
+            assert_eq!(
+                v.get_reparse_point(id).unwrap(),
+                reparse::ReparseBuffer::special(sp).as_bytes()
+            );
+            assert_eq!(v.resolve(&format!(r"\{name}"), false).unwrap(), id);
+            // Not a name surrogate: a path through it is never followed (A4, unhandled tag).
+            assert_eq!(
+                v.resolve(&format!(r"\{name}"), true).unwrap_err(),
+                Error::IoReparseTagNotHandled
+            );
+            assert_eq!(
+                v.resolve(&format!(r"\{name}\x"), true).unwrap_err(),
+                Error::IoReparseTagNotHandled
+            );
+        }
+        assert_eq!(
+            v.create_special(v.root(), &n("FIFO"), &new, SpecialFile::Fifo)
+                .unwrap_err(),
+            Error::NameCollision
+        );
+        assert_eq!(
+            v.create_special(v.root(), &n("d"), &NewFile::dir(), SpecialFile::Fifo)
+                .unwrap_err(),
+            Error::InvalidParameter
+        );
+        // A plain file and a directory are not special, even a directory holding the tag.
+        let f = v.create_path(r"\plain", &NewFile::file()).unwrap();
+        assert_eq!(v.stat(f).unwrap().special, None);
         v.check().unwrap();
     }
 

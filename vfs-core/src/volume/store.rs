@@ -293,6 +293,11 @@ impl State {
             gid: inode.gid,
             mode: inode.mode,
             reparse_tag: inode.reparse().map(|r| r.tag()),
+            special: if inode.is_dir() {
+                None
+            } else {
+                inode.reparse().and_then(|r| r.special_file())
+            },
             case_sensitive: inode.dir().is_some_and(|d| d.case_sensitive),
             delete_pending: pending > 0 || (total == 0 && id != self.root),
         })
