@@ -2,7 +2,8 @@
 # Installs what a fresh Debian bookworm machine (root, Rust stable) lacks for ntlinkfs:
 # FUSE 3 (mount helper fusermount3), ntfs-3g + mkntfs (real NTFS for the conformance suite),
 # attr (getfattr/setfattr), git and python3 (backend-fuse's case-only rename tests run `git mv`
-# and `os.rename` on a mount), and the external suites pjdfstest and fsx from crates.io.
+# and `os.rename` on a mount), rsync and python3-venv (the cli's host-link tests restore a tree
+# with `rsync -aH` and run `python3 -m venv` on a mount), and the external suites pjdfstest and fsx from crates.io.
 # Idempotent: skips what is already there.
 # `--mount`: only what mounting a drive needs (skips the external test suites).
 set -euo pipefail
@@ -15,6 +16,9 @@ command -v mkntfs >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+# Debian's python3 has venv but not ensurepip, which `python3 -m venv` needs, without python3-venv.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update

@@ -15,7 +15,16 @@ end = start
 while end < len(lines) and lines[end].startswith("|"):
     end += 1
 table = "\n".join(lines[start:end])
+# The second table: one row per rule.
+rstart = next(i for i, l in enumerate(lines) if l.startswith("| rule"))
+rend = rstart
+while rend < len(lines) and lines[rend].startswith("|"):
+    rend += 1
+rules = "\n".join(lines[rstart:rend])
 readme = open("README.md").read()
+readme = re.sub(r"<!-- conformance-rules:begin -->.*?<!-- conformance-rules:end -->",
+                "<!-- conformance-rules:begin -->\n" + rules + "\n<!-- conformance-rules:end -->",
+                readme, flags=re.S)
 readme = re.sub(r"<!-- conformance:begin -->.*?<!-- conformance:end -->",
                 "<!-- conformance:begin -->\n" + table + "\n<!-- conformance:end -->",
                 readme, flags=re.S)

@@ -14,6 +14,7 @@
 
 use crate::attr::{self, is_link, Attr, Kind};
 use crate::caller::{self, CallerProbe, ProcProbe};
+use crate::creds;
 use crate::dir::DirState;
 use crate::errno::{errno, link_errno, readlink_errno, Errno};
 use crate::names;
@@ -186,9 +187,12 @@ impl Core {
     ) -> Core {
         let root = vol.root();
         let o = vol.options();
+        // The engine resolves the volume's own letter on the volume, before any mapping: a
+        // mapping of that letter is never followed, so a link is never stored through it.
         let drive_map = o
             .drive_map
             .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(&o.drive_letter))
             .map(|(k, v)| (*k, PathBuf::from(v)))
             .collect();
         Core {
@@ -293,14 +297,22 @@ impl Core {
     /// Turns a Linux symlink target into an NTFS one and decides whether the link is a
     /// directory link: it is when the target exists when the link is made and is a
     /// directory (as `mklink /D` would be chosen by a Windows user who looked), otherwise a
-    /// file link.
-    fn symlink_target(&self, parent: FileId, target: &[u8]) -> Result<(Vec<u16>, bool), Errno> {
+    /// file link. Whether it exists is asked only as the caller could ask it (issue 13, see
+    /// [`Core::kind_by_looking`]); a target that cannot be looked at is a file link unless
+    /// its text ends in `/`, which POSIX lets name only a directory.
+    fn symlink_target(
+        &self,
+        who: Caller,
+        parent: FileId,
+        target: &[u8],
+    ) -> Result<(Vec<u16>, bool), Errno> {
         let (units, place) = target::ntfs_target(
             target,
             Path::new(&self.mount_path),
             self.drive_letter,
             &self.drive_map,
         )?;
+        let says_dir = target.ends_with(b"/") || target.ends_with(b"/.");
         let is_dir = match place {
             Place::Volume { relative } => {
                 let mut path: Vec<u16> = Vec::new();
@@ -317,20 +329,44 @@ impl Core {
                     }
                 }));
                 match self.vol.locate(&path, true) {
-                    Ok(Location::File(id)) => self
+                    // The engine does not check permission bits (the kernel does, for paths
+                    // it walks): only a caller who may see the whole drive anyway looks.
+                    Ok(Location::File(id)) if self.kind_by_looking(who) => self
                         .vol
                         .stat(id)
                         .is_ok_and(|s| s.kind == FileKind::Directory),
                     Ok(Location::Mapped { host, rest, .. }) => {
-                        mapped_host_path(&host, &rest).is_some_and(|p| p.is_dir())
+                        mapped_host_path(&host, &rest).is_some_and(|p| self.host_is_dir(who, &p))
                     }
-                    _ => false,
+                    _ => says_dir,
                 }
             }
-            Place::Host(p) => p.is_dir(),
-            Place::Unknown => false,
+            Place::Host(p) => says_dir || self.host_is_dir(who, &p),
+            Place::Unknown => says_dir,
         };
         Ok((units, is_dir))
+    }
+
+    /// May the kind of a new link be decided by looking at its target on `who`'s behalf?
+    /// Only when what the daemon can see is no more than `who` may: `who` is the mounting
+    /// user (the daemon's own identity, who holds the whole drive anyway) or root. Another
+    /// user of an `--allow-other` drive must not learn, from the kind of a link they make,
+    /// whether a name exists in a directory they cannot search (issue 13).
+    fn kind_by_looking(&self, who: Caller) -> bool {
+        who.uid == self.mounter || who.uid == 0
+    }
+
+    /// Is the host path `p` a directory, as `who` sees it? A root daemon looks on a thread
+    /// with `who`'s file-system identity ([`creds::run_as`]), so the kernel checks every
+    /// directory on the way with `who`'s rights: a path `who` cannot reach is "not a
+    /// directory", exactly what a missing one is. A daemon that cannot take another
+    /// identity looks only for [`Core::kind_by_looking`] callers and answers "no" for
+    /// others without looking. The look happens in the daemon's mount namespace.
+    fn host_is_dir(&self, who: Caller, p: &Path) -> bool {
+        if self.mounter != 0 && !self.kind_by_looking(who) {
+            return false;
+        }
+        creds::run_as(who, || std::fs::metadata(p).is_ok_and(|m| m.is_dir())).unwrap_or(false)
     }
 
     /// POSIX: a write, truncate or chown by an unprivileged caller clears the set-user-ID bit
@@ -362,7 +398,7 @@ impl Core {
 
     /// A reparse point whose tag no filter handles (anything but a symlink or a mount point,
     /// which Linux sees as symlinks) cannot be opened: STATUS_IO_REPARSE_TAG_NOT_HANDLED → EIO
-    /// (ntfs-semantics A4; conformance case S16). lstat and the xattrs still work on it, as
+    /// (docs/NTFS-RULES.md A4; conformance case S16). lstat and the xattrs still work on it, as
     /// FILE_OPEN_REPARSE_POINT does on Windows.
     pub(crate) fn refuse_unhandled_tag(&self, id: FileId) -> Result<(), Errno> {
         let st = self.vol.stat(id).map_err(errno)?;
@@ -669,7 +705,7 @@ impl Core {
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = name_units(link_name)?;
-        let (nt, is_dir) = self.symlink_target(pid, target)?;
+        let (nt, is_dir) = self.symlink_target(who, pid, target)?;
         let rp = vfs_core::reparse::symlink_for_target(&nt, self.drive_letter)
             .map_err(|_| Errno::EINVAL)?;
         let new = NewFile {
@@ -819,31 +855,21 @@ impl Core {
         let _ = self.vol.close(HandleId(fh));
     }
 
-    /// STATFS: (blocks, free blocks, files, free files).
-    pub(crate) fn statfs(&self) -> (u64, u64, u64, u64) {
-        // An in-memory volume: its size is the machine's memory.
-        // SAFETY: sysinfo fills the struct it is given; a zeroed struct is a valid argument.
-        let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid pointer to a sysinfo struct.
-        let ok = unsafe { libc::sysinfo(&mut si) } == 0;
-        let unit = if ok { u64::from(si.mem_unit.max(1)) } else { 1 };
-        let total = if ok {
-            si.totalram as u64 * unit
-        } else {
-            1 << 34
-        };
-        let free = if ok {
-            (si.freeram as u64 + si.bufferram as u64) * unit
-        } else {
-            1 << 33
-        };
-        let files = 1u64 << 32;
-        let used = self.vol.file_count() as u64;
+    /// STATFS: (blocks, free blocks, files, free files, block size): the volume's size and
+    /// what its files' clusters use, in clusters (A8, `Volume::space`), so a copy doubles the
+    /// used space and a hard link adds none. Files: one per free 1 KiB file record's worth.
+    pub(crate) fn statfs(&self) -> (u64, u64, u64, u64, u32) {
+        let sp = self.vol.space();
+        let cluster = sp.cluster_size;
+        // A file needs one 1 KiB record: that many more fit in the free clusters.
+        let ffree = sp.free_clusters.saturating_mul(cluster / 1024);
+        let files = ffree.saturating_add(self.vol.file_count() as u64);
         (
-            total / u64::from(attr::BLOCK_SIZE),
-            free / u64::from(attr::BLOCK_SIZE),
+            sp.total_clusters,
+            sp.free_clusters,
             files,
-            files.saturating_sub(used),
+            ffree,
+            cluster as u32,
         )
     }
 
@@ -886,8 +912,9 @@ impl Core {
         Ok((self.attr_of(ino, id, &st), h.0))
     }
 
-    /// FALLOCATE: only growing the size (mode 0) or nothing (FALLOC_FL_KEEP_SIZE; the data
-    /// lives in memory, there is nothing to reserve).
+    /// FALLOCATE mode 0: end of file grows to the range's end and the range's clusters are
+    /// allocated (`Volume::allocate`: ENOSPC past the volume's size, nothing changes).
+    /// FALLOC_FL_KEEP_SIZE: nothing (the engine has no allocation past end of file).
     pub(crate) fn fallocate(
         &self,
         ino: u64,
@@ -900,12 +927,9 @@ impl Core {
             return Err(Errno::EOPNOTSUPP);
         }
         if mode & libc::FALLOC_FL_KEEP_SIZE == 0 {
-            let end = offset.checked_add(length).ok_or(Errno::EFBIG)?;
-            let st = self.vol.stat(id).map_err(errno)?;
-            if end > st.size {
-                self.vol.set_size(id, end).map_err(errno)?;
-                self.others_changed(id, ino);
-            }
+            offset.checked_add(length).ok_or(Errno::EFBIG)?;
+            self.vol.allocate(id, offset, length).map_err(errno)?;
+            self.others_changed(id, ino);
         }
         Ok(())
     }

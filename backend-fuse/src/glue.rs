@@ -79,7 +79,7 @@ fn file_attr(a: &Attr) -> FileAttr {
     FileAttr {
         ino: INodeNo(a.ino),
         size,
-        blocks: st.allocated.div_ceil(512),
+        blocks: attr::blocks(st, size),
         atime: attr::to_system_time(st.times.last_access),
         mtime: attr::to_system_time(st.times.last_write),
         ctime: attr::to_system_time(st.times.change),
@@ -515,16 +515,16 @@ impl Filesystem for NtFs {
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
         guarded("statfs", || {
-            let (blocks, bfree, files, ffree) = self.core.statfs();
+            let (blocks, bfree, files, ffree, cluster) = self.core.statfs();
             reply.statfs(
                 blocks,
                 bfree,
                 bfree,
                 files,
                 ffree,
-                attr::BLOCK_SIZE,
+                cluster,
                 vfs_core::name::MAX_NAME_UNITS as u32,
-                attr::BLOCK_SIZE,
+                cluster,
             );
         })
     }

@@ -37,6 +37,9 @@ pub struct MountOptions {
     pub clean_dead_mount: bool,
     /// The mount's source name in /proc/mounts.
     pub fsname: String,
+    /// Mount even on a directory that holds files, hiding them while mounted (FUSE's
+    /// `nonempty`). Off by default: such a mount is refused with [`MountError::NotEmpty`].
+    pub nonempty: bool,
     /// The image file the caller saves the volume to after the session (`ntlinkfs mount
     /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
     /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
@@ -59,6 +62,7 @@ impl Default for MountOptions {
             attr_ttl: Duration::from_secs(60),
             clean_dead_mount: true,
             fsname: "ntlinkfs".into(),
+            nonempty: false,
             image: None,
         }
     }
@@ -73,6 +77,10 @@ pub enum MountError {
     /// The mount point is not a directory.
     #[error("mount point {0} is not a directory: give an empty directory")]
     NotADirectory(PathBuf),
+    /// The mount point holds files, which the mount would hide (as FUSE refuses without
+    /// `nonempty`).
+    #[error("mount point {0} is not empty: its files would be hidden while mounted; give an empty directory or pass --nonempty")]
+    NotEmpty(PathBuf),
     /// A live FUSE file system is already mounted there.
     #[error("{0} is already a FUSE mount point: unmount it first (fusermount3 -u {0})")]
     AlreadyMounted(PathBuf),
@@ -157,6 +165,15 @@ pub fn mount(
 ) -> Result<MountHandle, MountError> {
     ensure_std_fds();
     let mp = prepare_mountpoint(mountpoint, opts.clean_dead_mount)?;
+    if !opts.nonempty {
+        let mut entries = std::fs::read_dir(&mp).map_err(|e| MountError::Mount {
+            path: mp.clone(),
+            cause: e,
+        })?;
+        if entries.next().is_some() {
+            return Err(MountError::NotEmpty(mp));
+        }
+    }
     if !Path::new("/dev/fuse").exists() {
         return Err(MountError::NoFuseDevice);
     }

@@ -10,7 +10,7 @@
 //! | under a `--map-drive D=/host` path   | `D:\rest`                                     |
 //! | `/.ntlinkfs-unmapped/D:/a`           | `D:\a` (what readlink shows for unmapped D:)  |
 //! | `/.ntlinkfs-unmapped/UNC/srv/sh/a`   | `\\srv\sh\a`                                  |
-//! | any other absolute path              | refused with EPERM                            |
+//! | any other absolute path              | refused with EPERM (no letter maps it)        |
 //!
 //! An absolute target is normalized lexically first (`.` and empty segments dropped, `..`
 //! removing the segment before it, never above `/`), so that the link names the place its
@@ -20,10 +20,13 @@
 //! absolute target would turn into a separator on the NTFS side, naming another file, so it is
 //! refused with EINVAL (NTFS names cannot hold `\`, MS-FSCC 2.1.5.2).
 //!
-//! An absolute path elsewhere on the host has no Windows meaning on this volume; EPERM is
-//! what symlink(2) returns when "the file system does not support the creation of symbolic
-//! links" of that kind, and tools that fall back to copying on EPERM do so. Map the host
-//! directory to a drive letter (`--map-drive Z=/`) to allow such links.
+//! An absolute path elsewhere on the host has a Windows meaning only through a mapped
+//! letter. `ntlinkfs mount` maps one to the host root by default (`Z:` → `/`, issue 13:
+//! pnpm's store, `python -m venv` and `tar`/`rsync`/`cp -a` of such trees write links to host
+//! paths), so `/usr/bin/python3` becomes `Z:\usr\bin\python3`, reads back as the path given
+//! and is followed by the kernel. Without such a letter (`--no-host-links`) there is none:
+//! EPERM is what symlink(2) returns when "the file system does not support the creation of
+//! symbolic links" of that kind, and tools that fall back to copying on EPERM do so.
 //!
 //! A relative target is passed through untouched, so a target typed in Windows form
 //! (`C:\dir`, `\\srv\share`) makes that absolute Windows link, as `mklink` would.
@@ -186,6 +189,31 @@ mod tests {
     fn other_absolute_paths_are_refused() {
         assert_eq!(t("/etc/passwd"), Err(Errno::EPERM));
         assert_eq!(t(""), Err(Errno::ENOENT));
+    }
+
+    /// Issue 13: with the host root mapped (`ntlinkfs mount`'s default `Z:` → `/`), every
+    /// absolute host path has a letter; the mount point and longer mappings still win, and
+    /// `MOUNT/../x` is the host's `x` beside the mount point, never the drive's `x`.
+    #[test]
+    fn the_host_root_letter_takes_every_other_absolute_path() {
+        let map = vec![('Z', PathBuf::from("/")), ('D', PathBuf::from("/host/d"))];
+        let t = |target: &str| {
+            ntfs_target(target.as_bytes(), Path::new("/mnt/x"), 'C', &map)
+                .map(|(u, p)| (String::from_utf16(&u).unwrap(), p))
+        };
+        assert_eq!(
+            t("/usr/bin/python3").unwrap(),
+            (
+                r"Z:\usr\bin\python3".into(),
+                Place::Host(PathBuf::from("/usr/bin/python3"))
+            )
+        );
+        assert_eq!(t("/").unwrap().0, r"Z:\");
+        assert_eq!(t("/mnt/x/a").unwrap().0, r"C:\a");
+        assert_eq!(t("/host/d/a").unwrap().0, r"D:\a");
+        assert_eq!(t("/mnt/x/../x2").unwrap().0, r"Z:\mnt\x2");
+        assert_eq!(t("/mnt/xy/a").unwrap().0, r"Z:\mnt\xy\a");
+        assert_eq!(t("/mnt/x/a\\b"), Err(Errno::EINVAL));
     }
 
     /// Issue 14: `ln -s MOUNT/../x` names the host's `x` next to the mount point, not the

@@ -55,8 +55,8 @@ pub type Opened = (OpenFile, FileInfo, Option<Vec<u16>>);
 /// Volume-wide settings the file system reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FsOptions {
-    /// Size reported by GetDiskFreeSpace. The engine keeps data in memory and has no fixed
-    /// size, so this number and the free space (reported equal to it) are nominal.
+    /// Size reported by GetDiskFreeSpace for a volume without `VolumeOptions::capacity` (then
+    /// nominal: free space is this less what the files use); a volume with a size reports it.
     pub capacity: u64,
     /// Volume label (32 UTF-16 units at most are shown).
     pub label: String,
@@ -398,10 +398,23 @@ impl WinFs {
         crate::control::serve(&self.vol, code, input, output_len)
     }
 
-    /// GetVolumeInfo: (total bytes, free bytes, label). Sizes are nominal ([`FsOptions`]).
+    /// GetVolumeInfo: (total bytes, free bytes, label). A volume with a size
+    /// (`VolumeOptions::capacity`) reports it and its free clusters (A8, `Volume::space`), as
+    /// `df` does on Linux; one without reports the nominal [`FsOptions::capacity`] less what
+    /// its files use.
     pub fn volume_info(&self) -> (u64, u64, Vec<u16>) {
         let label = self.label.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        (self.capacity, self.capacity, label)
+        let sp = self.vol.space();
+        let used = sp.used_clusters * sp.cluster_size;
+        let (total, free) = if self.vol.options().capacity.is_some() {
+            (
+                sp.total_clusters * sp.cluster_size,
+                sp.free_clusters * sp.cluster_size,
+            )
+        } else {
+            (self.capacity, self.capacity.saturating_sub(used))
+        };
+        (total, free, label)
     }
 
     /// SetVolumeLabel (kept for the life of the mount; 32 units at most).
@@ -667,10 +680,29 @@ mod tests {
         );
         done(&fs, z);
         let (total, free, label) = fs.volume_info();
-        assert_eq!((total, free), (64 << 30, 64 << 30));
+        let used = fs.volume().space().used_clusters * 4096;
+        assert_eq!((total, free), (64 << 30, (64 << 30) - used));
         assert_eq!(label, wide("ntlinkfs"));
         fs.set_volume_label(&wide("X"));
         assert_eq!(fs.volume_info().2, wide("X"));
+    }
+
+    /// A8: a volume with a size reports it, and the free space follows the files' clusters:
+    /// a copy takes its clusters, a hard link none, as `df` shows on Linux.
+    #[test]
+    fn volume_info_reports_the_size_and_the_clusters_used() {
+        let fs = WinFs::new(Arc::new(Volume::new(VolumeOptions {
+            capacity: Some(16 << 20),
+            ..VolumeOptions::default()
+        })));
+        let (total, free0, _) = fs.volume_info();
+        assert_eq!(total, 16 << 20);
+        fs.volume().write_file_path(r"\a", &[1; 40_960]).unwrap();
+        let (_, free1, _) = fs.volume_info();
+        // 10 clusters of data and a 1 KiB file record.
+        assert!(free0 - free1 >= 40_960 && free0 - free1 <= 40_960 + 4096);
+        fs.volume().hard_link_path(r"\a", r"\b").unwrap();
+        assert_eq!(fs.volume_info().1, free1);
     }
 }
 

@@ -17,7 +17,9 @@ pub struct FileInfo {
     /// BOTH/ID variants), which is where NTFS reports it (A3; WinFsp `src/sys/dirctl.c`,
     /// FILL_INFO_EASIZE, GitHub issue winfsp#380).
     pub reparse_tag: u32,
-    /// AllocationSize: end of file rounded up to [`ALLOCATION_UNIT`]; 0 for directories.
+    /// AllocationSize (A8): the clusters the data occupies (all up to end of file, the written
+    /// ones of a sparse file), the length rounded up to 8 for data resident in the file
+    /// record; 0 for directories.
     pub allocation_size: u64,
     /// EndOfFile.
     pub file_size: u64,
@@ -44,9 +46,13 @@ pub struct FileInfo {
 impl FileInfo {
     /// The information of a file from its engine stat.
     pub fn from_stat(st: &Stat) -> FileInfo {
+        // The engine's AllocationSize (A8): the data's clusters, only the written ones of a
+        // sparse file; data resident in the file record reports its length rounded up to 8
+        // bytes, the resident attribute's allocated length.
         let allocation_size = match st.kind {
             FileKind::Directory => 0,
-            FileKind::File => st.size.div_ceil(ALLOCATION_UNIT) * ALLOCATION_UNIT,
+            FileKind::File if st.resident => st.size.div_ceil(8) * 8,
+            FileKind::File => st.allocation_size,
         };
         FileInfo {
             file_attributes: st.attributes,
@@ -67,7 +73,7 @@ impl FileInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vfs_core::{attrs, reparse::IO_REPARSE_TAG_MOUNT_POINT, Volume, VolumeOptions};
+    use vfs_core::{attrs, reparse::IO_REPARSE_TAG_MOUNT_POINT, NewFile, Volume, VolumeOptions};
 
     /// A1: every name of a file reports the same IndexNumber, data size and times.
     #[test]
@@ -108,6 +114,16 @@ mod tests {
         let d = FileInfo::from_stat(&v.stat_path(r"\d", false).unwrap());
         assert_eq!(d.allocation_size, 0);
         assert_ne!(d.file_attributes & attrs::DIRECTORY, 0);
+        // A8: a small file is resident in its record; a sparse file has only written clusters.
+        v.write_file_path(r"\small", b"hello!").unwrap();
+        let s = FileInfo::from_stat(&v.stat_path(r"\small", false).unwrap());
+        assert_eq!((s.file_size, s.allocation_size), (6, 8));
+        let id = v.create_path(r"\sparse", &NewFile::file()).unwrap();
+        v.set_attributes(id, attrs::SPARSE_FILE).unwrap();
+        v.set_size(id, 1 << 30).unwrap();
+        v.write(id, 1 << 20, &[1; 10]).unwrap();
+        let p = FileInfo::from_stat(&v.stat_path(r"\sparse", false).unwrap());
+        assert_eq!((p.file_size, p.allocation_size), (1 << 30, 4096));
     }
 
     /// A3: a junction is DIRECTORY|REPARSE_POINT (0x410) with its tag, which WinFsp copies into

@@ -116,7 +116,7 @@ mod tests {
     }
     const STATUS_OBJECT_NAME_NOT_FOUND_: NtStatus = crate::status::STATUS_OBJECT_NAME_NOT_FOUND;
 
-    /// A missing directory on the way is STATUS_OBJECT_PATH_NOT_FOUND (ntfs-semantics error
+    /// A missing directory on the way is STATUS_OBJECT_PATH_NOT_FOUND (docs/NTFS-RULES.md error
     /// list: ERROR_PATH_NOT_FOUND).
     #[test]
     fn missing_parent_directory_is_object_path_not_found() {

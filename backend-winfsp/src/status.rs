@@ -54,7 +54,7 @@ impl NtStatus {
 }
 
 impl From<Error> for NtStatus {
-    /// The engine already knows each error's NTSTATUS (ntfs-semantics.md error list); WinFsp
+    /// The engine already knows each error's NTSTATUS (docs/NTFS-RULES.md error list); WinFsp
     /// needs no different code for any of them.
     fn from(e: Error) -> NtStatus {
         NtStatus(e.ntstatus())

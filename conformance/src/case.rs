@@ -5,7 +5,7 @@ use crate::target::{Failure, Flavor, NtfsTarget, Op};
 use std::fmt::Debug;
 use vfs_core::Error;
 
-/// Rules of `ntfs-semantics.md` the cases check.
+/// Rules of `docs/NTFS-RULES.md` the cases check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     /// A1 Hard links.
@@ -97,7 +97,7 @@ pub fn divergences(case_id: &str) -> Vec<Divergence> {
 pub struct Case {
     /// Stable id (`H01`, `J07`, ...).
     pub id: &'static str,
-    /// The rule of ntfs-semantics.md it checks.
+    /// The rule of docs/NTFS-RULES.md it checks.
     pub rule: Rule,
     /// What it checks, in one line.
     pub title: &'static str,

@@ -329,7 +329,7 @@ fn a_second_user_cannot_use_the_control_attributes() {
 }
 
 /// Issue 14 items 3-6 as a second user, on their own files: a junction with `..` cannot
-/// reach the host's /etc, `ln -s MOUNT/../x` is refused, an oversized target is
+/// reach the host's /etc, `ln -s MOUNT/../x` names the host's `x`, an oversized target is
 /// ENAMETOOLONG, and a non-UTF-8 xattr name is EILSEQ.
 #[test]
 fn a_second_users_hostile_targets_and_names_stay_on_the_drive() {
@@ -352,12 +352,14 @@ fn a_second_users_hostile_targets_and_names_stay_on_the_drive() {
         &[os("cat"), j.join("passwd").as_os_str()],
         "No such file or directory",
     );
-    // Item 4.
+    // Item 4: the link names the place its text names, the host's `x` beside the mount
+    // point (a link on the host root's letter since issue 13; EPERM with --no-host-links,
+    // see cli/tests/mount_cli.rs), never the drive's `x`.
     let text = format!("{}/../x", m.dir.display());
-    nobody_fails(
-        &[os("ln"), os("-s"), os(&text), nb.join("t").as_os_str()],
-        "Operation not permitted",
-    );
+    nobody_ok(&[os("ln"), os("-s"), os(&text), nb.join("t").as_os_str()]);
+    let shown = nobody_ok(&[os("readlink"), nb.join("t").as_os_str()]);
+    let beside = m.dir.canonicalize().unwrap().parent().unwrap().join("x");
+    assert_eq!(shown.trim_end(), beside.to_str().unwrap());
     // Item 5.
     let long = nb.join("long");
     nobody_ok(&[os("mkdir"), long.as_os_str()]);
@@ -396,5 +398,88 @@ fn a_second_users_hostile_targets_and_names_stay_on_the_drive() {
             "Invalid or incomplete multibyte or wide character",
         );
     }
+    assert_eq!(reliability::control::check(&m.dir).unwrap(), "ok");
+}
+
+/// FILE_ATTRIBUTE_DIRECTORY of a link on the drive (system.ntfs_attrib, read by root).
+fn is_directory_link(p: &Path) -> bool {
+    let a = reliability::sys::lgetxattr(p, "system.ntfs_attrib")
+        .unwrap_or_else(|e| panic!("{}: system.ntfs_attrib: errno {e}", p.display()));
+    u32::from_le_bytes(a[..4].try_into().unwrap()) & 0x10 != 0
+}
+
+/// Issue 13 item 1: the kind of a link to a host path (directory link or file link) is decided
+/// by looking at the target with the caller's rights only. A second user linking into a 0700
+/// directory of root's gets the same link whether the name there exists (as a directory) or
+/// not; a directory they may see gives a directory link; root, looking with root's rights,
+/// gets the directory link. Inside the drive, whose engine does not check permission bits,
+/// another user's link is decided without looking (file link unless the text ends in `/`).
+#[test]
+fn a_second_user_cannot_learn_what_a_private_host_directory_holds() {
+    let m = shared_drive();
+    let host = m.tmp.path().join("host");
+    let secret = host.join("secret");
+    std::fs::create_dir_all(secret.join("exists")).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let public = host.join("public");
+    std::fs::create_dir_all(&public).unwrap();
+    for d in [&host, &public] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // nobody cannot see into root's directory on the host itself.
+    nobody_fails(
+        &[os("stat"), secret.join("exists").as_os_str()],
+        "Permission denied",
+    );
+    let nb = m.dir.join("nb");
+    let links = [
+        ("exists", secret.join("exists")),
+        ("missing", secret.join("missing")),
+        ("public", public.clone()),
+    ];
+    for (name, target) in &links {
+        nobody_ok(&[
+            os("ln"),
+            os("-s"),
+            target.as_os_str(),
+            nb.join(name).as_os_str(),
+        ]);
+        // The link reads back as given, for anyone.
+        let shown = nobody_ok(&[os("readlink"), nb.join(name).as_os_str()]);
+        assert_eq!(shown.trim_end(), target.to_str().unwrap());
+    }
+    assert!(!is_directory_link(&nb.join("exists")));
+    assert!(!is_directory_link(&nb.join("missing")));
+    assert_eq!(
+        reliability::sys::lgetxattr(&nb.join("exists"), "system.ntfs_attrib"),
+        reliability::sys::lgetxattr(&nb.join("missing"), "system.ntfs_attrib"),
+        "the same link, whatever root's directory holds"
+    );
+    assert!(is_directory_link(&nb.join("public")), "looked as nobody");
+    // Root, the mounting user, looks with its own rights.
+    std::os::unix::fs::symlink(secret.join("exists"), m.dir.join("rootlink")).unwrap();
+    assert!(is_directory_link(&m.dir.join("rootlink")));
+
+    // Inside the drive: a 0700 directory of root's.
+    let private = m.dir.join("private");
+    std::fs::create_dir_all(private.join("sub")).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for (name, target) in [
+        ("in-sub", private.join("sub")),
+        ("in-none", private.join("none")),
+    ] {
+        nobody_ok(&[
+            os("ln"),
+            os("-s"),
+            target.as_os_str(),
+            nb.join(name).as_os_str(),
+        ]);
+    }
+    assert!(!is_directory_link(&nb.join("in-sub")));
+    assert!(!is_directory_link(&nb.join("in-none")));
+    // A target written with a trailing `/` names a directory, whoever writes it.
+    let slash = format!("{}/", secret.join("missing").display());
+    nobody_ok(&[os("ln"), os("-s"), os(&slash), nb.join("slash").as_os_str()]);
+    assert!(is_directory_link(&nb.join("slash")));
     assert_eq!(reliability::control::check(&m.dir).unwrap(), "ok");
 }

@@ -18,10 +18,62 @@ pub struct FileData {
     inner: Option<Box<Inner>>,
 }
 
+/// Granularity of the written-range record: one bit per 4 KiB page of a chunk, so that a
+/// sparse file's allocation can be counted in clusters of 4 KiB to 64 KiB (A8).
+pub const PAGE: u64 = 4096;
+const PAGES_PER_CHUNK: u64 = CHUNK / PAGE;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Inner {
     size: u64,
-    chunks: BTreeMap<u64, Box<[u8]>>,
+    chunks: BTreeMap<u64, Chunk>,
+    /// The data has left the file record (A8): set when the file first grows past the
+    /// resident limit, kept when it shrinks (as NTFS does: ntfs-3g still reports a whole
+    /// cluster for a file cut back to 100 bytes), cleared only with the data at size 0.
+    non_resident: bool,
+    /// Written pages over all chunks (the sum of the chunks' bits), so that a sparse file's
+    /// allocation in 4 KiB clusters is known without a walk over its chunks.
+    pages: u64,
+}
+
+/// One chunk: its bytes and which of its pages were written (bit i = page i).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Chunk {
+    written: u16,
+    bytes: Box<[u8]>,
+}
+
+/// Bits of the pages `[lo, hi)` of a chunk (page indexes within the chunk).
+fn page_bits(lo: u64, hi: u64) -> u16 {
+    debug_assert!(lo < hi && hi <= PAGES_PER_CHUNK);
+    let ones = if hi - lo == 16 {
+        u16::MAX
+    } else {
+        (1u16 << (hi - lo)) - 1
+    };
+    ones << lo
+}
+
+/// Clusters of `per` pages each (1, 2, 4, 8 or 16) that hold a written page, in a chunk
+/// whose written pages are `mask`, restricted to the pages in `bits`.
+fn clusters_in(mask: u16, bits: u16, per: u64) -> u64 {
+    let group = if per == 16 {
+        u16::MAX
+    } else {
+        (1u16 << per) - 1
+    };
+    (0..PAGES_PER_CHUNK / per)
+        .filter(|i| {
+            let g = group << (i * per);
+            bits & g != 0 && mask & g != 0
+        })
+        .count() as u64
+}
+
+/// Pages per cluster; `cluster` is a power of two in [`PAGE`]..=[`CHUNK_SIZE`] (checked by
+/// `VolumeOptions::validate`).
+fn per_cluster(cluster: u64) -> u64 {
+    (cluster / PAGE).clamp(1, PAGES_PER_CHUNK)
 }
 
 impl FileData {
@@ -43,6 +95,101 @@ impl FileData {
             .map_or(0, |i| i.chunks.len() as u64 * CHUNK)
     }
 
+    /// Has the data left the file record (A8)? False for an empty file.
+    pub fn non_resident(&self) -> bool {
+        self.inner.as_ref().is_some_and(|i| i.non_resident)
+    }
+
+    /// Moves the data out of the file record (A8); nothing to do for an empty file.
+    pub fn make_non_resident(&mut self) {
+        if let Some(i) = self.inner.as_mut() {
+            i.non_resident = true;
+        }
+    }
+
+    /// Clusters of `cluster` bytes that hold a written page: what a sparse file allocates
+    /// (A8). Costs one step per allocated chunk.
+    pub fn written_clusters(&self, cluster: u64) -> u64 {
+        if cluster == PAGE {
+            // The common case, a default 4 KiB cluster: one page is one cluster.
+            return self.inner.as_ref().map_or(0, |i| i.pages);
+        }
+        self.written_clusters_from(0, cluster)
+    }
+
+    /// [`FileData::written_clusters`] counting only the clusters at or after byte `from`
+    /// (rounded down to its cluster): the part a truncation to `from` can release.
+    pub fn written_clusters_from(&self, from: u64, cluster: u64) -> u64 {
+        let Some(inner) = &self.inner else { return 0 };
+        let per = per_cluster(cluster);
+        let first_page = from / cluster * per;
+        let first = first_page / PAGES_PER_CHUNK;
+        inner
+            .chunks
+            .range(first..)
+            .map(|(&index, c)| {
+                let lo = first_page.saturating_sub(index * PAGES_PER_CHUNK);
+                if lo >= PAGES_PER_CHUNK {
+                    0
+                } else {
+                    clusters_in(c.written, page_bits(lo, PAGES_PER_CHUNK), per)
+                }
+            })
+            .sum()
+    }
+
+    /// Clusters of `cluster` bytes touched by the range `[offset, offset + len)` that hold no
+    /// written page yet: what writing the range adds to a sparse file's allocation (A8).
+    /// Costs one step per chunk of the range.
+    pub fn unwritten_clusters_in(&self, offset: u64, len: u64, cluster: u64) -> u64 {
+        if len == 0 {
+            return 0;
+        }
+        let per = per_cluster(cluster);
+        let end = offset.saturating_add(len);
+        // Whole clusters: a cluster touched by the range counts once.
+        let first_page = offset / cluster * per;
+        let end_page = end.div_ceil(cluster) * per;
+        let chunks = self.inner.as_ref().map(|i| &i.chunks);
+        let mut n = 0;
+        let mut page = first_page;
+        while page < end_page {
+            let index = page / PAGES_PER_CHUNK;
+            let lo = page % PAGES_PER_CHUNK;
+            let hi = (end_page - index * PAGES_PER_CHUNK).min(PAGES_PER_CHUNK);
+            let bits = page_bits(lo, hi);
+            let mask = chunks.and_then(|c| c.get(&index)).map_or(0, |c| c.written);
+            n += clusters_in(!0, bits, per) - clusters_in(mask, bits, per);
+            page = (index + 1) * PAGES_PER_CHUNK;
+        }
+        n
+    }
+
+    /// Writes zeros into the pages of `[offset, end)` that hold no written byte, so that the
+    /// range is allocated (fallocate on a sparse file, A8); written pages keep their bytes.
+    /// Only the part below end of file is filled (the caller extends the file first).
+    pub fn fill_holes(&mut self, offset: u64, end: u64) {
+        let end = end.min(self.size());
+        let zeros = [0u8; PAGE as usize];
+        let mut page = offset / PAGE;
+        while page * PAGE < end {
+            let index = page * PAGE / CHUNK;
+            let bit = 1u16 << (page % PAGES_PER_CHUNK);
+            let written = self
+                .inner
+                .as_ref()
+                .and_then(|i| i.chunks.get(&index))
+                .is_some_and(|c| c.written & bit != 0);
+            if !written {
+                let at = (page * PAGE).max(offset);
+                let to = ((page + 1) * PAGE).min(end);
+                // Below end of file and below MAX_FILE_SIZE: the write cannot fail.
+                let _ = self.write(at, &zeros[..(to - at) as usize]);
+            }
+            page += 1;
+        }
+    }
+
     /// Does the file hold any written byte?
     pub fn has_data(&self) -> bool {
         self.size() > 0
@@ -61,6 +208,7 @@ impl FileData {
         let first = offset / CHUNK;
         let last = (end - 1) / CHUNK;
         for (&index, chunk) in inner.chunks.range(first..=last) {
+            let chunk = &chunk.bytes;
             let chunk_start = index * CHUNK;
             let from = offset.max(chunk_start);
             // A chunk holds what was written into it; past its length it reads as zeros.
@@ -93,6 +241,10 @@ impl FileData {
             let src = &data[(pos - offset) as usize..(to - offset) as usize];
             let (lo, hi) = ((pos - chunk_start) as usize, (to - chunk_start) as usize);
             let chunk = inner.chunks.entry(index).or_default();
+            let bits = page_bits(lo as u64 / PAGE, (hi as u64).div_ceil(PAGE));
+            inner.pages += u64::from((bits & !chunk.written).count_ones());
+            chunk.written |= bits;
+            let chunk = &mut chunk.bytes;
             if chunk.len() < hi {
                 grow_with(chunk, lo, src);
             } else {
@@ -118,10 +270,22 @@ impl FileData {
         let inner = self.inner.get_or_insert_with(Default::default);
         if size < inner.size {
             let keep = size.div_ceil(CHUNK);
-            inner.chunks.split_off(&keep);
+            let gone = inner.chunks.split_off(&keep);
+            inner.pages -= gone
+                .values()
+                .map(|c| u64::from(c.written.count_ones()))
+                .sum::<u64>();
             let tail = (size % CHUNK) as usize;
             if tail != 0 {
                 if let Some(chunk) = inner.chunks.get_mut(&(size / CHUNK)) {
+                    // Pages wholly past the new end are no longer written (A8).
+                    let keep_pages = (tail as u64).div_ceil(PAGE);
+                    if keep_pages < PAGES_PER_CHUNK {
+                        let cut = chunk.written & page_bits(keep_pages, PAGES_PER_CHUNK);
+                        inner.pages -= u64::from(cut.count_ones());
+                        chunk.written &= !cut;
+                    }
+                    let chunk = &mut chunk.bytes;
                     if tail < chunk.len() {
                         chunk[tail..].fill(0);
                     }
@@ -139,7 +303,7 @@ impl FileData {
         self.inner
             .iter()
             .flat_map(|i| i.chunks.iter())
-            .map(|(&index, chunk)| (index, &chunk[..]))
+            .map(|(&index, chunk)| (index, &chunk.bytes[..]))
     }
 }
 
@@ -251,6 +415,35 @@ mod tests {
         assert_eq!(d.allocated(), 0);
         d.write(MAX_FILE_SIZE - 1, &[1]).unwrap();
         assert_eq!(d.size(), MAX_FILE_SIZE);
+    }
+
+    /// A8: the page count kept on the side equals a walk over the chunks, for every
+    /// cluster size, through writes, truncations and hole filling.
+    #[test]
+    fn written_page_count_matches_a_walk() {
+        let mut d = FileData::new();
+        let walk = |d: &FileData, c: u64| d.written_clusters_from(0, c);
+        let steps: [(u64, usize); 6] = [
+            (0, 10),
+            (4095, 2),
+            (1 << 20, 70_000),
+            (10 << 20, 1),
+            (3 * 65536 + 8192, 4096),
+            (5000, 100_000),
+        ];
+        for (at, len) in steps {
+            d.write(at, &vec![1; len]).unwrap();
+            assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE));
+        }
+        for cut in [10 << 20, 1_100_000, 70_000, 4097, 0] {
+            d.set_size(cut).unwrap();
+            assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE), "cut to {cut}");
+        }
+        d.write(0, b"x").unwrap();
+        d.set_size(1 << 20).unwrap();
+        d.fill_holes(100_000, 300_000);
+        assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE));
+        assert_eq!(d.written_clusters(65536), 1 + 4);
     }
 
     #[test]

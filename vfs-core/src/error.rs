@@ -1,6 +1,6 @@
 //! The engine's one error type, with its NTSTATUS, Win32 and errno faces in one table.
 //!
-//! Codes come from `../shared/ntfs-semantics.md` (MS-ERREF values); the Win32 column is what
+//! Codes come from `docs/NTFS-RULES.md` (MS-ERREF values); the Win32 column is what
 //! `RtlNtStatusToDosError` gives for each NTSTATUS, and the errno column is what the FUSE backend
 //! returns (chosen to match what ntfs-3g or POSIX callers expect for the same situation).
 
@@ -65,6 +65,9 @@ pub enum Error {
     /// STATUS_DISK_FULL: offset or size past NTFS's maximum file size, or the volume is full.
     #[error("the file would exceed NTFS's maximum size (STATUS_DISK_FULL)")]
     FileTooLarge,
+    /// STATUS_DISK_FULL: the volume's size is used up (A8: `VolumeOptions::capacity`).
+    #[error("the volume is full (STATUS_DISK_FULL)")]
+    DiskFull,
     /// STATUS_MEDIA_WRITE_PROTECTED: the volume is read-only.
     #[error("the volume is read-only (STATUS_MEDIA_WRITE_PROTECTED)")]
     ReadOnlyVolume,
@@ -134,6 +137,7 @@ pub mod errno {
     pub const ENOTEMPTY: i32 = 39;
     pub const ELOOP: i32 = 40;
     pub const ENODATA: i32 = 61;
+    pub const ENOSPC: i32 = 28;
     pub const ESTALE: i32 = 116;
     pub const EOPNOTSUPP: i32 = 95;
 }
@@ -159,6 +163,7 @@ pub const TABLE: &[(Error, u32, u32, i32)] = &[
     (Error::InvalidHandle, 0xC000_0008, 6, errno::EBADF),
     (Error::StaleFileId, 0xC000_000D, 87, errno::ESTALE),
     (Error::FileTooLarge, 0xC000_007F, 112, errno::EFBIG),
+    (Error::DiskFull, 0xC000_007F, 112, errno::ENOSPC),
     (Error::ReadOnlyVolume, 0xC000_00A2, 19, errno::EROFS),
     (Error::ReparseDataInvalid, 0xC000_0278, 4392, errno::EINVAL),
     (Error::ReparseTagInvalid, 0xC000_0276, 4393, errno::EINVAL),
@@ -240,6 +245,7 @@ mod tests {
         Error::InvalidHandle,
         Error::StaleFileId,
         Error::FileTooLarge,
+        Error::DiskFull,
         Error::ReadOnlyVolume,
         Error::ReparseDataInvalid,
         Error::ReparseTagInvalid,
@@ -264,9 +270,9 @@ mod tests {
         }
     }
 
-    /// Codes from ntfs-semantics.md's error list (MS-ERREF).
+    /// Codes from docs/NTFS-RULES.md's error list (MS-ERREF).
     #[test]
-    fn digest_codes_ntfs_semantics_error_list() {
+    fn codes_match_the_ntfs_rules_error_table() {
         assert_eq!(Error::ObjectNameNotFound.ntstatus(), 0xC000_0034);
         assert_eq!(Error::ObjectNameNotFound.win32(), 2);
         assert_eq!(Error::ObjectPathNotFound.win32(), 3);

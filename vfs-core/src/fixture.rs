@@ -66,7 +66,7 @@
 //!
 //! A fixture that breaks an NTFS rule is refused with its line and the rule:
 //! `tree.toml:12: junction "j": mount points need an empty directory (STATUS_NOT_A_DIRECTORY,
-//! ntfs-semantics A3)`. Fixtures do not carry security descriptors, extended attributes or
+//! docs/NTFS-RULES.md A3)`. Fixtures do not carry security descriptors, extended attributes or
 //! FileIds; images ([`crate::image`]) keep everything.
 
 mod build;

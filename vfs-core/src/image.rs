@@ -7,7 +7,7 @@
 //! flags, the volume's options and file data. Sparse files cost only their allocated chunks.
 //! Open handles and backend pins are not part of an image: a saved drive is the drive as it
 //! would be once every handle closed (delete-pending names and files that only an open handle
-//! keeps alive are left out, as NTFS drops them at the last close; ntfs-semantics A2).
+//! keeps alive are left out, as NTFS drops them at the last close; docs/NTFS-RULES.md A2).
 //!
 //! ```
 //! use vfs_core::{image, Volume, VolumeOptions};

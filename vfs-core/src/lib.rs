@@ -5,7 +5,7 @@
 //! deletion and rename. It contains no OS code; the FUSE and WinFsp backends and the conformance
 //! suite drive it through [`Volume`].
 //!
-//! Every rule cites its source (`../shared/ntfs-semantics.md` rule ids A1–A7, Microsoft docs,
+//! Every rule cites its source (`docs/NTFS-RULES.md` rule ids A1–A7, Microsoft docs,
 //! MS-FSA / MS-FSCC sections, or an observation recorded by the conformance suite).
 //!
 //! ```

@@ -5,7 +5,7 @@
 //! its $UpCase table, a per-volume map of every UTF-16 code unit to its uppercase unit; the table
 //! written by mkntfs and Windows is Unicode's *simple* uppercase mapping over the BMP (one unit to
 //! one unit, never locale-dependent). Surrogate units map to themselves, so unpaired surrogates
-//! are ordinary names (ntfs-semantics A5: "NTFS accepts unpaired surrogates (WTF-16)").
+//! are ordinary names (docs/NTFS-RULES.md A5: "NTFS accepts unpaired surrogates (WTF-16)").
 
 use crate::error::{Error, Result};
 pub use crate::wtf16::{narrow, wide};

@@ -107,6 +107,8 @@ impl SnapOptions {
             max_reparse_points: usize::try_from(self.max_reparse_points).unwrap_or(usize::MAX),
             default_uid: self.default_uid,
             default_gid: self.default_gid,
+            // Chosen by the mount, not kept in images (`Volume::from_snapshot_sized`).
+            ..VolumeOptions::default()
         }
     }
 

@@ -131,8 +131,14 @@ pub struct Stat {
     pub attributes: u32,
     /// End of file.
     pub size: u64,
-    /// Bytes of memory actually holding data (allocation size).
+    /// Bytes of memory actually holding data.
     pub allocated: u64,
+    /// NTFS's AllocationSize (A8): the clusters the data occupies outside the file record
+    /// (all of them up to end of file, or only the written ones for a sparse file), 0 for data
+    /// resident in the record; for a directory, its estimated index allocation.
+    pub allocation_size: u64,
+    /// The data lives in the file record (A8): a file of at most about 650 bytes.
+    pub resident: bool,
     /// Names that are not delete-pending (FILE_STANDARD_INFORMATION.NumberOfLinks, A1).
     pub links: u32,
     /// All names, delete-pending ones included (TotalNumberOfLinks).
@@ -199,6 +205,30 @@ pub struct VolumeOptions {
     pub default_uid: u32,
     /// group of new files when the caller gives none
     pub default_gid: u32,
+    /// Bytes per cluster (A8): 4 KiB as on a default NTFS volume; a power of two from 4 KiB
+    /// to 64 KiB. Not kept in images: a mount chooses it.
+    pub cluster_size: u32,
+    /// The volume's size in bytes (A8): a change that would need more fails with
+    /// [`crate::Error::DiskFull`]; None = no limit. Not kept in images.
+    pub capacity: Option<u64>,
+    /// Extending a file past its end (a write beyond end of file, a larger end of file)
+    /// makes it sparse, as ntfs-3g does for POSIX callers (A8: observed on ntfs-3g, which
+    /// sets FILE_ATTRIBUTE_SPARSE_FILE on `truncate -s` and on writes after a seek). Off:
+    /// Windows, where a file becomes sparse only by FSCTL_SET_SPARSE. Not kept in images.
+    pub sparse_on_extend: bool,
+}
+
+impl VolumeOptions {
+    /// Checks the values the engine cannot work with; the message names the option.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let c = self.cluster_size;
+        if !c.is_power_of_two() || !(4096..=65536).contains(&c) {
+            return Err(format!(
+                "cluster size {c} is not a power of two from 4096 to 65536 bytes"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for VolumeOptions {
@@ -214,9 +244,16 @@ impl Default for VolumeOptions {
             max_reparse_points: MAX_REPARSE_POINTS_IN_PATH,
             default_uid: 0,
             default_gid: 0,
+            cluster_size: DEFAULT_CLUSTER_SIZE,
+            capacity: None,
+            sparse_on_extend: false,
         }
     }
 }
+
+/// A default NTFS volume's cluster: 4 KiB for volumes up to 16 TB (MS docs, "Default cluster
+/// size for NTFS, FAT, and exFAT"; A8).
+pub const DEFAULT_CLUSTER_SIZE: u32 = 4096;
 
 /// NTFS's limit of names per file: "maximum number of hard links ... is 1023 per file" beyond
 /// the first (CreateHardLinkW docs; A1).

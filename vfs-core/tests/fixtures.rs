@@ -443,7 +443,7 @@ fn name_with_a_colon_is_refused_a5() {
             "\"file:stream\"",
             "':'",
             "STATUS_OBJECT_NAME_INVALID",
-            "ntfs-semantics A5",
+            "docs/NTFS-RULES.md A5",
         ],
     );
     assert_refused(
@@ -462,7 +462,7 @@ fn junction_on_a_file_is_refused_a3() {
             "junction \"j\" on a file",
             "mount points need an empty directory",
             "STATUS_NOT_A_DIRECTORY",
-            "ntfs-semantics A3",
+            "docs/NTFS-RULES.md A3",
         ],
     );
     // The same through a raw mount point buffer.
@@ -490,7 +490,7 @@ fn the_1025th_link_is_refused_a1() {
             "\"d/one-too-many\"",
             "at most 1024 names",
             "STATUS_TOO_MANY_LINKS",
-            "ntfs-semantics A1",
+            "docs/NTFS-RULES.md A1",
         ],
     );
     // 1024 names are fine.

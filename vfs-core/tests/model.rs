@@ -3,7 +3,7 @@
 //! truncate, open and close of handles, delete dispositions, delete-on-close, symbolic links
 //! relative and absolute to files and directories, junctions, set and delete of reparse points,
 //! the case-sensitive flag, path resolution), runs each against a [`Volume`] and against
-//! `Model`, a small reference written from `shared/ntfs-semantics.md`, and after every step
+//! `Model`, a small reference written from `docs/NTFS-RULES.md`, and after every step
 //! compares:
 //!
 //! * the outcome: success, or the exact [`Error`], of engine and model;

@@ -16,6 +16,15 @@ pub struct MountArgs {
     /// `D:\x` then read as `/srv/d/x`. Repeatable.
     #[arg(long = "map-drive", value_name = "LETTER=PATH", value_parser = parse_map)]
     pub map_drive: Vec<(char, PathBuf)>,
+    /// The drive letter mapped to the host root (`/`), so that `ln -s /abs/host/path` stores
+    /// an NTFS symbolic link to `Z:\abs\host\path` that reads back as the path given and
+    /// that the kernel follows (Z:, as Wine maps it to `/`). Linux mounts only.
+    #[arg(long, default_value = "Z", value_parser = parse_letter)]
+    pub host_drive: char,
+    /// Map no letter to the host root: `ln -s` to an absolute host path outside every
+    /// `--map-drive` directory fails with EPERM.
+    #[arg(long, conflicts_with = "host_drive")]
+    pub no_host_links: bool,
     /// Make the root directory case-sensitive (new subdirectories inherit it), like
     /// `fsutil file setCaseSensitiveInfo`.
     #[arg(long)]
@@ -44,6 +53,92 @@ pub struct MountArgs {
     /// `ntlinkfs unmount MOUNTPOINT` unmounts and returns once the image is saved.
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
+    /// The drive's size, e.g. `--size 2G` (suffixes K, M, G, T: powers of 1024; plain bytes
+    /// otherwise). Writes past it fail with ENOSPC, and `df` shows it. Default: half of the
+    /// memory available when mounting (MemAvailable), because the drive lives in memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: Option<u64>,
+    /// Bytes per cluster, the unit of allocation (`du`, `df`): 4096 as on a default NTFS
+    /// volume; a power of two from 4096 to 65536, suffixes allowed (`64K`).
+    #[arg(long, value_name = "BYTES", default_value = "4096", value_parser = parse_cluster)]
+    pub cluster_size: u32,
+    /// Mount even on a directory that holds files (they are hidden while mounted), like
+    /// FUSE's `nonempty`.
+    #[arg(long)]
+    pub nonempty: bool,
+}
+
+/// Parses a size: digits with an optional K/M/G/T suffix (powers of 1024, case-insensitive,
+/// an optional trailing `B` or `iB`).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let upper = t.to_ascii_uppercase();
+    let body = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match body.chars().last() {
+        Some('K') => (&body[..body.len() - 1], 10),
+        Some('M') => (&body[..body.len() - 1], 20),
+        Some('G') => (&body[..body.len() - 1], 30),
+        Some('T') => (&body[..body.len() - 1], 40),
+        _ => (body, 0),
+    };
+    let bad = || {
+        format!("'{s}' is not a size: give a number with an optional K, M, G or T suffix (e.g. 2G)")
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("'{s}' is too large"))?;
+    if bytes == 0 {
+        return Err(format!("'{s}': the size must be more than 0"));
+    }
+    Ok(bytes)
+}
+
+fn parse_cluster(s: &str) -> Result<u32, String> {
+    let n = parse_size(s)?;
+    let c = u32::try_from(n).map_err(|_| format!("cluster size '{s}' is too large"))?;
+    let o = vfs_core::VolumeOptions {
+        cluster_size: c,
+        ..Default::default()
+    };
+    o.validate()?;
+    Ok(c)
+}
+
+/// The default size: half of MemAvailable from /proc/meminfo at mount time (the drive's data
+/// lives in this process's memory, and the other half is left to the machine, so a runaway
+/// writer gets ENOSPC long before the OOM killer ends the daemon); 1 GiB if /proc/meminfo
+/// cannot be read.
+pub(crate) fn default_size() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| mem_available(&m))
+        .map_or(1 << 30, |b| b / 2)
+}
+
+/// MemAvailable in bytes from /proc/meminfo's text.
+pub(crate) fn mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// A size for people: `2.0 GiB`.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
 }
 
 /// Parses a drive letter (`C`, `c`, `C:`).
@@ -90,6 +185,11 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         default_uid: unsafe { libc::geteuid() },
         // SAFETY: as above.
         default_gid: unsafe { libc::getegid() },
+        cluster_size: a.cluster_size,
+        capacity: Some(a.size.unwrap_or_else(default_size)),
+        // Linux programs make sparse files by seeking or truncating past the end; ntfs-3g
+        // marks such files sparse (A8), and so does the mount.
+        sparse_on_extend: true,
         ..VolumeOptions::default()
     };
     for (letter, path) in &a.map_drive {
@@ -99,7 +199,20 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         vo.drive_map
             .insert(*letter, path.to_string_lossy().into_owned());
     }
+    let host_drive = host_drive(&a)?;
+    if let Some(letter) = host_drive {
+        vo.drive_map.insert(letter, "/".into());
+    }
     let volume = Arc::new(build_volume(&a, vo)?);
+    // A fixture's `[volume]` table or an image brings its own drive letter; links to that
+    // letter land on the volume, so it cannot also be the host root's.
+    let drive_letter = volume.options().drive_letter;
+    if host_drive == Some(drive_letter) {
+        anyhow::bail!(
+            "the drive's letter {drive_letter}: (from its fixture or image) is the host root's \
+             letter: choose another with --host-drive, or pass --no-host-links"
+        );
+    }
 
     // SIGINT and SIGTERM are blocked in every thread (set before any thread starts) and
     // taken by one thread with sigwait, which asks for the unmount.
@@ -107,6 +220,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     let mut opts = backend_fuse::MountOptions {
         allow_other: a.allow_other,
         read_only: a.read_only,
+        nonempty: a.nonempty,
         // Shown to `ntlinkfs unmount`, which says where the drive went.
         image: a.image.as_ref().map(std::path::absolute).transpose()?,
         ..Default::default()
@@ -117,11 +231,18 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     }
     let handle = backend_fuse::mount(volume.clone(), &a.mountpoint, &opts)?;
     println!(
-        "ntlinkfs: drive {}: mounted at {} (ready)",
-        a.drive_letter,
-        handle.mountpoint().display()
+        "{}",
+        ready_line(drive_letter, handle.mountpoint(), host_drive)
     );
     std::io::stdout().flush()?;
+    let sp = volume.space();
+    eprintln!(
+        "ntlinkfs: size {} ({} clusters of {} bytes), {} used",
+        human(sp.total_clusters * sp.cluster_size),
+        sp.total_clusters,
+        sp.cluster_size,
+        human(sp.used_bytes)
+    );
 
     let (tx, rx) = mpsc::channel::<i32>();
     let unmounter = handle.unmounter();
@@ -160,6 +281,50 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// The letter mapped to the host root, if any: `--host-drive` (default Z) unless
+/// `--no-host-links`. It must be neither the volume's own letter nor a letter `--map-drive`
+/// gives another directory (an explicit `--map-drive Z=/` is the same mapping).
+#[cfg(target_os = "linux")]
+fn host_drive(a: &MountArgs) -> anyhow::Result<Option<char>> {
+    if a.no_host_links {
+        return Ok(None);
+    }
+    let letter = a.host_drive;
+    if letter == a.drive_letter {
+        anyhow::bail!(
+            "the host root's letter {letter}: is the volume's own drive letter: choose another \
+             with --host-drive, or pass --no-host-links"
+        );
+    }
+    if let Some((_, p)) = a
+        .map_drive
+        .iter()
+        .find(|(l, p)| *l == letter && p != std::path::Path::new("/"))
+    {
+        anyhow::bail!(
+            "--map-drive {letter}={} takes the host root's letter {letter}: choose another \
+             with --host-drive, or pass --no-host-links",
+            p.display()
+        );
+    }
+    Ok(Some(letter))
+}
+
+/// The one line printed when the drive can be used.
+#[cfg(target_os = "linux")]
+fn ready_line(letter: char, mountpoint: &std::path::Path, host: Option<char>) -> String {
+    match host {
+        Some(h) => format!(
+            "ntlinkfs: drive {letter}: mounted at {}, host / on {h}: (ready)",
+            mountpoint.display()
+        ),
+        None => format!(
+            "ntlinkfs: drive {letter}: mounted at {} (ready)",
+            mountpoint.display()
+        ),
+    }
+}
+
 /// The volume to mount: from an existing image, from a fixture, or empty. The command line's
 /// read-only flag, drive map and owner apply to a loaded image; a fixture takes its drive letter,
 /// case sensitivity, delete semantics and link limit from its `[volume]` table.
@@ -181,7 +346,13 @@ fn build_volume(a: &MountArgs, vo: vfs_core::VolumeOptions) -> anyhow::Result<vf
         o.read_only = vo.read_only;
         o.drive_map = vo.drive_map.clone();
         snap.set_options(&o);
-        return Volume::from_snapshot(snap).map_err(|e| anyhow::anyhow!("{}: {e}", img.display()));
+        return Volume::from_snapshot_sized(snap, &vo).map_err(|e| match e {
+            vfs_core::SizedLoadError::TooLarge { needs, size } => anyhow::anyhow!(
+                "{}: the drive needs {needs} bytes, more than --size {size}: give a larger --size",
+                img.display()
+            ),
+            other => anyhow::anyhow!("{}: {other}", img.display()),
+        });
     }
     if let Some(fx) = &a.fixture {
         let fixture = vfs_core::fixture::Fixture::read(fx).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -227,6 +398,8 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         } else {
             vfs_core::DeleteSemantics::Posix
         },
+        cluster_size: a.cluster_size,
+        capacity: Some(a.size.unwrap_or_else(default_size)),
         ..Default::default()
     };
     for (l, path) in &a.map_drive {
@@ -282,5 +455,39 @@ mod tests {
         if cfg!(windows) {
             assert!(parse_map("d=/srv/d").is_err());
         }
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("10MB"), Ok(10 << 20));
+        for bad in [
+            "",
+            "G",
+            "2X",
+            "-1",
+            "1.5G",
+            "0",
+            "0K",
+            "99999999999T",
+            "2 G",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_cluster("64K"), Ok(65536));
+        assert!(parse_cluster("1000").unwrap_err().contains("cluster size"));
+    }
+
+    #[test]
+    fn default_size_is_half_of_mem_available() {
+        let meminfo =
+            "MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    8000000 kB\n";
+        assert_eq!(mem_available(meminfo), Some(8_000_000 * 1024));
+        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
+        assert!(default_size() > 0);
     }
 }

@@ -1,4 +1,4 @@
-//! The cases, one module per rule of `ntfs-semantics.md`, and small helpers they share.
+//! The cases, one module per rule of `docs/NTFS-RULES.md`, and small helpers they share.
 //!
 //! Ids: `H` hard links (A1), `D` deletion (A2), `J` junctions and reparse data (A3), `S`
 //! symbolic links (A4), `N` names (A5), `R` rename (A6), `X` POSIX special files stored as
@@ -33,7 +33,7 @@ pub fn all() -> Vec<Case> {
 
 // ------------------------------------------------------------------------------ sources
 
-pub(crate) const DIGEST: &str = "ntfs-semantics.md";
+pub(crate) const NTFS_RULES: &str = "docs/NTFS-RULES.md";
 pub(crate) const CREATE_HARD_LINK: &str =
     "CreateHardLinkW, https://learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-createhardlinkw";
 pub(crate) const HARD_LINKS_AND_JUNCTIONS: &str =

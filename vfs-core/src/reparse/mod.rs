@@ -23,7 +23,7 @@
 //!
 //! The builders and [`symlink_for_target`] / [`junction_for_target`] produce the layouts
 //! that the Windows writers produce (CreateSymbolicLinkW, `mklink /J`), see rules A3 and A4
-//! of `ntfs-semantics.md`.
+//! of `docs/NTFS-RULES.md`.
 //!
 //! This module is plain data manipulation: no OS calls, std only, and no input can make
 //! it panic.

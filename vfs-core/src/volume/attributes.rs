@@ -20,6 +20,12 @@ impl Volume {
         let _s = trace_span!(target: "vfs_core", "set_attributes").entered();
         self.writable()?;
         let mut st = self.state.write();
+        if !st.get(id)?.is_dir() {
+            // A8: the sparse flag decides what the data is charged; clearing it can fail
+            // with DiskFull, and then nothing changes.
+            let sparse = attributes & attrs::SPARSE_FILE != 0;
+            super::contents::set_sparse_locked(&mut st, id, sparse, self.opts.capacity)?;
+        }
         let inode = st.get_mut(id)?;
         let fixed = inode.attributes & (attrs::DIRECTORY | attrs::REPARSE_POINT);
         inode.attributes = fixed | (attributes & attrs::SETTABLE);
@@ -128,6 +134,17 @@ impl Volume {
     pub fn set_xattr(&self, id: FileId, name: &str, value: Option<&[u8]>) -> Result<()> {
         self.writable()?;
         let mut st = self.state.write();
+        // A8: xattrs are charged name + value bytes.
+        let old = st
+            .get(id)?
+            .extra
+            .as_ref()
+            .and_then(|e| e.xattrs.get(name))
+            .map_or(0, |v| (name.len() + v.len()) as u64);
+        let new = value.map_or(0, |v| (name.len() + v.len()) as u64);
+        if value.is_some() {
+            st.recharge(old, new, self.opts.capacity)?;
+        }
         let inode = st.get_mut(id)?;
         match value {
             Some(v) => {
@@ -146,6 +163,10 @@ impl Volume {
                 if !removed {
                     return Err(Error::ObjectNameNotFound);
                 }
+                st.recharge(old, 0, None)?;
+                let inode = st.get_mut(id)?;
+                inode.times.change = now();
+                return Ok(());
             }
         }
         inode.times.change = now();

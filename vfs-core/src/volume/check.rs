@@ -133,6 +133,20 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
     if st.get(st.root).is_err() {
         errs.push("root is gone".into());
     }
+    // 7. The running total of charged space equals a recount (A8), within the volume's size.
+    let recount = st.recount(st.cluster);
+    if recount != st.used {
+        errs.push(format!(
+            "space: running total {} bytes != {recount} recounted",
+            st.used
+        ));
+    }
+    if let Some(cap) = opts.capacity.filter(|&c| st.used > c) {
+        errs.push(format!(
+            "space: {} bytes used, more than the size {cap}",
+            st.used
+        ));
+    }
     if errs.is_empty() {
         Ok(())
     } else {

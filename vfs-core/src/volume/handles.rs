@@ -2,7 +2,6 @@
 //! (IoCheckShareAccess), the delete disposition (A2), close with its deletes, and pins (backend
 //! references that keep an inode valid without NT meaning).
 
-use super::inode::Body;
 use super::resolve::{parse_user_path, walk, Walked};
 use super::store::{Handle, State};
 use super::Volume;
@@ -105,19 +104,24 @@ impl Volume {
                     opts.delete_on_close,
                 )?;
                 if truncate {
-                    let inode = st.get_mut(id)?;
-                    if let Body::File(d) = &mut inode.body {
-                        d.set_size(0)?;
+                    if !st.get(id)?.is_dir() {
+                        // Frees the data's clusters (A8).
+                        super::contents::set_size_locked(&mut st, id, 0, false, None)?;
                     }
-                    if opts.open_reparse_point && inode.reparse().is_some() {
+                    let inode = st.get_mut(id)?;
+                    if let Some(rp) = inode.reparse().filter(|_| opts.open_reparse_point) {
                         // A reparse point opened as itself and overwritten stops being one:
                         // the file becomes a plain, empty file (WinBtrfs reparse.cpp "Overwrite
                         // symlink" then "Check symlink overwritten": directory entry tag 0).
                         // WinBtrfs tests FILE_OVERWRITE; FILE_OVERWRITE_IF and FILE_SUPERSEDE
-                        // overwrite an existing file alike (MS-FSA 2.1.5.1.2, Open of an Existing File; it says
-                        // nothing of reparse points) [VERIFY on Windows].
+                        // overwrite an existing file alike (MS-FSA 2.1.5.1.2, Open of an
+                        // Existing File; it says nothing of reparse points) [VERIFY on Windows].
+                        // The buffer's bytes were charged to the volume (A8): give them back.
+                        let freed = rp.as_bytes().len() as u64;
                         inode.clear_reparse();
+                        st.recharge(freed, 0, None)?;
                     }
+                    let inode = st.get_mut(id)?;
                     let t = now();
                     inode.times.last_write = t;
                     inode.times.change = t;

@@ -157,6 +157,10 @@ impl Inode {
             Body::File(_) => None,
         }
     }
+    /// Does the file hold data (a file with end of file above 0)?
+    pub fn has_data(&self) -> bool {
+        self.data().is_some_and(|d| d.has_data())
+    }
     pub fn data(&self) -> Option<&FileData> {
         match &self.body {
             Body::File(d) => Some(d),

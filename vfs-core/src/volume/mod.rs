@@ -45,10 +45,12 @@ mod reparse_points;
 mod resolve;
 mod share;
 mod snapshot;
+mod space;
 mod store;
 
 pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
+pub use snapshot::SizedLoadError;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
@@ -99,6 +101,22 @@ pub struct LinkTarget {
     pub relative: bool,
 }
 
+/// What [`Volume::space`] reports (A8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes per cluster.
+    pub cluster_size: u64,
+    /// The volume's size in clusters (`VolumeOptions::capacity` rounded down; with no limit,
+    /// as many as a u64 of bytes holds).
+    pub total_clusters: u64,
+    /// Clusters the files occupy: their records, data clusters, xattrs and reparse data.
+    pub used_clusters: u64,
+    /// `total_clusters - used_clusters`.
+    pub free_clusters: u64,
+    /// The exact byte total behind `used_clusters`.
+    pub used_bytes: u64,
+}
+
 /// Prefix of the POSIX form of a link to a drive letter nobody mapped: a path that does not
 /// exist on the host, so the link dangles, and that still shows the letter
 /// (`/.ntlinkfs-unmapped/D:/dir`).
@@ -106,14 +124,21 @@ pub const UNMAPPED_PREFIX: &str = "/.ntlinkfs-unmapped";
 
 impl Volume {
     /// A new, empty volume.
+    ///
+    /// Options that [`VolumeOptions::validate`] refuses (a cluster size the engine cannot
+    /// count in) are replaced by the default cluster size: check them first.
     pub fn new(mut opts: VolumeOptions) -> Volume {
+        if opts.validate().is_err() {
+            opts.cluster_size = DEFAULT_CLUSTER_SIZE;
+        }
         opts.drive_letter = opts.drive_letter.to_ascii_uppercase();
         opts.drive_map = opts
             .drive_map
             .into_iter()
             .map(|(k, v)| (k.to_ascii_uppercase(), v))
             .collect();
-        let state = State::new(opts.case_sensitive, opts.default_uid, opts.default_gid);
+        let mut state = State::new(opts.case_sensitive, opts.default_uid, opts.default_gid);
+        state.set_cluster(u64::from(opts.cluster_size));
         Volume {
             opts,
             state: RwLock::new(state),
@@ -142,6 +167,24 @@ impl Volume {
     pub fn check(&self) -> std::result::Result<(), CheckError> {
         let st = self.state.read();
         check::check(&st, &self.opts)
+    }
+
+    /// The volume's size and what its files occupy (A8), for statfs / GetDiskFreeSpaceEx.
+    pub fn space(&self) -> Space {
+        let st = self.state.read();
+        let cluster = st.cluster;
+        let used_clusters = st.used.div_ceil(cluster);
+        let total_clusters = match self.opts.capacity {
+            Some(c) => c / cluster,
+            None => used_clusters.max(u64::MAX / cluster),
+        };
+        Space {
+            cluster_size: cluster,
+            total_clusters,
+            used_clusters,
+            free_clusters: total_clusters.saturating_sub(used_clusters),
+            used_bytes: st.used,
+        }
     }
 
     /// Number of live files and directories (root included).

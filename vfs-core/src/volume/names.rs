@@ -142,6 +142,8 @@ impl Volume {
             return Err(Error::NameCollision);
         }
         let inherit_cs = pdir.case_sensitive;
+        // A8: a new file needs a file record.
+        st.fits(super::space::FILE_RECORD, self.opts.capacity)?;
         let t = now();
         let mut attributes = new.attributes & attrs::SETTABLE;
         let body = match new.kind {

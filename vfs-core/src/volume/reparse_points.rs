@@ -50,6 +50,9 @@ impl Volume {
             // afterwards through the handle is kept.
             return Err(Error::ReparseDataInvalid);
         }
+        // A8: reparse data is charged byte for byte.
+        let old = inode.reparse().map_or(0, |r| r.as_bytes().len() as u64);
+        st.recharge(old, rp.as_bytes().len() as u64, self.opts.capacity)?;
         let inode = st.get_mut(id)?;
         inode.set_reparse(rp);
         inode.times.change = now();
@@ -89,7 +92,9 @@ impl Volume {
         if old.guid() != guid {
             return Err(Error::ReparseAttributeConflict);
         }
+        let freed = old.as_bytes().len() as u64;
         inode.clear_reparse();
+        st.recharge(freed, 0, None)?;
         Ok(())
     }
 
@@ -99,10 +104,12 @@ impl Volume {
         self.writable()?;
         let mut st = self.state.write();
         let inode = st.get_mut(id)?;
-        if inode.reparse().is_none() {
+        let Some(old) = inode.reparse() else {
             return Err(Error::NotAReparsePoint);
-        }
+        };
+        let freed = old.as_bytes().len() as u64;
         inode.clear_reparse();
+        st.recharge(freed, 0, None)?;
         Ok(())
     }
 
@@ -189,7 +196,11 @@ impl Volume {
         if rp.is_mount_point() && new.kind != FileKind::Directory {
             return Err(Error::NotADirectory);
         }
+        // A8: the record and the reparse data must both fit.
+        let bytes = rp.as_bytes().len() as u64;
+        st.fits(super::space::FILE_RECORD + bytes, self.opts.capacity)?;
         let id = self.create_locked(st, parent, name, new)?;
+        st.recharge(0, bytes, None)?;
         st.get_mut(id)?.set_reparse(rp);
         Ok(id)
     }

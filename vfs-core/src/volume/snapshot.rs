@@ -3,12 +3,13 @@
 //! builds the store for them.
 //!
 //! A snapshot is the drive as it would be once every handle closed: delete-pending names go
-//! (legacy semantics drop them at the last close, ntfs-semantics A2) and so do files that only
+//! (legacy semantics drop them at the last close, docs/NTFS-RULES.md A2) and so do files that only
 //! a handle or a backend pin keeps alive. Handles and pins themselves are never saved.
 
 use super::check;
 use super::dir_index::Dir;
 use super::inode::{Body, Extra, Inode, Link};
+use super::space;
 use super::store::State;
 use super::Volume;
 use crate::data::{FileData, CHUNK_SIZE};
@@ -18,7 +19,7 @@ use crate::snapshot::{
     Bytes, InconsistentSnapshot, SnapBody, SnapChunk, SnapFile, SnapLink, SnapOptions, Snapshot,
     MAX_CHUNK,
 };
-use crate::types::{attrs, FileId, Times, MAX_FILE_SIZE};
+use crate::types::{attrs, FileId, Times, VolumeOptions, MAX_FILE_SIZE};
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -56,7 +57,27 @@ impl Volume {
     /// size — and [`Volume::check`] runs on the result; any failure is
     /// [`InconsistentSnapshot`] and no volume is made.
     pub fn from_snapshot(snapshot: Snapshot) -> Result<Volume, InconsistentSnapshot> {
-        build(snapshot).map_err(InconsistentSnapshot)
+        build(snapshot, &VolumeOptions::default()).map_err(InconsistentSnapshot)
+    }
+
+    /// [`Volume::from_snapshot`] with the options images do not keep taken from `sizing`:
+    /// cluster size, capacity and `sparse_on_extend` (A8). A drive that needs more than the
+    /// capacity is [`SizedLoadError::TooLarge`], with both sizes.
+    pub fn from_snapshot_sized(
+        snapshot: Snapshot,
+        sizing: &VolumeOptions,
+    ) -> Result<Volume, SizedLoadError> {
+        let unlimited = VolumeOptions {
+            capacity: None,
+            ..sizing.clone()
+        };
+        let mut v = build(snapshot, &unlimited).map_err(InconsistentSnapshot)?;
+        let needs = v.state.read().used;
+        if let Some(size) = sizing.capacity.filter(|&c| needs > c) {
+            return Err(SizedLoadError::TooLarge { needs, size });
+        }
+        v.opts.capacity = sizing.capacity;
+        Ok(v)
     }
 
     /// The engine's own comparison: are the two drives the same in every saved detail — names
@@ -322,9 +343,31 @@ fn canonical_tree(s: &Snapshot) -> (SnapOptions, Vec<TreeFile>) {
 // ---------------------------------------------------------------------------------------
 // Import
 
-fn build(s: Snapshot) -> Result<Volume, String> {
+/// Why [`Volume::from_snapshot_sized`] made no volume.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizedLoadError {
+    /// The snapshot breaks an invariant.
+    #[error(transparent)]
+    Inconsistent(#[from] InconsistentSnapshot),
+    /// The drive needs more than the volume's size (A8).
+    #[error("the drive needs {needs} bytes, more than the volume's size of {size} bytes")]
+    TooLarge {
+        /// Bytes the drive's files are charged.
+        needs: u64,
+        /// The capacity asked for.
+        size: u64,
+    },
+}
+
+fn build(s: Snapshot, sizing: &VolumeOptions) -> Result<Volume, String> {
     s.options.validate()?;
-    let opts = s.options.to_options();
+    sizing.validate()?;
+    let opts = VolumeOptions {
+        cluster_size: sizing.cluster_size,
+        capacity: sizing.capacity,
+        sparse_on_extend: sizing.sparse_on_extend,
+        ..s.options.to_options()
+    };
     let nslots = s.generations.len();
     let lookup_err = |what: &str, id: FileId| format!("{what} {id} names no file in the image");
     // Generations live in 1..2^31 (bit 63 of a FileId is the engine's delete-pending flag in
@@ -423,6 +466,7 @@ fn build(s: Snapshot) -> Result<Volume, String> {
 
     // The store.
     let mut st = State::new(opts.case_sensitive, opts.default_uid, opts.default_gid);
+    st.set_cluster(u64::from(opts.cluster_size));
     let mut inodes = Vec::with_capacity(s.files.len());
     for f in s.files {
         let id = FileId(f.id);
@@ -478,11 +522,20 @@ fn build(s: Snapshot) -> Result<Volume, String> {
         if extra != Extra::default() {
             inode.extra = Some(Box::new(extra));
         }
+        // A8: whether the data left the file record is not kept; decide it as the data's
+        // growth would have (a file once larger and cut back reads as resident again).
+        let limit = space::limit_of(&inode);
+        if let Body::File(d) = &mut inode.body {
+            if d.size() > limit {
+                d.make_non_resident();
+            }
+        }
         inodes.push((id.slot(), inode));
     }
     st.inodes = inodes.into_iter().collect();
     st.generations = s.generations;
     st.root = FileId(s.root);
+    st.used = st.recount(st.cluster);
     check::check(&st, &opts).map_err(|e| e.to_string())?;
     Ok(Volume {
         opts,

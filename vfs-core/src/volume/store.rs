@@ -43,6 +43,10 @@ pub(crate) struct State {
     pub share: HashMap<FileId, ShareAccess>,
     pub next_handle: u64,
     pub root: FileId,
+    /// Bytes per cluster (`VolumeOptions::cluster_size`).
+    pub cluster: u64,
+    /// Bytes charged to all files together (A8, `space.rs`); `check()` recounts it.
+    pub used: u64,
 }
 
 impl State {
@@ -54,6 +58,8 @@ impl State {
             share: HashMap::new(),
             next_handle: 1,
             root: FileId(0),
+            cluster: u64::from(DEFAULT_CLUSTER_SIZE),
+            used: 0,
         };
         let t = now();
         let root = st.alloc(Inode {
@@ -80,8 +86,10 @@ impl State {
         st
     }
 
-    /// Puts an inode in the slab and gives it a fresh FileId.
+    /// Puts an inode in the slab and gives it a fresh FileId; charges its file record (A8:
+    /// the caller checked that it fits).
     pub fn alloc(&mut self, inode: Inode) -> FileId {
+        self.used += super::space::charge(&inode, self.cluster);
         let entry = self.inodes.vacant_entry();
         let slot = entry.key();
         if self.generations.len() <= slot {
@@ -144,6 +152,13 @@ impl State {
 
     /// Removes a directory entry and the file's back link; frees the file if nothing holds it.
     pub fn unlink_entry(&mut self, parent: FileId, display: &[u16], t: FileTime) -> Option<FileId> {
+        let id = self.remove_entry(parent, display, t)?;
+        self.maybe_free(id);
+        Some(id)
+    }
+
+    /// Removes a directory entry and the file's back link, nothing more.
+    fn remove_entry(&mut self, parent: FileId, display: &[u16], t: FileTime) -> Option<FileId> {
         let dir_inode = self.get_mut(parent).ok()?;
         let named = dir_inode.dir_mut()?.remove_exact(display)?;
         dir_inode.times.last_write = t;
@@ -159,20 +174,14 @@ impl State {
             }
             inode.times.change = t;
         }
-        self.maybe_free(id);
         Some(id)
     }
 
     /// Removes a directory entry and back link without freeing the file (it is about to get
     /// another name).
     pub fn unlink_entry_keep(&mut self, parent: FileId, display: &[u16], id: FileId, t: FileTime) {
-        if let Ok(inode) = self.get_mut(id) {
-            inode.pins += 1;
-        }
-        self.unlink_entry(parent, display, t);
-        if let Ok(inode) = self.get_mut(id) {
-            inode.pins -= 1;
-        }
+        let removed = self.remove_entry(parent, display, t);
+        debug_assert!(removed.is_none_or(|r| r == id), "the entry names {id}");
     }
 
     /// Frees a file that has no name, no open handle and no backend reference
@@ -183,8 +192,22 @@ impl State {
         }
         if let Ok(inode) = self.get(id) {
             if inode.links.is_empty() && inode.opens == 0 && inode.pins == 0 {
+                // A8: the space comes back when the file goes, i.e. at its last close for a
+                // file deleted while open (as on NTFS).
+                let charge = super::space::charge(inode, self.cluster);
+                self.used -= charge.min(self.used);
                 self.inodes.remove(id.slot());
                 self.share.remove(&id);
+            } else if inode.links.is_empty() && inode.opens == 0 && inode.has_data() {
+                // Only a backend reference (a FUSE lookup count, which the kernel drops when
+                // it pleases) keeps it: nothing can open it any more, so its data goes now
+                // and the space comes back at once, as on NTFS (A8). The record stays
+                // until the reference goes.
+                let cluster = self.cluster;
+                let inode = self.get_mut(id).expect("checked above");
+                let freed = super::space::data_charge(inode, cluster);
+                inode.body = Body::File(Default::default());
+                self.used -= freed.min(self.used);
             }
         }
     }
@@ -259,9 +282,13 @@ impl State {
 
     pub fn stat(&self, id: FileId) -> Result<Stat> {
         let inode = self.get(id)?;
-        let (size, allocated) = match &inode.body {
-            Body::File(d) => (d.size(), d.allocated()),
-            Body::Dir(_) => (0, 0),
+        let (size, allocated, resident) = match &inode.body {
+            Body::File(d) => (d.size(), d.allocated(), !d.non_resident()),
+            Body::Dir(_) => (0, 0, false),
+        };
+        let allocation_size = match inode.dir() {
+            Some(d) => super::space::dir_index_allocation(d.count, self.cluster),
+            None => super::space::data_charge(inode, self.cluster),
         };
         let mut pending = 0u32;
         // A name is delete-pending only while the file has a handle open (A2; `check`
@@ -286,6 +313,8 @@ impl State {
             attributes,
             size,
             allocated,
+            allocation_size,
+            resident,
             links: total - pending,
             total_links: total,
             times: inode.times,

@@ -1,4 +1,4 @@
-//! Unit tests, one or more per rule; names cite the rule (ntfs-semantics.md ids).
+//! Unit tests, one or more per rule; names cite the rule (docs/NTFS-RULES.md ids).
 
 use super::*;
 use crate::reparse::{self, ReparseBuffer};
