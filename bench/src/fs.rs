@@ -165,6 +165,26 @@ pub fn meta(t: &PathTarget, cfg: &Config, sink: Sink) -> Result<()> {
     }
     std::fs::remove_dir(&d)?;
 
+    // Repeated misses, as PATH, include and import probing make them: stat of names that do
+    // not exist in a directory that does, a first pass and then a timed second pass (what a
+    // negative-entry cache would answer without a round trip; issue 17 item 3).
+    let md = t.dir.join("miss");
+    fresh_dir(&md)?;
+    let missing: Vec<CString> = (0..n)
+        .map(|i| cpath(&md.join(format!("missing-{i:07}.js"))))
+        .collect::<Result<_>>()?;
+    let probe = |p: &CString| -> Result<()> {
+        match lstat_raw(p) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            Err(e) => bail!("stat {}: {e}, expected ENOENT", p.to_string_lossy()),
+            Ok(_) => bail!("{} exists, expected ENOENT", p.to_string_lossy()),
+        }
+    };
+    missing.iter().try_for_each(probe)?;
+    let secs = timed(|| missing.iter().try_for_each(probe))?;
+    sink("meta/miss", ops(n, secs));
+    std::fs::remove_dir(&md)?;
+
     let ld = t.dir.join("list");
     fresh_dir(&ld)?;
     for i in 0..cfg.list_entries {
@@ -353,7 +373,67 @@ pub fn store(t: &PathTarget, cfg: &Config, sink: Sink) -> Result<()> {
         );
     }
     sink("store/walk", ops(files, secs));
+
+    // The store walked by itself, as `pnpm store status` and `pnpm store prune` do: list each
+    // directory and lstat each entry, following nothing.
+    let mut entries = 0usize;
+    let secs = timed(|| lstat_tree(&store, &mut entries))?;
+    // Every file, every package directory and its lib/.
+    let want = cfg.store_files + 2 * lay.packages.len();
+    if entries != want {
+        bail!(
+            "the store walk found {entries} entries in {}, expected {want}",
+            store.display()
+        );
+    }
+    sink("store/store-walk", ops(entries, secs));
+
+    // `rm -rf` of every project's node_modules (the real rm, one process for all of them):
+    // the hard links, the .pnpm directories, and the node_modules/<pkg> junctions or symlinks,
+    // which rm unlinks without following. Counted first, outside the clock.
+    let nms: Vec<PathBuf> = (0..cfg.projects)
+        .map(|p| root.join(format!("p{p}")).join("node_modules"))
+        .collect();
+    let mut names = 0usize;
+    for nm in &nms {
+        lstat_tree(nm, &mut names)?;
+        names += 1;
+    }
+    let secs = timed(|| {
+        let out = std::process::Command::new("rm")
+            .arg("-rf")
+            .args(&nms)
+            .output()
+            .context("running rm -rf (coreutils)")?;
+        if !out.status.success() {
+            bail!(
+                "rm -rf of the node_modules trees failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    })?;
+    if let Some(nm) = nms.iter().find(|nm| nm.symlink_metadata().is_ok()) {
+        bail!("{} is still there after rm -rf", nm.display());
+    }
+    sink("store/rm-rf", ops(names, secs));
     std::fs::remove_dir_all(&root).with_context(|| format!("removing {}", root.display()))?;
+    Ok(())
+}
+
+/// Lists every directory below `p` and lstats every entry, following no link; counts entries.
+fn lstat_tree(p: &Path, entries: &mut usize) -> Result<()> {
+    for e in std::fs::read_dir(p).with_context(|| format!("listing {}", p.display()))? {
+        let e = e?;
+        let path = e.path();
+        let md = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("lstat {}", path.display()))?;
+        *entries += 1;
+        if md.is_dir() {
+            lstat_tree(&path, entries)?;
+        }
+    }
     Ok(())
 }
 
@@ -653,10 +733,16 @@ mod tests {
         assert_eq!(count("meta/create"), 20);
         assert_eq!(count("meta/unlink"), 40);
         assert_eq!(count("meta/readdir"), 60);
+        assert_eq!(count("meta/miss"), 20);
         assert_eq!(count("store/link"), 50);
         assert_eq!(count("store/junction"), 6);
         assert_eq!(count("store/walk"), 50);
-        assert_eq!(got.len(), 15);
+        // 25 files, 3 package directories and their lib/.
+        assert_eq!(count("store/store-walk"), 31);
+        // Per project: node_modules, .pnpm, 3 x (pkg@1.0.0, node_modules, pkg, lib), 25 links,
+        // 3 node_modules/<pkg> links.
+        assert_eq!(count("store/rm-rf"), 2 * (2 + 12 + 25 + 3));
+        assert_eq!(got.len(), 18);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! `ntlinkfs bench`: ntlinkfs side by side with what a user would pick instead, in one run.
 //!
 //! Targets: a fresh tmpfs (the kernel's in-memory filesystem: the limit), real NTFS through
-//! ntfs-3g on an mkntfs image (what a Linux user has today), the ntlinkfs FUSE mount, and the
-//! engine in process. Workloads: metadata, a pnpm-style package store, sequential and random
+//! ntfs-3g on an mkntfs image (what a Linux user has today), the ntlinkfs FUSE mount, the
+//! ceiling (a minimal in-tree FUSE file system with no semantics: what any FUSE daemon can
+//! reach, `ceiling.rs`), and the engine in process. Workloads: metadata, a pnpm-style package store, sequential and random
 //! data, mount-to-ready time, and engine memory per file. The syscall workloads are written once
 //! against a directory path (`fs.rs`) and run unchanged on tmpfs, ntfs-3g and the FUSE
 //! mount; the engine runs the same steps through [`vfs_core::Volume`] (`engine.rs`).
@@ -22,6 +23,9 @@ pub enum TargetName {
     Ntfs3g,
     /// The ntlinkfs FUSE mount.
     Fuse,
+    /// The ceiling reference: a minimal in-memory FUSE file system with no semantics and no
+    /// `default_permissions` (what a /dev/fuse daemon can reach on this kernel).
+    Ceiling,
     /// The ntlinkfs engine in process.
     Engine,
 }
@@ -35,6 +39,7 @@ impl TargetName {
             TargetName::Tmpfs => "tmpfs",
             TargetName::Ntfs3g => "ntfs-3g",
             TargetName::Fuse => "fuse",
+            TargetName::Ceiling => "ceiling",
             TargetName::Engine => "engine",
         }
     }
@@ -45,7 +50,8 @@ impl TargetName {
 pub enum WorkloadName {
     /// create, stat, hard-link, rename, unlink N files; list a 10,000-entry directory.
     Meta,
-    /// 5,000 files hard-linked into 20 project trees with node_modules junctions, then a walk.
+    /// 5,000 files hard-linked into 20 project trees with node_modules junctions, then a walk
+    /// through the projects, a walk of the store, and `rm -rf` of every node_modules.
     Store,
     /// 1 GiB sequential write and read (1 MiB and 4 KiB requests), random 4 KiB reads.
     Data,
@@ -66,7 +72,7 @@ pub struct BenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "tmpfs,ntfs-3g,fuse,engine"
+        default_value = "tmpfs,ntfs-3g,fuse,ceiling,engine"
     )]
     pub targets: Vec<TargetName>,
     /// Workloads to run, comma-separated.
@@ -145,6 +151,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not a usable size"))
 }
 
+#[cfg(target_os = "linux")]
+mod ceiling;
 #[cfg(target_os = "linux")]
 mod engine;
 #[cfg(target_os = "linux")]

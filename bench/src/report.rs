@@ -85,6 +85,12 @@ pub const OPS: &[OpDef] = &[
     op("meta", "unlink", Unit::OpsPerSec, "unlink(2) of both names"),
     op(
         "meta",
+        "miss",
+        Unit::OpsPerSec,
+        "stat of a missing name, asked before (PATH/include probing), ENOENT",
+    ),
+    op(
+        "meta",
         "readdir",
         Unit::OpsPerSec,
         "entries listed per second in a 10,000-entry directory",
@@ -112,6 +118,18 @@ pub const OPS: &[OpDef] = &[
         "walk",
         Unit::OpsPerSec,
         "files opened and read whole, walking every project through its links",
+    ),
+    op(
+        "store",
+        "store-walk",
+        Unit::OpsPerSec,
+        "entries listed and lstat'ed walking the store itself (pnpm store status/prune)",
+    ),
+    op(
+        "store",
+        "rm-rf",
+        Unit::OpsPerSec,
+        "names removed by `rm -rf` of every project's node_modules (links, dirs, junctions)",
     ),
     op(
         "data",
@@ -357,6 +375,7 @@ struct Row {
     samples: BTreeMap<&'static str, Sample>,
     ratio_vs_tmpfs: BTreeMap<&'static str, f64>,
     ratio_vs_ntfs3g: BTreeMap<&'static str, f64>,
+    ratio_vs_ceiling: BTreeMap<&'static str, f64>,
 }
 
 /// The JSON document of a run.
@@ -388,6 +407,7 @@ fn rows(res: &Results, targets: &[TargetName]) -> Vec<Row> {
             samples: BTreeMap::new(),
             ratio_vs_tmpfs: BTreeMap::new(),
             ratio_vs_ntfs3g: BTreeMap::new(),
+            ratio_vs_ceiling: BTreeMap::new(),
         };
         for &t in targets {
             if let Some((s, v)) = res.get(&key, t) {
@@ -414,13 +434,19 @@ fn rows(res: &Results, targets: &[TargetName]) -> Vec<Row> {
             {
                 row.ratio_vs_ntfs3g.insert(t.label(), r);
             }
+            if let Some(r) = res
+                .value(&key, TargetName::Ceiling)
+                .and_then(|r| ratio(d.unit, v, r))
+            {
+                row.ratio_vs_ceiling.insert(t.label(), r);
+            }
         }
         out.push(row);
     }
     out
 }
 
-/// The goals of issue 7 that this run's figures can say something about.
+/// The goals of issues 7 and 17 that this run's figures can say something about.
 pub fn goals(res: &Results) -> Vec<Goal> {
     let mut out = Vec::new();
     let fuse = TargetName::Fuse;
@@ -486,6 +512,53 @@ pub fn goals(res: &Results) -> Vec<Goal> {
                 met: v < 50.0,
             });
         }
+    }
+    // Issue 17: every name operation at least 0.9x the ceiling; rm -rf of node_modules faster
+    // than ntfs-3g; 4 KiB writes at least half of tmpfs.
+    for op in [
+        "meta/create",
+        "meta/link",
+        "meta/rename",
+        "meta/unlink",
+        "store/link",
+        "store/rm-rf",
+    ] {
+        let unit = op_def(op).unit;
+        if let (Some(v), Some(c)) = (res.value(op, fuse), res.value(op, TargetName::Ceiling)) {
+            if let Some(r) = ratio(unit, v, c) {
+                out.push(Goal {
+                    goal: "fuse at least 0.9x the ceiling".into(),
+                    op: op.into(),
+                    measured: r,
+                    required: 0.9,
+                    met: r >= 0.9,
+                });
+            }
+        }
+    }
+    if let (Some(v), Some(n)) = (
+        res.value("store/rm-rf", fuse),
+        res.value("store/rm-rf", TargetName::Ntfs3g),
+    ) {
+        out.push(Goal {
+            goal: "fuse rm -rf node_modules faster than ntfs-3g".into(),
+            op: "store/rm-rf".into(),
+            measured: v / n,
+            required: 1.0,
+            met: v > n,
+        });
+    }
+    if let (Some(v), Some(t)) = (
+        res.value("data/write-4k", fuse),
+        res.value("data/write-4k", TargetName::Tmpfs),
+    ) {
+        out.push(Goal {
+            goal: "fuse 4 KiB writes at least 50% of tmpfs".into(),
+            op: "data/write-4k".into(),
+            measured: v / t,
+            required: 0.5,
+            met: v / t >= 0.5,
+        });
     }
     // At most 200 bytes of engine memory per empty file.
     if let Some(v) = res.value("memory/per-file", TargetName::Engine) {
@@ -562,7 +635,11 @@ pub fn table(res: &Results, targets: &[TargetName]) -> String {
         if !targets.contains(&t) {
             continue;
         }
-        for r in [TargetName::Tmpfs, TargetName::Ntfs3g] {
+        for r in [TargetName::Tmpfs, TargetName::Ntfs3g, TargetName::Ceiling] {
+            // The engine makes no round trip: its ratio to the ceiling says nothing.
+            if r == TargetName::Ceiling && t != TargetName::Fuse {
+                continue;
+            }
             if targets.contains(&r) {
                 ratio_cols.push((t, r));
                 header.push(format!("{}÷{}", t.label(), r.label()));
@@ -583,10 +660,10 @@ pub fn table(res: &Results, targets: &[TargetName]) -> String {
             );
         }
         for (t, r) in &ratio_cols {
-            let m = if *r == TargetName::Tmpfs {
-                &row.ratio_vs_tmpfs
-            } else {
-                &row.ratio_vs_ntfs3g
+            let m = match r {
+                TargetName::Tmpfs => &row.ratio_vs_tmpfs,
+                TargetName::Ceiling => &row.ratio_vs_ceiling,
+                _ => &row.ratio_vs_ntfs3g,
             };
             l.push(
                 m.get(t.label())
@@ -710,6 +787,25 @@ mod tests {
         assert!(g
             .iter()
             .any(|g| g.op == "meta/stat" && !g.met && g.required == 5.0));
+    }
+
+    #[test]
+    fn the_ceiling_is_a_reference_for_fuse_only() {
+        let mut r = Results::default();
+        r.add("meta/create", TargetName::Ceiling, sample(1000, 0, 1.0));
+        r.add("meta/create", TargetName::Fuse, sample(800, 0, 1.0));
+        r.add("meta/create", TargetName::Engine, sample(9000, 0, 1.0));
+        let ts = [TargetName::Fuse, TargetName::Ceiling, TargetName::Engine];
+        let t = table(&r, &ts);
+        assert!(t.contains("fuse÷ceiling"), "{t}");
+        assert!(!t.contains("engine÷ceiling"), "{t}");
+        assert!(t.contains("0.80x"), "{t}");
+        let g = goals(&r);
+        assert!(g
+            .iter()
+            .any(|g| g.op == "meta/create" && !g.met && g.required == 0.9));
+        let rows = rows(&r, &ts);
+        assert_eq!(rows[0].ratio_vs_ceiling.get("fuse"), Some(&0.8));
     }
 
     #[test]

@@ -67,23 +67,8 @@ fn mark_posix_delete(st: &mut State, h: HandleId, parent: FileId, display: &[u16
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::handle_names::open;
     use super::super::*;
-
-    fn open(v: &Volume, path: &str, delete: bool) -> HandleId {
-        v.open_path(
-            path,
-            &OpenOptions {
-                access: Access {
-                    read: true,
-                    write: false,
-                    delete,
-                },
-                ..OpenOptions::default()
-            },
-        )
-        .unwrap()
-        .handle
-    }
 
     /// WinFsp file.c FspFileNodeCleanup: the Cleanup that carries FspCleanupDelete removes the
     /// name at once even while another name of the file is open (A1: data belongs to the file).

@@ -1280,11 +1280,13 @@ fn dotdot_in_a_callers_path_is_lexical_before_links_are_followed_a5() {
 }
 
 /// Handles follow a rename, and names keep every WTF-16 unit.
-mod handle_names {
+pub(in crate::volume) mod handle_names {
     use super::*;
     use crate::wtf16::wide;
 
-    fn open(v: &Volume, path: &str, delete: bool) -> HandleId {
+    /// Opens `path` for reading, with DELETE access when `delete` (also used by the
+    /// delete-at-cleanup tests).
+    pub(in crate::volume) fn open(v: &Volume, path: &str, delete: bool) -> HandleId {
         v.open_path(
             path,
             &OpenOptions {
