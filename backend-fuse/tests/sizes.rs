@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use vfs_core::{Volume, VolumeOptions};
@@ -82,33 +82,14 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// An ntfs-3g mount of a fresh 256 MiB mkntfs image; unmounted on drop.
-struct Ntfs3g {
-    dir: tempfile::TempDir,
-    mnt: PathBuf,
-}
-
-impl Ntfs3g {
-    fn new() -> Ntfs3g {
-        let dir = tempfile::Builder::new()
-            .prefix("ntlinkfs-ntfs3g-")
-            .tempdir()
-            .unwrap();
-        let img = dir.path().join("img");
-        let mnt = dir.path().join("m");
-        fs::create_dir(&mnt).unwrap();
-        fs::File::create(&img).unwrap().set_len(256 << 20).unwrap();
-        run(Command::new("mkntfs").args(["-F", "-Q", "-q"]).arg(&img));
-        run(Command::new("ntfs-3g").arg(&img).arg(&mnt));
-        Ntfs3g { dir, mnt }
-    }
-}
-
-impl Drop for Ntfs3g {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mnt).status();
-        let _ = self.dir.path();
-    }
+/// An ntfs-3g mount (ntfs-3g's default options, as a user mounts) of a fresh 256 MiB mkntfs
+/// image, made by the one image maker in `host`; unmounted on drop.
+fn ntfs3g() -> host::Ntfs3gImage {
+    host::Ntfs3gImage::create_mounted(&host::ntfs3g::ImageOptions {
+        size: 256 << 20,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("ntfs-3g mount (needs root, /dev/fuse and ntfs-3g): {e}"))
 }
 
 /// The tree of the comparison: small files of many sizes, a pnpm-like store whose files
@@ -194,11 +175,11 @@ fn within(a: u64, b: u64, pct: f64) -> bool {
 /// Issue 13: the same tree `du`s within a few per cent on ntlinkfs and on ntfs-3g.
 #[test]
 fn du_matches_ntfs3g_for_the_same_tree() {
-    let n3g = Ntfs3g::new();
+    let n3g = ntfs3g();
     let m = Mounted::with_volume(sized(None));
-    build_tree(&n3g.mnt);
+    build_tree(n3g.mount_point());
     build_tree(m.root());
-    let theirs = measure(&n3g.mnt);
+    let theirs = measure(n3g.mount_point());
     let ours = measure(m.root());
     eprintln!("du -s / --apparent-size / sum of st_blocks: ntfs-3g {theirs:?}, ntlinkfs {ours:?}");
     assert!(

@@ -67,6 +67,8 @@ struct Mount {
     base: PathBuf,
     dir: PathBuf,
     child: Option<Child>,
+    /// The ntfs-3g image and mount (host's one image maker); unmounted when dropped.
+    ntfs3g: Option<host::Ntfs3gImage>,
 }
 
 impl Mount {
@@ -79,6 +81,7 @@ impl Mount {
         let dir = base.join("mnt");
         std::fs::create_dir(&dir).unwrap();
         let mut child = None;
+        let mut ntfs3g = None;
         match fs {
             Fs::Ntlinkfs => {
                 assert!(
@@ -104,17 +107,15 @@ impl Mount {
                 child = Some(c);
             }
             Fs::Ntfs3g => {
-                let hint = "apt-get install ntfs-3g";
-                let img = base.join("ntfs.img");
-                let f = std::fs::File::create(&img).unwrap();
-                f.set_len(64 << 20).unwrap();
-                drop(f);
-                must(
-                    Command::new(tool("mkntfs", hint))
-                        .args(["-F", "-Q", "-q"])
-                        .arg(&img),
+                ntfs3g = Some(
+                    host::Ntfs3gImage::create_mounted(&host::ntfs3g::ImageOptions {
+                        size: 64 << 20,
+                        image: Some(base.join("ntfs.img")),
+                        mount_point: Some(dir.clone()),
+                        ..Default::default()
+                    })
+                    .unwrap_or_else(|e| panic!("ntfs-3g mount: {e}")),
                 );
-                must(Command::new(tool("ntfs-3g", hint)).arg(&img).arg(&dir));
             }
             Fs::Tmpfs => {
                 must(
@@ -129,6 +130,7 @@ impl Mount {
             base,
             dir,
             child,
+            ntfs3g,
         }
     }
 
@@ -164,6 +166,7 @@ impl Drop for Mount {
                 unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
                 let _ = c.wait();
             }
+            None if self.ntfs3g.is_some() => drop(self.ntfs3g.take()),
             None => {
                 let _ = Command::new("umount").arg(&self.dir).status();
             }
