@@ -206,6 +206,15 @@ impl WinFs {
         replace: bool,
     ) -> FsResult<FileInfo> {
         let st = self.vol.stat(f.id).map_err(err)?;
+        if st.reparse_tag.is_some() {
+            // WinFsp reparses a reparse point before an overwrite unless FILE_OPEN_REPARSE_POINT
+            // was given (its access check answers STATUS_REPARSE and the DLL resolves it:
+            // `src/dll/fsop.c` FspFileSystemOverwriteCheck), so an Overwrite that reaches one
+            // overwrites the link itself: it becomes a plain
+            // empty file (WinBtrfs reparse.cpp "Overwrite symlink"; the engine's open_path does
+            // the same, issue 18).
+            self.vol.remove_reparse_point(f.id).map_err(err)?;
+        }
         self.vol.set_size(f.id, 0).map_err(err)?;
         let new = create::overwrite_attributes(st.attributes, file_attributes, replace);
         self.vol.set_attributes(f.id, new).map_err(err)?;
@@ -569,6 +578,28 @@ mod tests {
         );
         let info = fs.overwrite(&f, 0, true).unwrap();
         assert_eq!(info.file_attributes, attrs::ARCHIVE);
+        done(&fs, f);
+    }
+
+    /// An Overwrite of a symlink opened as itself leaves a plain empty file (WinBtrfs
+    /// reparse.cpp "Overwrite symlink"); the target keeps its data.
+    #[test]
+    fn overwrite_of_a_reparse_point_removes_it() {
+        let fs = fs();
+        fs.volume().write_file_path(r"\t", b"target").unwrap();
+        fs.volume().create_symlink(r"\l", "t", false).unwrap();
+        let (f, _, _) = fs
+            .open(
+                &wide(r"\l"),
+                crate::create::FILE_OPEN_REPARSE_POINT,
+                FILE_WRITE_DATA,
+            )
+            .unwrap();
+        let info = fs.overwrite(&f, 0, false).unwrap();
+        assert_eq!(info.file_size, 0);
+        assert_eq!(info.file_attributes & attrs::REPARSE_POINT, 0);
+        assert_eq!(info.reparse_tag, 0);
+        assert_eq!(fs.volume().read_file_path(r"\t").unwrap(), b"target");
         done(&fs, f);
     }
 

@@ -32,7 +32,8 @@ pub mod dir;
 pub mod fs;
 pub mod info;
 pub mod path;
-pub mod pattern;
+/// Directory query patterns (FsRtlIsNameInExpression); the engine's one copy.
+pub use vfs_core::pattern;
 pub mod rename;
 pub mod security;
 pub mod status;

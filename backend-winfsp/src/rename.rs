@@ -14,7 +14,7 @@
 
 use crate::path;
 use crate::status::{FsResult, NtStatus};
-use vfs_core::{RenameFlags, Volume};
+use vfs_core::{Error, FileKind, RenameFlags, Volume};
 
 /// FILE_RENAME_REPLACE_IF_EXISTS (FILE_RENAME_INFORMATION_EX flags).
 pub const FILE_RENAME_REPLACE_IF_EXISTS: u32 = 0x01;
@@ -37,6 +37,11 @@ pub fn rename_flags(replace_if_exists: bool, ex_flags: u32) -> RenameFlags {
 pub fn rename(vol: &Volume, from: &[u16], to: &[u16], flags: RenameFlags) -> FsResult<()> {
     let (src_dir, src_name) = path::parent_dir(vol, from)?;
     let (dst_dir, dst_name) = path::parent_dir(vol, to)?;
+    if vol.stat(dst_dir).map_err(NtStatus::from)?.kind != FileKind::Directory {
+        // A target whose directory is a file: STATUS_INVALID_PARAMETER (WinBtrfs rename.cpp
+        // "Try to move file within other file"), as the engine's path-level rename answers.
+        return Err(Error::InvalidParameter.into());
+    }
     vol.rename(src_dir, &src_name, dst_dir, &dst_name, flags)
         .map_err(NtStatus::from)
 }
@@ -45,7 +50,7 @@ pub fn rename(vol: &Volume, from: &[u16], to: &[u16], flags: RenameFlags) -> FsR
 mod tests {
     use super::*;
     use vfs_core::name::{narrow, wide};
-    use vfs_core::{Error, VolumeOptions};
+    use vfs_core::VolumeOptions;
 
     fn vol() -> Volume {
         Volume::new(VolumeOptions::default())
@@ -112,6 +117,12 @@ mod tests {
         assert_eq!(
             mv(&v, r"\README", r"\no\x", RenameFlags::default()),
             Err(Error::ObjectPathNotFound.into())
+        );
+        v.create_path(r"\f", &vfs_core::NewFile::file()).unwrap();
+        assert_eq!(
+            mv(&v, r"\README", r"\f\x", RenameFlags::default()),
+            Err(Error::InvalidParameter.into()),
+            "WinBtrfs rename.cpp: a target inside a file"
         );
     }
 

@@ -337,7 +337,10 @@ mod tests {
                 "host/divergences.toml names unknown case {id}"
             );
         }
-        assert_eq!(named.len(), 24);
+        assert_eq!(named.len(), 25);
+        let j42 = crate::case::divergences("J42");
+        assert_eq!(j42.len(), 1);
+        assert_eq!(j42[0].id, "symlink-on-file-with-data");
         let d = crate::case::divergences("J03");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].id, "junction-on-non-empty-directory");

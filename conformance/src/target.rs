@@ -8,7 +8,9 @@ use std::fmt;
 use vfs_core::error::TABLE as ERROR_TABLE;
 use vfs_core::Error;
 
-pub use vfs_core::{Access, DispositionFlags, RenameFlags, Share, SpecialFile};
+pub use vfs_core::{
+    Access, Disposition, DispositionFlags, LinkFlags, RenameFlags, Share, SpecialFile,
+};
 
 /// What went wrong in one operation, as precisely as the target can say it.
 ///
@@ -99,7 +101,7 @@ pub mod errno {
 /// | errno        | NTFS outcomes                                                          |
 /// |--------------|------------------------------------------------------------------------|
 /// | ENOENT       | ObjectNameNotFound, ObjectPathNotFound, FileDeleted, NoSuchFile, NotOnThisVolume |
-/// | ENOTDIR      | NotADirectory, ObjectPathNotFound (a file used as a directory on the way) |
+/// | ENOTDIR      | NotADirectory, ObjectPathNotFound (a file used as a directory on the way), InvalidParameter (a link or rename target whose directory is a file: NTFS says STATUS_INVALID_PARAMETER, the Linux VFS ENOTDIR) |
 /// | EEXIST       | NameCollision, DirectoryNotEmpty (POSIX allows EEXIST for rmdir)       |
 /// | ENOTEMPTY    | DirectoryNotEmpty                                                      |
 /// | EISDIR       | FileIsADirectory                                                       |
@@ -128,7 +130,11 @@ pub fn errno_meanings(n: i32) -> Vec<Error> {
             Error::NoSuchFile,
             Error::NotOnThisVolume,
         ],
-        ENOTDIR => &[Error::NotADirectory, Error::ObjectPathNotFound],
+        ENOTDIR => &[
+            Error::NotADirectory,
+            Error::ObjectPathNotFound,
+            Error::InvalidParameter,
+        ],
         EEXIST => &[Error::NameCollision, Error::DirectoryNotEmpty],
         ENOTEMPTY => &[Error::DirectoryNotEmpty],
         EISDIR => &[Error::FileIsADirectory],
@@ -252,6 +258,27 @@ impl OpenHow {
     }
 }
 
+/// The new name of a link or rename through a handle (FILE_LINK_INFORMATION /
+/// FILE_RENAME_INFORMATION's RootDirectory and FileName).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewName<'a> {
+    /// A sandbox path (`dir\name`), passed as a full path with RootDirectory NULL.
+    Path(&'a str),
+    /// A bare name with RootDirectory NULL: it stays in the directory of the handle's name.
+    Bare(&'a str),
+    /// A name relative to the directory handle given as RootDirectory.
+    Relative(Handle, &'a str),
+}
+
+/// What FILE_STANDARD_INFORMATION tells through one handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StandardInfo {
+    /// NumberOfLinks (names that are not delete-pending).
+    pub links: u32,
+    /// DeletePending as this handle sees it (MS-FSA 2.1.5.12.27).
+    pub delete_pending: bool,
+}
+
 /// DeleteFileW or RemoveDirectoryW.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteKind {
@@ -365,6 +392,50 @@ pub trait NtfsTarget {
     fn stat(&mut self, path: &str, follow: bool) -> Op<Info>;
     /// FILE_CASE_SENSITIVE_INFORMATION on a directory.
     fn set_case_sensitive(&mut self, dir: &str, on: bool) -> Op<()>;
+
+    // The operations below reach NT-level behaviour through a handle. A target that cannot
+    // express one keeps the default, which makes the case n/a.
+
+    /// NtCreateFile / CreateFileW on an existing file with this disposition (FILE_OVERWRITE is
+    /// TRUNCATE_EXISTING, FILE_OVERWRITE_IF CREATE_ALWAYS), keeping the handle.
+    fn open_disposition(
+        &mut self,
+        _path: &str,
+        _how: OpenHow,
+        _disposition: Disposition,
+    ) -> Op<Handle> {
+        Err(Failure::Unsupported("no NtCreateFile dispositions".into()))
+    }
+    /// WriteFile at offset 0 through a handle.
+    fn write_handle(&mut self, _h: Handle, _data: &[u8]) -> Op<()> {
+        Err(Failure::Unsupported("no writes through a handle".into()))
+    }
+    /// OpenFileById / NtCreateFile with FILE_OPEN_BY_FILE_ID.
+    fn open_by_id(&mut self, _file_id: u64, _how: OpenHow) -> Op<Handle> {
+        Err(Failure::Unsupported("no open by file id".into()))
+    }
+    /// NtSetInformationFile(FileLinkInformationEx) on a handle.
+    fn link_handle(&mut self, _h: Handle, _new: NewName<'_>, _flags: LinkFlags) -> Op<()> {
+        Err(Failure::Unsupported("no FileLinkInformation".into()))
+    }
+    /// SetFileInformationByHandle(FileRenameInfoEx) / NtSetInformationFile on a handle.
+    fn rename_handle(&mut self, _h: Handle, _new: NewName<'_>, _flags: RenameFlags) -> Op<()> {
+        Err(Failure::Unsupported("no rename through a handle".into()))
+    }
+    /// FileDispositionInfoEx with FILE_DISPOSITION_FLAG_ON_CLOSE (and DELETE when `delete`).
+    fn set_disposition_on_close(&mut self, _h: Handle, _delete: bool) -> Op<()> {
+        Err(Failure::Unsupported("no FILE_DISPOSITION_ON_CLOSE".into()))
+    }
+    /// GetFileInformationByHandleEx(FileStandardInfo).
+    fn standard_info(&mut self, _h: Handle) -> Op<StandardInfo> {
+        Err(Failure::Unsupported("no FILE_STANDARD_INFORMATION".into()))
+    }
+    /// One NtQueryDirectoryFile call on a directory handle: the names returned, `.` and `..`
+    /// included, in the order returned; `pattern` is FileName (NT wildcards, `<` `>` `"`
+    /// included), `restart` SL_RESTART_SCAN.
+    fn query_dir(&mut self, _h: Handle, _pattern: Option<&str>, _restart: bool) -> Op<Vec<String>> {
+        Err(Failure::Unsupported("no NtQueryDirectoryFile".into()))
+    }
 }
 
 /// What kind of file system a target is, for divergences and for the exit code.

@@ -103,6 +103,10 @@ pub enum Error {
     /// STATUS_NO_SUCH_FILE: a directory query whose pattern matched nothing.
     #[error("no file matches (STATUS_NO_SUCH_FILE)")]
     NoSuchFile,
+    /// STATUS_NO_MORE_FILES: a directory query that has returned every match already
+    /// (NtQueryDirectoryFile). A warning-severity status (0x80000006), not an error one.
+    #[error("no more files match (STATUS_NO_MORE_FILES)")]
+    NoMoreFiles,
     /// STATUS_PRIVILEGE_NOT_HELD.
     #[error("a required privilege is not held (STATUS_PRIVILEGE_NOT_HELD)")]
     PrivilegeNotHeld,
@@ -186,6 +190,9 @@ pub const TABLE: &[(Error, u32, u32, i32)] = &[
         errno::EINVAL,
     ),
     (Error::NoSuchFile, 0xC000_000F, 2, errno::ENOENT),
+    // ERROR_NO_MORE_FILES (18); a POSIX readdir has no errno for its end, ENOENT is the
+    // nearest (the project's choice).
+    (Error::NoMoreFiles, 0x8000_0006, 18, errno::ENOENT),
     (Error::PrivilegeNotHeld, 0xC000_0061, 1314, errno::EPERM),
     (Error::NotSupported, 0xC000_00BB, 50, errno::EOPNOTSUPP),
 ];
@@ -250,6 +257,7 @@ mod tests {
         Error::NotOnThisVolume,
         Error::CaseDifferingNamesInDir,
         Error::NoSuchFile,
+        Error::NoMoreFiles,
         Error::PrivilegeNotHeld,
         Error::NotSupported,
     ];
@@ -284,6 +292,8 @@ mod tests {
         assert_eq!(Error::ReparseAttributeConflict.win32(), 4391);
         assert_eq!(Error::CaseDifferingNamesInDir.ntstatus(), 0xC000_01BF);
         assert_eq!(Error::NoSuchFile.ntstatus(), 0xC000_000F);
+        assert_eq!(Error::NoMoreFiles.ntstatus(), 0x8000_0006);
+        assert_eq!(Error::NoMoreFiles.win32(), 18);
         assert_eq!(Error::DirectoryNotEmpty.win32(), 145);
         assert_eq!(Error::NotADirectory.win32(), 267);
         assert_eq!(Error::SharingViolation.win32(), 32);
@@ -291,12 +301,15 @@ mod tests {
         assert_eq!(Error::PrivilegeNotHeld.win32(), 1314);
     }
 
+    /// Every outcome is an error-severity NTSTATUS except STATUS_NO_MORE_FILES, which MS-ERREF
+    /// 2.3 lists as a warning (0x80000006).
     #[test]
     fn errors_are_ntstatus_error_severity() {
         for row in TABLE {
+            let severity = if row.0 == Error::NoMoreFiles { 2 } else { 3 };
             assert_eq!(
                 row.1 >> 30,
-                3,
+                severity,
                 "{:?} is not an error-severity NTSTATUS",
                 row.0
             );

@@ -35,6 +35,7 @@ pub mod fixture;
 pub mod image;
 pub mod name;
 pub mod path;
+pub mod pattern;
 pub mod reparse;
 pub mod snapshot;
 pub mod target;

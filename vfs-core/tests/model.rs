@@ -831,6 +831,16 @@ impl Model {
     /// walked as a middle component; a missing or non-directory parent is
     /// ObjectPathNotFound; a delete-pending one DeletePending (A2).
     fn parent_and_name(&self, p: &P) -> Res<(Mid, String)> {
+        self.parent_and_name_or(p, Error::ObjectPathNotFound)
+    }
+
+    /// A link's or rename's target: a directory part that names a file is InvalidParameter
+    /// (WinBtrfs links.cpp / rename.cpp "within other file"), the rest as for a create.
+    fn target_parent_and_name(&self, p: &P) -> Res<(Mid, String)> {
+        self.parent_and_name_or(p, Error::InvalidParameter)
+    }
+
+    fn parent_and_name_or(&self, p: &P, file_as_dir: Error) -> Res<(Mid, String)> {
         let mut comps = self.split(p)?;
         let name = comps.pop().ok_or(Error::ObjectNameInvalid)?;
         valid_name(&name)?;
@@ -840,7 +850,7 @@ impl Model {
                     return Err(Error::DeletePending);
                 }
                 if !self.f(id).dir {
-                    return Err(Error::ObjectPathNotFound);
+                    return Err(file_as_dir);
                 }
                 Ok((id, name))
             }
@@ -986,6 +996,10 @@ impl Model {
                 }
                 if truncate {
                     self.fm(id).data.clear();
+                    if open_reparse_point {
+                        // WinBtrfs reparse.cpp "Overwrite symlink": the link becomes a plain file.
+                        self.fm(id).reparse = None;
+                    }
                 }
                 let h = handle(id, entry);
                 self.handles.push(h);
@@ -1002,7 +1016,7 @@ impl Model {
             MWalk::Missing { .. } => return Err(Error::ObjectNameNotFound),
             MWalk::Mapped => return Err(Error::NotSameDevice),
         };
-        let (parent, name) = self.parent_and_name(new)?;
+        let (parent, name) = self.target_parent_and_name(new)?;
         if self.f(id).dir {
             return Err(Error::FileIsADirectory);
         }
@@ -1053,7 +1067,7 @@ impl Model {
 
     fn rename(&mut self, src: &P, dst: &P, flags: RenameFlags) -> Res<()> {
         let (sp, sname, _) = self.entry_of(src)?;
-        let (dp, dname) = self.parent_and_name(dst)?;
+        let (dp, dname) = self.target_parent_and_name(dst)?;
         let e = self.find(sp, &sname).expect("entry just walked");
         if e.pending {
             return Err(Error::DeletePending);
@@ -1261,7 +1275,8 @@ impl Model {
             return Err(Error::DirectoryNotEmpty);
         }
         if matches!(new, MReparse::Symlink(_)) && !f.dir && !f.data.is_empty() {
-            return Err(Error::InvalidParameter);
+            // WinBtrfs reparse.cpp: a symlink on a file holding data.
+            return Err(Error::ReparseDataInvalid);
         }
         self.fm(id).reparse = Some(new);
         Ok(())

@@ -12,6 +12,7 @@ mod deletion;
 mod hard_links;
 mod junctions;
 mod names;
+mod nt_level;
 mod rename;
 mod special;
 mod symlinks;
@@ -26,6 +27,7 @@ pub fn all() -> Vec<Case> {
     v.extend_from_slice(names::CASES);
     v.extend_from_slice(rename::CASES);
     v.extend_from_slice(special::CASES);
+    v.extend_from_slice(nt_level::CASES);
     v
 }
 

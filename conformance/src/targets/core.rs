@@ -5,8 +5,9 @@
 
 use crate::target::*;
 use std::collections::HashMap;
+use vfs_core::name::wide;
 use vfs_core::{
-    DeleteSemantics, Disposition, Error, FileKind, HandleId, LinkPath, Location, NewFile,
+    DeleteSemantics, Disposition, Error, FileId, FileKind, HandleId, LinkPath, Location, NewFile,
     OpenOptions, Stat, UnlinkKind, Volume, VolumeOptions,
 };
 
@@ -293,6 +294,94 @@ impl NtfsTarget for CoreSandbox {
         let p = self.p(dir);
         let id = self.vol.resolve(&p, true)?;
         Ok(self.vol.set_case_sensitive(id, on)?)
+    }
+
+    fn open_disposition(
+        &mut self,
+        path: &str,
+        how: OpenHow,
+        disposition: Disposition,
+    ) -> Op<Handle> {
+        let p = self.p(path);
+        let opened = self.vol.open_path(
+            &p,
+            &OpenOptions {
+                disposition,
+                kind: None,
+                open_reparse_point: how.open_reparse_point,
+                delete_on_close: how.delete_on_close,
+                access: how.access,
+                share: how.share,
+                ..OpenOptions::default()
+            },
+        )?;
+        Ok(self.keep(opened.handle))
+    }
+
+    fn write_handle(&mut self, h: Handle, data: &[u8]) -> Op<()> {
+        let hid = self.handle(h)?;
+        let id = self.vol.handle_file(hid)?;
+        self.vol.write(id, 0, data)?;
+        Ok(())
+    }
+
+    fn open_by_id(&mut self, file_id: u64, how: OpenHow) -> Op<Handle> {
+        let h = self.vol.open(FileId(file_id), how.access, how.share)?;
+        Ok(self.keep(h))
+    }
+
+    fn link_handle(&mut self, h: Handle, new: NewName<'_>, flags: LinkFlags) -> Op<()> {
+        let hid = self.handle(h)?;
+        let (root, name) = self.new_name(new)?;
+        Ok(self.vol.link_by_handle(hid, root, &name, flags)?)
+    }
+
+    fn rename_handle(&mut self, h: Handle, new: NewName<'_>, flags: RenameFlags) -> Op<()> {
+        let hid = self.handle(h)?;
+        let (root, name) = self.new_name(new)?;
+        Ok(self.vol.rename_by_handle(hid, root, &name, flags)?)
+    }
+
+    fn set_disposition_on_close(&mut self, h: Handle, delete: bool) -> Op<()> {
+        let hid = self.handle(h)?;
+        Ok(self.vol.set_disposition_on_close(hid, delete)?)
+    }
+
+    fn standard_info(&mut self, h: Handle) -> Op<StandardInfo> {
+        let st = self.vol.stat_handle(self.handle(h)?)?;
+        Ok(StandardInfo {
+            links: st.links,
+            delete_pending: st.delete_pending,
+        })
+    }
+
+    fn query_dir(&mut self, h: Handle, pattern: Option<&str>, restart: bool) -> Op<Vec<String>> {
+        let hid = self.handle(h)?;
+        let pattern = pattern.map(wide);
+        let entries = self
+            .vol
+            .query_directory(hid, pattern.as_deref(), restart, usize::MAX)?;
+        Ok(entries
+            .iter()
+            .map(|e| vfs_core::name::narrow(&e.name))
+            .collect())
+    }
+}
+
+impl CoreSandbox {
+    fn new_name(&mut self, new: NewName<'_>) -> Op<(Option<HandleId>, Vec<u16>)> {
+        Ok(match new {
+            NewName::Path(p) => (None, wide(&self.p(p))),
+            NewName::Bare(n) => (None, wide(n)),
+            NewName::Relative(h, n) => (Some(self.handle(h)?), wide(n)),
+        })
+    }
+
+    fn keep(&mut self, h: HandleId) -> Handle {
+        let n = self.next;
+        self.next += 1;
+        self.handles.insert(n, h);
+        Handle(n)
     }
 }
 

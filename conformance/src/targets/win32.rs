@@ -1,8 +1,11 @@
 //! `win32:DIR` (Windows only): a real NTFS directory, or a WinFsp mount of ntlinkfs, driven
 //! through the Win32 calls the cases are named after: CreateHardLinkW, FindFirstFileNameW,
 //! CreateSymbolicLinkW, DeviceIoControl(FSCTL_SET/GET/DELETE_REPARSE_POINT),
-//! GetFileInformationByHandle, MoveFileExW and SetFileInformationByHandle. Errors are
-//! `GetLastError` codes ([`Failure::Win32`]).
+//! GetFileInformationByHandle, MoveFileExW and SetFileInformationByHandle; for the NT-level
+//! cases also OpenFileById, GetFileInformationByHandleEx(FileStandardInfo), CreateFileW's
+//! TRUNCATE_EXISTING / CREATE_ALWAYS, and FileRenameInfoEx with a RootDirectory handle
+//! (FileLinkInformation and NtQueryDirectoryFile's FileName have no Win32 form: those cases are
+//! n/a here). Errors are `GetLastError` codes ([`Failure::Win32`]).
 //!
 //! Untested on Windows: written against windows-sys 0.61's declarations, never run.
 //!
@@ -23,17 +26,20 @@ use windows_sys::Win32::Foundation::{
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateDirectoryW, CreateFileW, CreateHardLinkW, CreateSymbolicLinkW, DeleteFileW,
-    FileCaseSensitiveInfo, FileDispositionInfoEx, FileRenameInfoEx, FindClose, FindFirstFileNameW,
-    FindFirstFileW, FindNextFileNameW, FindNextFileW, GetFileInformationByHandle,
-    GetVolumeInformationW, MoveFileExW, ReadFile, RemoveDirectoryW, SetFileAttributesW,
-    SetFileInformationByHandle, SetFilePointerEx, WriteFile, BY_HANDLE_FILE_INFORMATION,
-    CREATE_ALWAYS, CREATE_NEW, DELETE, FILE_ATTRIBUTE_NORMAL, FILE_BEGIN, FILE_CASE_SENSITIVE_INFO,
-    FILE_DISPOSITION_FLAG_DELETE, FILE_DISPOSITION_FLAG_IGNORE_READONLY_ATTRIBUTE,
+    FileCaseSensitiveInfo, FileDispositionInfoEx, FileIdType, FileRenameInfoEx, FileStandardInfo,
+    FindClose, FindFirstFileNameW, FindFirstFileW, FindNextFileNameW, FindNextFileW,
+    GetFileInformationByHandle, GetFileInformationByHandleEx, GetVolumeInformationW, MoveFileExW,
+    OpenFileById, ReadFile, RemoveDirectoryW, SetFileAttributesW, SetFileInformationByHandle,
+    SetFilePointerEx, WriteFile, BY_HANDLE_FILE_INFORMATION, CREATE_ALWAYS, CREATE_NEW, DELETE,
+    FILE_ATTRIBUTE_NORMAL, FILE_BEGIN, FILE_CASE_SENSITIVE_INFO, FILE_DISPOSITION_FLAG_DELETE,
+    FILE_DISPOSITION_FLAG_IGNORE_READONLY_ATTRIBUTE, FILE_DISPOSITION_FLAG_ON_CLOSE,
     FILE_DISPOSITION_FLAG_POSIX_SEMANTICS, FILE_DISPOSITION_INFO_EX, FILE_FLAG_BACKUP_SEMANTICS,
     FILE_FLAG_DELETE_ON_CLOSE, FILE_FLAG_OPEN_REPARSE_POINT, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
-    FILE_READ_ATTRIBUTES, FILE_RENAME_INFO, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
-    FILE_WRITE_ATTRIBUTES, MOVEFILE_REPLACE_EXISTING, OPEN_EXISTING,
-    SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE, SYMBOLIC_LINK_FLAG_DIRECTORY, WIN32_FIND_DATAW,
+    FILE_ID_DESCRIPTOR, FILE_ID_DESCRIPTOR_0, FILE_READ_ATTRIBUTES, FILE_RENAME_INFO,
+    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO,
+    FILE_WRITE_ATTRIBUTES, MOVEFILE_REPLACE_EXISTING, OPEN_ALWAYS, OPEN_EXISTING,
+    SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE, SYMBOLIC_LINK_FLAG_DIRECTORY, TRUNCATE_EXISTING,
+    WIN32_FIND_DATAW,
 };
 use windows_sys::Win32::System::Ioctl::{
     FSCTL_DELETE_REPARSE_POINT, FSCTL_GET_REPARSE_POINT, FSCTL_SET_REPARSE_POINT,
@@ -322,6 +328,85 @@ fn fsctl_in(h: HANDLE, code: u32, input: &[u8]) -> Op<()> {
     })
 }
 
+impl Win32Sandbox {
+    fn keep(&mut self, h: Owned) -> Handle {
+        let n = self.next;
+        self.next += 1;
+        self.handles.insert(n, h);
+        Handle(n)
+    }
+
+    fn open_how(&mut self, path: &str, how: OpenHow, creation: u32) -> Op<Handle> {
+        let (access, share, flags) = win32_open_args(how);
+        let h = self.create(path, access, share, creation, flags)?;
+        Ok(self.keep(h))
+    }
+}
+
+/// SetFileInformationByHandle(FileRenameInfoEx) on `h`: `name` is an NT path, a bare name, or
+/// (with `root`) a name relative to that directory handle.
+fn set_rename_info(h: HANDLE, root: HANDLE, name: &str, flags: RenameFlags) -> Op<()> {
+    let name: Vec<u16> = name.encode_utf16().collect();
+    let mut f = 0;
+    if flags.replace_if_exists {
+        f |= FILE_RENAME_FLAG_REPLACE_IF_EXISTS;
+    }
+    if flags.posix_semantics {
+        f |= FILE_RENAME_FLAG_POSIX_SEMANTICS;
+    }
+    if flags.ignore_readonly {
+        f |= FILE_RENAME_FLAG_IGNORE_READONLY_ATTRIBUTE;
+    }
+    let header = std::mem::size_of::<FILE_RENAME_INFO>();
+    let size = header + name.len() * 2;
+    // u64 storage keeps the structure 8-byte aligned.
+    let mut storage = vec![0u64; size.div_ceil(8)];
+    let info = storage.as_mut_ptr().cast::<FILE_RENAME_INFO>();
+    // SAFETY: storage is zeroed, aligned and large enough for the header plus the name
+    // (FileName is the trailing array; the name is written from its first element).
+    unsafe {
+        (*info).Anonymous.Flags = f;
+        (*info).RootDirectory = root;
+        (*info).FileNameLength = (name.len() * 2) as u32;
+        let dst_ptr = std::ptr::addr_of_mut!((*info).FileName).cast::<u16>();
+        std::ptr::copy_nonoverlapping(name.as_ptr(), dst_ptr, name.len());
+    }
+    // SAFETY: info points to `size` valid bytes; h and root are valid handles or root is null.
+    ok(unsafe { SetFileInformationByHandle(h, FileRenameInfoEx, info.cast(), size as u32) })
+}
+
+/// CreateFileW's access, share mode and flags for an [`OpenHow`].
+fn win32_open_args(how: OpenHow) -> (u32, u32, u32) {
+    let mut access = 0;
+    if how.access.read {
+        access |= FILE_GENERIC_READ;
+    }
+    if how.access.write {
+        access |= FILE_GENERIC_WRITE;
+    }
+    if how.access.delete {
+        access |= DELETE;
+    }
+    let mut share = 0;
+    if how.share.read {
+        share |= FILE_SHARE_READ;
+    }
+    if how.share.write {
+        share |= FILE_SHARE_WRITE;
+    }
+    if how.share.delete {
+        share |= FILE_SHARE_DELETE;
+    }
+    let mut flags = FILE_FLAG_BACKUP_SEMANTICS;
+    if how.open_reparse_point {
+        flags |= FILE_FLAG_OPEN_REPARSE_POINT;
+    }
+    if how.delete_on_close {
+        flags |= FILE_FLAG_DELETE_ON_CLOSE;
+    }
+    (access, share, flags)
+}
+
 impl NtfsTarget for Win32Sandbox {
     fn need(&mut self, feature: Feature) -> Result<(), String> {
         match feature {
@@ -501,38 +586,110 @@ impl NtfsTarget for Win32Sandbox {
     }
 
     fn open(&mut self, path: &str, how: OpenHow) -> Op<Handle> {
-        let mut access = 0;
-        if how.access.read {
-            access |= FILE_GENERIC_READ;
+        self.open_how(path, how, OPEN_EXISTING)
+    }
+
+    fn open_disposition(
+        &mut self,
+        path: &str,
+        how: OpenHow,
+        disposition: Disposition,
+    ) -> Op<Handle> {
+        // CreateFileW's creation dispositions are NtCreateFile's (CREATE_ALWAYS is
+        // FILE_OVERWRITE_IF, TRUNCATE_EXISTING FILE_OVERWRITE); Win32 has no FILE_SUPERSEDE.
+        let creation = match disposition {
+            Disposition::Open => OPEN_EXISTING,
+            Disposition::Create => CREATE_NEW,
+            Disposition::OpenIf => OPEN_ALWAYS,
+            Disposition::Overwrite => TRUNCATE_EXISTING,
+            Disposition::OverwriteIf => CREATE_ALWAYS,
+            Disposition::Supersede => {
+                return Err(Failure::Unsupported(
+                    "Win32 has no FILE_SUPERSEDE (CreateFileW)".into(),
+                ))
+            }
+        };
+        self.open_how(path, how, creation)
+    }
+
+    fn write_handle(&mut self, h: Handle, data: &[u8]) -> Op<()> {
+        let h = self.handle(h)?;
+        // SAFETY: valid handle; null out pointer allowed.
+        ok(unsafe { SetFilePointerEx(h, 0, null_mut(), FILE_BEGIN) })?;
+        let mut written = 0u32;
+        let len =
+            u32::try_from(data.len()).map_err(|_| Failure::Broken("write too large".into()))?;
+        // SAFETY: data is valid for len bytes; written is a valid out pointer; no OVERLAPPED.
+        ok(unsafe { WriteFile(h, data.as_ptr(), len, &mut written, null_mut()) })?;
+        if written as usize != data.len() {
+            return Err(Failure::Broken(format!("short write: {written} of {len}")));
         }
-        if how.access.write {
-            access |= FILE_GENERIC_WRITE;
+        Ok(())
+    }
+
+    fn open_by_id(&mut self, file_id: u64, how: OpenHow) -> Op<Handle> {
+        // OpenFileById needs a handle on any file of the volume as a hint: the sandbox root.
+        let hint = self.open_link("", FILE_READ_ATTRIBUTES)?;
+        let id = FILE_ID_DESCRIPTOR {
+            dwSize: std::mem::size_of::<FILE_ID_DESCRIPTOR>() as u32,
+            Type: FileIdType,
+            Anonymous: FILE_ID_DESCRIPTOR_0 {
+                FileId: file_id as i64,
+            },
+        };
+        let (access, share, flags) = win32_open_args(how);
+        // SAFETY: hint is a valid handle, id a valid descriptor; null security attributes.
+        let h = unsafe { OpenFileById(hint.0, &id, access, share, null(), flags) };
+        if h == INVALID_HANDLE_VALUE {
+            return Err(last());
         }
-        if how.access.delete {
-            access |= DELETE;
+        Ok(self.keep(Owned(h)))
+    }
+
+    fn rename_handle(&mut self, h: Handle, new: NewName<'_>, flags: RenameFlags) -> Op<()> {
+        let h = self.handle(h)?;
+        let (root, name): (HANDLE, String) = match new {
+            NewName::Path(p) => (null_mut(), format!(r"\??\{}", self.plain(p))),
+            NewName::Bare(n) => (null_mut(), n.to_string()),
+            NewName::Relative(r, n) => (self.handle(r)?, n.to_string()),
+        };
+        set_rename_info(h, root, &name, flags)
+    }
+
+    fn set_disposition_on_close(&mut self, h: Handle, delete: bool) -> Op<()> {
+        let h = self.handle(h)?;
+        let mut f = FILE_DISPOSITION_FLAG_ON_CLOSE;
+        if delete {
+            f |= FILE_DISPOSITION_FLAG_DELETE;
         }
-        let mut share = 0;
-        if how.share.read {
-            share |= FILE_SHARE_READ;
-        }
-        if how.share.write {
-            share |= FILE_SHARE_WRITE;
-        }
-        if how.share.delete {
-            share |= FILE_SHARE_DELETE;
-        }
-        let mut flags = FILE_FLAG_BACKUP_SEMANTICS;
-        if how.open_reparse_point {
-            flags |= FILE_FLAG_OPEN_REPARSE_POINT;
-        }
-        if how.delete_on_close {
-            flags |= FILE_FLAG_DELETE_ON_CLOSE;
-        }
-        let h = self.create(path, access, share, OPEN_EXISTING, flags)?;
-        let n = self.next;
-        self.next += 1;
-        self.handles.insert(n, h);
-        Ok(Handle(n))
+        let info = FILE_DISPOSITION_INFO_EX { Flags: f };
+        // SAFETY: info is a valid FILE_DISPOSITION_INFO_EX of the size given.
+        ok(unsafe {
+            SetFileInformationByHandle(
+                h,
+                FileDispositionInfoEx,
+                (&info as *const FILE_DISPOSITION_INFO_EX).cast(),
+                std::mem::size_of::<FILE_DISPOSITION_INFO_EX>() as u32,
+            )
+        })
+    }
+
+    fn standard_info(&mut self, h: Handle) -> Op<StandardInfo> {
+        let h = self.handle(h)?;
+        let mut info = FILE_STANDARD_INFO::default();
+        // SAFETY: info is a writable FILE_STANDARD_INFO of the size given.
+        ok(unsafe {
+            GetFileInformationByHandleEx(
+                h,
+                FileStandardInfo,
+                (&mut info as *mut FILE_STANDARD_INFO).cast(),
+                std::mem::size_of::<FILE_STANDARD_INFO>() as u32,
+            )
+        })?;
+        Ok(StandardInfo {
+            links: info.NumberOfLinks,
+            delete_pending: info.DeletePending,
+        })
     }
 
     fn read_handle(&mut self, h: Handle) -> Op<Vec<u8>> {
@@ -607,33 +764,7 @@ impl NtfsTarget for Win32Sandbox {
         // FILE_RENAME_INFORMATION_EX through SetFileInformationByHandle(FileRenameInfoEx):
         // the new name as an NT path.
         let h = self.open_link(src, DELETE | FILE_READ_ATTRIBUTES)?;
-        let name: Vec<u16> = format!(r"\??\{}", self.plain(dst)).encode_utf16().collect();
-        let mut f = 0;
-        if flags.replace_if_exists {
-            f |= FILE_RENAME_FLAG_REPLACE_IF_EXISTS;
-        }
-        if flags.posix_semantics {
-            f |= FILE_RENAME_FLAG_POSIX_SEMANTICS;
-        }
-        if flags.ignore_readonly {
-            f |= FILE_RENAME_FLAG_IGNORE_READONLY_ATTRIBUTE;
-        }
-        let header = std::mem::size_of::<FILE_RENAME_INFO>();
-        let size = header + name.len() * 2;
-        // u64 storage keeps the structure 8-byte aligned.
-        let mut storage = vec![0u64; size.div_ceil(8)];
-        let info = storage.as_mut_ptr().cast::<FILE_RENAME_INFO>();
-        // SAFETY: storage is zeroed, aligned and large enough for the header plus the name
-        // (FileName is the trailing array; the name is written from its first element).
-        unsafe {
-            (*info).Anonymous.Flags = f;
-            (*info).RootDirectory = null_mut();
-            (*info).FileNameLength = (name.len() * 2) as u32;
-            let dst_ptr = std::ptr::addr_of_mut!((*info).FileName).cast::<u16>();
-            std::ptr::copy_nonoverlapping(name.as_ptr(), dst_ptr, name.len());
-        }
-        // SAFETY: info points to `size` valid bytes.
-        ok(unsafe { SetFileInformationByHandle(h.0, FileRenameInfoEx, info.cast(), size as u32) })
+        set_rename_info(h.0, null_mut(), &format!(r"\??\{}", self.plain(dst)), flags)
     }
 
     fn list_dir(&mut self, path: &str) -> Op<Vec<String>> {

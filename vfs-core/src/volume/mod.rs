@@ -13,6 +13,7 @@
 //! | `contents.rs` | read, write, end of file |
 //! | `reparse_points.rs` | set/get/delete reparse points, link targets (A3, A4) |
 //! | `handles.rs` | open by path and by id, disposition, close, pins |
+//! | `by_handle.rs` | operations through a handle: FileLinkInformation[Ex], FileRenameInformation[Ex] with RootDirectory, FILE_DISPOSITION_ON_CLOSE, the handle's DeletePending, NtQueryDirectoryFile with a pattern |
 //! | `paths.rs` | path conveniences over the operations above |
 //! | `atomic.rs` | compound operations done under one acquisition of the lock |
 //! | `delete_at_cleanup.rs` | the delete step of an IRP_MJ_CLEANUP that carries the delete |
@@ -31,6 +32,7 @@
 
 mod atomic;
 mod attributes;
+mod by_handle;
 mod check;
 mod contents;
 mod delete_at_cleanup;
@@ -46,6 +48,7 @@ mod snapshot;
 mod space;
 mod store;
 
+pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
 pub use snapshot::SizedLoadError;
 

@@ -311,6 +311,25 @@ impl Volume {
         let _s = trace_span!(target: "vfs_core", "rename").entered();
         self.writable()?;
         let mut st = self.state.write();
+        self.rename_locked(
+            &mut st, src_parent, src_name, dst_parent, dst_name, flags, true,
+        )
+    }
+
+    /// [`Volume::rename`] with the lock held. `open_source`: the rename opens the source for
+    /// DELETE (a path-level MoveFileEx), so handles that do not share delete refuse it; a
+    /// rename through a handle already holds DELETE access and opens nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn rename_locked(
+        &self,
+        st: &mut State,
+        src_parent: FileId,
+        src_name: &Name,
+        dst_parent: FileId,
+        dst_name: &Name,
+        flags: RenameFlags,
+        open_source: bool,
+    ) -> Result<()> {
         let src = st
             .dir(src_parent)?
             .find(src_name)
@@ -335,8 +354,10 @@ impl Volume {
         let src_is_dir = st.get(src_id)?.is_dir();
         // The rename opens the source for DELETE: a handle that does not share delete refuses
         // it (A6: "source open with DELETE and share 0 → ERROR_SHARING_VIOLATION").
-        if let Some(sa) = st.share.get(&src_id) {
-            sa.check(Access::DELETE, Share::ALL)?;
+        if open_source {
+            if let Some(sa) = st.share.get(&src_id) {
+                sa.check(Access::DELETE, Share::ALL)?;
+            }
         }
         if src_is_dir {
             // A6 [VERIFY]: a directory into its own subtree; `move` reports a sharing

@@ -67,6 +67,29 @@ impl Volume {
 
     /// The parent directory and final name of a path that is to be created.
     pub(super) fn parent_and_name(&self, st: &State, path: &[u16]) -> Result<(FileId, Name)> {
+        self.parent_and_name_or(st, path, Error::ObjectPathNotFound)
+    }
+
+    /// The parent directory and final name of a hard link's or rename's target. A target whose
+    /// directory part names a file (`a\new` with `a` a file) is STATUS_INVALID_PARAMETER for
+    /// FileLinkInformation and FileRenameInformation (WinBtrfs links.cpp "Try to link file
+    /// within other file", rename.cpp "Try to move file within other file"), not the
+    /// STATUS_OBJECT_PATH_NOT_FOUND a create gets (rule A1/A6 open points).
+    pub(super) fn target_parent_and_name(
+        &self,
+        st: &State,
+        path: &[u16],
+    ) -> Result<(FileId, Name)> {
+        self.parent_and_name_or(st, path, Error::InvalidParameter)
+    }
+
+    /// [`Volume::parent_and_name`] with the error for a directory part that names a file.
+    fn parent_and_name_or(
+        &self,
+        st: &State,
+        path: &[u16],
+        file_as_dir: Error,
+    ) -> Result<(FileId, Name)> {
         let mut comps = parse_user_path(path, &self.opts)?;
         let name = comps.pop().ok_or(Error::ObjectNameInvalid)?.into_name()?;
         match walk_parent(st, &self.opts, comps)? {
@@ -76,7 +99,7 @@ impl Volume {
                     return Err(Error::DeletePending);
                 }
                 if st.get(id)?.dir().is_none() {
-                    return Err(Error::ObjectPathNotFound);
+                    return Err(file_as_dir);
                 }
                 Ok((id, name))
             }
@@ -167,7 +190,7 @@ impl Volume {
         };
         let (parent, name) = {
             let st = self.state.read();
-            self.parent_and_name(&st, &new.units())?
+            self.target_parent_and_name(&st, &new.units())?
         };
         self.hard_link(id, parent, &name)?;
         Ok(id)
@@ -194,7 +217,7 @@ impl Volume {
         let (sp, sn, dp, dn) = {
             let st = self.state.read();
             let (sp, sn, _) = self.entry_of(&st, &src.units())?;
-            let (dp, dn) = self.parent_and_name(&st, &dst.units())?;
+            let (dp, dn) = self.target_parent_and_name(&st, &dst.units())?;
             (sp, sn, dp, dn)
         };
         self.rename(sp, &sn, dp, &dn, flags)

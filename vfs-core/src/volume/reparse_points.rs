@@ -15,8 +15,7 @@ impl Volume {
     /// (ReparseDataInvalid); a mount point needs an empty directory (NotADirectory,
     /// DirectoryNotEmpty); replacing needs the same tag (ReparseTagMismatch) and, for
     /// non-Microsoft tags, the same GUID (ReparseAttributeConflict). A symlink is refused on a
-    /// file that holds data (this project's rule, from the issue: a link is its reparse data
-    /// only). Sets FILE_ATTRIBUTE_REPARSE_POINT and does not set ARCHIVE (WinBtrfs).
+    /// file that holds data with ReparseDataInvalid (WinBtrfs reparse.cpp). Sets FILE_ATTRIBUTE_REPARSE_POINT and does not set ARCHIVE (WinBtrfs).
     pub fn set_reparse_point(&self, id: FileId, buffer: &[u8]) -> Result<()> {
         let _s = trace_span!(target: "vfs_core", "set_reparse_point").entered();
         self.writable()?;
@@ -46,7 +45,10 @@ impl Volume {
             }
         }
         if rp.is_symlink() && inode.data().is_some_and(|d| d.has_data()) {
-            return Err(Error::InvalidParameter);
+            // WinBtrfs reparse.cpp: a symlink on a file holding data is
+            // STATUS_IO_REPARSE_DATA_INVALID; on an empty file it is accepted and data written
+            // afterwards through the handle is kept.
+            return Err(Error::ReparseDataInvalid);
         }
         // A8: reparse data is charged byte for byte.
         let old = inode.reparse().map_or(0, |r| r.as_bytes().len() as u64);

@@ -24,8 +24,13 @@ pub(crate) struct Handle {
     pub access: Access,
     pub share: Share,
     pub delete_on_close: bool,
+    /// The handle was opened with FILE_DELETE_ON_CLOSE (only such a handle may set the state
+    /// again with FILE_DISPOSITION_ON_CLOSE).
+    pub opened_delete_on_close: bool,
     /// A delete disposition set on this handle (FileDispositionInformation[Ex]).
     pub disposition: Option<DispositionFlags>,
+    /// Where this handle's directory query stands (NtQueryDirectoryFile).
+    pub query: Option<Box<super::by_handle::DirQuery>>,
 }
 
 /// Everything behind the volume's lock.

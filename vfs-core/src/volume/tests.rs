@@ -928,6 +928,8 @@ fn get_and_delete_reparse_point_a3() {
     );
 }
 
+/// WinBtrfs reparse.cpp: a symlink on a file holding data → STATUS_IO_REPARSE_DATA_INVALID;
+/// on an empty file it is accepted, and data written afterwards is kept.
 #[test]
 fn symlink_refused_on_file_holding_data() {
     let v = vol();
@@ -935,10 +937,20 @@ fn symlink_refused_on_file_holding_data() {
     let sym = ReparseBuffer::symlink(&w("x"), &w("x"), true).unwrap();
     assert_eq!(
         v.set_reparse_point(f, sym.as_bytes()),
-        Err(Error::InvalidParameter)
+        Err(Error::ReparseDataInvalid)
     );
+    assert_eq!(Error::ReparseDataInvalid.ntstatus(), 0xC000_0278);
+    assert_eq!(v.stat(f).unwrap().reparse_tag, None);
     let e = v.create_path(r"\e", &NewFile::file()).unwrap();
     v.set_reparse_point(e, sym.as_bytes()).unwrap();
+    v.write(e, 0, b"kept").unwrap();
+    let st = v.stat(e).unwrap();
+    assert_eq!(st.reparse_tag, Some(reparse::IO_REPARSE_TAG_SYMLINK));
+    assert_eq!(st.size, 4);
+    let mut buf = [0u8; 4];
+    assert_eq!(v.read(e, 0, &mut buf).unwrap(), 4);
+    assert_eq!(&buf, b"kept");
+    v.check().unwrap();
 }
 
 #[test]

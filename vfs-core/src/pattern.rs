@@ -12,10 +12,12 @@
 //! Win32's FindFirstFile turns `*.txt` into `<.txt`, `?` into `>` and a `.` before a wildcard
 //! or at the end into `"` before the request reaches the file system. Case is ignored by
 //! comparing `$UpCase` forms (A5). WinFsp's driver filters every listing with its own
-//! implementation as well (`src/sys/dirctl.c`); this one only saves transfers when
-//! `PassQueryDirectoryPattern` is on.
+//! implementation as well (`src/sys/dirctl.c`); there this one only saves transfers when
+//! `PassQueryDirectoryPattern` is on. The engine uses it for NtQueryDirectoryFile's FileName
+//! (`Volume::query_directory`); the WinFsp layer re-exports it as `backend_winfsp::pattern`, so
+//! there is one copy.
 
-use vfs_core::name::upcase_unit;
+use crate::name::upcase_unit;
 
 const STAR: u16 = b'*' as u16;
 const QM: u16 = b'?' as u16;
@@ -104,7 +106,7 @@ pub fn matches_everything(expression: &[u16]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vfs_core::name::wide;
+    use crate::name::wide;
 
     fn m(expr: &str, name: &str) -> bool {
         name_in_expression(&wide(expr), &wide(name), true)
