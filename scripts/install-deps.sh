@@ -5,7 +5,7 @@
 # and `os.rename` on a mount), rsync and python3-venv (the cli's host-link tests restore a tree
 # with `rsync -aH` and run `python3 -m venv` on a mount), and the external suites pjdfstest and fsx from crates.io.
 # Idempotent: skips what is already there.
-# `--mount`: only what mounting a drive needs (skips the external test suites).
+# `--mount`: only what mounting a drive needs (skips the test-only tools and the external suites).
 set -euo pipefail
 if [ "${1:-}" = "--mount" ]; then NTLINKFS_SKIP_EXTERNAL_SUITES=1; fi
 
@@ -14,11 +14,15 @@ command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 command -v ntfs-3g >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v mkntfs >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
-command -v git >/dev/null 2>&1 || need_apt+=(git)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
-# Debian's python3 has venv but not ensurepip, which `python3 -m venv` needs, without python3-venv.
-python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+if [ "${NTLINKFS_SKIP_EXTERNAL_SUITES:-0}" != 1 ]; then
+    # What only the tests need.
+    command -v git >/dev/null 2>&1 || need_apt+=(git)
+    command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+    command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+    # Debian's python3 has venv but not ensurepip, which `python3 -m venv` needs, without
+    # python3-venv.
+    python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update
