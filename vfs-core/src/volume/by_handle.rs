@@ -384,19 +384,7 @@ impl Volume {
 /// The target directory is opened for write access sharing read and write (the I/O manager's
 /// open of a link or rename target); the checks the path-level operations make on it too.
 fn check_target_dir(st: &State, parent: FileId) -> Result<()> {
-    let pinode = st.get(parent).map_err(|_| Error::ObjectPathNotFound)?;
-    if pinode.dir().is_none() {
-        return Err(Error::InvalidParameter);
-    }
-    if pinode.reparse().is_some() {
-        return Err(Error::NotADirectory);
-    }
-    if pinode.links.is_empty() && parent != st.root {
-        return Err(Error::FileDeleted);
-    }
-    if st.has_pending_name(parent) {
-        return Err(Error::DeletePending);
-    }
+    st.new_name_parent(parent, Error::InvalidParameter)?;
     if let Some(sa) = st.share.get(&parent) {
         let write = Access {
             read: false,

@@ -199,17 +199,10 @@ impl Volume {
         if inode.links.is_empty() {
             return Err(Error::FileDeleted);
         }
-        let pinode = st.get(new_parent).map_err(|_| Error::ObjectPathNotFound)?;
-        let pdir = pinode.dir().ok_or(Error::ObjectPathNotFound)?;
-        if pinode.reparse().is_some() {
-            return Err(Error::NotADirectory);
-        }
-        if pinode.links.is_empty() && new_parent != st.root {
-            return Err(Error::FileDeleted);
-        }
-        if st.has_pending_name(new_parent) {
-            return Err(Error::DeletePending);
-        }
+        let pdir = st
+            .new_name_parent(new_parent, Error::ObjectPathNotFound)?
+            .dir()
+            .ok_or(Error::ObjectPathNotFound)?;
         if pdir.collides(name) {
             return Err(Error::NameCollision);
         }
@@ -338,19 +331,7 @@ impl Volume {
         if src_pending {
             return Err(Error::DeletePending);
         }
-        let dst_pinode = st.get(dst_parent).map_err(|_| Error::ObjectPathNotFound)?;
-        if dst_pinode.dir().is_none() {
-            return Err(Error::ObjectPathNotFound);
-        }
-        if dst_pinode.reparse().is_some() {
-            return Err(Error::NotADirectory);
-        }
-        if dst_pinode.links.is_empty() && dst_parent != st.root {
-            return Err(Error::FileDeleted);
-        }
-        if st.has_pending_name(dst_parent) {
-            return Err(Error::DeletePending);
-        }
+        st.new_name_parent(dst_parent, Error::ObjectPathNotFound)?;
         let src_is_dir = st.get(src_id)?.is_dir();
         // The rename opens the source for DELETE: a handle that does not share delete refuses
         // it (A6: "source open with DELETE and share 0 → ERROR_SHARING_VIOLATION").

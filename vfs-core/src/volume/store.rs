@@ -212,6 +212,28 @@ impl State {
         }
     }
 
+    /// The checks on the directory a new name goes into for a hard link or a rename: it exists
+    /// (else STATUS_OBJECT_PATH_NOT_FOUND), is a directory (else `not_dir`: the path-level
+    /// operations say OBJECT_PATH_NOT_FOUND, the handle-level ones INVALID_PARAMETER, as
+    /// WinBtrfs observes), is not a reparse point (A3: it stays empty), still has a name
+    /// (FILE_DELETED) and is not delete-pending (A2).
+    pub(crate) fn new_name_parent(&self, parent: FileId, not_dir: Error) -> Result<&Inode> {
+        let pinode = self.get(parent).map_err(|_| Error::ObjectPathNotFound)?;
+        if pinode.dir().is_none() {
+            return Err(not_dir);
+        }
+        if pinode.reparse().is_some() {
+            return Err(Error::NotADirectory);
+        }
+        if pinode.links.is_empty() && parent != self.root {
+            return Err(Error::FileDeleted);
+        }
+        if self.has_pending_name(parent) {
+            return Err(Error::DeletePending);
+        }
+        Ok(pinode)
+    }
+
     /// Is some name of `id` delete-pending (legacy delete or a disposition set on a handle)?
     pub fn has_pending_name(&self, id: FileId) -> bool {
         // A name is pending only while the file has a handle open (A2; `check` verifies it),
