@@ -44,6 +44,16 @@ pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
     fn pages_later(&self, ino: u64);
     /// Waits (briefly) until every queued invalidation is done.
     fn wait(&self);
+    /// Makes every name the kernel has cached for this mount, positive or negative, fail its
+    /// next revalidation (FUSE_NOTIFY_INC_EPOCH), now: it takes no kernel lock, so it is safe
+    /// inside any handler, before the reply. The kernel then asks again (LOOKUP) for each
+    /// name it walks; nodes and their cached attributes and pages are kept.
+    #[allow(dead_code)] // used by the negative-lookup cache and the permission checks (issue 17)
+    fn epoch_now(&self);
+    /// Does the kernel take [`KernelCache::epoch_now`] (Linux 6.16 and later)? What relies on
+    /// it (cached negative lookups) is off when it does not.
+    #[allow(dead_code)]
+    fn has_epoch(&self) -> bool;
 }
 
 /// Who sends a request (the FUSE request header).
@@ -797,6 +807,7 @@ pub(crate) mod testing {
         Entry(u64, Vec<u8>),
         Pages(u64),
         Wait,
+        Epoch,
     }
 
     #[derive(Debug, Default)]
@@ -820,6 +831,12 @@ pub(crate) mod testing {
         }
         fn wait(&self) {
             self.0.lock().push(Inval::Wait);
+        }
+        fn epoch_now(&self) {
+            self.0.lock().push(Inval::Epoch);
+        }
+        fn has_epoch(&self) -> bool {
+            true
         }
     }
 

@@ -12,11 +12,21 @@
 //!
 //! Invalidating an inode's *attributes* takes no sleeping lock in the kernel (a spinlock and
 //! the attribute version counter), so handlers do that directly, before replying.
+//!
+//! Raising the connection's *epoch* (FUSE_NOTIFY_INC_EPOCH, Linux 6.16 and later) takes no lock
+//! either: it increments a counter, and every dentry of the mount stamped with an older epoch
+//! (negative ones included) fails its next revalidation, so the kernel asks with LOOKUP again
+//! (fs/fuse/dir.c, `fuse_dentry_revalidate`). fuser 0.18's `Notifier` has no call for it, so
+//! the 16-byte notification (a `fuse_out_header` with `unique` 0 and the notification code in
+//! `error`) is written to a duplicate of the session's /dev/fuse descriptor. A kernel without
+//! it refuses the code (EINVAL); that is found out once, at mount ([`Invalidator::probe_epoch`]).
 
 use crate::core::KernelCache;
 use fuser::{INodeNo, Notifier};
 use std::ffi::OsStr;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -35,7 +45,14 @@ enum Job {
 pub(crate) struct Invalidator {
     notifier: Arc<OnceLock<Notifier>>,
     tx: Sender<Job>,
+    /// A duplicate of the session's /dev/fuse descriptor, for FUSE_NOTIFY_INC_EPOCH.
+    dev: Arc<OnceLock<OwnedFd>>,
+    /// Did the kernel take FUSE_NOTIFY_INC_EPOCH when [`Invalidator::probe_epoch`] tried it?
+    epoch: Arc<AtomicBool>,
 }
+
+/// The notification code of FUSE_NOTIFY_INC_EPOCH (include/uapi/linux/fuse.h, protocol 7.44).
+const FUSE_NOTIFY_INC_EPOCH: i32 = 8;
 
 impl Invalidator {
     /// Starts the invalidation thread. It ends when every Invalidator is dropped.
@@ -45,7 +62,51 @@ impl Invalidator {
         std::thread::Builder::new()
             .name("ntlinkfs-inval".into())
             .spawn(move || run(n, rx))?;
-        Ok(Invalidator { notifier, tx })
+        Ok(Invalidator {
+            notifier,
+            tx,
+            dev: Arc::new(OnceLock::new()),
+            epoch: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Gives the invalidator the session's device (a duplicate of its descriptor) and finds
+    /// out whether the kernel takes FUSE_NOTIFY_INC_EPOCH, by sending one: raising the epoch
+    /// of a fresh mount only makes the kernel look its root's children up again.
+    pub(crate) fn probe_epoch(&self, dev: OwnedFd) {
+        let _ = self.dev.set(dev);
+        let ok = self.send_epoch();
+        if !ok {
+            tracing::info!(
+                "this kernel has no FUSE_NOTIFY_INC_EPOCH: missing names are not cached"
+            );
+        }
+        self.epoch.store(ok, Ordering::Relaxed);
+    }
+
+    fn send_epoch(&self) -> bool {
+        let Some(fd) = self.dev.get() else {
+            return false;
+        };
+        // struct fuse_out_header { uint32_t len; int32_t error; uint64_t unique; }
+        let mut msg = [0u8; 16];
+        msg[0..4].copy_from_slice(&16u32.to_ne_bytes());
+        msg[4..8].copy_from_slice(&FUSE_NOTIFY_INC_EPOCH.to_ne_bytes());
+        // SAFETY: writes 16 bytes from a live stack buffer to a descriptor this struct owns.
+        let n = unsafe { libc::write(fd.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
+        if n != msg.len() as isize {
+            tracing::debug!("FUSE_NOTIFY_INC_EPOCH: {}", std::io::Error::last_os_error());
+            return false;
+        }
+        true
+    }
+
+    /// Makes every cached name of the mount fail its next revalidation, now.
+    #[allow(dead_code)]
+    pub(crate) fn epoch_now(&self) {
+        if self.epoch.load(Ordering::Relaxed) {
+            self.send_epoch();
+        }
     }
 
     /// Drops the kernel's cached attributes of a node, now (safe inside any handler).
@@ -88,6 +149,12 @@ impl KernelCache for Invalidator {
     }
     fn wait(&self) {
         Invalidator::wait(self)
+    }
+    fn epoch_now(&self) {
+        Invalidator::epoch_now(self)
+    }
+    fn has_epoch(&self) -> bool {
+        self.epoch.load(Ordering::Relaxed)
     }
 }
 

@@ -182,7 +182,8 @@ pub fn mount(
         path: mp.clone(),
         cause: e,
     })?;
-    let core = core::Core::new(volume.clone(), &mp, Arc::new(inval), opts.image.clone());
+    let inval = Arc::new(inval);
+    let core = core::Core::new(volume.clone(), &mp, inval.clone(), opts.image.clone());
     let cache = core.cache_handle();
     let fs = glue::NtFs::new(core, opts.entry_ttl, opts.attr_ttl);
 
@@ -224,6 +225,7 @@ pub fn mount(
 
     let session = fuser::Session::new(fs, &mp, &cfg).map_err(|e| mount_error(e, &mp))?;
     let _ = notifier.set(session.notifier());
+    let dev = std::os::fd::AsFd::as_fd(&session).try_clone_to_owned();
     let bg = session.spawn().map_err(|e| MountError::Mount {
         path: mp.clone(),
         cause: e,
@@ -248,6 +250,10 @@ pub fn mount(
     if let Err(e) = std::fs::metadata(&mp) {
         let _ = unmount_path(&mp);
         return Err(MountError::Mount { path: mp, cause: e });
+    }
+    // After the first request, so the connection is initialised when the kernel is asked.
+    if let Ok(dev) = dev {
+        inval.probe_epoch(dev);
     }
     Ok(handle)
 }
