@@ -104,7 +104,11 @@ impl Volume {
         if !enable && dir.has_case_twins() {
             return Err(Error::CaseDifferingNamesInDir);
         }
+        let changed = dir.case_sensitive != enable;
         dir.case_sensitive = enable;
+        if let (true, Some(w)) = (changed, &st.watcher) {
+            w.lookups_changed(id);
+        }
         Ok(())
     }
 

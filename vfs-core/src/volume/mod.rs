@@ -19,6 +19,7 @@
 //! | `delete_at_cleanup.rs` | the delete step of an IRP_MJ_CLEANUP that carries the delete |
 //! | `snapshot.rs` | export to and rebuild from a [`crate::snapshot::Snapshot`], comparison |
 //! | `check.rs` | `Volume::check`, the invariants verified from scratch |
+//! | `watch.rs` | [`NameWatcher`]: a backend told, under the lock, of every name added and every directory whose lookups changed or that went away |
 //!
 //! # Lock order
 //!
@@ -47,10 +48,12 @@ mod share;
 mod snapshot;
 mod space;
 mod store;
+mod watch;
 
 pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
 pub use snapshot::SizedLoadError;
+pub use watch::NameWatcher;
 
 use crate::error::{Error, Result};
 use crate::name::Name;

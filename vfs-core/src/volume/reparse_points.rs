@@ -56,6 +56,7 @@ impl Volume {
         let inode = st.get_mut(id)?;
         inode.set_reparse(rp);
         inode.times.change = now();
+        st.reparse_changed(id);
         Ok(())
     }
 
@@ -95,6 +96,7 @@ impl Volume {
         let freed = old.as_bytes().len() as u64;
         inode.clear_reparse();
         st.recharge(freed, 0, None)?;
+        st.reparse_changed(id);
         Ok(())
     }
 
@@ -110,6 +112,7 @@ impl Volume {
         let freed = old.as_bytes().len() as u64;
         inode.clear_reparse();
         st.recharge(freed, 0, None)?;
+        st.reparse_changed(id);
         Ok(())
     }
 

@@ -47,6 +47,8 @@ pub(crate) struct State {
     pub cluster: u64,
     /// Bytes charged to all files together (A8, `space.rs`); `check()` recounts it.
     pub used: u64,
+    /// Told of every name added and directory removed, under this lock (`watch.rs`).
+    pub watcher: Option<std::sync::Arc<dyn super::watch::NameWatcher>>,
 }
 
 impl State {
@@ -60,6 +62,7 @@ impl State {
             root: FileId(0),
             cluster: u64::from(DEFAULT_CLUSTER_SIZE),
             used: 0,
+            watcher: None,
         };
         let t = now();
         let root = st.alloc(Inode {
@@ -148,11 +151,30 @@ impl State {
             parent,
             display: name.display().into(),
         });
+        if let Some(w) = &self.watcher {
+            w.name_added(parent, name);
+        }
+    }
+
+    /// A directory became or stopped being a reparse point (a junction is a link to the
+    /// backends, so what a lookup below it answers changed): the watcher is told.
+    pub fn reparse_changed(&self, id: FileId) {
+        if let Some(w) = &self.watcher {
+            if self.get(id).is_ok_and(|i| i.dir().is_some()) {
+                w.lookups_changed(id);
+            }
+        }
     }
 
     /// Removes a directory entry and the file's back link; frees the file if nothing holds it.
     pub fn unlink_entry(&mut self, parent: FileId, display: &[u16], t: FileTime) -> Option<FileId> {
         let id = self.remove_entry(parent, display, t)?;
+        if let Some(w) = &self.watcher {
+            // A directory has one name (invariant 1): without it, nothing can be added to it.
+            if self.get(id).is_ok_and(|i| i.dir().is_some()) {
+                w.dir_removed(id);
+            }
+        }
         self.maybe_free(id);
         Some(id)
     }
