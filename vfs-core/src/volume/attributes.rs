@@ -106,8 +106,10 @@ impl Volume {
         }
         let changed = dir.case_sensitive != enable;
         dir.case_sensitive = enable;
-        if let (true, Some(w)) = (changed, &st.watcher) {
-            w.lookups_changed(id);
+        if changed {
+            for w in &st.watchers {
+                w.lookups_changed(id);
+            }
         }
         Ok(())
     }

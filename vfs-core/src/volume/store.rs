@@ -48,7 +48,7 @@ pub(crate) struct State {
     /// Bytes charged to all files together (A8, `space.rs`); `check()` recounts it.
     pub used: u64,
     /// Told of every name added and directory removed, under this lock (`watch.rs`).
-    pub watcher: Option<std::sync::Arc<dyn super::watch::NameWatcher>>,
+    pub watchers: Vec<std::sync::Arc<dyn super::watch::NameWatcher>>,
 }
 
 impl State {
@@ -62,7 +62,7 @@ impl State {
             root: FileId(0),
             cluster: u64::from(DEFAULT_CLUSTER_SIZE),
             used: 0,
-            watcher: None,
+            watchers: Vec::new(),
         };
         let t = now();
         let root = st.alloc(Inode {
@@ -151,7 +151,7 @@ impl State {
             parent,
             display: name.display().into(),
         });
-        if let Some(w) = &self.watcher {
+        for w in &self.watchers {
             w.name_added(parent, name);
         }
     }
@@ -159,8 +159,8 @@ impl State {
     /// A directory became or stopped being a reparse point (a junction is a link to the
     /// backends, so what a lookup below it answers changed): the watcher is told.
     pub fn reparse_changed(&self, id: FileId) {
-        if let Some(w) = &self.watcher {
-            if self.get(id).is_ok_and(|i| i.dir().is_some()) {
+        if !self.watchers.is_empty() && self.get(id).is_ok_and(|i| i.dir().is_some()) {
+            for w in &self.watchers {
                 w.lookups_changed(id);
             }
         }
@@ -169,9 +169,9 @@ impl State {
     /// Removes a directory entry and the file's back link; frees the file if nothing holds it.
     pub fn unlink_entry(&mut self, parent: FileId, display: &[u16], t: FileTime) -> Option<FileId> {
         let id = self.remove_entry(parent, display, t)?;
-        if let Some(w) = &self.watcher {
-            // A directory has one name (invariant 1): without it, nothing can be added to it.
-            if self.get(id).is_ok_and(|i| i.dir().is_some()) {
+        // A directory has one name (invariant 1): without it, nothing can be added to it.
+        if !self.watchers.is_empty() && self.get(id).is_ok_and(|i| i.dir().is_some()) {
+            for w in &self.watchers {
                 w.dir_removed(id);
             }
         }

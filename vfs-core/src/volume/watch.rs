@@ -33,10 +33,19 @@ pub trait NameWatcher: Send + Sync + std::fmt::Debug {
 }
 
 impl Volume {
-    /// Installs the watcher of this volume's names (replacing any), or removes it (`None`).
-    /// backend-fuse installs one for each mount and removes it at unmount.
-    pub fn set_name_watcher(&self, watcher: Option<Arc<dyn NameWatcher>>) {
-        self.state.write().watcher = watcher;
+    /// Adds a watcher of this volume's names: backend-fuse adds one per mount, for the
+    /// mount's life.
+    pub fn add_name_watcher(&self, watcher: Arc<dyn NameWatcher>) {
+        self.state.write().watchers.push(watcher);
+    }
+
+    /// Removes a watcher [`Volume::add_name_watcher`] added (the same `Arc`); any other is
+    /// left alone.
+    pub fn remove_name_watcher(&self, watcher: &Arc<dyn NameWatcher>) {
+        self.state
+            .write()
+            .watchers
+            .retain(|w| !Arc::ptr_eq(w, watcher));
     }
 }
 
@@ -72,7 +81,8 @@ mod tests {
     fn every_new_name_and_directory_change_is_told() {
         let v = Volume::new(VolumeOptions::default());
         let log = Arc::new(Log::default());
-        v.set_name_watcher(Some(log.clone()));
+        let w: Arc<dyn NameWatcher> = log.clone();
+        v.add_name_watcher(w.clone());
         let root = v.root();
         let r = root.0;
         let f = v.create(root, &n("a"), &NewFile::file()).unwrap();
@@ -92,7 +102,7 @@ mod tests {
         v.remove_reparse_point(e).unwrap();
         v.unlink(root, &n("e"), UnlinkKind::Directory, false)
             .unwrap();
-        v.set_name_watcher(None);
+        v.remove_name_watcher(&w);
         v.create(root, &n("quiet"), &NewFile::file()).unwrap();
         let (d, e) = (d.0, e.0);
         assert_eq!(
