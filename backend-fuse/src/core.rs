@@ -17,6 +17,7 @@ use crate::caller::{self, CallerProbe, ProcProbe};
 use crate::dir::DirState;
 use crate::errno::{errno, link_errno, Errno};
 use crate::names;
+use crate::negative::Negatives;
 use crate::nodes::{KernelName, Nodes, ROOT_INO};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
@@ -48,11 +49,9 @@ pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
     /// next revalidation (FUSE_NOTIFY_INC_EPOCH), now: it takes no kernel lock, so it is safe
     /// inside any handler, before the reply. The kernel then asks again (LOOKUP) for each
     /// name it walks; nodes and their cached attributes and pages are kept.
-    #[allow(dead_code)] // used by the negative-lookup cache and the permission checks (issue 17)
     fn epoch_now(&self);
     /// Does the kernel take [`KernelCache::epoch_now`] (Linux 6.16 and later)? What relies on
-    /// it (cached negative lookups) is off when it does not.
-    #[allow(dead_code)]
+    /// it (cached negative lookups, `negative`) is off when it does not.
     fn has_epoch(&self) -> bool;
 }
 
@@ -135,6 +134,9 @@ pub(crate) struct Core {
     /// never released them).
     pub(crate) open_handles: Mutex<HashSet<u64>>,
     pub(crate) dirs: Mutex<HashMap<u64, Arc<Mutex<DirState>>>>,
+    /// The misses the kernel may cache, and the watcher of the volume that drops them
+    /// (crate docs, "Caching", rule 1).
+    pub(crate) neg: Arc<Negatives>,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -173,6 +175,8 @@ impl Core {
         let o = vol.options();
         // The engine resolves the volume's own letter on the volume, before any mapping: a
         // mapping of that letter is never followed, so a link is never stored through it.
+        let neg = Arc::new(Negatives::new(inval.clone()));
+        vol.add_name_watcher(neg.clone());
         let drive_map = o
             .drive_map
             .iter()
@@ -192,6 +196,7 @@ impl Core {
             image,
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
+            neg,
             vol,
         }
     }
@@ -327,6 +332,9 @@ impl Core {
         }
         self.dirs.lock().clear();
         self.nodes.clear(&self.vol);
+        // The volume outlives the mount: its names are no longer this mount's business.
+        let w: Arc<dyn vfs_core::NameWatcher> = self.neg.clone();
+        self.vol.remove_name_watcher(&w);
     }
 
     /// LOOKUP by the kernel itself (no caller to consider).
@@ -340,13 +348,37 @@ impl Core {
         self.lookup_from(kernel, parent, name)
     }
 
-    /// LOOKUP sent on behalf of `who`.
+    /// LOOKUP sent on behalf of `who`, a missing name as ENOENT (see [`Core::lookup_entry`]).
+    #[cfg(test)]
     pub(crate) fn lookup_from(&self, who: Caller, parent: u64, name: &[u8]) -> Result<Attr, Errno> {
+        self.lookup_entry(who, parent, name)?.ok_or(Errno::ENOENT)
+    }
+
+    /// LOOKUP sent on behalf of `who`: the entry, or None for a name that is missing and
+    /// recorded in `negative`, so that the kernel may cache the miss (glue answers node id 0
+    /// with the entry TTL). Every other failure, and a miss that cannot be recorded, is an
+    /// error, which leaves the kernel's negative entry expired.
+    pub(crate) fn lookup_entry(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+    ) -> Result<Option<Attr>, Errno> {
         let pid = self.nodes.live(parent)?;
         let wanted = engine_name(name_units(name)?)?;
-        // A name that is not there is answered uncached (an error reply leaves the
-        // kernel's negative entry expired), so it is asked again next time.
-        let found = self.vol.lookup_stat(pid, &wanted).map_err(errno)?;
+        // Read before the engine is asked: a name made between the two is then either seen
+        // by the engine or makes the record refuse the miss (`negative`, races).
+        let ticket = self.neg.ticket(pid);
+        let found = match self.vol.lookup_stat(pid, &wanted) {
+            Ok(f) => f,
+            Err(vfs_core::Error::ObjectNameNotFound) => {
+                return match ticket {
+                    Some(t) if self.neg.missed(t, pid, &wanted, name) => Ok(None),
+                    _ => Err(Errno::ENOENT),
+                };
+            }
+            Err(e) => return Err(errno(e)),
+        };
         if found.delete_pending {
             // Legacy delete semantics: a delete-pending name cannot be opened (A2:
             // STATUS_DELETE_PENDING → ERROR_ACCESS_DENIED).
@@ -363,10 +395,11 @@ impl Core {
             // The new name of a rename(2) that only changes the case of this entry: answered
             // as missing (and so never cached), so the VFS neither drops the rename as one
             // inode renamed onto itself nor refuses RENAME_NOREPLACE; the RENAME that
-            // follows re-cases the entry (crate docs, "Case-only rename").
+            // follows re-cases the entry (crate docs, "Case-only rename"). Never recorded:
+            // the name exists, so this answer must not outlive the request.
             return Err(Errno::ENOENT);
         }
-        self.entry(parent, name, id, other_spelling)
+        self.entry(parent, name, id, other_spelling).map(Some)
     }
 
     /// Is `name` in directory `pid` (the entry `display` of `id`) the new name of a rename(2)
@@ -532,6 +565,7 @@ impl Core {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
+        let _k = Negatives::kernel_makes(pid, name);
         let id = match special {
             None => self.vol.create(pid, &units, &new),
             Some(s) => self.vol.create_special(pid, &units, &new, s),
@@ -552,6 +586,7 @@ impl Core {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::Directory, mode, umask);
+        let _k = Negatives::kernel_makes(pid, name);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
         self.entry(parent, name, id, false)
     }
@@ -626,6 +661,7 @@ impl Core {
             posix_semantics: replace,
             ignore_readonly: false,
         };
+        let _k = Negatives::kernel_makes(dpid, newname);
         self.vol
             .rename(spid, &sname, dpid, &dname, rf)
             .map_err(errno)?;
@@ -658,6 +694,7 @@ impl Core {
         let id = self.nodes.live(ino)?;
         let pid = self.nodes.live(newparent)?;
         let units = engine_name(name_units(newname)?)?;
+        let _k = Negatives::kernel_makes(pid, newname);
         self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
         self.entry(newparent, newname, id, false)
     }
@@ -756,6 +793,7 @@ impl Core {
         }
         let new = Self::new_file(who, FileKind::File, mode, umask);
         let entry_name = engine_name(units)?;
+        let _k = Negatives::kernel_makes(pid, name);
         let opened = self
             .vol
             .create_open(pid, &entry_name, &new, access_of(flags), Share::ALL)

@@ -95,6 +95,27 @@ fn file_attr(a: &Attr) -> FileAttr {
     }
 }
 
+/// The attributes sent with a negative entry (node id 0): the kernel ignores them.
+fn missing_attr() -> FileAttr {
+    FileAttr {
+        ino: INodeNo(0),
+        size: 0,
+        blocks: 0,
+        atime: SystemTime::UNIX_EPOCH,
+        mtime: SystemTime::UNIX_EPOCH,
+        ctime: SystemTime::UNIX_EPOCH,
+        crtime: SystemTime::UNIX_EPOCH,
+        kind: FileType::RegularFile,
+        perm: 0,
+        nlink: 0,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        blksize: attr::BLOCK_SIZE,
+        flags: 0,
+    }
+}
+
 fn caller(req: &Request) -> Caller {
     Caller {
         uid: req.uid(),
@@ -181,11 +202,22 @@ impl Filesystem for NtFs {
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         guarded("lookup", || {
-            self.entry(
-                reply,
-                self.core
-                    .lookup_from(caller(req), parent.0, name.as_bytes()),
-            )
+            match self
+                .core
+                .lookup_entry(caller(req), parent.0, name.as_bytes())
+            {
+                // A recorded miss: node id 0 with the entry TTL is a negative entry the
+                // kernel keeps (fs/fuse/dir.c, `fuse_lookup_name`); its attributes are
+                // never read.
+                Ok(None) => reply.entry_with_ttls(
+                    &Duration::ZERO,
+                    &self.entry_ttl,
+                    &missing_attr(),
+                    Generation(0),
+                ),
+                Ok(Some(a)) => self.entry(reply, Ok(a)),
+                Err(e) => self.entry(reply, Err(e)),
+            }
         })
     }
 

@@ -102,7 +102,6 @@ impl Invalidator {
     }
 
     /// Makes every cached name of the mount fail its next revalidation, now.
-    #[allow(dead_code)]
     pub(crate) fn epoch_now(&self) {
         if self.epoch.load(Ordering::Relaxed) {
             self.send_epoch();

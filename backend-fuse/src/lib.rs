@@ -192,6 +192,7 @@ mod glue;
 mod inval;
 mod mount;
 mod names;
+mod negative;
 mod nodes;
 mod target;
 mod xattr;

@@ -80,6 +80,7 @@ impl Core {
             mode: Some(0o777),
         };
         let name = engine_name(units)?;
+        let _k = crate::negative::Negatives::kernel_makes(pid, link_name);
         let id = self
             .vol
             .create_reparse_at(pid, &name, &new, &rp)
