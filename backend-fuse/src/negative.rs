@@ -213,3 +213,226 @@ impl NameWatcher for Negatives {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{core, Inval, ROOT};
+    use crate::core::Core;
+    use crate::errno::Errno;
+    use crate::nodes::ROOT_INO;
+    use vfs_core::{NewFile, Volume};
+
+    fn name(s: &str) -> Name {
+        Name::from_str_checked(s).unwrap()
+    }
+
+    /// LOOKUP by the kernel: found (true), a miss recorded for caching (false), or the error.
+    fn look(c: &Core, parent: u64, n: &[u8]) -> Result<bool, Errno> {
+        c.lookup_entry(ROOT, parent, n).map(|a| a.is_some())
+    }
+
+    fn epochs(rec: &crate::core::testing::Recorder) -> usize {
+        rec.take().iter().filter(|i| **i == Inval::Epoch).count()
+    }
+
+    /// A miss is recorded once per spelling; the kernel creating that very spelling needs no
+    /// epoch (its own dentry turns positive) and empties the record.
+    #[test]
+    fn a_create_under_the_missed_spelling_needs_no_epoch() {
+        let (c, rec) = core();
+        assert_eq!(look(&c, ROOT_INO, b"foo"), Ok(false));
+        assert_eq!(look(&c, ROOT_INO, b"foo"), Ok(false));
+        assert_eq!(c.neg.len(), 1);
+        c.mknod(ROOT, ROOT_INO, b"foo", 0o100644, 0).unwrap();
+        assert_eq!(c.neg.len(), 0);
+        assert_eq!(epochs(&rec), 0);
+        assert!(look(&c, ROOT_INO, b"FOO").unwrap());
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// Every request that makes a name, and a call on the volume itself, raises the epoch
+    /// before it returns when another spelling of the name was answered missing.
+    #[test]
+    fn every_way_of_making_a_name_under_another_spelling_raises_the_epoch() {
+        let (c, rec) = core();
+        let src = c.mknod(ROOT, ROOT_INO, b"src", 0o100644, 0).unwrap();
+        c.mknod(ROOT, ROOT_INO, b"mv", 0o100644, 0).unwrap();
+        type Make<'a> = Box<dyn Fn(&Core, &[u8]) + 'a>;
+        let ways: Vec<(&str, Make)> = vec![
+            (
+                "mknod",
+                Box::new(|c, n| drop(c.mknod(ROOT, ROOT_INO, n, 0o100644, 0).unwrap())),
+            ),
+            (
+                "mkdir",
+                Box::new(|c, n| drop(c.mkdir(ROOT, ROOT_INO, n, 0o755, 0).unwrap())),
+            ),
+            (
+                "create",
+                Box::new(|c, n| {
+                    let (_, h) = c.create(ROOT, ROOT_INO, n, 0o644, 0, libc::O_RDWR).unwrap();
+                    c.release(h);
+                }),
+            ),
+            (
+                "symlink",
+                Box::new(|c, n| drop(c.symlink(ROOT, ROOT_INO, n, b"src").unwrap())),
+            ),
+            (
+                "link",
+                Box::new(|c, n| drop(c.link(src.ino, ROOT_INO, n).unwrap())),
+            ),
+            (
+                "rename",
+                Box::new(|c, n| drop(c.rename(ROOT_INO, b"mv", ROOT_INO, n, 0).unwrap())),
+            ),
+            (
+                "volume",
+                Box::new(|c, n| {
+                    let s = String::from_utf8(n.to_vec()).unwrap();
+                    c.vol.create(c.root, &name(&s), &NewFile::file()).unwrap();
+                }),
+            ),
+        ];
+        for (what, make) in ways {
+            let missed = format!("{what}-x");
+            assert_eq!(look(&c, ROOT_INO, missed.as_bytes()), Ok(false));
+            rec.take();
+            make(&c, missed.to_uppercase().as_bytes());
+            assert_eq!(epochs(&rec), 1, "{what}");
+            assert_eq!(c.neg.len(), 0, "{what}: the record is cleared");
+            assert!(c
+                .lookup_entry(ROOT, ROOT_INO, missed.as_bytes())
+                .unwrap()
+                .is_some());
+        }
+        // On the volume itself even the missed spelling needs the epoch: the kernel made
+        // no dentry positive.
+        assert_eq!(look(&c, ROOT_INO, b"direct"), Ok(false));
+        rec.take();
+        c.vol
+            .create(c.root, &name("direct"), &NewFile::file())
+            .unwrap();
+        assert_eq!(epochs(&rec), 1);
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// The race of the module docs: the engine says missing, the name is made before the
+    /// miss is recorded; the miss is then refused (answered uncached).
+    #[test]
+    fn a_miss_overtaken_by_a_create_is_not_cached() {
+        let (c, rec) = core();
+        let t = c.neg.ticket(c.root).unwrap();
+        c.vol
+            .create(c.root, &name("FOO"), &NewFile::file())
+            .unwrap();
+        assert!(!c.neg.missed(t, c.root, &name("foo"), b"foo"));
+        assert_eq!(c.neg.len(), 0);
+        assert_eq!(epochs(&rec), 0, "nothing was recorded, nothing to drop");
+        // A change in another directory of another shard does not refuse the miss.
+        let d = c.mkdir(ROOT, ROOT_INO, b"d", 0o755, 0).unwrap();
+        let t = c.neg.ticket(c.root).unwrap();
+        if shard(FileId(d.ino)) != shard(c.root) {
+            c.mknod(ROOT, d.ino, b"elsewhere", 0o100644, 0).unwrap();
+        }
+        assert!(c.neg.missed(t, c.root, &name("bar"), b"bar"));
+        c.destroy();
+    }
+
+    /// Only "no such name" is recorded: invalid and too long names, a delete-pending name
+    /// (EACCES), a lookup below a file, a stale parent are errors as before.
+    #[test]
+    fn only_missing_names_are_recorded() {
+        let (c, _) = core();
+        let f = c.mknod(ROOT, ROOT_INO, b"file", 0o100644, 0).unwrap();
+        assert_eq!(look(&c, ROOT_INO, b"\xff"), Err(Errno::EINVAL));
+        let long = vec![b'a'; 256];
+        assert_eq!(look(&c, ROOT_INO, &long), Err(Errno::ENAMETOOLONG));
+        assert!(look(&c, f.ino, b"x").is_err());
+        assert_eq!(look(&c, 0xdead_0000_0001, b"x").unwrap_err(), Errno::ESTALE);
+        assert_eq!(c.neg.len(), 0);
+        c.destroy();
+    }
+
+    /// A removed directory's record goes (no epoch: nothing can be added to it); a directory
+    /// whose lookups change raises the epoch only when it has recorded misses.
+    #[test]
+    fn directory_changes_and_removal() {
+        let (c, rec) = core();
+        let d = c.mkdir(ROOT, ROOT_INO, b"d", 0o755, 0).unwrap();
+        let did = c.nodes.live(d.ino).unwrap();
+        c.vol.set_case_sensitive(did, true).unwrap();
+        assert_eq!(epochs(&rec), 0, "nothing recorded below d");
+        assert_eq!(look(&c, d.ino, b"x"), Ok(false));
+        c.vol.set_case_sensitive(did, false).unwrap();
+        assert_eq!(epochs(&rec), 1);
+        assert_eq!(c.neg.len(), 0);
+        assert_eq!(look(&c, d.ino, b"x"), Ok(false));
+        assert_eq!(look(&c, d.ino, b"y"), Ok(false));
+        assert_eq!(look(&c, ROOT_INO, b"z"), Ok(false));
+        assert_eq!(c.neg.len(), 3);
+        c.rmdir(ROOT_INO, b"D").unwrap();
+        assert_eq!(c.neg.len(), 1, "d's two misses went with it");
+        assert_eq!(epochs(&rec), 0);
+        c.destroy();
+        c.vol.check().unwrap();
+    }
+
+    /// The record holds at most MAX_ENTRIES spellings; the next miss raises the epoch and
+    /// starts afresh.
+    #[test]
+    fn the_record_is_bounded() {
+        let (c, rec) = core();
+        for i in 0..MAX_ENTRIES {
+            let n = format!("n{i}");
+            assert_eq!(look(&c, ROOT_INO, n.as_bytes()), Ok(false));
+        }
+        assert_eq!(c.neg.len(), MAX_ENTRIES);
+        assert_eq!(epochs(&rec), 0);
+        assert_eq!(look(&c, ROOT_INO, b"one-more"), Ok(false));
+        assert_eq!(epochs(&rec), 1);
+        assert_eq!(c.neg.len(), 1);
+        c.destroy();
+    }
+
+    /// A kernel without FUSE_NOTIFY_INC_EPOCH: misses are errors (uncached), as before.
+    #[test]
+    fn without_the_epoch_misses_are_not_cached() {
+        #[derive(Debug)]
+        struct Old;
+        impl KernelCache for Old {
+            fn attrs_now(&self, _: u64) {}
+            fn entry_later(&self, _: u64, _: &[u8]) {}
+            fn pages_later(&self, _: u64) {}
+            fn wait(&self) {}
+            fn epoch_now(&self) {
+                panic!("no epoch on this kernel");
+            }
+            fn has_epoch(&self) -> bool {
+                false
+            }
+        }
+        let vol = Arc::new(Volume::new(vfs_core::VolumeOptions::default()));
+        let c = Core::new(vol, std::path::Path::new("/mnt/t"), Arc::new(Old), None);
+        assert_eq!(look(&c, ROOT_INO, b"foo"), Err(Errno::ENOENT));
+        assert_eq!(c.neg.len(), 0);
+        c.mknod(ROOT, ROOT_INO, b"FOO", 0o100644, 0).unwrap();
+        c.destroy();
+    }
+
+    /// At the end of the session the mount stops watching the volume, which lives on.
+    #[test]
+    fn the_watcher_goes_with_the_session() {
+        let (c, rec) = core();
+        assert_eq!(look(&c, ROOT_INO, b"later"), Ok(false));
+        c.destroy();
+        rec.take();
+        c.vol
+            .create(c.root, &name("LATER"), &NewFile::file())
+            .unwrap();
+        assert!(rec.take().is_empty());
+    }
+}
