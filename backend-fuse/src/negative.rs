@@ -83,10 +83,13 @@ pub(crate) struct Ticket {
     generation: u64,
 }
 
+/// One directory's misses: canonical name → the spellings (kernel bytes) answered missing.
+type DirMisses = HashMap<Box<[u16]>, Vec<Box<[u8]>>>;
+
 #[derive(Debug, Default)]
 struct Record {
-    /// Directory → canonical name → the spellings answered missing.
-    dirs: HashMap<FileId, HashMap<Box<[u16]>, Vec<Box<[u8]>>>>,
+    /// Directory → its misses.
+    dirs: HashMap<FileId, DirMisses>,
     entries: usize,
 }
 
@@ -263,11 +266,15 @@ mod tests {
         let ways: Vec<(&str, Make)> = vec![
             (
                 "mknod",
-                Box::new(|c, n| drop(c.mknod(ROOT, ROOT_INO, n, 0o100644, 0).unwrap())),
+                Box::new(|c, n| {
+                    c.mknod(ROOT, ROOT_INO, n, 0o100644, 0).unwrap();
+                }),
             ),
             (
                 "mkdir",
-                Box::new(|c, n| drop(c.mkdir(ROOT, ROOT_INO, n, 0o755, 0).unwrap())),
+                Box::new(|c, n| {
+                    c.mkdir(ROOT, ROOT_INO, n, 0o755, 0).unwrap();
+                }),
             ),
             (
                 "create",
@@ -278,15 +285,21 @@ mod tests {
             ),
             (
                 "symlink",
-                Box::new(|c, n| drop(c.symlink(ROOT, ROOT_INO, n, b"src").unwrap())),
+                Box::new(|c, n| {
+                    c.symlink(ROOT, ROOT_INO, n, b"src").unwrap();
+                }),
             ),
             (
                 "link",
-                Box::new(|c, n| drop(c.link(src.ino, ROOT_INO, n).unwrap())),
+                Box::new(|c, n| {
+                    c.link(src.ino, ROOT_INO, n).unwrap();
+                }),
             ),
             (
                 "rename",
-                Box::new(|c, n| drop(c.rename(ROOT_INO, b"mv", ROOT_INO, n, 0).unwrap())),
+                Box::new(|c, n| {
+                    c.rename(ROOT_INO, b"mv", ROOT_INO, n, 0).unwrap();
+                }),
             ),
             (
                 "volume",

@@ -326,7 +326,7 @@ fn the_case_only_rename_target_is_never_cached() {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .filter(|n| n.eq_ignore_ascii_case(&b))
             .collect();
-        assert_eq!(names, [b.clone()]);
+        assert_eq!(names, vec![b]);
     }
     m.finish();
 }
