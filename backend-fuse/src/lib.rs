@@ -53,8 +53,25 @@
 //! the file system only when they expire. Its name cache is keyed by exact spelling, so one NTFS
 //! file can sit in it under several spellings (`Foo`, `foo`); and it keeps an inode's file type
 //! for the inode's life. The scheme:
-//! 1. Negative lookups are never cached (an error reply leaves the kernel's negative entry
-//!    expired), so a name that appears is seen at once.
+//! 1. Missing names are cached, with exact bookkeeping (module `negative`). A LOOKUP that
+//!    finds nothing answers node id 0 with the entry TTL, a negative entry the kernel keeps,
+//!    so repeated misses (PATH, include and import probing) cost no request; each spelling so
+//!    answered is recorded per directory under its canonical (upcased) form. Whatever makes a
+//!    recorded name exist in that directory under any spelling — CREATE, MKNOD, MKDIR,
+//!    SYMLINK, LINK, RENAME, a re-case, or a call on the [`vfs_core::Volume`] itself — is seen
+//!    by the volume's [`vfs_core::NameWatcher`] under the engine's lock, and when a spelling
+//!    other than the one the kernel itself turns positive for that request is recorded, the
+//!    connection's epoch is raised before anything can see the name (FUSE_NOTIFY_INC_EPOCH:
+//!    no kernel lock, so safe inside requests that hold the directory's lock; every cached
+//!    name, negative ones included, is revalidated once) and the record starts afresh. A
+//!    directory whose case rule changes or that becomes a junction raises it too when misses
+//!    below it are recorded. A miss that races a change to its directory is answered
+//!    uncached (a generation per directory shard, read before the engine is asked). Never
+//!    recorded, so never cached: delete-pending names (EACCES), invalid or too long names, a
+//!    case-only rename's new name (its TTL-0 ENOENT). At most 16,384 spellings are recorded;
+//!    one more raises the epoch and clears them. On kernels without FUSE_NOTIFY_INC_EPOCH
+//!    (before Linux 6.16) misses are errors, which leave the kernel's negative entry expired,
+//!    so nothing is cached, as before.
 //! 2. Positive entries and attributes are cached for the TTLs. Changes made through the mount
 //!    update the kernel's copy as part of the reply (link counts, sizes, times), and handlers
 //!    that change attributes another way (xattrs) drop the inode's cached attributes before
@@ -88,13 +105,17 @@
 //!    go when the file's last handle closes, outside any request on the name.
 //!
 //! Verified on Linux 6.18 by `tests/cache.rs` (each case 200 times, plus two threads racing
-//! changes against readers). Residual limits: a call through a stale name costs one extra round
+//! changes against readers) and, for rule 1, `tests/negative.rs` (LOOKUPs counted with the
+//! kernel's `fuse_request_send` tracepoint). Residual limits: a call through a stale name costs one extra round
 //! trip (the ESTALE retry). A retired file's inode number changes. `fstat` on a file whose node
 //! was retired while it was open answers ESTALE (the kernel sends fstat as a plain GETATTR,
 //! indistinguishable from stat). A call *racing* with a kind change of the same path can find
 //! its single LOOKUP_REVAL retry overtaken by another change and get ESTALE (never EIO).
-//! Changes made to the [`vfs_core::Volume`] directly while mounted need
-//! [`MountHandle::invalidate`], or are seen when the TTLs expire.
+//! Changes made to the [`vfs_core::Volume`] directly while mounted that remove, rename or
+//! re-kind a name, or change attributes, need [`MountHandle::invalidate`], or are seen when
+//! the TTLs expire; new names need no call (rule 1: the mount watches the volume's names).
+//! An epoch raised for a name under another spelling costs every cached name of the mount
+//! one more LOOKUP (an unrelated `stat` after `touch FOO` following a miss on `foo`).
 //!
 //! ## Case-only rename
 //! The kernel's name cache is keyed by exact spelling, but every spelling of an NTFS name
@@ -157,8 +178,10 @@
 //! stay cached (FUSE_CACHE_SYMLINKS: a walk through a junction costs no READLINK; a target
 //! changed by setxattr drops them before the call returns); lookups and
 //! readdirs in one directory run in parallel (FUSE_PARALLEL_DIROPS); `ls -l` uses READDIRPLUS.
-//! What cannot be avoided: creating a name costs a LOOKUP (missing names are never cached,
-//! rule 1) and the operation itself, two round trips where tmpfs needs none.
+//! Repeated misses cost nothing after the first (rule 1). Creating a name whose miss is not
+//! cached costs a LOOKUP and the operation itself, two round trips where tmpfs needs none;
+//! `open(O_CREAT)` without O_EXCL on a cached miss costs only the CREATE (with O_EXCL the
+//! kernel asks again: `fuse_dentry_revalidate` treats LOOKUP_EXCL as expired).
 //!
 //! ## Lookup counting
 //! Every reply that gives the kernel a node (LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK, each
@@ -176,6 +199,8 @@
 //!   each request does, on plain values, with no fuser type: the cache decisions (which nodes
 //!   to retire, which names to drop after the reply) go out through the `KernelCache` trait,
 //!   so they are unit-tested against a recorder without /dev/fuse.
+//! * `negative` — the record of missing names the kernel may cache, and the volume watcher
+//!   that raises the epoch before a recorded name appears (rule 1).
 //! * `nodes` (inode numbers, lookup counts, retirement), `inval` (the kernel notifications),
 //!   `attr`, `names`, `target`, `errno` — the translations; `creds` — who the caller is and
 //!   acting with the caller's rights; `mount` — options, mounting, the handle, unmounting.

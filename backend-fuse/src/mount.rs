@@ -273,7 +273,10 @@ impl MountHandle {
     /// mount need no call; call this after changing the volume *directly* (through
     /// [`Volume`]'s API while mounted) in a way that removes, renames or re-kinds a name of
     /// `id` or changes its attributes — otherwise the kernel may show the old state until the
-    /// TTLs expire. New names need no call (missing names are never cached).
+    /// TTLs expire. New names need no call: the mount watches the volume's names
+    /// ([`vfs_core::NameWatcher`]) and drops every cached miss they would contradict before
+    /// the call that made them returns (crate docs, "Caching", rule 1); so does a directory's
+    /// case-sensitivity change.
     pub fn invalidate(&self, id: vfs_core::FileId) {
         self.cache.invalidate(id);
     }
