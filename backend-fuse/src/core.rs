@@ -565,13 +565,15 @@ impl Core {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
-        let _k = Negatives::kernel_makes(pid, name);
+        let k = self.neg.kernel_makes(pid, name);
         let id = match special {
             None => self.vol.create(pid, &units, &new),
             Some(s) => self.vol.create_special(pid, &units, &new, s),
         }
         .map_err(errno)?;
-        self.entry(parent, name, id, false)
+        let a = self.entry(parent, name, id, false)?;
+        k.replied();
+        Ok(a)
     }
 
     /// MKDIR.
@@ -586,9 +588,11 @@ impl Core {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::Directory, mode, umask);
-        let _k = Negatives::kernel_makes(pid, name);
+        let k = self.neg.kernel_makes(pid, name);
         let id = self.vol.create(pid, &units, &new).map_err(errno)?;
-        self.entry(parent, name, id, false)
+        let a = self.entry(parent, name, id, false)?;
+        k.replied();
+        Ok(a)
     }
 
     /// UNLINK; returns the names glue drops after the reply.
@@ -661,10 +665,12 @@ impl Core {
             posix_semantics: replace,
             ignore_readonly: false,
         };
-        let _k = Negatives::kernel_makes(dpid, newname);
+        let k = self.neg.kernel_makes(dpid, newname);
         self.vol
             .rename(spid, &sname, dpid, &dname, rf)
             .map_err(errno)?;
+        // Nothing below fails: the reply is a success.
+        k.replied();
         if case_only {
             // Only the entry's case changed (A6: a target differing only in case gives the
             // new spelling). Every spelling still leads to the same file of the same kind,
@@ -694,9 +700,11 @@ impl Core {
         let id = self.nodes.live(ino)?;
         let pid = self.nodes.live(newparent)?;
         let units = engine_name(name_units(newname)?)?;
-        let _k = Negatives::kernel_makes(pid, newname);
+        let k = self.neg.kernel_makes(pid, newname);
         self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
-        self.entry(newparent, newname, id, false)
+        let a = self.entry(newparent, newname, id, false)?;
+        k.replied();
+        Ok(a)
     }
 
     /// OPEN with open(2)'s `flags`; returns the engine handle.
@@ -793,7 +801,7 @@ impl Core {
         }
         let new = Self::new_file(who, FileKind::File, mode, umask);
         let entry_name = engine_name(units)?;
-        let _k = Negatives::kernel_makes(pid, name);
+        let k = self.neg.kernel_makes(pid, name);
         let opened = self
             .vol
             .create_open(pid, &entry_name, &new, access_of(flags), Share::ALL)
@@ -807,6 +815,7 @@ impl Core {
             }
         };
         self.open_handles.lock().insert(h.0);
+        k.replied();
         Ok((self.attr_of(ino, id, &st), h.0))
     }
 

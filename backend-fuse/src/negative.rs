@@ -59,20 +59,43 @@ fn shard(dir: FileId) -> usize {
     (dir.0 as u32 as usize) % SHARDS
 }
 
+/// The name the request running on this thread creates, as the kernel spelled it.
+struct Makes {
+    dir: FileId,
+    spelling: Vec<u8>,
+    /// A miss under exactly this spelling was recorded and left to the kernel (no epoch).
+    excused: bool,
+}
+
 thread_local! {
-    /// The name the request running on this thread creates, as the kernel spelled it: the
-    /// kernel turns that dentry positive itself when the reply arrives, so a recorded miss
-    /// under exactly that spelling needs no epoch.
-    static KERNEL_MAKES: RefCell<Option<(FileId, Vec<u8>)>> = const { RefCell::new(None) };
+    /// The kernel turns the dentry of the spelling a CREATE (MKNOD, ...) names positive itself
+    /// when a successful reply arrives, so a recorded miss under exactly that spelling needs
+    /// no epoch.
+    static KERNEL_MAKES: RefCell<Option<Makes>> = const { RefCell::new(None) };
 }
 
 /// Marks, for its life, that this thread's request makes `spelling` in `dir` (see
-/// [`Negatives::kernel_makes`]).
-pub(crate) struct KernelMakes(());
+/// [`Negatives::kernel_makes`]). A request that made the name but then fails (its reply is
+/// an error, so the kernel's dentry stays negative) must not leave the miss excused: unless
+/// [`KernelMakes::replied`] was called, dropping the guard raises the epoch if it was.
+pub(crate) struct KernelMakes<'a> {
+    neg: &'a Negatives,
+    replied: bool,
+}
 
-impl Drop for KernelMakes {
+impl KernelMakes<'_> {
+    /// The request succeeds: its reply gives the kernel the new name.
+    pub(crate) fn replied(mut self) {
+        self.replied = true;
+    }
+}
+
+impl Drop for KernelMakes<'_> {
     fn drop(&mut self) {
-        KERNEL_MAKES.with(|k| *k.borrow_mut() = None);
+        let made = KERNEL_MAKES.with(|k| k.borrow_mut().take());
+        if !self.replied && made.is_some_and(|m| m.excused) {
+            self.neg.epoch(&mut self.neg.record.lock());
+        }
     }
 }
 
@@ -149,9 +172,18 @@ impl Negatives {
 
     /// Marks this thread's request as the one making `spelling` in `dir` until the guard
     /// drops (CREATE, MKNOD, MKDIR, SYMLINK, LINK, RENAME's new name).
-    pub(crate) fn kernel_makes(dir: FileId, spelling: &[u8]) -> KernelMakes {
-        KERNEL_MAKES.with(|k| *k.borrow_mut() = Some((dir, spelling.to_vec())));
-        KernelMakes(())
+    pub(crate) fn kernel_makes(&self, dir: FileId, spelling: &[u8]) -> KernelMakes<'_> {
+        KERNEL_MAKES.with(|k| {
+            *k.borrow_mut() = Some(Makes {
+                dir,
+                spelling: spelling.to_vec(),
+                excused: false,
+            })
+        });
+        KernelMakes {
+            neg: self,
+            replied: false,
+        }
     }
 
     /// How many spellings are recorded (tests).
@@ -189,12 +221,14 @@ impl NameWatcher for Negatives {
         }
         r.entries -= spellings.len();
         let others = KERNEL_MAKES.with(|k| {
-            let k = k.borrow();
-            let own = k
-                .as_ref()
-                .filter(|(d, _)| *d == dir)
-                .map(|(_, s)| s.as_slice());
-            spellings.iter().any(|s| Some(&**s) != own)
+            let mut k = k.borrow_mut();
+            let own = k.as_mut().filter(|m| m.dir == dir);
+            let own_spelling = own.as_ref().map(|m| m.spelling.as_slice());
+            let others = spellings.iter().any(|s| Some(&**s) != own_spelling);
+            if let Some(m) = own {
+                m.excused |= spellings.iter().any(|s| **s == *m.spelling);
+            }
+            others
         });
         if others {
             self.epoch(&mut r);
@@ -331,6 +365,29 @@ mod tests {
         assert_eq!(epochs(&rec), 1);
         c.destroy();
         c.vol.check().unwrap();
+    }
+
+    /// A request that made the name under the missed spelling but then fails (its reply is an
+    /// error, so the kernel's negative dentry stays) raises the epoch; one that succeeds
+    /// does not.
+    #[test]
+    fn a_request_failing_after_making_the_name_raises_the_epoch() {
+        let (c, rec) = core();
+        for (n, replied) in [(&b"ok"[..], true), (b"failed", false)] {
+            assert_eq!(look(&c, ROOT_INO, n), Ok(false));
+            rec.take();
+            let k = c.neg.kernel_makes(c.root, n);
+            let s = String::from_utf8(n.to_vec()).unwrap();
+            c.vol.create(c.root, &name(&s), &NewFile::file()).unwrap();
+            if replied {
+                k.replied();
+            } else {
+                drop(k);
+            }
+            assert_eq!(epochs(&rec), usize::from(!replied), "{s}");
+            assert_eq!(c.neg.len(), 0);
+        }
+        c.destroy();
     }
 
     /// The race of the module docs: the engine says missing, the name is made before the

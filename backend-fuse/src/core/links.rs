@@ -80,12 +80,14 @@ impl Core {
             mode: Some(0o777),
         };
         let name = engine_name(units)?;
-        let _k = crate::negative::Negatives::kernel_makes(pid, link_name);
+        let k = self.neg.kernel_makes(pid, link_name);
         let id = self
             .vol
             .create_reparse_at(pid, &name, &new, &rp)
             .map_err(errno)?;
-        self.entry(parent, link_name, id, false)
+        let a = self.entry(parent, link_name, id, false)?;
+        k.replied();
+        Ok(a)
     }
 
     /// Turns a Linux symlink target into an NTFS one and decides whether the link is a
