@@ -610,11 +610,23 @@ impl Core {
         self.vol
             .unlink(pid, &units, UnlinkKind::Any, false)
             .map_err(errno)?;
-        Ok(if self.nodes.is_aliased(id) {
-            self.retire(id)
-        } else {
-            Vec::new()
-        })
+        if !self.nodes.is_aliased(id) {
+            return Ok(Vec::new());
+        }
+        if self.inval.has_epoch() && self.vol.stat(id).is_ok_and(|st| st.links > 0) {
+            // The file keeps other names (hard links, A1) and its kind: its node stays, so
+            // st_ino stays for those names. What retiring was for — the spellings of the
+            // removed name the kernel may still hold — the epoch does: every cached name
+            // fails its next revalidation and is looked up again (the removed one: ENOENT;
+            // the others: the same node). The link count changed: attributes dropped now.
+            let ino = self.nodes.ino_of(id);
+            for n in std::iter::once(ino).chain(self.nodes.other_nodes(id, ino)) {
+                self.inval.attrs_now(n);
+            }
+            self.neg.raise_epoch();
+            return Ok(Vec::new());
+        }
+        Ok(self.retire(id))
     }
 
     /// RMDIR.

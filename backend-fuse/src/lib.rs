@@ -87,7 +87,11 @@
 //!    must ask the file system for attributes it no longer has, the very next stat, open,
 //!    access or walk through a stale name gets the new state — no EIO, no wait for a TTL.
 //!    Requests that carry a file handle (read, write, fstat-like getattr with a handle) keep
-//!    working on a retired node, so open files are never disturbed.
+//!    working on a retired node, so open files are never disturbed. One exception, on kernels
+//!    with the epoch (rule 1): unlinking one name of an aliased file that keeps other names
+//!    (hard links) does not retire it; the epoch is raised instead, so the removed name's
+//!    cached spellings are looked up again (ENOENT) while the other names keep the node and
+//!    their `st_ino`.
 //! 4. The stale names themselves are dropped with FUSE_NOTIFY_INVAL_ENTRY *after* the reply,
 //!    from a separate thread: the kernel holds the directory lock for unlink/rename/create
 //!    while waiting for the reply, and the invalidation takes that lock, so doing it inside
@@ -107,7 +111,8 @@
 //! Verified on Linux 6.18 by `tests/cache.rs` (each case 200 times, plus two threads racing
 //! changes against readers) and, for rule 1, `tests/negative.rs` (LOOKUPs counted with the
 //! kernel's `fuse_request_send` tracepoint). Residual limits: a call through a stale name costs one extra round
-//! trip (the ESTALE retry). A retired file's inode number changes. `fstat` on a file whose node
+//! trip (the ESTALE retry). A retired file's inode number changes (renaming an aliased file,
+//! or replacing an aliased file that has other hard links, still retires it). `fstat` on a file whose node
 //! was retired while it was open answers ESTALE (the kernel sends fstat as a plain GETATTR,
 //! indistinguishable from stat). A call *racing* with a kind change of the same path can find
 //! its single LOOKUP_REVAL retry overtaken by another change and get ESTALE (never EIO).

@@ -192,6 +192,12 @@ impl Negatives {
         self.record.lock().entries
     }
 
+    /// Raises the epoch for another reason (a name lost, see `Core::unlink`): every cached
+    /// miss goes with it.
+    pub(crate) fn raise_epoch(&self) {
+        self.epoch(&mut self.record.lock());
+    }
+
     /// Every cached miss is stale from now on: raise the epoch, forget them all.
     fn epoch(&self, r: &mut Record) {
         self.inval.epoch_now();
@@ -388,6 +394,26 @@ mod tests {
             assert_eq!(c.neg.len(), 0);
         }
         c.destroy();
+    }
+
+    /// Unlinking an aliased name of a file that keeps other names keeps its node (the epoch
+    /// drops the removed name's spellings); its last name still retires it.
+    #[test]
+    fn an_aliased_hard_link_loses_a_name_without_retiring() {
+        let (c, rec) = core();
+        let a = c.mknod(ROOT, ROOT_INO, b"keep", 0o100644, 0).unwrap();
+        c.link(a.ino, ROOT_INO, b"Name").unwrap();
+        assert_eq!(c.lookup(ROOT_INO, b"NAME").unwrap().ino, a.ino);
+        rec.take();
+        assert!(c.unlink(ROOT_INO, b"name").unwrap().is_empty());
+        assert_eq!(rec.take(), vec![Inval::Attrs(a.ino), Inval::Epoch]);
+        assert_eq!(c.nodes.live(a.ino), Ok(FileId(a.ino)));
+        // The last name: retired as before (ESTALE, names dropped after the reply).
+        c.lookup(ROOT_INO, b"KEEP").unwrap();
+        assert!(!c.unlink(ROOT_INO, b"keep").unwrap().is_empty());
+        assert_eq!(c.nodes.live(a.ino), Err(Errno::ESTALE));
+        c.destroy();
+        c.vol.check().unwrap();
     }
 
     /// The race of the module docs: the engine says missing, the name is made before the

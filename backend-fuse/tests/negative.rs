@@ -330,3 +330,32 @@ fn the_case_only_rename_target_is_never_cached() {
     }
     m.finish();
 }
+
+/// A hard-linked file looked up under another spelling of one name: unlinking that name
+/// leaves the other names with the file's inode number (the node is kept, the epoch drops
+/// the removed name's spellings), and an open file keeps fstat working.
+#[test]
+fn unlinking_one_aliased_name_keeps_the_inode_number_of_the_others() {
+    let m = Mounted::new();
+    fs::write(m.p("keep"), b"k").unwrap();
+    let ino = fs::metadata(m.p("keep")).unwrap().ino();
+    for i in 0..ROUNDS {
+        fs::hard_link(m.p("keep"), m.p("Name")).unwrap();
+        assert_eq!(fs::metadata(m.p("Name")).unwrap().ino(), ino);
+        assert_eq!(fs::metadata(m.p("NAME")).unwrap().ino(), ino, "aliased");
+        let open = fs::File::open(m.p("nAmE")).unwrap();
+        fs::remove_file(m.p(["name", "NAME", "Name"][i % 3])).unwrap();
+        for s in ["Name", "NAME", "nAmE"] {
+            assert_errno(fs::metadata(m.p(s)), libc::ENOENT);
+        }
+        let st = fs::metadata(m.p("keep")).unwrap();
+        assert_eq!((st.ino(), st.nlink()), (ino, 1), "round {i}");
+        assert_eq!(
+            open.metadata().unwrap().nlink(),
+            1,
+            "fstat of the open file"
+        );
+        assert_eq!(fs::read(m.p("keep")).unwrap(), b"k");
+    }
+    m.finish();
+}
