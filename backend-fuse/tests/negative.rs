@@ -23,6 +23,18 @@ struct Lookups {
 
 impl Lookups {
     fn new(m: &Mounted) -> Lookups {
+        let event = Path::new(TRACING).join("events/fuse/fuse_request_send");
+        if !event.exists() {
+            // tracefs is not mounted where the kernel puts it: mount it (as root), as
+            // `mount -t tracefs nodev /sys/kernel/tracing` does. An existing mount is reused.
+            let (src, dst, ty) = (
+                cstr(Path::new("nodev")),
+                cstr(Path::new(TRACING)),
+                cstr(Path::new("tracefs")),
+            );
+            // SAFETY: valid NUL-terminated strings, no data.
+            unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), ty.as_ptr(), 0, std::ptr::null()) };
+        }
         assert!(
             Path::new(TRACING)
                 .join("events/fuse/fuse_request_send")
