@@ -183,7 +183,7 @@ pub const OPS: &[OpDef] = &[
         "memory",
         "names",
         Unit::BytesPerFile,
-        "of which names (estimated from a second build with 40-character names)",
+        "of which names (growth per name character × 8, from a second build with 40-character names; overstated since names of up to 11 units are kept in place)",
     ),
     op(
         "memory",

@@ -47,6 +47,7 @@ mod share;
 mod snapshot;
 mod space;
 mod store;
+mod units;
 
 pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
