@@ -25,12 +25,15 @@
 //! Lock order: this table's lock is taken before the engine's lock (pin/unpin run under it),
 //! never the other way round, and no kernel notification is sent while holding it.
 
-use crate::attr::{self, Kind};
+use crate::attr;
 use crate::errno::Errno;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use vfs_core::{FileId, Stat, Volume};
+
+mod table;
+use table::{Node, NodeMap};
 
 /// FUSE's root node id.
 pub(crate) const ROOT_INO: u64 = 1;
@@ -41,195 +44,6 @@ const MAX_NAMES: usize = 8;
 
 /// A name under which the kernel may have cached a node: the parent node and the name bytes.
 pub(crate) type KernelName = (u64, Box<[u8]>);
-
-#[derive(Debug)]
-struct Node {
-    /// The node id this node is known under (the key, kept here so a node can be moved).
-    ino: u64,
-    file: FileId,
-    lookups: u64,
-    names: NodeNames,
-    kind: Kind,
-    retired: bool,
-    /// Looked up under a spelling other than the stored one since this node was made.
-    aliased: bool,
-}
-
-/// The names under which the kernel may have cached a node, in one allocation: records of
-/// parent node (8 bytes, little-endian), name length (2 bytes) and the name's bytes, oldest
-/// first. Nearly every node has one name, so this is one small allocation per node (32 bytes
-/// from malloc for a name of up to 14 bytes) where a `Vec` of boxed names cost two (the
-/// vector's first growth holds four names: 112 bytes, the boxed name 32 more).
-#[derive(Debug, Default)]
-struct NodeNames(Box<[u8]>);
-
-const PARENT_LEN: usize = 8;
-const HEADER_LEN: usize = PARENT_LEN + 2;
-
-impl NodeNames {
-    /// The records, as (parent, name bytes).
-    fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        let mut rest = &self.0[..];
-        std::iter::from_fn(move || {
-            if rest.len() < HEADER_LEN {
-                return None;
-            }
-            let (head, tail) = rest.split_at(HEADER_LEN);
-            let parent = u64::from_le_bytes(head[..PARENT_LEN].try_into().ok()?);
-            let len = u16::from_le_bytes(head[PARENT_LEN..].try_into().ok()?) as usize;
-            let (name, tail) = tail.split_at(len.min(tail.len()));
-            rest = tail;
-            Some((parent, name))
-        })
-    }
-
-    fn to_vec(&self) -> Vec<KernelName> {
-        self.iter().map(|(p, n)| (p, n.into())).collect()
-    }
-
-    /// Records `name` in `parent` unless it is there; beyond [`MAX_NAMES`] the oldest goes.
-    fn add(&mut self, parent: u64, name: &[u8]) {
-        if self.iter().any(|(p, n)| p == parent && n == name) {
-            return;
-        }
-        // A name reaching the table was accepted by the engine (at most 255 UTF-16 units, so
-        // at most 765 bytes of WTF-8): it always fits the 2-byte length.
-        let Ok(len) = u16::try_from(name.len()) else {
-            tracing::warn!(parent, len = name.len(), "kernel name too long to record");
-            return;
-        };
-        let mut old: Vec<(u64, &[u8])> = self.iter().collect();
-        if old.len() >= MAX_NAMES {
-            old.drain(..=old.len() - MAX_NAMES);
-        }
-        let size =
-            old.iter().map(|(_, n)| HEADER_LEN + n.len()).sum::<usize>() + HEADER_LEN + name.len();
-        let mut buf = Vec::with_capacity(size);
-        for (p, n) in old {
-            buf.extend_from_slice(&p.to_le_bytes());
-            buf.extend_from_slice(&(n.len() as u16).to_le_bytes());
-            buf.extend_from_slice(n);
-        }
-        buf.extend_from_slice(&parent.to_le_bytes());
-        buf.extend_from_slice(&len.to_le_bytes());
-        buf.extend_from_slice(name);
-        self.0 = buf.into_boxed_slice();
-    }
-}
-
-/// The nodes the kernel holds, by node id, packed densely. A default node's id is its
-/// file's `FileId`, whose low 32 bits are the engine's slot number: slots are dense (the
-/// engine reuses them), so `by_slot` (4 bytes per slot) finds a default node without a hash
-/// table, whose buckets and growth slack cost more than the node itself (a `HashMap<u64,
-/// Node>` at 300,000 nodes had 524,288 buckets). Only one default node can sit in a slot at a
-/// time (every node pins its file, so its slot is not reused); the few others (spare nodes,
-/// and defensively any second node of a slot) are in `other`.
-#[derive(Debug, Default)]
-struct NodeMap {
-    list: Vec<Node>,
-    /// Slot → index in `list` plus one (0: no default node in that slot).
-    by_slot: Vec<u32>,
-    other: HashMap<u64, usize>,
-}
-
-fn slot_of(ino: u64) -> usize {
-    (ino & 0xFFFF_FFFF) as usize
-}
-
-impl NodeMap {
-    fn index(&self, ino: u64) -> Option<usize> {
-        if ino >= SPARE_LIMIT {
-            if let Some(&i) = self.by_slot.get(slot_of(ino)) {
-                if i != 0 && self.list[i as usize - 1].ino == ino {
-                    return Some(i as usize - 1);
-                }
-            }
-        }
-        self.other.get(&ino).copied()
-    }
-
-    fn get(&self, ino: &u64) -> Option<&Node> {
-        self.index(*ino).map(|i| &self.list[i])
-    }
-
-    fn get_mut(&mut self, ino: &u64) -> Option<&mut Node> {
-        self.index(*ino).map(|i| &mut self.list[i])
-    }
-
-    fn contains_key(&self, ino: &u64) -> bool {
-        self.index(*ino).is_some()
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// Points the key `ino` at `list[idx]`.
-    fn link(&mut self, ino: u64, idx: usize) {
-        if ino >= SPARE_LIMIT {
-            let s = slot_of(ino);
-            if self.by_slot.len() <= s {
-                self.by_slot.resize(s + 1, 0);
-            }
-            let here = self.by_slot[s];
-            let free = here == 0
-                || self
-                    .list
-                    .get(here as usize - 1)
-                    .is_none_or(|n| n.ino == ino);
-            // `list` never holds 2^32 nodes (each costs more than 40 bytes).
-            if let (true, Ok(v)) = (free, u32::try_from(idx + 1)) {
-                self.by_slot[s] = v;
-                return;
-            }
-        }
-        self.other.insert(ino, idx);
-    }
-
-    /// Adds a node (its id must not be in the map) and returns it.
-    fn insert(&mut self, node: Node) -> &mut Node {
-        let ino = node.ino;
-        let idx = self.list.len();
-        self.list.push(node);
-        self.link(ino, idx);
-        &mut self.list[idx]
-    }
-
-    fn remove(&mut self, ino: &u64) -> Option<Node> {
-        let idx = self.index(*ino)?;
-        let s = slot_of(*ino);
-        if *ino >= SPARE_LIMIT && self.by_slot.get(s) == Some(&((idx + 1) as u32)) {
-            self.by_slot[s] = 0;
-        } else {
-            self.other.remove(ino);
-        }
-        let last = self.list.len() - 1;
-        let node = self.list.swap_remove(idx);
-        if idx != last {
-            // The last node moved into the gap.
-            let moved = self.list[idx].ino;
-            let ms = slot_of(moved);
-            if moved >= SPARE_LIMIT && self.by_slot.get(ms) == Some(&((last + 1) as u32)) {
-                self.by_slot[ms] = (idx + 1) as u32;
-            } else {
-                self.other.insert(moved, idx);
-            }
-        }
-        // Give memory back after the kernel forgot most of its nodes (amortized: the list
-        // must have shrunk to a quarter first).
-        if self.list.capacity() > 64 && self.list.len() < self.list.capacity() / 4 {
-            self.list.shrink_to(self.list.len() * 2);
-        }
-        Some(node)
-    }
-
-    fn drain(&mut self) -> impl Iterator<Item = Node> {
-        self.by_slot = Vec::new();
-        self.other = HashMap::new();
-        std::mem::take(&mut self.list).into_iter()
-    }
-}
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -270,7 +84,10 @@ impl Nodes {
         } else if ino >= SPARE_LIMIT {
             Some(FileId(ino))
         } else {
-            self.inner.read().nodes.get(&ino).map(|n| n.file)
+            {
+                let g = self.inner.read();
+                g.nodes.get(&ino).map(|n| g.nodes.file(n))
+            }
         }
     }
 
@@ -285,8 +102,8 @@ impl Nodes {
         }
         let g = self.inner.read();
         match g.nodes.get(&ino) {
-            Some(n) if n.retired => Err(Errno::ESTALE),
-            Some(n) => Ok(n.file),
+            Some(n) if n.retired() => Err(Errno::ESTALE),
+            Some(n) => Ok(g.nodes.file(n)),
             None if ino >= SPARE_LIMIT => Ok(FileId(ino)),
             None => Err(Errno::ESTALE),
         }
@@ -324,19 +141,20 @@ impl Nodes {
                     return Ok((f, vol.stat(f).map_err(err)?));
                 }
                 None => return Err(Errno::ESTALE),
-                Some(n) if n.retired && !with_handle => return Err(Errno::ESTALE),
+                Some(n) if n.retired() && !with_handle => return Err(Errno::ESTALE),
                 Some(n) => {
-                    let st = vol.stat(n.file).map_err(err)?;
-                    if attr::kind(&st) == n.kind {
-                        return Ok((n.file, st));
+                    let f = g.nodes.file(n);
+                    let st = vol.stat(f).map_err(err)?;
+                    if attr::kind(&st) == n.kind() {
+                        return Ok((f, st));
                     }
                 }
             }
         }
         let mut g = self.inner.write();
         if let Some(n) = g.nodes.get_mut(&ino) {
-            if !n.retired {
-                n.retired = true;
+            if !n.retired() {
+                n.set_retired();
                 self.retired.fetch_add(1, Ordering::AcqRel);
             }
         }
@@ -364,9 +182,9 @@ impl Nodes {
         let kind = attr::kind(&st);
         let mut ino = g.current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
-            if n.kind != kind {
+            if n.kind() != kind {
                 // The file changed kind since the kernel got this node.
-                n.retired = true;
+                n.set_retired();
                 self.retired.fetch_add(1, Ordering::AcqRel);
                 ino = g.current(file);
             }
@@ -387,20 +205,14 @@ impl Nodes {
                     g.drop_spare(file, ino, &self.spared);
                     return Err(e);
                 }
-                g.nodes.insert(Node {
-                    ino,
-                    file,
-                    kind,
-                    lookups: 0,
-                    retired: false,
-                    aliased: false,
-                    names: NodeNames::default(),
-                })
+                g.nodes.insert(Node::new(ino, kind), file)
             }
         };
-        node.lookups += 1;
-        node.aliased |= aliased;
-        node.names.add(parent, name);
+        node.set_lookups(node.lookups() + 1);
+        if aliased {
+            node.set_aliased();
+        }
+        node.add_name(parent, name);
         Ok((ino, st))
     }
 
@@ -413,27 +225,29 @@ impl Nodes {
         let Some(node) = g.nodes.get_mut(&ino) else {
             return;
         };
-        node.lookups = node.lookups.saturating_sub(n);
-        if node.lookups > 0 {
+        node.set_lookups(node.lookups().saturating_sub(n));
+        if node.lookups() > 0 {
             return;
         }
-        let node = g.nodes.remove(&ino).expect("present");
-        if node.retired {
+        let Some((node, file)) = g.nodes.remove(&ino) else {
+            return;
+        };
+        if node.retired() {
             self.retired.fetch_sub(1, Ordering::AcqRel);
         }
         if ino < SPARE_LIMIT {
-            g.drop_spare(node.file, ino, &self.spared);
+            g.drop_spare(file, ino, &self.spared);
         }
         // The file may already be gone for good (a pin keeps it; failure means a bug
         // elsewhere, not something the kernel can act on).
-        let _ = vol.unpin(node.file, 1);
+        let _ = vol.unpin(file, 1);
     }
 
     /// Has the kernel looked `file` up under a spelling other than the stored one?
     pub(crate) fn is_aliased(&self, file: FileId) -> bool {
         let g = self.inner.read();
         let ino = g.peek_current(file);
-        g.nodes.get(&ino).is_some_and(|n| n.aliased)
+        g.nodes.get(&ino).is_some_and(|n| n.aliased())
     }
 
     /// Marks `file`'s current node as possibly cached under other spellings (its stored name
@@ -442,7 +256,7 @@ impl Nodes {
         let mut g = self.inner.write();
         let ino = g.peek_current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
-            n.aliased = true;
+            n.set_aliased();
         }
     }
 
@@ -452,7 +266,7 @@ impl Nodes {
         let mut g = self.inner.write();
         let ino = g.peek_current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
-            n.names.add(parent, name);
+            n.add_name(parent, name);
         }
     }
 
@@ -469,11 +283,11 @@ impl Nodes {
         let mut out = Vec::new();
         for ino in inos {
             if let Some(n) = g.nodes.get_mut(&ino) {
-                if !n.retired {
-                    n.retired = true;
+                if !n.retired() {
+                    n.set_retired();
                     self.retired.fetch_add(1, Ordering::AcqRel);
                 }
-                out.push((ino, n.names.to_vec()));
+                out.push((ino, n.names()));
             }
         }
         out
@@ -484,11 +298,11 @@ impl Nodes {
         let g = self.inner.read();
         let mut out = Vec::new();
         if let Some(n) = g.nodes.get(&file.0) {
-            out.extend(n.names.to_vec());
+            out.extend(n.names());
         }
         for ino in g.spares.get(&file).into_iter().flatten() {
             if let Some(n) = g.nodes.get(ino) {
-                out.extend(n.names.to_vec());
+                out.extend(n.names());
             }
         }
         out
@@ -513,8 +327,8 @@ impl Nodes {
     /// Drops every node (the session is over): unpins every file.
     pub(crate) fn clear(&self, vol: &Volume) {
         let mut g = self.inner.write();
-        for n in g.nodes.drain() {
-            let _ = vol.unpin(n.file, 1);
+        for (_, file) in g.nodes.drain() {
+            let _ = vol.unpin(file, 1);
         }
         g.spares.clear();
         self.retired.store(0, Ordering::Release);
@@ -534,14 +348,14 @@ impl Inner {
     fn find_current(&self, file: FileId) -> Option<u64> {
         let d = file.0;
         match self.nodes.get(&d) {
-            Some(n) if !n.retired => return Some(d),
+            Some(n) if !n.retired() => return Some(d),
             None if !self.spares.contains_key(&file) => return Some(d),
             _ => {}
         }
         if let Some(list) = self.spares.get(&file) {
             if let Some(&i) = list
                 .iter()
-                .find(|i| self.nodes.get(i).is_some_and(|n| !n.retired))
+                .find(|i| self.nodes.get(i).is_some_and(|n| !n.retired()))
             {
                 return Some(i);
             }
@@ -585,6 +399,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attr::Kind;
     use vfs_core::{NewFile, VolumeOptions};
 
     #[test]
@@ -666,79 +481,5 @@ mod tests {
         assert_eq!(n.remember(&v, v.root(), 1, b"x", false).unwrap().0, 1);
         assert!(n.retire(v.root()).is_empty());
         assert_eq!(n.len(), 0);
-    }
-
-    fn node(ino: u64) -> Node {
-        Node {
-            ino,
-            file: FileId(ino),
-            lookups: 1,
-            names: NodeNames::default(),
-            kind: Kind::File,
-            retired: false,
-            aliased: false,
-        }
-    }
-
-    /// The packed map answers as a plain map would, through inserts and removals in any
-    /// order, for default ids, spare ids and two ids sharing a slot.
-    #[test]
-    fn the_node_map_agrees_with_a_hash_map() {
-        let mut m = NodeMap::default();
-        let mut model: HashMap<u64, u64> = HashMap::new();
-        let mut ids: Vec<u64> = (0..3000u64).map(|i| (1 << 32) | (i * 7 % 3001)).collect();
-        ids.extend((2..500u64).map(|i| i * 3)); // spare nodes
-        ids.push((2 << 32) | 5); // the slot of (1 << 32) | 5, another generation
-        for (k, &ino) in ids.iter().enumerate() {
-            m.insert(node(ino)).lookups = k as u64;
-            model.insert(ino, k as u64);
-        }
-        // Remove every third id, in a scrambled order, then check everything.
-        let mut gone: Vec<u64> = ids.iter().copied().step_by(3).collect();
-        gone.sort_by_key(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        for ino in &gone {
-            assert_eq!(m.remove(ino).map(|n| n.ino), Some(*ino));
-            model.remove(ino);
-            assert!(m.remove(ino).is_none());
-        }
-        assert_eq!(m.len(), model.len());
-        for &ino in &ids {
-            assert_eq!(
-                m.get(&ino).map(|n| n.lookups),
-                model.get(&ino).copied(),
-                "{ino:#x}"
-            );
-            assert_eq!(m.contains_key(&ino), model.contains_key(&ino));
-        }
-        assert!(m.get(&((3 << 32) | 5)).is_none());
-        let mut left: Vec<u64> = m.drain().map(|n| n.ino).collect();
-        left.sort_unstable();
-        let mut want: Vec<u64> = model.keys().copied().collect();
-        want.sort_unstable();
-        assert_eq!(left, want);
-        assert_eq!(m.len(), 0);
-        assert!(m.get(&ids[1]).is_none());
-    }
-
-    #[test]
-    fn node_names_keep_the_newest_eight_and_no_duplicates() {
-        let mut n = NodeNames::default();
-        assert!(n.to_vec().is_empty());
-        n.add(1, b"f");
-        n.add(1, b"f");
-        n.add(7, b"");
-        assert_eq!(n.to_vec(), vec![(1, b"f"[..].into()), (7, b""[..].into())]);
-        let long = vec![b'x'; 765];
-        for p in 0..10u64 {
-            n.add(p << 40, &long);
-        }
-        let v = n.to_vec();
-        assert_eq!(v.len(), MAX_NAMES);
-        assert_eq!(v[0].0, 2 << 40);
-        assert!(v.iter().all(|(_, b)| **b == long[..]));
-        // One record of an 8-byte name fits the smallest allocation malloc makes.
-        let mut one = NodeNames::default();
-        one.add(1 << 32, b"f0000001");
-        assert_eq!(one.0.len(), HEADER_LEN + 8);
     }
 }
