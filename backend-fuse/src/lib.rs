@@ -176,7 +176,8 @@
 //!   each request does, on plain values, with no fuser type: the cache decisions (which nodes
 //!   to retire, which names to drop after the reply) go out through the `KernelCache` trait,
 //!   so they are unit-tested against a recorder without /dev/fuse.
-//! * `nodes` (inode numbers, lookup counts, retirement), `inval` (the kernel notifications),
+//! * `nodes` (inode numbers, lookup counts, retirement; its packed storage, 40 bytes a node
+//!   with a short name in place, is `nodes/table.rs`), `inval` (the kernel notifications),
 //!   `attr`, `names`, `target`, `errno` — the translations; `creds` — who the caller is and
 //!   acting with the caller's rights; `mount` — options, mounting, the handle, unmounting.
 
