@@ -381,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn node_names_keep_the_newest_eight_and_no_duplicates() {
+    fn node_names_keep_the_newest_eight_each_once() {
         let mut n = NodeNames::default();
         assert!(n.to_vec().is_empty());
         n.add(1, b"f");
