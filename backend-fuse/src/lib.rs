@@ -206,7 +206,8 @@
 //!   so they are unit-tested against a recorder without /dev/fuse.
 //! * `negative` — the record of missing names the kernel may cache, and the volume watcher
 //!   that raises the epoch before a recorded name appears (rule 1).
-//! * `nodes` (inode numbers, lookup counts, retirement), `inval` (the kernel notifications),
+//! * `nodes` (inode numbers, lookup counts, retirement; its packed storage, 40 bytes a node
+//!   with a short name in place, is `nodes/table.rs`), `inval` (the kernel notifications),
 //!   `attr`, `names`, `target`, `errno` — the translations; `creds` — who the caller is and
 //!   acting with the caller's rights; `mount` — options, mounting, the handle, unmounting.
 

@@ -25,12 +25,15 @@
 //! Lock order: this table's lock is taken before the engine's lock (pin/unpin run under it),
 //! never the other way round, and no kernel notification is sent while holding it.
 
-use crate::attr::{self, Kind};
+use crate::attr;
 use crate::errno::Errno;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use vfs_core::{FileId, Stat, Volume};
+
+mod table;
+use table::{Node, NodeMap};
 
 /// FUSE's root node id.
 pub(crate) const ROOT_INO: u64 = 1;
@@ -42,20 +45,9 @@ const MAX_NAMES: usize = 8;
 /// A name under which the kernel may have cached a node: the parent node and the name bytes.
 pub(crate) type KernelName = (u64, Box<[u8]>);
 
-#[derive(Debug)]
-struct Node {
-    file: FileId,
-    kind: Kind,
-    lookups: u64,
-    retired: bool,
-    /// Looked up under a spelling other than the stored one since this node was made.
-    aliased: bool,
-    names: Vec<KernelName>,
-}
-
 #[derive(Debug, Default)]
 struct Inner {
-    nodes: HashMap<u64, Node>,
+    nodes: NodeMap,
     /// Spare nodes of each file that has any.
     spares: HashMap<FileId, Vec<u64>>,
     next_spare: u64,
@@ -92,7 +84,10 @@ impl Nodes {
         } else if ino >= SPARE_LIMIT {
             Some(FileId(ino))
         } else {
-            self.inner.read().nodes.get(&ino).map(|n| n.file)
+            {
+                let g = self.inner.read();
+                g.nodes.get(&ino).map(|n| g.nodes.file(n))
+            }
         }
     }
 
@@ -107,8 +102,8 @@ impl Nodes {
         }
         let g = self.inner.read();
         match g.nodes.get(&ino) {
-            Some(n) if n.retired => Err(Errno::ESTALE),
-            Some(n) => Ok(n.file),
+            Some(n) if n.retired() => Err(Errno::ESTALE),
+            Some(n) => Ok(g.nodes.file(n)),
             None if ino >= SPARE_LIMIT => Ok(FileId(ino)),
             None => Err(Errno::ESTALE),
         }
@@ -146,19 +141,20 @@ impl Nodes {
                     return Ok((f, vol.stat(f).map_err(err)?));
                 }
                 None => return Err(Errno::ESTALE),
-                Some(n) if n.retired && !with_handle => return Err(Errno::ESTALE),
+                Some(n) if n.retired() && !with_handle => return Err(Errno::ESTALE),
                 Some(n) => {
-                    let st = vol.stat(n.file).map_err(err)?;
-                    if attr::kind(&st) == n.kind {
-                        return Ok((n.file, st));
+                    let f = g.nodes.file(n);
+                    let st = vol.stat(f).map_err(err)?;
+                    if attr::kind(&st) == n.kind() {
+                        return Ok((f, st));
                     }
                 }
             }
         }
         let mut g = self.inner.write();
         if let Some(n) = g.nodes.get_mut(&ino) {
-            if !n.retired {
-                n.retired = true;
+            if !n.retired() {
+                n.set_retired();
                 self.retired.fetch_add(1, Ordering::AcqRel);
             }
         }
@@ -186,9 +182,9 @@ impl Nodes {
         let kind = attr::kind(&st);
         let mut ino = g.current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
-            if n.kind != kind {
+            if n.kind() != kind {
                 // The file changed kind since the kernel got this node.
-                n.retired = true;
+                n.set_retired();
                 self.retired.fetch_add(1, Ordering::AcqRel);
                 ino = g.current(file);
             }
@@ -209,24 +205,14 @@ impl Nodes {
                     g.drop_spare(file, ino, &self.spared);
                     return Err(e);
                 }
-                g.nodes.entry(ino).or_insert(Node {
-                    file,
-                    kind,
-                    lookups: 0,
-                    retired: false,
-                    aliased: false,
-                    names: Vec::new(),
-                })
+                g.nodes.insert(Node::new(ino, kind), file)
             }
         };
-        node.lookups += 1;
-        node.aliased |= aliased;
-        if !node.names.iter().any(|(p, n)| *p == parent && **n == *name) {
-            if node.names.len() == MAX_NAMES {
-                node.names.remove(0);
-            }
-            node.names.push((parent, name.into()));
+        node.set_lookups(node.lookups() + 1);
+        if aliased {
+            node.set_aliased();
         }
+        node.add_name(parent, name);
         Ok((ino, st))
     }
 
@@ -239,27 +225,29 @@ impl Nodes {
         let Some(node) = g.nodes.get_mut(&ino) else {
             return;
         };
-        node.lookups = node.lookups.saturating_sub(n);
-        if node.lookups > 0 {
+        node.set_lookups(node.lookups().saturating_sub(n));
+        if node.lookups() > 0 {
             return;
         }
-        let node = g.nodes.remove(&ino).expect("present");
-        if node.retired {
+        let Some((node, file)) = g.nodes.remove(&ino) else {
+            return;
+        };
+        if node.retired() {
             self.retired.fetch_sub(1, Ordering::AcqRel);
         }
         if ino < SPARE_LIMIT {
-            g.drop_spare(node.file, ino, &self.spared);
+            g.drop_spare(file, ino, &self.spared);
         }
         // The file may already be gone for good (a pin keeps it; failure means a bug
         // elsewhere, not something the kernel can act on).
-        let _ = vol.unpin(node.file, 1);
+        let _ = vol.unpin(file, 1);
     }
 
     /// Has the kernel looked `file` up under a spelling other than the stored one?
     pub(crate) fn is_aliased(&self, file: FileId) -> bool {
         let g = self.inner.read();
         let ino = g.peek_current(file);
-        g.nodes.get(&ino).is_some_and(|n| n.aliased)
+        g.nodes.get(&ino).is_some_and(|n| n.aliased())
     }
 
     /// Marks `file`'s current node as possibly cached under other spellings (its stored name
@@ -268,7 +256,7 @@ impl Nodes {
         let mut g = self.inner.write();
         let ino = g.peek_current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
-            n.aliased = true;
+            n.set_aliased();
         }
     }
 
@@ -278,12 +266,7 @@ impl Nodes {
         let mut g = self.inner.write();
         let ino = g.peek_current(file);
         if let Some(n) = g.nodes.get_mut(&ino) {
-            if !n.names.iter().any(|(p, x)| *p == parent && **x == *name) {
-                if n.names.len() == MAX_NAMES {
-                    n.names.remove(0);
-                }
-                n.names.push((parent, name.into()));
-            }
+            n.add_name(parent, name);
         }
     }
 
@@ -300,11 +283,11 @@ impl Nodes {
         let mut out = Vec::new();
         for ino in inos {
             if let Some(n) = g.nodes.get_mut(&ino) {
-                if !n.retired {
-                    n.retired = true;
+                if !n.retired() {
+                    n.set_retired();
                     self.retired.fetch_add(1, Ordering::AcqRel);
                 }
-                out.push((ino, n.names.clone()));
+                out.push((ino, n.names()));
             }
         }
         out
@@ -315,11 +298,11 @@ impl Nodes {
         let g = self.inner.read();
         let mut out = Vec::new();
         if let Some(n) = g.nodes.get(&file.0) {
-            out.extend(n.names.iter().cloned());
+            out.extend(n.names());
         }
         for ino in g.spares.get(&file).into_iter().flatten() {
             if let Some(n) = g.nodes.get(ino) {
-                out.extend(n.names.iter().cloned());
+                out.extend(n.names());
             }
         }
         out
@@ -344,8 +327,8 @@ impl Nodes {
     /// Drops every node (the session is over): unpins every file.
     pub(crate) fn clear(&self, vol: &Volume) {
         let mut g = self.inner.write();
-        for (_, n) in g.nodes.drain() {
-            let _ = vol.unpin(n.file, 1);
+        for (_, file) in g.nodes.drain() {
+            let _ = vol.unpin(file, 1);
         }
         g.spares.clear();
         self.retired.store(0, Ordering::Release);
@@ -365,14 +348,14 @@ impl Inner {
     fn find_current(&self, file: FileId) -> Option<u64> {
         let d = file.0;
         match self.nodes.get(&d) {
-            Some(n) if !n.retired => return Some(d),
+            Some(n) if !n.retired() => return Some(d),
             None if !self.spares.contains_key(&file) => return Some(d),
             _ => {}
         }
         if let Some(list) = self.spares.get(&file) {
             if let Some(&i) = list
                 .iter()
-                .find(|i| self.nodes.get(i).is_some_and(|n| !n.retired))
+                .find(|i| self.nodes.get(i).is_some_and(|n| !n.retired()))
             {
                 return Some(i);
             }
@@ -416,6 +399,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attr::Kind;
     use vfs_core::{NewFile, VolumeOptions};
 
     #[test]

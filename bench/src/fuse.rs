@@ -17,6 +17,11 @@ pub struct FuseMount {
 }
 
 impl FuseMount {
+    /// The mounted volume (None once finished).
+    pub fn volume(&self) -> Option<&Arc<Volume>> {
+        self.handle.as_ref().map(|h| h.volume())
+    }
+
     /// Unmounts and waits for the session to end; then checks the engine's invariants, so a
     /// benchmark run also proves the volume stayed consistent.
     pub fn finish(mut self) -> Result<()> {

@@ -4,7 +4,7 @@
 use super::fs::{LinkStyle, PathTarget};
 use super::report::{self, Config, Machine, Results, Sample, TargetInfo};
 use super::targets::{self, Scratch};
-use super::{ceiling, engine, fs, fuse, BenchArgs, TargetName, WorkloadName};
+use super::{ceiling, engine, fs, fuse, memory, BenchArgs, TargetName, WorkloadName};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -59,11 +59,13 @@ fn dedup<T: Ord + Copy>(v: &[T]) -> Vec<T> {
     out
 }
 
-/// Which workloads apply to a target (memory is the engine's alone; the ceiling's mount time
-/// is nobody's question), and how many times each runs (the ceiling once per thread count).
+/// Which workloads apply to a target (memory is the engine's and the FUSE daemon's; the
+/// ceiling's mount time is nobody's question), and how many times each runs (the ceiling once
+/// per thread count).
 fn applies(t: TargetName, w: WorkloadName) -> u64 {
     match (t, w) {
         (TargetName::Engine, _) => 1,
+        (TargetName::Fuse, WorkloadName::Memory) => 1,
         (_, WorkloadName::Memory) => 0,
         (TargetName::Ceiling, WorkloadName::Mount) => 0,
         (TargetName::Ceiling, _) => ceiling::THREADS.len() as u64,
@@ -121,7 +123,10 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut notes: Vec<String> = Vec::new();
     if workloads.contains(&WorkloadName::Memory) && !targets.contains(&TargetName::Engine) {
-        notes.push("memory is measured on the engine target only; add engine to --targets".into());
+        notes.push(
+            "the engine's memory/per-file is measured on the engine target only; add engine to --targets"
+                .into(),
+        );
     }
     let total: u64 = targets
         .iter()
@@ -258,6 +263,15 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                     run.mount_sample(t, "mount/ready-cli", times);
                     run.bar.inc(1);
                 }
+                if has(WorkloadName::Memory) {
+                    run.step(t, WorkloadName::Memory);
+                    for _ in 0..cfg.repeat {
+                        let results = &mut run.results;
+                        memory::fuse(&mnt, &opts, &cfg, &mut |op, smp| results.add(op, t, smp))
+                            .context("fuse Memory workload")?;
+                    }
+                    run.bar.inc(1);
+                }
                 let _ = std::fs::remove_dir(&mnt);
             }
             TargetName::Ceiling => {
@@ -320,7 +334,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                                 }
                             }
                             WorkloadName::Mount => engine::mount(&cfg, &mut sink),
-                            WorkloadName::Memory => engine::memory(&cfg, &mut sink),
+                            WorkloadName::Memory => engine::memory(&cfg, &mut sink)
+                                .and_then(|()| memory::engine(&cfg, &mut sink)),
                         }
                         .with_context(|| format!("engine {w:?} workload"))?;
                     }

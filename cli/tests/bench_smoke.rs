@@ -124,6 +124,15 @@ fn quick_bench_on_engine_and_tmpfs_writes_the_documented_json() {
     assert!(mem["values"]["engine"].as_f64().unwrap() > 0.0);
     assert!(mem["values"].get("tmpfs").is_none());
     assert!(row(&doc, "memory", "names")["values"]["engine"].is_number());
+    // The one-directory measures: the engine's beside the daemon's (the fuse target is not
+    // in this run), at the quick size.
+    for op in ["rss-one-dir", "heap-one-dir"] {
+        let r = row(&doc, "memory", op);
+        assert_eq!(r["unit"], "B/file", "{op}");
+        assert!(r["values"]["engine"].as_f64().unwrap() > 0.0, "{op}");
+        assert_eq!(r["samples"]["engine"]["count"], 20_000, "{op}");
+        assert!(r["values"].get("tmpfs").is_none(), "{op}");
+    }
 
     let goals = doc["goals"].as_array().unwrap();
     assert!(goals

@@ -314,7 +314,7 @@ impl Volume {
             for (canon, named) in dir.iter_after(start.as_ref()) {
                 q.cursor = Some(DirCursor {
                     canonical: canon.into(),
-                    display: named.display.clone(),
+                    display: named.display[..].into(),
                 });
                 if wanted(&named.display) {
                     out.push(DirEntry {

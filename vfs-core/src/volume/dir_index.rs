@@ -4,6 +4,7 @@
 //!
 //! Locking: runs under `Volume::state` (see `mod.rs`).
 
+use super::units::Units;
 use crate::name::{upcase, Name};
 use crate::types::*;
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 /// One directory entry: the name as typed, the file it names, and legacy delete-pending state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Named {
-    pub display: Box<[u16]>,
+    pub display: Units,
     /// The file's id with the legacy delete-pending flag in bit 63 (generations stay below
     /// 2^31, see `State::alloc`), so an entry is 24 bytes instead of 32: directory entries are
     /// most of the engine's memory per file.
@@ -21,7 +22,7 @@ pub(crate) struct Named {
 const PENDING_BIT: u64 = 1 << 63;
 
 impl Named {
-    pub fn new(display: Box<[u16]>, id: FileId) -> Named {
+    pub fn new(display: Units, id: FileId) -> Named {
         debug_assert_eq!(id.0 & PENDING_BIT, 0);
         Named {
             display,
@@ -139,7 +140,7 @@ impl Names {
 /// (upcased UTF-16 units, A5), ties between case twins broken by the display units.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Dir {
-    pub entries: BTreeMap<Box<[u16]>, Slot>,
+    pub entries: BTreeMap<Units, Slot>,
     pub count: usize,
     /// FILE_CS_FLAG_CASE_SENSITIVE_DIR.
     pub case_sensitive: bool,
@@ -173,8 +174,8 @@ impl Dir {
 
     /// Adds an entry for `name` (display form kept, canonical form the key).
     pub fn insert(&mut self, name: &Name, id: FileId) {
-        let display: Box<[u16]> = name.display().into();
-        let canon: Box<[u16]> = name.canonical().into();
+        let display = Units::new(name.display());
+        let canon = Units::new(name.canonical());
         let slot = self
             .entries
             .entry(canon)
@@ -260,10 +261,16 @@ mod layout_tests {
     use super::*;
 
     /// Directory entries are most of the engine's memory per file (ENGINE-BENCH.md): keep them
-    /// at 24 bytes (the name pointer, the id with the pending bit).
+    /// at 32 bytes (the name, in place up to 11 units, and the id with the pending bit), and a
+    /// short name without an allocation of its own. (They were 24 bytes with the name always
+    /// boxed, plus the box's 32-byte allocation from malloc for a short name: 56 in all.)
     #[test]
     fn directory_entry_layout_stays_small() {
-        assert_eq!(std::mem::size_of::<Named>(), 24);
-        assert_eq!(std::mem::size_of::<Names>(), 24);
+        assert_eq!(std::mem::size_of::<Named>(), 32);
+        assert_eq!(std::mem::size_of::<Names>(), 32);
+        let units: Vec<u16> = "f0000001".encode_utf16().collect();
+        let n = Named::new(Units::new(&units), FileId(1 << 32));
+        assert!(matches!(n.display, Units::Inline { .. }));
+        assert_eq!(&*n.display, &units[..]);
     }
 }

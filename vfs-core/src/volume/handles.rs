@@ -328,7 +328,7 @@ impl Volume {
                             .and_then(|d| d.find_exact(&l.display))
                             .is_some_and(|n| n.pending())
                     })
-                    .map(|l| (l.parent, l.display.clone()))
+                    .map(|l| (l.parent, l.display[..].into()))
                     .collect();
                 for (p, d) in pending {
                     st.unlink_entry(p, &d, t);

@@ -6,6 +6,7 @@
 //! Locking: like everything in `volume/`, this runs under `Volume::state` (see `mod.rs`).
 
 use super::dir_index::Dir;
+pub(crate) use super::units::Units;
 use crate::data::FileData;
 use crate::reparse::ReparseBuffer;
 use crate::types::*;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Link {
     pub parent: FileId,
-    pub display: Box<[u16]>,
+    pub display: Units,
 }
 
 /// The names of a file. Nearly every file has exactly one, kept inline so that it costs no

@@ -48,6 +48,7 @@ mod share;
 mod snapshot;
 mod space;
 mod store;
+mod units;
 mod watch;
 
 pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};

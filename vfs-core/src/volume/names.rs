@@ -94,7 +94,7 @@ impl Volume {
                 name: named.display.to_vec(),
                 cursor: DirCursor {
                     canonical: canon.into(),
-                    display: named.display.clone(),
+                    display: named.display[..].into(),
                 },
                 stat: st.stat(named.id())?,
             });

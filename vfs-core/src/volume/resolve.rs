@@ -310,15 +310,15 @@ fn walk_with(
             }
             if let Some(t) = trail.as_mut() {
                 t.extend(stack[1..].iter().filter_map(|(_, d)| d.clone()));
-                t.push(named.display.clone());
+                t.push(named.display[..].into());
             }
             return Ok(Walked::Found {
                 id: named.id(),
-                entry: Some((dir_id, named.display.clone())),
+                entry: Some((dir_id, named.display[..].into())),
                 pending: named.pending(),
             });
         }
-        stack.push((named.id(), Some(named.display.clone())));
+        stack.push((named.id(), Some(named.display[..].into())));
     }
     if let Some(t) = trail.as_mut() {
         t.extend(stack[1..].iter().filter_map(|(_, d)| d.clone()));
