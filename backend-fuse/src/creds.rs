@@ -75,7 +75,7 @@ pub(crate) fn may_change_metadata(who: Caller, owner: u32) -> bool {
 }
 
 /// The caller's supplementary groups (/proc/PID/status `Groups`); none when unreadable.
-fn groups_of(pid: u32) -> Vec<libc::gid_t> {
+pub(crate) fn groups_of(pid: u32) -> Vec<libc::gid_t> {
     if pid == 0 {
         return Vec::new();
     }

@@ -1,7 +1,7 @@
 //! Directory listings: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR (an `impl Core`).
 
 use crate::attr::{self, Attr, Kind};
-use crate::core::Core;
+use crate::core::{Caller, Core};
 use crate::errno::{errno, Errno};
 use crate::names;
 use crate::nodes::ROOT_INO;
@@ -32,9 +32,10 @@ pub(crate) struct DirState {
     pub(crate) cursors: Vec<DirCursor>,
 }
 impl Core {
-    /// OPENDIR; returns the engine handle.
-    pub(crate) fn opendir(&self, ino: u64) -> Result<u64, Errno> {
+    /// OPENDIR with open(2)'s `flags`; returns the engine handle.
+    pub(crate) fn opendir(&self, who: Caller, ino: u64, flags: i32) -> Result<u64, Errno> {
         let id = self.nodes.live(ino)?;
+        self.check_open(who, id, flags)?;
         self.refuse_unhandled_tag(id)?;
         let h = self.vol.open(id, Access::NONE, Share::ALL).map_err(errno)?;
         self.open_handles.lock().insert(h.0);

@@ -228,6 +228,9 @@ impl Filesystem for NtFs {
                 mtime: mtime.map(time_of),
                 ctime: ctime.map(attr::to_filetime),
                 crtime: crtime.map(attr::to_filetime),
+                atime_now: matches!(atime, Some(TimeOrNow::Now)),
+                mtime_now: matches!(mtime, Some(TimeOrNow::Now)),
+                handle: fh.map(|h| h.0),
             };
             match self.core.setattr(caller(req), ino.0, a, fh.is_some()) {
                 Ok(a) => reply.attr(&self.attr_ttl, &file_attr(&a)),
@@ -278,9 +281,9 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         guarded("unlink", || {
-            match self.core.unlink(parent.0, name.as_bytes()) {
+            match self.core.unlink(caller(req), parent.0, name.as_bytes()) {
                 Ok(names) => {
                     reply.ok();
                     self.core.drop_names_later(&names);
@@ -290,9 +293,12 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         guarded("rmdir", || {
-            empty(reply, self.core.rmdir(parent.0, name.as_bytes()))
+            empty(
+                reply,
+                self.core.rmdir(caller(req), parent.0, name.as_bytes()),
+            )
         })
     }
 
@@ -317,7 +323,7 @@ impl Filesystem for NtFs {
 
     fn rename(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         newparent: INodeNo,
@@ -327,6 +333,7 @@ impl Filesystem for NtFs {
     ) {
         guarded("rename", || {
             let r = self.core.rename(
+                caller(req),
                 parent.0,
                 name.as_bytes(),
                 newparent.0,
@@ -345,14 +352,16 @@ impl Filesystem for NtFs {
 
     fn link(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         newparent: INodeNo,
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
         guarded("link", || {
-            let r = self.core.link(ino.0, newparent.0, newname.as_bytes());
+            let r = self
+                .core
+                .link(caller(req), ino.0, newparent.0, newname.as_bytes());
             self.entry(reply, r)
         })
     }
@@ -435,10 +444,12 @@ impl Filesystem for NtFs {
         reply.ok();
     }
 
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        guarded("opendir", || match self.core.opendir(ino.0) {
-            Ok(h) => reply.opened(FileHandle(h), FopenFlags::empty()),
-            Err(e) => reply.error(e.into()),
+    fn opendir(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        guarded("opendir", || {
+            match self.core.opendir(caller(req), ino.0, flags.0) {
+                Ok(h) => reply.opened(FileHandle(h), FopenFlags::empty()),
+                Err(e) => reply.error(e.into()),
+            }
         })
     }
 
@@ -573,8 +584,13 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn access(&self, _req: &Request, ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
-        guarded("access", || empty(reply, self.core.access(ino.0)))
+    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        guarded("access", || {
+            empty(
+                reply,
+                self.core.access(caller(req), ino.0, mask.bits() as u32),
+            )
+        })
     }
 
     fn create(

@@ -193,11 +193,12 @@ mod inval;
 mod mount;
 mod names;
 mod nodes;
+mod perm;
 mod target;
 mod xattr;
 
 pub use mount::{
-    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Unmounter,
-    UNMOUNT_WAIT,
+    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Permissions,
+    Unmounter, UNMOUNT_WAIT,
 };
 pub use xattr::CONTROL_PREFIX;
