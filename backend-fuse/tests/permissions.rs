@@ -172,6 +172,16 @@ fn multi_user_rules(mode: Permissions) {
     assert!(!w, "{mode:?}: nobody may write a 0644 file of root's");
     let (x, _) = as_user(NOBODY, &[os("/usr/bin/test"), os("-x"), ro.as_os_str()]);
     assert!(!x, "{mode:?}: nobody may execute a 0644 file");
+    // execve: the kernel only looks for some execute bit; the open it sends for the exec
+    // carries __FMODE_EXEC, and nobody (other: read only) may not run root's 0744 script.
+    let tool = m.p("tool");
+    fs::write(&tool, b"#!/bin/sh\necho ran\n").unwrap();
+    // (Through sh: setpriv's own execve may still hold root's capabilities here.)
+    let run = format!("{}", tool.display());
+    chmod(&tool, 0o744);
+    user_fails(NOBODY, &[os("sh"), os("-c"), os(&run)], EACCES);
+    chmod(&tool, 0o745);
+    user_ok(NOBODY, &[os("sh"), os("-c"), os(&run)]);
     // Open, truncate, utimes, chmod, chown, xattrs on root's 0644 file.
     user_fails(
         NOBODY,

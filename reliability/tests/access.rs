@@ -211,7 +211,11 @@ fn the_daemon_checks_the_mounting_user_on_a_default_mount() {
         let f = d.join("f");
         let (d, f) = (d.as_os_str(), f.as_os_str());
         nobody_ok(&[os("mkdir"), d]);
-        nobody_ok(&[os("sh"), os("-c"), os(&format!("echo mine > {}", f.to_str().unwrap()))]);
+        nobody_ok(&[
+            os("sh"),
+            os("-c"),
+            os(&format!("echo mine > {}", f.to_str().unwrap())),
+        ]);
         // Every check in one process, so the kernel's cached names are what is walked.
         let script = format!(
             "set -e; d={d}; f={f}; stat $f >/dev/null; \
