@@ -1147,7 +1147,7 @@ mod tests {
         assert_eq!(c.lookup(ROOT_INO, b"gone").unwrap_err(), Errno::EACCES);
         let fh = c.opendir(ROOT, ROOT_INO, libc::O_RDONLY).unwrap();
         let mut seen = Vec::new();
-        c.readdirplus(ROOT_INO, fh, 0, |e| {
+        c.readdirplus(ROOT, ROOT_INO, fh, 0, |e| {
             seen.push((e.name.to_string_lossy().into_owned(), e.cache_name));
             false
         })
@@ -1205,7 +1205,7 @@ mod tests {
         // Every offset handed out stays valid and resumes after its own entry.
         assert_eq!(names(list(all[0].0)), ["b", "c"], "resumes after a");
         assert!(list(all[2].0).is_empty());
-        c.readdirplus(ROOT_INO, fh, 2, |_| true).unwrap();
+        c.readdirplus(ROOT, ROOT_INO, fh, 2, |_| true).unwrap();
         assert_eq!(
             c.nodes.len(),
             0,

@@ -74,10 +74,11 @@ impl Core {
         })
     }
 
-    /// READDIRPLUS: `add` for each entry from `offset` until it answers true (the reply is
-    /// full; the entry that did not fit gives its lookup back).
+    /// READDIRPLUS for `who`: `add` for each entry from `offset` until it answers true (the
+    /// reply is full; the entry that did not fit gives its lookup back).
     pub(crate) fn readdirplus(
         &self,
+        who: Caller,
         dot: u64,
         fh: u64,
         offset: u64,
@@ -85,6 +86,10 @@ impl Core {
     ) -> Result<(), Errno> {
         let (f, st) = self.nodes.stat(&self.vol, dot, true)?;
         let dot_attr = self.attr_of(dot, f, &st);
+        // A caller who may read the directory but not search it gets its names uncached:
+        // the kernel would walk a cached name without asking, so the LOOKUP of the next walk
+        // must come and be refused (daemon checks, `perm`).
+        let searchable = self.check_lookup(who, f).is_ok();
         self.readdir_common(fh, offset, 4096, |me, off, name, e| match e {
             // "." and ".." carry no lookup reference (the kernel skips them).
             None => add(PlusEntry {
@@ -106,7 +111,7 @@ impl Core {
                     offset: off,
                     name,
                     attr: &a,
-                    cache_name: !st.delete_pending,
+                    cache_name: !st.delete_pending && searchable,
                 });
                 if full {
                     me.nodes.forget(&me.vol, node, 1);

@@ -476,22 +476,24 @@ impl Filesystem for NtFs {
 
     fn readdirplus(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
         guarded("readdirplus", || {
-            let r = self.core.readdirplus(ino.0, fh.0, offset, |e| {
-                let ttl = if e.cache_name {
-                    self.entry_ttl
-                } else {
-                    Duration::ZERO
-                };
-                let a = file_attr(e.attr);
-                reply.add(a.ino, e.offset, e.name, &ttl, &a, Generation(0))
-            });
+            let r = self
+                .core
+                .readdirplus(caller(req), ino.0, fh.0, offset, |e| {
+                    let ttl = if e.cache_name {
+                        self.entry_ttl
+                    } else {
+                        Duration::ZERO
+                    };
+                    let a = file_attr(e.attr);
+                    reply.add(a.ino, e.offset, e.name, &ttl, &a, Generation(0))
+                });
             match r {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(e.into()),

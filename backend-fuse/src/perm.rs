@@ -581,6 +581,25 @@ mod tests {
             "search is checked before the name is looked up"
         );
         assert!(c.lookup_from(alice, d.ino, b"f").is_ok());
+        // Bob may list a directory he may read but not search; its names come uncached, so
+        // the next walk asks (and is refused) instead of using a name READDIRPLUS gave.
+        c.setattr(alice, d.ino, chmod(0o744), false).unwrap();
+        let plus = |who| {
+            let fh = c.opendir(who, d.ino, libc::O_RDONLY).unwrap();
+            let mut cached = Vec::new();
+            c.readdirplus(who, d.ino, fh, 0, |e| {
+                if e.name != "." && e.name != ".." {
+                    cached.push(e.cache_name);
+                }
+                false
+            })
+            .unwrap();
+            c.releasedir(fh);
+            cached
+        };
+        assert_eq!(plus(bob), vec![false]);
+        assert_eq!(plus(alice), vec![true]);
+        c.setattr(alice, d.ino, chmod(0o700), false).unwrap();
         // Sticky: bob may not remove alice's file from a directory everybody may write.
         c.setattr(alice, d.ino, chmod(0o1777), false).unwrap();
         assert_eq!(c.unlink(bob, d.ino, b"f").unwrap_err(), Errno::EPERM);

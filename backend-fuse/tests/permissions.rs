@@ -372,6 +372,15 @@ fn mounter_side() {
     fs::metadata(d.join("sub")).unwrap();
     for mode in [0o000, 0o600, 0o655] {
         chmod(&d, mode);
+        if mode & 0o400 != 0 {
+            // Readable, not searchable: the names list, but what READDIRPLUS gave is not
+            // walked without asking.
+            let names: Vec<_> = fs::read_dir(&d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names.len(), 2, "{names:?}");
+        }
         assert_errno(fs::metadata(d.join("f")), libc::EACCES);
         assert_errno(fs::metadata(d.join("sub")), libc::EACCES);
         assert_errno(fs::read(d.join("f")), libc::EACCES);
