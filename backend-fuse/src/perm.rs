@@ -198,10 +198,12 @@ pub(crate) fn may_rename(
 
 /// The access an open with open(2)'s `flags` needs (`may_open`, `build_open_flags`).
 pub(crate) fn open_mask(flags: i32) -> u32 {
+    // ACC_MODE (include/linux/fs.h): access mode 3 (no read or write, ioctls only) asks
+    // for both, as O_RDWR does.
     let mut mask = match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => MAY_READ,
         libc::O_WRONLY => MAY_WRITE,
-        libc::O_RDWR => MAY_READ | MAY_WRITE,
-        _ => MAY_READ,
+        _ => MAY_READ | MAY_WRITE,
     };
     if flags & libc::O_TRUNC != 0 {
         mask |= MAY_WRITE;
@@ -801,6 +803,7 @@ mod tests {
         assert_eq!(open_mask(libc::O_RDONLY), MAY_READ);
         assert_eq!(open_mask(libc::O_WRONLY | libc::O_APPEND), MAY_WRITE);
         assert_eq!(open_mask(libc::O_RDWR), MAY_READ | MAY_WRITE);
+        assert_eq!(open_mask(libc::O_ACCMODE), MAY_READ | MAY_WRITE);
         assert_eq!(
             open_mask(libc::O_RDONLY | libc::O_TRUNC),
             MAY_READ | MAY_WRITE
