@@ -14,6 +14,12 @@ command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 command -v ntfs-3g >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v mkntfs >/dev/null 2>&1 || need_apt+=(ntfs-3g)
 command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
+# Users other than root mount through the setuid fusermount3, but the FUSE library opens
+# /dev/fuse first: distributions ship it 0666 (udev's default rule); a container may not.
+if [ "$(stat -c %a /dev/fuse)" != 666 ] && [ "$(id -u)" -eq 0 ]; then
+    chmod 666 /dev/fuse
+fi
+
 if [ "${NTLINKFS_SKIP_EXTERNAL_SUITES:-0}" != 1 ]; then
     # What only the tests need.
     command -v git >/dev/null 2>&1 || need_apt+=(git)

@@ -115,6 +115,10 @@ run_fsx() {
 
 step "pjdfstest (every group, expected failures in reliability/pjdfstest-expected-failures.toml)" \
     "$bin/ntlinkfs-pjdfstest-check" --log "$out/pjdfstest.log"
+# The same list with the daemon's permission checks instead of the kernel's (issue 17 item 1;
+# about 7 s): the default single-user mount uses them.
+step "pjdfstest with --permission-checks daemon (the same expected failures)" \
+    "$bin/ntlinkfs-pjdfstest-check" --permission-checks daemon --log "$out/pjdfstest-daemon.log"
 step "fsx ($fsx_ops operations)" run_fsx
 step "stress (8 workers, $stress_seconds s, engine check, memory)" \
     "$bin/ntlinkfs-stress" --seconds "$stress_seconds" --seed "$seed" "${stress_rss[@]}"

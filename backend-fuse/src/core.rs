@@ -85,6 +85,12 @@ pub(crate) struct SetAttr {
     pub(crate) ctime: Option<FileTime>,
     /// New CreationTime.
     pub(crate) crtime: Option<FileTime>,
+    /// `atime` is "now" (UTIME_NOW, or utimes(NULL)), not a time the caller gave.
+    pub(crate) atime_now: bool,
+    /// `mtime` is "now".
+    pub(crate) mtime_now: bool,
+    /// The engine handle the request came through (ftruncate, an O_TRUNC open).
+    pub(crate) handle: Option<u64>,
 }
 
 /// The kernel-cache side of a mount, for changes made to the volume outside the mount.
@@ -137,6 +143,8 @@ pub(crate) struct Core {
     /// The misses the kernel may cache, and the watcher of the volume that drops them
     /// (crate docs, "Caching", rule 1).
     pub(crate) neg: Arc<Negatives>,
+    /// The daemon checks permissions (`perm`; the mount has no `default_permissions`).
+    pub(crate) daemon_checks: bool,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -197,6 +205,7 @@ impl Core {
             open_handles: Mutex::new(HashSet::new()),
             dirs: Mutex::new(HashMap::new()),
             neg,
+            daemon_checks: false,
             vol,
         }
     }
@@ -365,6 +374,7 @@ impl Core {
         name: &[u8],
     ) -> Result<Option<Attr>, Errno> {
         let pid = self.nodes.live(parent)?;
+        self.check_lookup(who, pid)?;
         let wanted = engine_name(name_units(name)?)?;
         // Read before the engine is asked: a name made between the two is then either seen
         // by the engine or makes the record refuse the miss (`negative`, races).
@@ -489,11 +499,15 @@ impl Core {
     ) -> Result<Attr, Errno> {
         let (id, _) = self.nodes.stat(&self.vol, ino, with_handle)?;
         let privileged = who.uid == 0;
+        let (mode, before) = self.check_setattr(who, id, &a)?;
         if a.mode.is_some() || a.uid.is_some() || a.gid.is_some() {
             // The POSIX view of the file's security: one per file, every name sees it (A1).
             self.vol
-                .set_owner_mode(id, a.uid, a.gid, a.mode.map(|m| m & 0o7777))
+                .set_owner_mode(id, a.uid, a.gid, mode)
                 .map_err(errno)?;
+            if before.is_some() {
+                self.after_owner_mode(before, &self.vol.stat(id).map_err(errno)?);
+            }
         }
         if let Some(size) = a.size {
             self.vol.set_size(id, size).map_err(errno)?;
@@ -563,6 +577,7 @@ impl Core {
             return Err(Errno::EPERM);
         }
         let pid = self.nodes.live(parent)?;
+        self.check_create(who, pid)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
         let k = self.neg.kernel_makes(pid, name);
@@ -586,6 +601,7 @@ impl Core {
         umask: u32,
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
+        self.check_create(who, pid)?;
         let units = engine_name(name_units(name)?)?;
         let new = Self::new_file(who, FileKind::Directory, mode, umask);
         let k = self.neg.kernel_makes(pid, name);
@@ -596,10 +612,16 @@ impl Core {
     }
 
     /// UNLINK; returns the names glue drops after the reply.
-    pub(crate) fn unlink(&self, parent: u64, name: &[u8]) -> Result<Vec<KernelName>, Errno> {
+    pub(crate) fn unlink(
+        &self,
+        who: Caller,
+        parent: u64,
+        name: &[u8],
+    ) -> Result<Vec<KernelName>, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
         let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+        self.check_delete(who, pid, &found.stat)?;
         let id = found.id;
         if attr::kind(&found.stat) == Kind::Directory {
             return Err(Errno::EISDIR);
@@ -630,9 +652,13 @@ impl Core {
     }
 
     /// RMDIR.
-    pub(crate) fn rmdir(&self, parent: u64, name: &[u8]) -> Result<(), Errno> {
+    pub(crate) fn rmdir(&self, who: Caller, parent: u64, name: &[u8]) -> Result<(), Errno> {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
+        if self.daemon_checks {
+            let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+            self.check_delete(who, pid, &found.stat)?;
+        }
         self.vol
             .unlink(pid, &units, UnlinkKind::Directory, false)
             .map_err(errno)
@@ -642,6 +668,7 @@ impl Core {
     /// reply.
     pub(crate) fn rename(
         &self,
+        who: Caller,
         parent: u64,
         name: &[u8],
         newparent: u64,
@@ -660,6 +687,13 @@ impl Core {
         let src = found_src.id;
         let dname = engine_name(dunits)?;
         let dst = self.vol.lookup_stat(dpid, &dname).ok();
+        self.check_rename(
+            who,
+            spid,
+            &found_src.stat,
+            dpid,
+            dst.as_ref().map(|d| &d.stat),
+        )?;
         // Both names are spellings of one entry: a case-only rename. It reaches here when
         // the lookup of the new name was answered as missing (`lookup_from`), or when the
         // kernel held the spellings under two nodes (one of them retired).
@@ -708,9 +742,16 @@ impl Core {
     }
 
     /// LINK.
-    pub(crate) fn link(&self, ino: u64, newparent: u64, newname: &[u8]) -> Result<Attr, Errno> {
+    pub(crate) fn link(
+        &self,
+        who: Caller,
+        ino: u64,
+        newparent: u64,
+        newname: &[u8],
+    ) -> Result<Attr, Errno> {
         let id = self.nodes.live(ino)?;
         let pid = self.nodes.live(newparent)?;
+        self.check_link(who, id, pid)?;
         let units = engine_name(name_units(newname)?)?;
         let k = self.neg.kernel_makes(pid, newname);
         self.vol.hard_link(id, pid, &units).map_err(link_errno)?;
@@ -723,6 +764,7 @@ impl Core {
     pub(crate) fn open(&self, who: Caller, ino: u64, flags: i32) -> Result<u64, Errno> {
         let id = self.nodes.live(ino)?;
         let access = access_of(flags);
+        self.check_open(who, id, flags)?;
         self.refuse_unhandled_tag(id)?;
         // POSIX callers share everything (FILE_SHARE_READ | WRITE | DELETE).
         let h = self.vol.open(id, access, Share::ALL).map_err(errno)?;
@@ -790,10 +832,12 @@ impl Core {
         )
     }
 
-    /// ACCESS: the kernel checked the mode bits (default_permissions); a retired node answers
-    /// ESTALE like every path request.
-    pub(crate) fn access(&self, ino: u64) -> Result<(), Errno> {
-        self.nodes.live(ino).map(|_| ())
+    /// ACCESS (access(2) and chdir(2) with access(2)'s `mask`): the daemon's check
+    /// (`perm`), or nothing more when the kernel checked the mode bits (it sends no ACCESS
+    /// with `default_permissions`); a retired node answers ESTALE like every path request.
+    pub(crate) fn access(&self, who: Caller, ino: u64, mask: u32) -> Result<(), Errno> {
+        let id = self.nodes.live(ino)?;
+        self.check_access(who, id, mask)
     }
 
     /// CREATE with open(2)'s `flags`; returns the entry and the engine handle.
@@ -811,6 +855,7 @@ impl Core {
         if mode & libc::S_IFMT != 0 && mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Errno::EPERM);
         }
+        self.check_create(who, pid)?;
         let new = Self::new_file(who, FileKind::File, mode, umask);
         let entry_name = engine_name(units)?;
         let k = self.neg.kernel_makes(pid, name);
@@ -926,14 +971,14 @@ mod tests {
     fn unlink_retires_only_an_aliased_file() {
         let (c, rec) = core();
         let plain = c.mknod(ROOT, ROOT_INO, b"plain", 0o100644, 0).unwrap();
-        assert!(c.unlink(ROOT_INO, b"plain").unwrap().is_empty());
+        assert!(c.unlink(ROOT, ROOT_INO, b"plain").unwrap().is_empty());
         assert_eq!(c.nodes.live(plain.ino), Ok(FileId(plain.ino)));
         assert!(rec.take().is_empty());
 
         let a = c.mknod(ROOT, ROOT_INO, b"Foo", 0o100644, 0).unwrap();
         let again = c.lookup(ROOT_INO, b"foo").unwrap();
         assert_eq!(again.ino, a.ino, "an alias is the same node");
-        let names = c.unlink(ROOT_INO, b"FOO").unwrap();
+        let names = c.unlink(ROOT, ROOT_INO, b"FOO").unwrap();
         assert_eq!(
             names,
             vec![(ROOT_INO, b"Foo"[..].into()), (ROOT_INO, b"foo"[..].into())]
@@ -960,7 +1005,7 @@ mod tests {
         let src = c.mknod(ROOT, ROOT_INO, b"a", 0o100644, 0).unwrap();
         let dst = c.mknod(ROOT, ROOT_INO, b"b", 0o100644, 0).unwrap();
         assert!(c
-            .rename(ROOT_INO, b"a", ROOT_INO, b"b", 0)
+            .rename(ROOT, ROOT_INO, b"a", ROOT_INO, b"b", 0)
             .unwrap()
             .is_empty());
         assert!(rec.take().is_empty());
@@ -968,7 +1013,7 @@ mod tests {
 
         let x = c.mknod(ROOT, ROOT_INO, b"x", 0o100644, 0).unwrap();
         c.lookup(ROOT_INO, b"B").unwrap();
-        let names = c.rename(ROOT_INO, b"x", ROOT_INO, b"b", 0).unwrap();
+        let names = c.rename(ROOT, ROOT_INO, b"x", ROOT_INO, b"b", 0).unwrap();
         assert_eq!(
             names,
             vec![(ROOT_INO, b"a"[..].into()), (ROOT_INO, b"B"[..].into())],
@@ -979,11 +1024,11 @@ mod tests {
         // RENAME_NOREPLACE onto an existing name, RENAME_EXCHANGE at all: refused.
         c.mknod(ROOT, ROOT_INO, b"y", 0o100644, 0).unwrap();
         assert_eq!(
-            c.rename(ROOT_INO, b"y", ROOT_INO, b"b", libc::RENAME_NOREPLACE),
+            c.rename(ROOT, ROOT_INO, b"y", ROOT_INO, b"b", libc::RENAME_NOREPLACE),
             Err(Errno::EEXIST)
         );
         assert_eq!(
-            c.rename(ROOT_INO, b"y", ROOT_INO, b"z", libc::RENAME_EXCHANGE),
+            c.rename(ROOT, ROOT_INO, b"y", ROOT_INO, b"z", libc::RENAME_EXCHANGE),
             Err(Errno::EINVAL)
         );
         c.destroy();
@@ -1041,6 +1086,7 @@ mod tests {
         rec.take();
         let names = c
             .rename(
+                ROOT,
                 ROOT_INO,
                 b"Case.txt",
                 ROOT_INO,
@@ -1063,7 +1109,7 @@ mod tests {
             c.lookup_from(thread(7), ROOT_INO, b"Case.txt").unwrap_err(),
             Errno::ENOENT
         );
-        c.rename(ROOT_INO, b"case.TXT", ROOT_INO, b"Case.txt", 0)
+        c.rename(ROOT, ROOT_INO, b"case.TXT", ROOT_INO, b"Case.txt", 0)
             .unwrap();
         assert_eq!(c.vol.link_paths(id).unwrap(), ["\\Case.txt"]);
         assert_eq!(c.nodes.live(f.ino), Ok(id));
@@ -1076,6 +1122,7 @@ mod tests {
             Errno::ENOENT
         );
         c.rename(
+            ROOT,
             ROOT_INO,
             b"plain",
             ROOT_INO,
@@ -1084,7 +1131,7 @@ mod tests {
         )
         .unwrap();
         assert!(!c.nodes.is_aliased(FileId(g.ino)));
-        assert!(c.unlink(ROOT_INO, b"PLAIN").unwrap().is_empty());
+        assert!(c.unlink(ROOT, ROOT_INO, b"PLAIN").unwrap().is_empty());
         c.destroy();
         c.vol.check().unwrap();
     }
@@ -1157,9 +1204,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(c.lookup(ROOT_INO, b"gone").unwrap_err(), Errno::EACCES);
-        let fh = c.opendir(ROOT_INO).unwrap();
+        let fh = c.opendir(ROOT, ROOT_INO, libc::O_RDONLY).unwrap();
         let mut seen = Vec::new();
-        c.readdirplus(ROOT_INO, fh, 0, |e| {
+        c.readdirplus(ROOT, ROOT_INO, fh, 0, |e| {
             seen.push((e.name.to_string_lossy().into_owned(), e.cache_name));
             false
         })
@@ -1188,7 +1235,7 @@ mod tests {
             let a = c.mknod(ROOT, ROOT_INO, n, 0o100644, 0).unwrap();
             c.forget(a.ino, 1);
         }
-        let fh = c.opendir(ROOT_INO).unwrap();
+        let fh = c.opendir(ROOT, ROOT_INO, libc::O_RDONLY).unwrap();
         // A reply with room for two entries: the third does not fit (add answers true) and
         // the kernel resumes after the last entry it got.
         let mut first = Vec::new();
@@ -1217,7 +1264,7 @@ mod tests {
         // Every offset handed out stays valid and resumes after its own entry.
         assert_eq!(names(list(all[0].0)), ["b", "c"], "resumes after a");
         assert!(list(all[2].0).is_empty());
-        c.readdirplus(ROOT_INO, fh, 2, |_| true).unwrap();
+        c.readdirplus(ROOT, ROOT_INO, fh, 2, |_| true).unwrap();
         assert_eq!(
             c.nodes.len(),
             0,

@@ -1,8 +1,9 @@
 //! Who a request comes from, and acting with that user's rights only.
 //!
-//! With `default_permissions` the kernel checks the mode bits of every path request, but it
-//! passes `system.*` extended attributes and the actions of the control attributes through
-//! unchecked: those checks are the daemon's (issue 14). The daemon may run as root, so
+//! Whoever checks the mode bits (the kernel with `default_permissions`, or `perm`), the
+//! kernel passes `system.*` extended attributes and the actions of the control attributes
+//! through unchecked: those checks are the daemon's (issue 14). `perm` reads the caller's
+//! supplementary groups here ([`groups_of`]). The daemon may run as root, so
 //! anything it does *on a caller's behalf* outside the volume (saving an image to a host
 //! path) runs on a thread that carries the caller's file-system identity instead of root's.
 
@@ -75,7 +76,7 @@ pub(crate) fn may_change_metadata(who: Caller, owner: u32) -> bool {
 }
 
 /// The caller's supplementary groups (/proc/PID/status `Groups`); none when unreadable.
-fn groups_of(pid: u32) -> Vec<libc::gid_t> {
+pub(crate) fn groups_of(pid: u32) -> Vec<libc::gid_t> {
     if pid == 0 {
         return Vec::new();
     }

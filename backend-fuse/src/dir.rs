@@ -1,7 +1,7 @@
 //! Directory listings: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR (an `impl Core`).
 
 use crate::attr::{self, Attr, Kind};
-use crate::core::Core;
+use crate::core::{Caller, Core};
 use crate::errno::{errno, Errno};
 use crate::names;
 use crate::nodes::ROOT_INO;
@@ -32,9 +32,10 @@ pub(crate) struct DirState {
     pub(crate) cursors: Vec<DirCursor>,
 }
 impl Core {
-    /// OPENDIR; returns the engine handle.
-    pub(crate) fn opendir(&self, ino: u64) -> Result<u64, Errno> {
+    /// OPENDIR with open(2)'s `flags`; returns the engine handle.
+    pub(crate) fn opendir(&self, who: Caller, ino: u64, flags: i32) -> Result<u64, Errno> {
         let id = self.nodes.live(ino)?;
+        self.check_open(who, id, flags)?;
         self.refuse_unhandled_tag(id)?;
         let h = self.vol.open(id, Access::NONE, Share::ALL).map_err(errno)?;
         self.open_handles.lock().insert(h.0);
@@ -73,10 +74,11 @@ impl Core {
         })
     }
 
-    /// READDIRPLUS: `add` for each entry from `offset` until it answers true (the reply is
-    /// full; the entry that did not fit gives its lookup back).
+    /// READDIRPLUS for `who`: `add` for each entry from `offset` until it answers true (the
+    /// reply is full; the entry that did not fit gives its lookup back).
     pub(crate) fn readdirplus(
         &self,
+        who: Caller,
         dot: u64,
         fh: u64,
         offset: u64,
@@ -84,6 +86,10 @@ impl Core {
     ) -> Result<(), Errno> {
         let (f, st) = self.nodes.stat(&self.vol, dot, true)?;
         let dot_attr = self.attr_of(dot, f, &st);
+        // A caller who may read the directory but not search it gets its names uncached:
+        // the kernel would walk a cached name without asking, so the LOOKUP of the next walk
+        // must come and be refused (daemon checks, `perm`).
+        let searchable = self.check_lookup(who, f).is_ok();
         self.readdir_common(fh, offset, 4096, |me, off, name, e| match e {
             // "." and ".." carry no lookup reference (the kernel skips them).
             None => add(PlusEntry {
@@ -105,7 +111,7 @@ impl Core {
                     offset: off,
                     name,
                     attr: &a,
-                    cache_name: !st.delete_pending,
+                    cache_name: !st.delete_pending && searchable,
                 });
                 if full {
                     me.nodes.forget(&me.vol, node, 1);

@@ -260,6 +260,9 @@ impl Filesystem for NtFs {
                 mtime: mtime.map(time_of),
                 ctime: ctime.map(attr::to_filetime),
                 crtime: crtime.map(attr::to_filetime),
+                atime_now: matches!(atime, Some(TimeOrNow::Now)),
+                mtime_now: matches!(mtime, Some(TimeOrNow::Now)),
+                handle: fh.map(|h| h.0),
             };
             match self.core.setattr(caller(req), ino.0, a, fh.is_some()) {
                 Ok(a) => reply.attr(&self.attr_ttl, &file_attr(&a)),
@@ -310,9 +313,9 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         guarded("unlink", || {
-            match self.core.unlink(parent.0, name.as_bytes()) {
+            match self.core.unlink(caller(req), parent.0, name.as_bytes()) {
                 Ok(names) => {
                     reply.ok();
                     self.core.drop_names_later(&names);
@@ -322,9 +325,12 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         guarded("rmdir", || {
-            empty(reply, self.core.rmdir(parent.0, name.as_bytes()))
+            empty(
+                reply,
+                self.core.rmdir(caller(req), parent.0, name.as_bytes()),
+            )
         })
     }
 
@@ -349,7 +355,7 @@ impl Filesystem for NtFs {
 
     fn rename(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         newparent: INodeNo,
@@ -359,6 +365,7 @@ impl Filesystem for NtFs {
     ) {
         guarded("rename", || {
             let r = self.core.rename(
+                caller(req),
                 parent.0,
                 name.as_bytes(),
                 newparent.0,
@@ -377,14 +384,16 @@ impl Filesystem for NtFs {
 
     fn link(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         newparent: INodeNo,
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
         guarded("link", || {
-            let r = self.core.link(ino.0, newparent.0, newname.as_bytes());
+            let r = self
+                .core
+                .link(caller(req), ino.0, newparent.0, newname.as_bytes());
             self.entry(reply, r)
         })
     }
@@ -467,10 +476,12 @@ impl Filesystem for NtFs {
         reply.ok();
     }
 
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        guarded("opendir", || match self.core.opendir(ino.0) {
-            Ok(h) => reply.opened(FileHandle(h), FopenFlags::empty()),
-            Err(e) => reply.error(e.into()),
+    fn opendir(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        guarded("opendir", || {
+            match self.core.opendir(caller(req), ino.0, flags.0) {
+                Ok(h) => reply.opened(FileHandle(h), FopenFlags::empty()),
+                Err(e) => reply.error(e.into()),
+            }
         })
     }
 
@@ -497,22 +508,24 @@ impl Filesystem for NtFs {
 
     fn readdirplus(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
         guarded("readdirplus", || {
-            let r = self.core.readdirplus(ino.0, fh.0, offset, |e| {
-                let ttl = if e.cache_name {
-                    self.entry_ttl
-                } else {
-                    Duration::ZERO
-                };
-                let a = file_attr(e.attr);
-                reply.add(a.ino, e.offset, e.name, &ttl, &a, Generation(0))
-            });
+            let r = self
+                .core
+                .readdirplus(caller(req), ino.0, fh.0, offset, |e| {
+                    let ttl = if e.cache_name {
+                        self.entry_ttl
+                    } else {
+                        Duration::ZERO
+                    };
+                    let a = file_attr(e.attr);
+                    reply.add(a.ino, e.offset, e.name, &ttl, &a, Generation(0))
+                });
             match r {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(e.into()),
@@ -605,8 +618,13 @@ impl Filesystem for NtFs {
         })
     }
 
-    fn access(&self, _req: &Request, ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
-        guarded("access", || empty(reply, self.core.access(ino.0)))
+    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        guarded("access", || {
+            empty(
+                reply,
+                self.core.access(caller(req), ino.0, mask.bits() as u32),
+            )
+        })
     }
 
     fn create(

@@ -186,7 +186,32 @@
 //! Repeated misses cost nothing after the first (rule 1). Creating a name whose miss is not
 //! cached costs a LOOKUP and the operation itself, two round trips where tmpfs needs none;
 //! `open(O_CREAT)` without O_EXCL on a cached miss costs only the CREATE (with O_EXCL the
-//! kernel asks again: `fuse_dentry_revalidate` treats LOOKUP_EXCL as expired).
+//! kernel asks again: `fuse_dentry_revalidate` treats LOOKUP_EXCL as expired). With the
+//! daemon's permission checks (see "Permissions") no GETATTR of the parent comes before it.
+//!
+//! ## Permissions
+//! Who checks the mode bits is [`Permissions`] (`ntlinkfs mount --permission-checks`). On a
+//! single-user mount (the default, no `allow_other`) the daemon checks every request itself
+//! (module `perm`, one rule per request with the Linux VFS function it follows: search on the
+//! directory of each LOOKUP, write and search on the parent with the sticky rule for name
+//! changes, open by access mode, access(2) and chdir(2) through FUSE_ACCESS, Linux's owner and
+//! group rules for chmod, chown, utimes and truncate, `user.*` xattrs, protected hard links),
+//! and the mount has no `default_permissions`. With `default_permissions` the kernel checks
+//! from its cached attributes, and since every change to a directory drops them
+//! (`fuse_dir_changed`), each name operation cost a GETATTR of the parent first; without it
+//! a create is LOOKUP CREATE, a link LOOKUP LINK, a rename LOOKUP RENAME, an unlink UNLINK,
+//! as on ntfs-3g (traced with the fuse tracepoints; docs/BENCHMARKS.md).
+//!
+//! The kernel walks the names it has cached without asking, so nothing checks search
+//! permission on them: a chmod or chown that takes search permission from a directory raises
+//! the connection's epoch (FUSE_NOTIFY_INC_EPOCH, which takes no lock) before its reply, and
+//! every cached name is looked up, and so checked, on its next walk. Every caller of a
+//! single-user mount has the mounting user's uid and gid (the kernel refuses any other), so a
+//! name cached for one caller is right for the next. With `allow_other` the kernel checks by
+//! default; daemon checks there (for testing them with several users) cache no names (entry
+//! TTL 0). Linux before 6.16 has no epoch notification and gets `default_permissions`.
+//! Verified by `tests/permissions.rs` (each multi-user case against both modes, and a
+//! non-root mounter) and pjdfstest run both ways (the same 383 passes).
 //!
 //! ## Lookup counting
 //! Every reply that gives the kernel a node (LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK, each
@@ -225,11 +250,12 @@ mod mount;
 mod names;
 mod negative;
 mod nodes;
+mod perm;
 mod target;
 mod xattr;
 
 pub use mount::{
-    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Unmounter,
-    UNMOUNT_WAIT,
+    mount, unmount_now, unmount_path, MountError, MountHandle, MountOptions, Permissions,
+    Unmounter, UNMOUNT_WAIT,
 };
 pub use xattr::CONTROL_PREFIX;

@@ -26,8 +26,10 @@ pub struct MountOptions {
     pub allow_other: bool,
     /// Mount read-only (the kernel refuses changes with EROFS; build the volume read-only too).
     pub read_only: bool,
-    /// Let the kernel check permission bits (`default_permissions`). On by default.
-    pub default_permissions: bool,
+    /// Who checks permission bits: the kernel (`default_permissions`) or the daemon; by
+    /// default the daemon on a single-user mount and the kernel with `allow_other` (see
+    /// [`Permissions`]).
+    pub permissions: Permissions,
     /// How long the kernel may reuse a name → file answer without asking.
     pub entry_ttl: Duration,
     /// How long the kernel may reuse a file's attributes without asking.
@@ -57,7 +59,7 @@ impl Default for MountOptions {
             threads: cpus.clamp(2, 8),
             allow_other: false,
             read_only: false,
-            default_permissions: true,
+            permissions: Permissions::Auto,
             entry_ttl: Duration::from_secs(60),
             attr_ttl: Duration::from_secs(60),
             clean_dead_mount: true,
@@ -66,6 +68,77 @@ impl Default for MountOptions {
             image: None,
         }
     }
+}
+
+/// Who checks the mode bits of each request (issue 17 item 1).
+///
+/// With `default_permissions` ([`Permissions::Kernel`]) the kernel checks them from the
+/// attributes it caches, and fetches a directory's attributes again (a GETATTR round trip)
+/// after every name change in it. [`Permissions::Daemon`] mounts without it, as ntfs-3g does:
+/// the daemon checks every request itself (the rules are in the crate's `perm` module) and
+/// raises the kernel's cache epoch when a chmod or chown takes search permission away from
+/// a directory, because the kernel walks the names it cached without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Permissions {
+    /// The daemon on a single-user mount, the kernel with `allow_other`: on a single-user
+    /// mount every caller is the mounting user (same uid and gid, the kernel refuses anyone
+    /// else), so names the kernel cached for one caller are right for the next.
+    #[default]
+    Auto,
+    /// `default_permissions`: the kernel checks.
+    Kernel,
+    /// The daemon checks. With `allow_other` the kernel would let one user walk the names it
+    /// cached for another without asking, so such a mount caches no names (entry TTL 0:
+    /// every walk looks each name up, with the walking user's rights): correct and slower,
+    /// for testing the daemon's checks with several users (pjdfstest). Needs
+    /// FUSE_NOTIFY_INC_EPOCH (Linux 6.16); an older kernel gets [`Permissions::Kernel`].
+    Daemon,
+}
+
+impl Permissions {
+    /// What this choice comes to on a mount with or without `allow_other`, on a kernel whose
+    /// release (uname) is `release`.
+    pub fn resolve(self, allow_other: bool, release: &str) -> Permissions {
+        let wanted = match self {
+            Permissions::Auto if allow_other => Permissions::Kernel,
+            Permissions::Auto => Permissions::Daemon,
+            p => p,
+        };
+        if wanted == Permissions::Daemon && !kernel_has_epoch(release) {
+            tracing::info!(
+                "Linux {release} has no FUSE_NOTIFY_INC_EPOCH (6.16): the kernel checks permissions"
+            );
+            return Permissions::Kernel;
+        }
+        wanted
+    }
+}
+
+/// Does a kernel of this release (`6.18.44-foo`) take FUSE_NOTIFY_INC_EPOCH (6.16 and later)?
+/// The mount options are fixed before the kernel's INIT tells its protocol version, so the
+/// release decides; the probe at mount confirms it (a kernel that still refuses is logged).
+fn kernel_has_epoch(release: &str) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (6, 16),
+        _ => false,
+    }
+}
+
+/// The running kernel's release (uname -r), empty when it cannot be read.
+fn kernel_release() -> String {
+    // SAFETY: uname fills a zeroed struct; its fields are NUL-terminated.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return String::new();
+    }
+    // SAFETY: the kernel NUL-terminates `release`.
+    unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Why a mount or an unmount failed. Each message is one line and says what to do.
@@ -152,7 +225,7 @@ pub struct Unmounter {
 /// Mounts `volume` at `mountpoint` and returns once the drive answers requests.
 ///
 /// The root directory belongs to the volume's `default_uid`/`default_gid` (see
-/// [`vfs_core::VolumeOptions`]); with `default_permissions` on, give the mounting user's ids
+/// [`vfs_core::VolumeOptions`]); with permission checks on (always), give the mounting user's ids
 /// there when not mounting as root, or only root can create files in the root.
 ///
 /// The mount point must be an existing directory; a dead FUSE mount left there is lazily
@@ -183,15 +256,26 @@ pub fn mount(
         cause: e,
     })?;
     let inval = Arc::new(inval);
-    let core = core::Core::new(volume.clone(), &mp, inval.clone(), opts.image.clone());
+    let permissions = opts
+        .permissions
+        .resolve(opts.allow_other, &kernel_release());
+    let daemon_checks = permissions == Permissions::Daemon;
+    let mut core = core::Core::new(volume.clone(), &mp, inval.clone(), opts.image.clone());
+    core.daemon_checks = daemon_checks;
     let cache = core.cache_handle();
-    let fs = glue::NtFs::new(core, opts.entry_ttl, opts.attr_ttl);
+    // Daemon checks with several users: no cached names (see `Permissions::Daemon`).
+    let entry_ttl = if daemon_checks && opts.allow_other {
+        Duration::ZERO
+    } else {
+        opts.entry_ttl
+    };
+    let fs = glue::NtFs::new(core, entry_ttl, opts.attr_ttl);
 
     let mut options = vec![
         fuser::MountOption::FSName(opts.fsname.clone()),
         fuser::MountOption::CUSTOM("subtype=ntlinkfs".into()),
     ];
-    if opts.default_permissions {
+    if !daemon_checks {
         options.push(fuser::MountOption::DefaultPermissions);
     }
     if opts.read_only {
@@ -254,6 +338,13 @@ pub fn mount(
     // After the first request, so the connection is initialised when the kernel is asked.
     if let Ok(dev) = dev {
         inval.probe_epoch(dev);
+    }
+    if daemon_checks && !core::KernelCache::has_epoch(&*inval) {
+        tracing::warn!(
+            "the kernel refused FUSE_NOTIFY_INC_EPOCH: names it cached stay walkable after a \
+             chmod or chown takes search permission away, until entry_ttl; mount with \
+             --permission-checks kernel"
+        );
     }
     Ok(handle)
 }
@@ -559,6 +650,20 @@ fn is_fuse_mountpoint(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permissions_resolve_by_allow_other_and_kernel_release() {
+        use Permissions::*;
+        assert_eq!(Auto.resolve(false, "6.18.44-fc-v657"), Daemon);
+        assert_eq!(Auto.resolve(true, "6.18.44-fc-v657"), Kernel);
+        assert_eq!(Daemon.resolve(true, "6.16.0"), Daemon);
+        assert_eq!(Kernel.resolve(false, "7.0"), Kernel);
+        // Before 6.16 (no FUSE_NOTIFY_INC_EPOCH), or a release that cannot be read.
+        assert_eq!(Daemon.resolve(false, "6.15.9"), Kernel);
+        assert_eq!(Auto.resolve(false, "5.10.0-28-amd64"), Kernel);
+        assert_eq!(Auto.resolve(false, ""), Kernel);
+        assert!(kernel_has_epoch(&kernel_release()) || !kernel_release().starts_with("6.18"));
+    }
 
     #[test]
     fn missing_mountpoint_is_one_clear_line() {

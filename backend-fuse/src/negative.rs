@@ -332,13 +332,13 @@ mod tests {
             (
                 "link",
                 Box::new(|c, n| {
-                    c.link(src.ino, ROOT_INO, n).unwrap();
+                    c.link(ROOT, src.ino, ROOT_INO, n).unwrap();
                 }),
             ),
             (
                 "rename",
                 Box::new(|c, n| {
-                    c.rename(ROOT_INO, b"mv", ROOT_INO, n, 0).unwrap();
+                    c.rename(ROOT, ROOT_INO, b"mv", ROOT_INO, n, 0).unwrap();
                 }),
             ),
             (
@@ -402,15 +402,15 @@ mod tests {
     fn an_aliased_hard_link_loses_a_name_without_retiring() {
         let (c, rec) = core();
         let a = c.mknod(ROOT, ROOT_INO, b"keep", 0o100644, 0).unwrap();
-        c.link(a.ino, ROOT_INO, b"Name").unwrap();
+        c.link(ROOT, a.ino, ROOT_INO, b"Name").unwrap();
         assert_eq!(c.lookup(ROOT_INO, b"NAME").unwrap().ino, a.ino);
         rec.take();
-        assert!(c.unlink(ROOT_INO, b"name").unwrap().is_empty());
+        assert!(c.unlink(ROOT, ROOT_INO, b"name").unwrap().is_empty());
         assert_eq!(rec.take(), vec![Inval::Attrs(a.ino), Inval::Epoch]);
         assert_eq!(c.nodes.live(a.ino), Ok(FileId(a.ino)));
         // The last name: retired as before (ESTALE, names dropped after the reply).
         c.lookup(ROOT_INO, b"KEEP").unwrap();
-        assert!(!c.unlink(ROOT_INO, b"keep").unwrap().is_empty());
+        assert!(!c.unlink(ROOT, ROOT_INO, b"keep").unwrap().is_empty());
         assert_eq!(c.nodes.live(a.ino), Err(Errno::ESTALE));
         c.destroy();
         c.vol.check().unwrap();
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(look(&c, d.ino, b"y"), Ok(false));
         assert_eq!(look(&c, ROOT_INO, b"z"), Ok(false));
         assert_eq!(c.neg.len(), 3);
-        c.rmdir(ROOT_INO, b"D").unwrap();
+        c.rmdir(ROOT, ROOT_INO, b"D").unwrap();
         assert_eq!(c.neg.len(), 1, "d's two misses went with it");
         assert_eq!(epochs(&rec), 0);
         c.destroy();

@@ -241,6 +241,7 @@ impl Core {
             Special::Control(_) => Err(Errno::EPERM),
             Special::ReservedUnknown => Err(Errno::EINVAL),
             Special::Stored => {
+                self.check_user_xattr(who, id, crate::perm::MAY_WRITE)?;
                 let n = stored_name(name)?;
                 let exists = self.vol.xattr(id, n).map_err(errno);
                 match exists {
@@ -284,6 +285,7 @@ impl Core {
             Special::Control(c) => self.control_get(id, c),
             Special::ReservedUnknown | Special::Unsupported => Err(Errno::ENODATA),
             Special::Stored => {
+                self.check_user_xattr(who, id, crate::perm::MAY_READ)?;
                 let n = stored_name(name)?;
                 match self.vol.xattr(id, n) {
                     Ok(Some(v)) => Ok(v),
@@ -323,6 +325,7 @@ impl Core {
             // back into the plain (empty) directory or file it was set on.
             Special::ReparseData => self.set_reparse(ino, id, None, 0),
             Special::Stored => {
+                self.check_user_xattr(who, id, crate::perm::MAY_WRITE)?;
                 let n = stored_name(name)?;
                 self.vol.set_xattr(id, n, None).map_err(|e| match e {
                     vfs_core::Error::ObjectNameNotFound => Errno::ENODATA,
@@ -576,7 +579,7 @@ mod tests {
     fn control_attributes_answer_and_refuse() {
         let (c, _) = core();
         let f = c.mknod(ROOT, ROOT_INO, b"f", 0o100644, 0).unwrap();
-        c.link(f.ino, ROOT_INO, b"g").unwrap();
+        c.link(ROOT, f.ino, ROOT_INO, b"g").unwrap();
         let get = |ino, n: &str| c.getxattr(ROOT, ino, format!("{CONTROL_PREFIX}{n}").as_bytes());
         assert_eq!(get(f.ino, "check").unwrap(), b"ok");
         assert_eq!(get(f.ino, "names").unwrap(), b"\\f\n\\g");

@@ -1,5 +1,7 @@
-//! Issue item 7: by default only the mounting user reaches the drive (no `allow_other`) and the
-//! kernel enforces permission bits (`default_permissions`). Another user is played by
+//! Issue item 7: by default only the mounting user reaches the drive (no `allow_other`).
+//! Issue 17 item 1: on such a mount the daemon enforces the permission bits (no
+//! `default_permissions`), also against the mounting user when that is not root; with
+//! `--allow-other` the kernel does (`default_permissions`). Another user is played by
 //! `setpriv` (util-linux) as nobody (65534).
 //!
 //! Issue 14: on an `--allow-other` drive, what the kernel does not check is checked by the
@@ -130,7 +132,8 @@ fn another_user_is_refused_on_a_default_mount() {
     std::fs::set_permissions(&m.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let line = mount_options(&m.dir);
-    assert!(line.contains("default_permissions"), "{line}");
+    // The daemon checks (issue 17 item 1); the kernel still refuses every other user.
+    assert!(!line.contains("default_permissions"), "{line}");
     assert!(!line.contains("allow_other"), "{line}");
 
     // Control: nobody reaches the directory that holds the mount point.
@@ -151,6 +154,93 @@ fn another_user_is_refused_on_a_default_mount() {
         std::fs::read(m.dir.join("open.txt")).unwrap(),
         b"readable by all"
     );
+}
+
+/// A default mount made by nobody (through the setuid fusermount3): the daemon checks
+/// nobody's own requests. A chmod that takes search permission from a directory whose names
+/// the kernel cached refuses the next walk at once; write permission, open and access(2)
+/// hold too; root, not the mounting user, is refused by the kernel.
+#[test]
+fn the_daemon_checks_the_mounting_user_on_a_default_mount() {
+    need("fusermount3", "fuse3");
+    let dev = std::fs::metadata("/dev/fuse").expect("/dev/fuse (install fuse3)");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::mode(&dev) & 0o666,
+        0o666,
+        "a user other than root opens /dev/fuse before fusermount3 mounts: chmod 666 \
+         /dev/fuse, as distributions ship it (scripts/install-deps.sh does)"
+    );
+    let tmp = common::open_tempdir();
+    let dir = tmp.path().join("mnt");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let bin = ntlinkfs_bin().expect("the ntlinkfs binary");
+    let mut daemon = Command::new("setpriv")
+        .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
+        .arg(&bin)
+        .arg("mount")
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ntlinkfs mount as nobody");
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(daemon.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    let unmount = |daemon: &mut std::process::Child| {
+        let _ = as_nobody(&["fusermount3", "-u", dir.to_str().unwrap()]);
+        let _ = daemon.wait();
+    };
+    if ready.is_empty() {
+        let _ = daemon.kill();
+        let out = daemon.wait_with_output().unwrap();
+        panic!(
+            "ntlinkfs mount as nobody failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let result = std::panic::catch_unwind(|| {
+        // Root is not the mounting user: the kernel refuses it (no allow_other).
+        let e = std::fs::metadata(dir.join("x")).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
+        let d = dir.join("d");
+        let f = d.join("f");
+        let (d, f) = (d.as_os_str(), f.as_os_str());
+        nobody_ok(&[os("mkdir"), d]);
+        nobody_ok(&[
+            os("sh"),
+            os("-c"),
+            os(&format!("echo mine > {}", f.to_str().unwrap())),
+        ]);
+        // Every check in one process, so the kernel's cached names are what is walked.
+        let script = format!(
+            "set -e; d={d}; f={f}; stat $f >/dev/null; \
+             chmod 600 $d; if stat $f 2>/dev/null; then echo cached-walk-allowed; exit 1; fi; \
+             if cat $f 2>/dev/null; then echo read-through-unsearchable; exit 1; fi; \
+             chmod 700 $d; cat $f; chmod 444 $f; \
+             if /usr/bin/test -w $f; then echo access-says-writable; exit 1; fi; \
+             if sh -c \"echo > $f\" 2>/dev/null; then echo opened-for-write; exit 1; fi; \
+             chmod 500 $d; if touch $d/new 2>/dev/null; then echo created; exit 1; fi; \
+             if rm -f $f 2>/dev/null; then echo removed; exit 1; fi; chmod 700 $d; rm -f $f",
+            d = d.to_str().unwrap(),
+            f = f.to_str().unwrap()
+        );
+        let out = nobody_ok(&[os("sh"), os("-c"), os(&script)]);
+        assert_eq!(out, "mine\n");
+        let line = mount_options(&dir);
+        assert!(
+            !line.contains("default_permissions") && line.contains("user_id=65534"),
+            "{line}"
+        );
+    });
+    unmount(&mut daemon);
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
 }
 
 #[test]

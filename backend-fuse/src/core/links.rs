@@ -64,6 +64,7 @@ impl Core {
         target: &[u8],
     ) -> Result<Attr, Errno> {
         let pid = self.nodes.live(parent)?;
+        self.check_create(who, pid)?;
         let units = name_units(link_name)?;
         let (nt, is_dir) = self.symlink_target(who, pid, target)?;
         let rp = vfs_core::reparse::symlink_for_target(&nt, self.drive_letter)

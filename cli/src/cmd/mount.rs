@@ -40,6 +40,13 @@ pub struct MountArgs {
     /// mounting as root).
     #[arg(long)]
     pub allow_other: bool,
+    /// Who checks permission bits: `daemon` (the default without --allow-other: no
+    /// `default_permissions`, so the kernel skips a GETATTR after every name change) or
+    /// `kernel` (`default_permissions`, the default with --allow-other). `daemon` with
+    /// --allow-other caches no names (each walk asks, as the walking user): for testing.
+    /// Linux before 6.16 always gets `kernel`.
+    #[arg(long, value_enum, value_name = "WHO")]
+    pub permission_checks: Option<PermissionChecks>,
     /// Mount read-only.
     #[arg(long)]
     pub read_only: bool,
@@ -66,6 +73,15 @@ pub struct MountArgs {
     /// FUSE's `nonempty`.
     #[arg(long)]
     pub nonempty: bool,
+}
+
+/// `--permission-checks`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionChecks {
+    /// The daemon checks each request.
+    Daemon,
+    /// The kernel checks (`default_permissions`).
+    Kernel,
 }
 
 /// Parses a size: digits with an optional K/M/G/T suffix (powers of 1024, case-insensitive,
@@ -207,6 +223,11 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
     let sigs = block_signals();
     let mut opts = backend_fuse::MountOptions {
         allow_other: a.allow_other,
+        permissions: match a.permission_checks {
+            None => backend_fuse::Permissions::Auto,
+            Some(PermissionChecks::Daemon) => backend_fuse::Permissions::Daemon,
+            Some(PermissionChecks::Kernel) => backend_fuse::Permissions::Kernel,
+        },
         read_only: a.read_only,
         nonempty: a.nonempty,
         // Shown to `ntlinkfs unmount`, which says where the drive went.

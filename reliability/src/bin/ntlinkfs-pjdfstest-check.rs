@@ -31,6 +31,11 @@ struct Args {
     /// Write pjdfstest's whole output here.
     #[arg(long)]
     log: Option<PathBuf>,
+    /// Who checks permissions on the mount started (`ntlinkfs mount --permission-checks`):
+    /// `kernel` (what --allow-other gives by default) or `daemon`, so that the daemon's own
+    /// checks meet pjdfstest's users.
+    #[arg(long, value_name = "WHO", value_parser = ["daemon", "kernel"])]
+    permission_checks: Option<String>,
 }
 
 fn main() {
@@ -72,7 +77,11 @@ fn run(args: Args) -> Result<i32> {
             // pjdfstest plays other users (seteuid to nobody and daemon) to test permission
             // checks; on a default mount the kernel refuses every other user outright
             // (no allow_other), which tests/access.rs checks.
-            _mount = Some(NtlinkfsMount::start(&bin, &d, &["--allow-other"])?);
+            let mut mount_args = vec!["--allow-other"];
+            if let Some(who) = &args.permission_checks {
+                mount_args.extend(["--permission-checks", who.as_str()]);
+            }
+            _mount = Some(NtlinkfsMount::start(&bin, &d, &mount_args)?);
             d
         }
     };

@@ -203,6 +203,16 @@ impl Volume {
             .ok_or(Error::InvalidHandle)
     }
 
+    /// The access a handle was opened with (what a backend checks before it lets a request
+    /// that carries the handle change the file, e.g. a truncate through a read-only handle).
+    pub fn handle_access(&self, h: HandleId) -> Result<Access> {
+        let st = self.state.read();
+        st.handles
+            .get(&h.0)
+            .map(|x| x.access)
+            .ok_or(Error::InvalidHandle)
+    }
+
     /// The name a handle was opened through: (parent directory, name as stored). None for a
     /// handle opened by id or on the root.
     pub fn handle_link(&self, h: HandleId) -> Result<Option<LinkName>> {
