@@ -47,8 +47,8 @@ fn the_fuzzer_sees_no_difference_between_two_ntfs3g_mounts() {
     let b = reference_ntfs3g(256).unwrap();
     let list = known();
     let mut fz = Fuzzer::new(
-        Side::new("ntlinkfs", a.mount_point(), 'C'),
-        Side::new("ntfs-3g", b.mount_point(), 'C'),
+        Side::open("ntlinkfs", a.mount_point(), 'C').unwrap(),
+        Side::open("ntfs-3g", b.mount_point(), 'C').unwrap(),
         &list,
     );
     let cfg = FuzzConfig {
@@ -72,8 +72,8 @@ fn every_known_divergence_still_shows_on_its_probe() {
     let n3 = reference_ntfs3g(256).unwrap();
     let list = known();
     let mut fz = Fuzzer::new(
-        Side::new("ntlinkfs", &m.dir, 'C'),
-        Side::new("ntfs-3g", n3.mount_point(), 'C'),
+        Side::open("ntlinkfs", &m.dir, 'C').unwrap(),
+        Side::open("ntfs-3g", n3.mount_point(), 'C').unwrap(),
         &list,
     );
     let stale = fz.check_known();

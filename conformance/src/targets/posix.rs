@@ -62,6 +62,7 @@ pub struct PosixTarget {
     ntfs_xattrs: bool,
     settle: bool,
     remove_run_dir: bool,
+    drive: char,
 }
 
 impl PosixTarget {
@@ -76,15 +77,8 @@ impl PosixTarget {
         }
         let facts = host::mountinfo::holding(&dir).map_err(|e| e.to_string())?;
         let ntfs_xattrs = get_xattr(&dir, XATTR_ATTRIB, true).is_ok();
-        let flavor = flavor.unwrap_or_else(|| {
-            if facts.fstype.contains("ntlinkfs") || facts.source.contains("ntlinkfs") {
-                Flavor::Ntlinkfs
-            } else if ntfs_xattrs {
-                Flavor::Ntfs3g
-            } else {
-                Flavor::Other
-            }
-        });
+        let flavor =
+            flavor.unwrap_or_else(|| detect_flavor(&facts.fstype, &facts.source, ntfs_xattrs));
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -99,6 +93,51 @@ impl PosixTarget {
             ntfs_xattrs,
             settle: flavor == Flavor::Ntfs3g,
             remove_run_dir: true,
+            drive: DRIVE,
+        })
+    }
+
+    /// The drive letter absolute link targets use for this mount ([`DRIVE`] unless set): an
+    /// ntlinkfs mount may answer to another letter (`ntlinkfs mount --drive`).
+    pub fn set_drive(&mut self, drive: char) {
+        self.drive = drive;
+    }
+
+    /// The run directory the sandboxes are made in.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The mount point holding the run directory.
+    pub fn mount_root(&self) -> &Path {
+        &self.mount_root
+    }
+
+    /// [`Target::sandbox`] as its concrete type, for a caller that drives the sandbox itself
+    /// (the differential fuzzer: one sandbox per sequence) and wants what only a POSIX
+    /// sandbox tells ([`PosixSandbox::settle_eio`]).
+    pub fn posix_sandbox(&mut self, case_id: &str) -> Result<PosixSandbox, String> {
+        let root = self.run_dir.join(case_id);
+        fs::create_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let rel = root
+            .strip_prefix(&self.mount_root)
+            .map_err(|_| format!("{} is not under its mount", root.display()))?;
+        let mut abs = format!("{}:", self.drive);
+        for c in rel.components() {
+            abs.push('\\');
+            abs.push_str(&c.as_os_str().to_string_lossy());
+        }
+        Ok(PosixSandbox {
+            root,
+            abs_root: abs,
+            mount_root: self.mount_root.clone(),
+            flavor: self.flavor,
+            ntfs_xattrs: self.ntfs_xattrs,
+            settle: self.settle,
+            settle_eio: 0,
+            drive: self.drive,
+            handles: HashMap::new(),
+            next: 1,
         })
     }
 
@@ -121,26 +160,7 @@ impl Target for PosixTarget {
         self.flavor
     }
     fn sandbox(&mut self, case_id: &str) -> Result<Box<dyn NtfsTarget>, String> {
-        let root = self.run_dir.join(case_id);
-        fs::create_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-        let rel = root
-            .strip_prefix(&self.mount_root)
-            .map_err(|_| format!("{} is not under its mount", root.display()))?;
-        let mut abs = format!("{DRIVE}:");
-        for c in rel.components() {
-            abs.push('\\');
-            abs.push_str(&c.as_os_str().to_string_lossy());
-        }
-        Ok(Box::new(PosixSandbox {
-            root,
-            abs_root: abs,
-            mount_root: self.mount_root.clone(),
-            flavor: self.flavor,
-            ntfs_xattrs: self.ntfs_xattrs,
-            settle: self.settle,
-            handles: HashMap::new(),
-            next: 1,
-        }))
+        Ok(Box::new(self.posix_sandbox(case_id)?))
     }
     fn finish(&mut self) -> Result<(), String> {
         if !self.remove_run_dir {
@@ -156,6 +176,21 @@ impl Target for PosixTarget {
         }
         fs::remove_dir_all(&self.run_dir)
             .map_err(|e| format!("could not remove {}: {e}", self.run_dir.display()))
+    }
+}
+
+/// The flavor of a mount from its mountinfo type and source: ntlinkfs mounts as type
+/// `fuse.ntlinkfs` with source `ntlinkfs` (backend-fuse's FSName and subtype); any other mount
+/// with `system.ntfs_attrib` is taken as ntfs-3g. The source must be exactly `ntlinkfs`: an
+/// ntfs-3g image's source is its file, whose path may hold the word (host::Ntfs3gImage makes
+/// them in `ntlinkfs-ntfs3g-*` directories).
+fn detect_flavor(fstype: &str, source: &str, ntfs_xattrs: bool) -> Flavor {
+    if fstype == "fuse.ntlinkfs" || source == "ntlinkfs" {
+        Flavor::Ntlinkfs
+    } else if ntfs_xattrs {
+        Flavor::Ntfs3g
+    } else {
+        Flavor::Other
     }
 }
 
@@ -223,6 +258,9 @@ pub struct PosixSandbox {
     flavor: Flavor,
     ntfs_xattrs: bool,
     settle: bool,
+    /// EIOs the settling look met (divergence `kind-change-eio`).
+    settle_eio: u64,
+    drive: char,
     handles: HashMap<u64, OpenFile>,
     next: u64,
 }
@@ -232,6 +270,18 @@ fn io<T>(r: std::io::Result<T>) -> Op<T> {
 }
 
 impl PosixSandbox {
+    /// The sandbox's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// How many times the look after a reparse change met ntfs-3g's EIO (registry entry
+    /// `kind-change-eio`); always 0 where the target does not settle (ntlinkfs must show the
+    /// new kind at once, as NTFS does).
+    pub fn settle_eio(&self) -> u64 {
+        self.settle_eio
+    }
+
     fn p(&self, path: &str) -> PathBuf {
         let mut p = self.root.clone();
         for c in path.split('\\').filter(|c| !c.is_empty()) {
@@ -252,9 +302,9 @@ impl PosixSandbox {
 
     /// ntfs-3g: clear the kernel's stale view of a file whose type just changed (the same look
     /// the differential fuzzer takes: lstat until it stops failing with EIO).
-    fn settle(&self, p: &Path) {
+    fn settle(&mut self, p: &Path) {
         if self.settle {
-            sys::settle_after_kind_change(p);
+            self.settle_eio += sys::settle_after_kind_change(p);
         }
     }
 
@@ -514,7 +564,7 @@ impl NtfsTarget for PosixSandbox {
                 self.p(link),
             ));
         }
-        let buffer = reparse::symlink_for_target(&wide(target), DRIVE)
+        let buffer = reparse::symlink_for_target(&wide(target), self.drive)
             .map(|b| b.into_bytes())
             .map_err(|e| Failure::Broken(e.to_string()));
         self.make_link(link, buffer, directory)
@@ -527,7 +577,7 @@ impl NtfsTarget for PosixSandbox {
                 self.p(link),
             ));
         }
-        let buffer = reparse::junction_for_target(&wide(target), DRIVE)
+        let buffer = reparse::junction_for_target(&wide(target), self.drive)
             .map(|b| b.into_bytes())
             .map_err(|e| Failure::Broken(e.to_string()));
         self.make_link(link, buffer, true)
@@ -749,5 +799,23 @@ impl std::fmt::Debug for PosixSandbox {
             .field("root", &self.root)
             .field("flavor", &self.flavor)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flavor_comes_from_the_mount_type_and_source() {
+        assert_eq!(
+            detect_flavor("fuse.ntlinkfs", "ntlinkfs", true),
+            Flavor::Ntlinkfs
+        );
+        assert_eq!(
+            detect_flavor("fuseblk", "/tmp/ntlinkfs-ntfs3g-x1/ntfs.img", true),
+            Flavor::Ntfs3g
+        );
+        assert_eq!(detect_flavor("tmpfs", "tmpfs", false), Flavor::Other);
     }
 }

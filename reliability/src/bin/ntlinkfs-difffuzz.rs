@@ -104,8 +104,8 @@ fn run(args: Args) -> Result<i32> {
             d
         }
     };
-    let a = Side::new("ntlinkfs", &a_dir, args.drive);
-    let b = Side::new("ntfs-3g", &b_dir, 'C');
+    let a = Side::open("ntlinkfs", &a_dir, args.drive).map_err(anyhow::Error::msg)?;
+    let b = Side::open("ntfs-3g", &b_dir, 'C').map_err(anyhow::Error::msg)?;
     let mut fz = Fuzzer::new(a, b, &known);
 
     if let Some(file) = &args.replay {
@@ -200,7 +200,8 @@ fn run(args: Args) -> Result<i32> {
     println!("same error on both: {}", errs.join(", "));
     println!(
         "EIO right after a reparse change (not compared): ntlinkfs {}, ntfs-3g {}",
-        fz.a.settle_eio, fz.b.settle_eio
+        fz.a.settle_eio(),
+        fz.b.settle_eio()
     );
     for (id, n) in &report.known {
         println!("known divergence {id}: {n} sequences");

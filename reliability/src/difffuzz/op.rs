@@ -238,6 +238,17 @@ impl std::str::FromStr for Op {
             Some("lsx") => want(2).and_then(|_| Ok(Op::ListXattr(s(1)?)))?,
             _ => return Err(bad()),
         };
+        // Paths reach the conformance target's sandbox, whose separator is `\`: a `\` in a
+        // name would split it (a symlink(2) target is passed as it is).
+        let sandbox_paths = match &op {
+            Op::Symlink(_, p) => vec![p.as_str()],
+            _ => op.paths(),
+        };
+        if sandbox_paths.iter().any(|p| p.contains('\\')) {
+            return Err(format!(
+                "`{line}`: a path cannot hold `\\` (the separator of the conformance target's paths)"
+            ));
+        }
         Ok(op)
     }
 }
@@ -349,6 +360,7 @@ mod tests {
             Op::Rmdir("a".into()),
             Op::Rename("a".into(), "b".into(), RenameMode::Exchange),
             Op::Symlink("../x".into(), "s".into()),
+            Op::Symlink("..\\x".into(), "s".into()),
             Op::Readlink("s".into()),
             Op::Junction("j".into(), "d/e".into()),
             Op::Unreparse("j".into()),
@@ -384,6 +396,8 @@ mod tests {
             "zap a",
             "setx a 5 1",
             "getx a",
+            "create a\\b",
+            "junction j d\\e",
         ] {
             assert!(line.parse::<Op>().is_err(), "{line}");
         }
