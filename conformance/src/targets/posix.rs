@@ -83,7 +83,11 @@ impl PosixTarget {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let run_dir = dir.join(format!("conformance-{stamp}-{}", std::process::id()));
+        // Numbered within the process too: two targets on one mount in the same second
+        // (the fuzzer opens one per side and per run) get their own directories.
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run_dir = dir.join(format!("conformance-{stamp}-{}-{n}", std::process::id()));
         fs::create_dir(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
         Ok(PosixTarget {
             name: name.to_string(),
