@@ -6,7 +6,7 @@
 mod common;
 
 use common::mount;
-use reliability::difffuzz::exec::Side;
+use reliability::difffuzz::exec::{run_name, Side};
 use reliability::difffuzz::known::KnownList;
 use reliability::difffuzz::{FuzzConfig, Fuzzer};
 use reliability::mounts::{reference_ntfs3g, reference_ntfs3g_shared};
@@ -46,9 +46,10 @@ fn the_fuzzer_sees_no_difference_between_two_ntfs3g_mounts() {
     let a = reference_ntfs3g(256).unwrap();
     let b = reference_ntfs3g(256).unwrap();
     let list = known();
+    let run = run_name();
     let mut fz = Fuzzer::new(
-        Side::open("ntlinkfs", a.mount_point(), 'C').unwrap(),
-        Side::open("ntfs-3g", b.mount_point(), 'C').unwrap(),
+        Side::open("ntlinkfs", a.mount_point(), 'C', &run).unwrap(),
+        Side::open("ntfs-3g", b.mount_point(), 'C', &run).unwrap(),
         &list,
     );
     let cfg = FuzzConfig {
@@ -71,9 +72,10 @@ fn every_known_divergence_still_shows_on_its_probe() {
     let m = mount(&[]);
     let n3 = reference_ntfs3g(256).unwrap();
     let list = known();
+    let run = run_name();
     let mut fz = Fuzzer::new(
-        Side::open("ntlinkfs", &m.dir, 'C').unwrap(),
-        Side::open("ntfs-3g", n3.mount_point(), 'C').unwrap(),
+        Side::open("ntlinkfs", &m.dir, 'C', &run).unwrap(),
+        Side::open("ntfs-3g", n3.mount_point(), 'C', &run).unwrap(),
         &list,
     );
     let stale = fz.check_known();
@@ -158,9 +160,10 @@ fn a_divergence_left_out_of_the_registry_is_a_finding_on_its_probe() {
     for k in &full.divergence {
         let probe: Vec<Op> = k.probe.iter().map(|l| l.parse().unwrap()).collect();
         let reproduce = |list: &KnownList| {
+            let run = run_name();
             let mut fz = Fuzzer::new(
-                Side::open("ntlinkfs", &m.dir, 'C').unwrap(),
-                Side::open("ntfs-3g", n3.mount_point(), 'C').unwrap(),
+                Side::open("ntlinkfs", &m.dir, 'C', &run).unwrap(),
+                Side::open("ntfs-3g", n3.mount_point(), 'C', &run).unwrap(),
                 list,
             );
             fz.reproduce(&probe)
@@ -202,9 +205,10 @@ fn the_fuzzer_finds_a_divergence_the_registry_does_not_list() {
     let n3 = reference_ntfs3g(256).unwrap();
     let mut list = known();
     list.divergence.retain(|d| d.id != "case-insensitive-names");
+    let run = run_name();
     let mut fz = Fuzzer::new(
-        Side::open("ntlinkfs", &m.dir, 'C').unwrap(),
-        Side::open("ntfs-3g", n3.mount_point(), 'C').unwrap(),
+        Side::open("ntlinkfs", &m.dir, 'C', &run).unwrap(),
+        Side::open("ntfs-3g", n3.mount_point(), 'C', &run).unwrap(),
         &list,
     );
     let cfg = FuzzConfig {

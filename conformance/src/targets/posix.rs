@@ -71,6 +71,32 @@ impl PosixTarget {
     /// ntfs-3g; anything else is "other") unless given. Cases run in a fresh run directory
     /// created inside `dir`.
     pub fn open(dir: &Path, name: &str, flavor: Option<Flavor>) -> Result<PosixTarget, String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        // Numbered within the process too: two targets on one mount in the same second get
+        // their own directories.
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run = format!("conformance-{stamp}-{}-{n}", std::process::id());
+        PosixTarget::open_in(dir, name, flavor, &run)
+    }
+
+    /// [`PosixTarget::open`] with the run directory's name chosen by the caller (one path
+    /// component, which must not exist yet): the differential fuzzer gives both its mounts
+    /// the same one, so the absolute junction targets it writes are the same bytes on both.
+    pub fn open_in(
+        dir: &Path,
+        name: &str,
+        flavor: Option<Flavor>,
+        run: &str,
+    ) -> Result<PosixTarget, String> {
+        if run.is_empty() || run == "." || run == ".." || run.contains(['/', '\\']) {
+            return Err(format!(
+                "{run:?} cannot name a run directory: one path component is needed"
+            ));
+        }
         let dir = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         if !dir.is_dir() {
             return Err(format!("{} is not a directory", dir.display()));
@@ -79,15 +105,7 @@ impl PosixTarget {
         let ntfs_xattrs = get_xattr(&dir, XATTR_ATTRIB, true).is_ok();
         let flavor =
             flavor.unwrap_or_else(|| detect_flavor(&facts.fstype, &facts.source, ntfs_xattrs));
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        // Numbered within the process too: two targets on one mount in the same second
-        // (the fuzzer opens one per side and per run) get their own directories.
-        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let run_dir = dir.join(format!("conformance-{stamp}-{}-{n}", std::process::id()));
+        let run_dir = dir.join(run);
         fs::create_dir(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
         Ok(PosixTarget {
             name: name.to_string(),
@@ -105,6 +123,19 @@ impl PosixTarget {
     /// ntlinkfs mount may answer to another letter (`ntlinkfs mount --drive`).
     pub fn set_drive(&mut self, drive: char) {
         self.drive = drive;
+    }
+
+    /// Whether sandboxes look at a path after each reparse change (`lstat` until it is not
+    /// EIO, counted in [`PosixSandbox::settle_eio`]). On by default for ntfs-3g only, where the
+    /// registry says it is needed (`kind-change-eio`); a caller comparing two mounts the way
+    /// they were compared before (the differential fuzzer) may ask for it everywhere.
+    pub fn set_settle(&mut self, on: bool) {
+        self.settle = on;
+    }
+
+    /// The flavor the target judges the mount as.
+    pub fn target_flavor(&self) -> Flavor {
+        self.flavor
     }
 
     /// The run directory the sandboxes are made in.

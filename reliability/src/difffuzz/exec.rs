@@ -46,6 +46,14 @@ pub fn is_errno(o: &Outcome, e: i32) -> bool {
     matches!(o, Err(f) if f.errno() == Some(e))
 }
 
+/// A fresh name for the run directory both sides of one comparison use (unique within the
+/// process and across processes, with the process id).
+pub fn run_name() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("difffuzz-{}-{n}", std::process::id())
+}
+
 /// One of the two mounts under comparison.
 pub struct Side {
     /// "ntlinkfs" or "ntfs-3g".
@@ -64,10 +72,12 @@ pub struct Side {
 
 impl Side {
     /// A side on the mount at `mount`: a POSIX target whose flavor is detected from the mount
-    /// (ntlinkfs by its source, ntfs-3g by its xattrs), with `drive` as the letter absolute
-    /// junction targets use. Makes the target's run directory on the mount.
-    pub fn open(name: &'static str, mount: &Path, drive: char) -> Result<Side, String> {
-        let mut target = PosixTarget::open(mount, name, None)
+    /// (ntlinkfs by its type and source, ntfs-3g by its xattrs), with `drive` as the letter
+    /// absolute junction targets use. Makes the target's run directory `run` on the mount:
+    /// both sides of a comparison take the same name ([`run_name`]), so that a junction's
+    /// absolute target, which holds it, is the same bytes on both.
+    pub fn open(name: &'static str, mount: &Path, drive: char, run: &str) -> Result<Side, String> {
+        let mut target = PosixTarget::open_in(mount, name, None, run)
             .map_err(|e| format!("{name}: cannot open {} as a target: {e}", mount.display()))?;
         if !target.has_ntfs_xattrs() {
             return Err(format!(
@@ -76,6 +86,14 @@ impl Side {
             ));
         }
         target.set_drive(drive);
+        // The look after a reparse change is taken on both mounts, as the fuzzer always did:
+        // ntlinkfs needs it too today. Without it, after a junction to itself was walked
+        // (ELOOP), renamed and its reparse point removed, the next open on ntlinkfs still
+        // follows the old link (`mkdir b; junction b b; read b/b/c; rename b a replace;
+        // unreparse a; write a 0 1 1`: ENOENT, ntfs-3g EISDIR; docs/RELIABILITY.md). NTFS shows
+        // the change at once; [`Side::strict`] drops the look where the registry does not
+        // call for it, to see such staleness.
+        target.set_settle(true);
         Ok(Side {
             name,
             mount: target.mount_root().to_path_buf(),
@@ -85,6 +103,14 @@ impl Side {
             settled_before: 0,
             slots: (0..SLOTS).map(|_| None).collect(),
         })
+    }
+
+    /// No look after a reparse change unless the registry calls for one (ntfs-3g,
+    /// `kind-change-eio`): on ntlinkfs the next operation then sees the kernel's view right
+    /// after the change, as a program would. Applies to the sequences begun afterwards.
+    pub fn strict(&mut self) {
+        let ntfs3g = self.target.target_flavor() == conformance::target::Flavor::Ntfs3g;
+        self.target.set_settle(ntfs3g);
     }
 
     /// Times the look right after a reparse point change met EIO (the target's settling,
