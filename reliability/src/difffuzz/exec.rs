@@ -6,11 +6,12 @@
 //! Each side is a conformance POSIX target ([`PosixTarget`]) on its mount, and each sequence
 //! one of its sandboxes. An operation that is one of the target's ([`NtfsTarget`] methods:
 //! create, mkdir, read, hard links, unlink, reparse points set, read and removed, listings)
-//! runs through the sandbox, so the fuzzer and the conformance suite make the same calls, the
-//! same way, with the same ntfs-3g settling (registry entry `kind-change-eio`). The others are
+//! runs through the sandbox, so the fuzzer and the conformance suite make the same calls the
+//! same way, with the target's look after a reparse change (needed on ntfs-3g, registry entry
+//! `kind-change-eio`; taken on both mounts, see [`Side::open`]). The others are
 //! POSIX calls with no NTFS operation behind them (pwrite at an offset, truncate, lstat's file
 //! type, rmdir and rename(2) on links, symlink(2), readlink, descriptors kept open, user
-//! xattrs) and stay here ([`Side::run_posix`]).
+//! xattrs) and stay here, in the second half of [`Side::run`].
 
 use super::op::{hash, pattern, xattr_value, Op, SLOTS, XATTR_NAMES};
 use crate::errno;
@@ -113,8 +114,8 @@ impl Side {
         self.target.set_settle(ntfs3g);
     }
 
-    /// Times the look right after a reparse point change met EIO (the target's settling,
-    /// registry entry `kind-change-eio`; only ntfs-3g is settled).
+    /// Times the look right after a reparse point change met EIO (the target's settling;
+    /// on ntfs-3g that is registry entry `kind-change-eio`).
     pub fn settle_eio(&self) -> u64 {
         self.settled_before + self.sandbox.as_ref().map_or(0, |(_, s)| s.settle_eio())
     }
