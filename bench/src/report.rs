@@ -364,6 +364,9 @@ pub struct TargetInfo {
     pub name: &'static str,
     pub description: String,
     pub notes: Vec<String>,
+    /// How the registered divergences of ntfs-3g (`host/divergences.toml`) that the workloads
+    /// meet stood on this target (NTFS targets only: ntfs-3g and the FUSE mount).
+    pub divergences: Vec<super::targets::DivergenceUse>,
 }
 
 /// One goal of issue 7, checked against the figures (informational: never asserted).

@@ -3,11 +3,12 @@
 
 use super::fs::{LinkStyle, PathTarget};
 use super::report::{self, Config, Machine, Results, Sample, TargetInfo};
-use super::targets::{self, Scratch};
+use super::targets::{self, DivergenceUse, Met, Scratch, Stance};
 use super::{ceiling, engine, fs, fuse, memory, BenchArgs, TargetName, WorkloadName};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
+use std::path::Path;
 use vfs_core::{Volume, VolumeOptions};
 
 fn config(a: &BenchArgs) -> Result<Config> {
@@ -49,6 +50,7 @@ fn config(a: &BenchArgs) -> Result<Config> {
     if data_size < 4096 {
         anyhow::bail!("--data-size must be at least 4K");
     }
+    targets::check_link_limit(cfg.projects)?;
     Ok(cfg)
 }
 
@@ -77,6 +79,8 @@ struct Run<'a> {
     cfg: &'a Config,
     results: Results,
     bar: ProgressBar,
+    /// The registry entries the workloads meet, with their titles.
+    met: Vec<(Met, String)>,
 }
 
 impl Run<'_> {
@@ -108,6 +112,43 @@ impl Run<'_> {
             self.bar.inc(1);
         }
         Ok(())
+    }
+
+    /// The path workloads on a mounted directory: in a fresh `bench` directory there
+    /// (removed afterwards), after the case probe on NTFS targets; returns how the registered
+    /// divergences stood in the run (none for targets that are not NTFS).
+    fn on_mounted_dir(
+        &mut self,
+        t: TargetName,
+        mounted: &Path,
+        links: LinkStyle,
+        stance: Stance,
+        ws: &[WorkloadName],
+    ) -> Result<Vec<DivergenceUse>> {
+        let dir = mounted.join("bench");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let case_insensitive = match stance {
+            Stance::NotNtfs => None,
+            _ => Some(targets::case_insensitive(&dir)?),
+        };
+        // Junction targets name the directory below the volume's root (`C:\bench\...`).
+        let volume_dir = match links {
+            LinkStyle::Junction => "bench",
+            LinkStyle::Symlink => "",
+        };
+        let pt = PathTarget::new(dir.clone(), volume_dir.into(), links, stance);
+        self.path_workloads(t, &pt, ws)?;
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        let (junctions, eio) = pt.settled.get();
+        targets::divergence_uses(
+            stance,
+            &self.met,
+            junctions,
+            eio,
+            case_insensitive,
+            self.cfg.projects,
+        )
+        .with_context(|| format!("{} target", t.label()))
     }
 
     fn mount_sample(&mut self, t: TargetName, op: &'static str, mut times: Vec<f64>) {
@@ -146,6 +187,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         cfg: &cfg,
         results: Results::default(),
         bar,
+        met: targets::check_registry()?,
     };
     let mut infos: Vec<TargetInfo> = Vec::new();
     let needs_scratch = targets.iter().any(|t| *t != TargetName::Engine);
@@ -160,8 +202,13 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         match t {
             TargetName::Tmpfs => {
                 let s = scratch.as_ref().context("scratch")?;
-                let dir = s.tmpfs.join("bench");
-                std::fs::create_dir_all(&dir)?;
+                let divergences = run.on_mounted_dir(
+                    t,
+                    &s.tmpfs,
+                    LinkStyle::Symlink,
+                    Stance::NotNtfs,
+                    &workloads,
+                )?;
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: s.tmpfs_note.clone(),
@@ -169,14 +216,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                         "node_modules/<pkg> are relative Linux symlinks: junctions cannot exist on tmpfs"
                             .into(),
                     ],
+                    divergences,
                 });
-                let pt = PathTarget {
-                    dir: dir.clone(),
-                    volume_dir: String::new(),
-                    links: LinkStyle::Symlink,
-                };
-                run.path_workloads(t, &pt, &workloads)?;
-                std::fs::remove_dir_all(&dir)?;
                 if has(WorkloadName::Mount) {
                     run.step(t, WorkloadName::Mount);
                     let times = s.tmpfs_mount_times(cfg.mount_repeats)?;
@@ -190,8 +231,14 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 let mut n = targets::ntfs3g(s, size)?;
                 n.mount()?;
                 let version = n.version();
-                let dir = n.mount_point().join("bench");
-                std::fs::create_dir_all(&dir)?;
+                let divergences = run.on_mounted_dir(
+                    t,
+                    n.mount_point(),
+                    LinkStyle::Junction,
+                    Stance::Ntfs3g,
+                    &workloads,
+                )?;
+                n.unmount()?;
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
@@ -206,15 +253,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                     notes: vec![
                         "node_modules/<pkg> are real junctions (system.ntfs_reparse_data)".into(),
                     ],
+                    divergences,
                 });
-                let pt = PathTarget {
-                    dir: dir.clone(),
-                    volume_dir: "bench".into(),
-                    links: LinkStyle::Junction,
-                };
-                run.path_workloads(t, &pt, &workloads)?;
-                std::fs::remove_dir_all(&dir)?;
-                n.unmount()?;
                 if has(WorkloadName::Mount) {
                     run.step(t, WorkloadName::Mount);
                     let mut times = Vec::new();
@@ -232,8 +272,14 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 let threads = a.fuse_threads.map(|t| t as usize);
                 let opts = fuse::options(threads);
                 let m = fuse::mount(&mnt, &opts)?;
-                let dir = m.dir.join("bench");
-                std::fs::create_dir_all(&dir)?;
+                let divergences = run.on_mounted_dir(
+                    t,
+                    &m.dir,
+                    LinkStyle::Junction,
+                    Stance::Ntlinkfs,
+                    &workloads,
+                )?;
+                m.finish()?;
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
@@ -246,15 +292,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                             .into(),
                         "mount/ready-cli: `ntlinkfs mount` started to its ready line".into(),
                     ],
+                    divergences,
                 });
-                let pt = PathTarget {
-                    dir: dir.clone(),
-                    volume_dir: "bench".into(),
-                    links: LinkStyle::Junction,
-                };
-                run.path_workloads(t, &pt, &workloads)?;
-                std::fs::remove_dir_all(&dir)?;
-                m.finish()?;
                 if has(WorkloadName::Mount) {
                     run.step(t, WorkloadName::Mount);
                     let times = fuse::mount_times(&mnt, &cfg, &opts)?;
@@ -277,6 +316,17 @@ pub fn run(a: BenchArgs) -> Result<i32> {
             TargetName::Ceiling => {
                 let s = scratch.as_ref().context("scratch")?;
                 let mnt = s.mount_dir("ceiling")?;
+                let ws: Vec<WorkloadName> = workloads
+                    .iter()
+                    .copied()
+                    .filter(|w| *w != WorkloadName::Mount)
+                    .collect();
+                for &threads in &ceiling::THREADS {
+                    let m = ceiling::mount(&mnt, threads)?;
+                    run.on_mounted_dir(t, &m.dir, LinkStyle::Symlink, Stance::NotNtfs, &ws)?;
+                    m.finish()?;
+                }
+                let _ = std::fs::remove_dir(&mnt);
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
@@ -288,26 +338,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                         "node_modules/<pkg> are relative symlinks (it has no xattrs or junctions)"
                             .into(),
                     ],
+                    divergences: Vec::new(),
                 });
-                let ws: Vec<WorkloadName> = workloads
-                    .iter()
-                    .copied()
-                    .filter(|w| *w != WorkloadName::Mount)
-                    .collect();
-                for &threads in &ceiling::THREADS {
-                    let m = ceiling::mount(&mnt, threads)?;
-                    let dir = m.dir.join("bench");
-                    std::fs::create_dir_all(&dir)?;
-                    let pt = PathTarget {
-                        dir: dir.clone(),
-                        volume_dir: String::new(),
-                        links: LinkStyle::Symlink,
-                    };
-                    run.path_workloads(t, &pt, &ws)?;
-                    std::fs::remove_dir_all(&dir)?;
-                    m.finish()?;
-                }
-                let _ = std::fs::remove_dir(&mnt);
             }
             TargetName::Engine => {
                 infos.push(TargetInfo {
@@ -318,6 +350,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                         "node_modules/<pkg> are real junctions (create_junction)".into(),
                         "mount/ready is Volume::new plus a stat of the root".into(),
                     ],
+                    divergences: Vec::new(),
                 });
                 for &w in &workloads {
                     run.step(t, w);
@@ -372,6 +405,19 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         text.push_str(&format!("  {:<8} {}\n", i.name, i.description));
         for n in &i.notes {
             text.push_str(&format!("  {:<8}   note: {n}\n", ""));
+        }
+        for d in &i.divergences {
+            text.push_str(&format!(
+                "  {:<8}   divergence {} ({}): {}\n",
+                "",
+                d.id,
+                if d.relied_on {
+                    "relied on"
+                } else {
+                    "not relied on"
+                },
+                d.observed
+            ));
         }
     }
     text.push('\n');

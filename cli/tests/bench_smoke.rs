@@ -7,8 +7,11 @@
 use serde_json::Value;
 use std::process::Command;
 
-fn quick_run(extra: &[&str]) -> (Value, String) {
-    let dir = std::env::temp_dir().join(format!("ntlinkfs-bench-smoke-{}", std::process::id()));
+fn quick_run(targets: &str, extra: &[&str]) -> (Value, String) {
+    // One directory per run: the tests run in parallel.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ntlinkfs-bench-smoke-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("bench.json");
     let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
@@ -16,7 +19,7 @@ fn quick_run(extra: &[&str]) -> (Value, String) {
             "bench",
             "--quick",
             "--targets",
-            "engine,tmpfs",
+            targets,
             "--no-progress",
             "--json",
         ])
@@ -46,7 +49,7 @@ fn row<'a>(doc: &'a Value, workload: &str, op: &str) -> &'a Value {
 
 #[test]
 fn quick_bench_on_engine_and_tmpfs_writes_the_documented_json() {
-    let (doc, stdout) = quick_run(&[]);
+    let (doc, stdout) = quick_run("engine,tmpfs", &[]);
     assert_eq!(doc["schema"], "ntlinkfs-bench/1");
     for key in [
         "nproc",
@@ -166,4 +169,85 @@ fn bench_refuses_bad_sizes_with_a_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--files must be at least 1"));
+}
+
+/// The NTFS targets report the registered divergences of ntfs-3g (host/divergences.toml) that
+/// the workloads meet: ntfs-3g's figures are produced under them (its case-sensitive lookups
+/// always; the EIO after a junction is set when it shows), the ntlinkfs mount under none.
+/// Mounts ntfs-3g and FUSE: needs root, ntfs-3g and /dev/fuse (fails, never skips).
+#[test]
+fn ntfs_targets_report_the_registered_divergences_they_meet() {
+    let (doc, stdout) = quick_run(
+        "ntfs-3g,fuse",
+        &["--workloads", "meta,store", "--data-size", "4M"],
+    );
+    let target = |name: &str| {
+        doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no target {name}"))
+            .clone()
+    };
+    let div = |t: &Value, id: &str| {
+        t["divergences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .unwrap_or_else(|| panic!("{}: no divergence {id}", t["name"]))
+            .clone()
+    };
+    let n3 = target("ntfs-3g");
+    let fuse = target("fuse");
+    for id in [
+        "kind-change-eio",
+        "case-insensitive-names",
+        "link-limit-1024",
+    ] {
+        for t in [&n3, &fuse] {
+            let d = div(t, id);
+            assert!(d["title"].as_str().is_some_and(|s| !s.is_empty()), "{d}");
+            assert!(d["observed"].as_str().is_some_and(|s| !s.is_empty()), "{d}");
+        }
+        assert_eq!(div(&fuse, id)["relied_on"], false, "fuse {id}");
+    }
+    assert_eq!(div(&n3, "case-insensitive-names")["relied_on"], true);
+    assert_eq!(div(&n3, "link-limit-1024")["relied_on"], false);
+    // 3 projects x the quick store's packages, each node_modules/<pkg> a junction.
+    let eio = div(&n3, "kind-change-eio");
+    assert!(
+        eio["observed"].as_str().unwrap().contains("new junctions"),
+        "{eio}"
+    );
+    assert!(div(&fuse, "kind-change-eio")["observed"]
+        .as_str()
+        .unwrap()
+        .starts_with("EIO at the first lstat of 0 of "));
+    assert!(
+        stdout.contains("divergence case-insensitive-names (relied on)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bench_refuses_more_projects_than_ntfs_gives_names() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
+        .args([
+            "bench",
+            "--quick",
+            "--targets",
+            "engine",
+            "--projects",
+            "1024",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("link-limit-1024") && err.contains("at most 1023"),
+        "{err}"
+    );
 }

@@ -51,6 +51,15 @@ impl Failure {
         }
     }
 
+    /// The errno of a POSIX target's failure ([`Failure::Errno`]), None for any other kind:
+    /// what the differential fuzzer compares between two mounts.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Failure::Errno(n) => Some(*n),
+            _ => None,
+        }
+    }
+
     /// A failure from an I/O error: its errno, or [`Failure::Broken`] when it has none.
     pub fn from_io(e: &std::io::Error) -> Failure {
         match e.raw_os_error() {

@@ -1,8 +1,9 @@
 //! The one registry of known divergences of ntfs-3g from Windows' NTFS (`host/divergences.toml`),
 //! read by the conformance suite (a case's failure on ntfs-3g that matches a recorded
-//! signature is a *divergence*, not a FAIL) and by the differential fuzzer (a difference its
-//! matcher recognises is counted under the entry's id). The file's header describes the
-//! fields; this module parses and checks them.
+//! signature is a *divergence*, not a FAIL), by the differential fuzzer (a difference its
+//! matcher recognises is counted under the entry's id) and by the benchmark (the workarounds
+//! of its ntfs-3g target name their entries, and each target reports which it relied on). The
+//! file's header describes the fields; this module parses and checks them.
 
 use crate::{err, Result};
 use serde::Deserialize;

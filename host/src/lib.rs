@@ -15,10 +15,12 @@
 //! | `ntfs3g`        | [`Ntfs3gImage`]: the one place that makes real-NTFS images (mkntfs) and mounts them (ntfs-3g) | Linux    |
 //! | `ntlinkfs`      | [`NtlinkfsMount`]: an `ntlinkfs mount` child process (start, wait until ready, unmount, clean up a dead mount) | Linux    |
 //! | `tree`          | a host directory as vfs-core's `HostTree`, for dumping a drive as a fixture | Linux    |
+//! | `win32`         | the DeviceIoControl calls of the Windows tools: FSCTL_GET_REPARSE_POINT, a control code with an input buffer | Windows  |
 //!
-//! The OS modules are compiled only where they work (`cfg(target_os = "linux")`),
-//! so the crate, and every crate that uses its portable part, builds for Windows too. The only
-//! ntlinkfs crate it uses is vfs-core (for `tree`, on Linux): backends and tools sit above it.
+//! The OS modules are compiled only where they work (`cfg(target_os = "linux")`, `win32`:
+//! `cfg(windows)`), so the crate, and every crate that uses its portable part, builds for
+//! Windows too. The only ntlinkfs crate it uses is vfs-core (for `tree`, and the reparse
+//! buffer size of `win32`): backends and tools sit above it.
 
 #![warn(missing_docs)]
 
@@ -39,6 +41,8 @@ pub mod ntlinkfs;
 pub mod sys;
 #[cfg(target_os = "linux")]
 pub mod tree;
+#[cfg(windows)]
+pub mod win32;
 
 #[cfg(target_os = "linux")]
 pub use ntfs3g::Ntfs3gImage;

@@ -8,7 +8,8 @@
 //! - `ntlinkfs-pjdfstest-check`: runs pjdfstest and holds its failures to
 //!   `pjdfstest-expected-failures.toml` ([`pjdfstest`]).
 //!
-//! The host plumbing (system calls, mounts, the divergence registry) is the `host` crate's.
+//! The host plumbing (system calls, mounts, the divergence registry) is the `host` crate's;
+//! the fuzzer's operations that are the conformance POSIX target's run through that target.
 //!
 //! `scripts/reliability.sh --short` (CI) and `--long` run them with fsx; docs/RELIABILITY.md
 //! records the long runs.

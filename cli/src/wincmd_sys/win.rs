@@ -28,10 +28,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     INVALID_FILE_ATTRIBUTES, OPEN_EXISTING, SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE,
     SYMBOLIC_LINK_FLAG_DIRECTORY,
 };
-use windows_sys::Win32::System::Ioctl::{
-    FSCTL_DELETE_REPARSE_POINT, FSCTL_GET_REPARSE_POINT, FSCTL_SET_REPARSE_POINT,
-};
-use windows_sys::Win32::System::IO::DeviceIoControl;
+use windows_sys::Win32::System::Ioctl::{FSCTL_DELETE_REPARSE_POINT, FSCTL_SET_REPARSE_POINT};
 
 const SHARE_ALL: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 
@@ -44,7 +41,11 @@ fn wide(p: &Path) -> Vec<u16> {
 
 fn fail(path: &Path) -> CmdError {
     // SAFETY: no preconditions.
-    let code = unsafe { GetLastError() };
+    fail_with(path, unsafe { GetLastError() })
+}
+
+/// The command error for Win32 error `code` on `path`.
+fn fail_with(path: &Path, code: u32) -> CmdError {
     CmdError::Ntfs {
         path: path.display().to_string(),
         status: st::from_win32(code).unwrap_or(st::IO_DEVICE_ERROR),
@@ -114,51 +115,16 @@ pub fn volume_of(path: &Path) -> Result<Vol, CmdError> {
     })
 }
 
-/// FSCTL_GET_REPARSE_POINT.
+/// FSCTL_GET_REPARSE_POINT ([`host::win32::get_reparse_point`]).
 pub fn read_reparse(_vol: &Vol, path: &Path) -> Result<Vec<u8>, CmdError> {
     let h = open(path, FILE_READ_ATTRIBUTES)?;
-    let mut buf = vec![0u8; vfs_core::reparse::MAX_REPARSE_DATA_SIZE];
-    let mut n = 0u32;
-    // SAFETY: the output buffer is valid for its length; no overlapped I/O.
-    let ok = unsafe {
-        DeviceIoControl(
-            h.0,
-            FSCTL_GET_REPARSE_POINT,
-            null(),
-            0,
-            buf.as_mut_ptr().cast(),
-            buf.len() as u32,
-            &mut n,
-            null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(fail(path));
-    }
-    buf.truncate(n as usize);
-    Ok(buf)
+    host::win32::get_reparse_point(h.0).map_err(|code| fail_with(path, code))
 }
 
+/// DeviceIoControl with an input buffer on the file itself ([`host::win32::fsctl_in`]).
 fn fsctl(path: &Path, code: u32, input: &[u8]) -> Result<(), CmdError> {
     let h = open(path, FILE_GENERIC_READ | FILE_GENERIC_WRITE)?;
-    let mut n = 0u32;
-    // SAFETY: the input buffer is valid for its length; no output; no overlapped I/O.
-    let ok = unsafe {
-        DeviceIoControl(
-            h.0,
-            code,
-            input.as_ptr().cast(),
-            input.len() as u32,
-            null_mut(),
-            0,
-            &mut n,
-            null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(fail(path));
-    }
-    Ok(())
+    host::win32::fsctl_in(h.0, code, input).map_err(|e| fail_with(path, e))
 }
 
 /// FSCTL_SET_REPARSE_POINT.

@@ -62,6 +62,7 @@ pub struct PosixTarget {
     ntfs_xattrs: bool,
     settle: bool,
     remove_run_dir: bool,
+    drive: char,
 }
 
 impl PosixTarget {
@@ -70,26 +71,41 @@ impl PosixTarget {
     /// ntfs-3g; anything else is "other") unless given. Cases run in a fresh run directory
     /// created inside `dir`.
     pub fn open(dir: &Path, name: &str, flavor: Option<Flavor>) -> Result<PosixTarget, String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        // Numbered within the process too: two targets on one mount in the same second get
+        // their own directories.
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run = format!("conformance-{stamp}-{}-{n}", std::process::id());
+        PosixTarget::open_in(dir, name, flavor, &run)
+    }
+
+    /// [`PosixTarget::open`] with the run directory's name chosen by the caller (one path
+    /// component, which must not exist yet): the differential fuzzer gives both its mounts
+    /// the same one, so the absolute junction targets it writes are the same bytes on both.
+    pub fn open_in(
+        dir: &Path,
+        name: &str,
+        flavor: Option<Flavor>,
+        run: &str,
+    ) -> Result<PosixTarget, String> {
+        if run.is_empty() || run == "." || run == ".." || run.contains(['/', '\\']) {
+            return Err(format!(
+                "{run:?} cannot name a run directory: one path component is needed"
+            ));
+        }
         let dir = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         if !dir.is_dir() {
             return Err(format!("{} is not a directory", dir.display()));
         }
         let facts = host::mountinfo::holding(&dir).map_err(|e| e.to_string())?;
         let ntfs_xattrs = get_xattr(&dir, XATTR_ATTRIB, true).is_ok();
-        let flavor = flavor.unwrap_or_else(|| {
-            if facts.fstype.contains("ntlinkfs") || facts.source.contains("ntlinkfs") {
-                Flavor::Ntlinkfs
-            } else if ntfs_xattrs {
-                Flavor::Ntfs3g
-            } else {
-                Flavor::Other
-            }
-        });
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let run_dir = dir.join(format!("conformance-{stamp}-{}", std::process::id()));
+        let flavor =
+            flavor.unwrap_or_else(|| detect_flavor(&facts.fstype, &facts.source, ntfs_xattrs));
+        let run_dir = dir.join(run);
         fs::create_dir(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
         Ok(PosixTarget {
             name: name.to_string(),
@@ -99,6 +115,64 @@ impl PosixTarget {
             ntfs_xattrs,
             settle: flavor == Flavor::Ntfs3g,
             remove_run_dir: true,
+            drive: DRIVE,
+        })
+    }
+
+    /// The drive letter absolute link targets use for this mount ([`DRIVE`] unless set): an
+    /// ntlinkfs mount may answer to another letter (`ntlinkfs mount --drive`).
+    pub fn set_drive(&mut self, drive: char) {
+        self.drive = drive;
+    }
+
+    /// Whether sandboxes look at a path after each reparse change (`lstat` until it is not
+    /// EIO, counted in [`PosixSandbox::settle_eio`]). On by default for ntfs-3g only, where the
+    /// registry says it is needed (`kind-change-eio`); a caller comparing two mounts the way
+    /// they were compared before (the differential fuzzer) may ask for it everywhere.
+    pub fn set_settle(&mut self, on: bool) {
+        self.settle = on;
+    }
+
+    /// The flavor the target judges the mount as.
+    pub fn target_flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    /// The run directory the sandboxes are made in.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The mount point holding the run directory.
+    pub fn mount_root(&self) -> &Path {
+        &self.mount_root
+    }
+
+    /// [`Target::sandbox`] as its concrete type, for a caller that drives the sandbox itself
+    /// (the differential fuzzer: one sandbox per sequence) and wants what only a POSIX
+    /// sandbox tells ([`PosixSandbox::settle_eio`]).
+    pub fn posix_sandbox(&mut self, case_id: &str) -> Result<PosixSandbox, String> {
+        let root = self.run_dir.join(case_id);
+        fs::create_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let rel = root
+            .strip_prefix(&self.mount_root)
+            .map_err(|_| format!("{} is not under its mount", root.display()))?;
+        let mut abs = format!("{}:", self.drive);
+        for c in rel.components() {
+            abs.push('\\');
+            abs.push_str(&c.as_os_str().to_string_lossy());
+        }
+        Ok(PosixSandbox {
+            root,
+            abs_root: abs,
+            mount_root: self.mount_root.clone(),
+            flavor: self.flavor,
+            ntfs_xattrs: self.ntfs_xattrs,
+            settle: self.settle,
+            settle_eio: 0,
+            drive: self.drive,
+            handles: HashMap::new(),
+            next: 1,
         })
     }
 
@@ -121,26 +195,7 @@ impl Target for PosixTarget {
         self.flavor
     }
     fn sandbox(&mut self, case_id: &str) -> Result<Box<dyn NtfsTarget>, String> {
-        let root = self.run_dir.join(case_id);
-        fs::create_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-        let rel = root
-            .strip_prefix(&self.mount_root)
-            .map_err(|_| format!("{} is not under its mount", root.display()))?;
-        let mut abs = format!("{DRIVE}:");
-        for c in rel.components() {
-            abs.push('\\');
-            abs.push_str(&c.as_os_str().to_string_lossy());
-        }
-        Ok(Box::new(PosixSandbox {
-            root,
-            abs_root: abs,
-            mount_root: self.mount_root.clone(),
-            flavor: self.flavor,
-            ntfs_xattrs: self.ntfs_xattrs,
-            settle: self.settle,
-            handles: HashMap::new(),
-            next: 1,
-        }))
+        Ok(Box::new(self.posix_sandbox(case_id)?))
     }
     fn finish(&mut self) -> Result<(), String> {
         if !self.remove_run_dir {
@@ -156,6 +211,21 @@ impl Target for PosixTarget {
         }
         fs::remove_dir_all(&self.run_dir)
             .map_err(|e| format!("could not remove {}: {e}", self.run_dir.display()))
+    }
+}
+
+/// The flavor of a mount from its mountinfo type and source: ntlinkfs mounts as type
+/// `fuse.ntlinkfs` with source `ntlinkfs` (backend-fuse's FSName and subtype); any other mount
+/// with `system.ntfs_attrib` is taken as ntfs-3g. The source must be exactly `ntlinkfs`: an
+/// ntfs-3g image's source is its file, whose path may hold the word (host::Ntfs3gImage makes
+/// them in `ntlinkfs-ntfs3g-*` directories).
+fn detect_flavor(fstype: &str, source: &str, ntfs_xattrs: bool) -> Flavor {
+    if fstype == "fuse.ntlinkfs" || source == "ntlinkfs" {
+        Flavor::Ntlinkfs
+    } else if ntfs_xattrs {
+        Flavor::Ntfs3g
+    } else {
+        Flavor::Other
     }
 }
 
@@ -223,6 +293,9 @@ pub struct PosixSandbox {
     flavor: Flavor,
     ntfs_xattrs: bool,
     settle: bool,
+    /// EIOs the settling look met (divergence `kind-change-eio`).
+    settle_eio: u64,
+    drive: char,
     handles: HashMap<u64, OpenFile>,
     next: u64,
 }
@@ -232,6 +305,18 @@ fn io<T>(r: std::io::Result<T>) -> Op<T> {
 }
 
 impl PosixSandbox {
+    /// The sandbox's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// How many times the look after a reparse change met ntfs-3g's EIO (registry entry
+    /// `kind-change-eio`); always 0 where the target does not settle (ntlinkfs must show the
+    /// new kind at once, as NTFS does).
+    pub fn settle_eio(&self) -> u64 {
+        self.settle_eio
+    }
+
     fn p(&self, path: &str) -> PathBuf {
         let mut p = self.root.clone();
         for c in path.split('\\').filter(|c| !c.is_empty()) {
@@ -252,9 +337,9 @@ impl PosixSandbox {
 
     /// ntfs-3g: clear the kernel's stale view of a file whose type just changed (the same look
     /// the differential fuzzer takes: lstat until it stops failing with EIO).
-    fn settle(&self, p: &Path) {
+    fn settle(&mut self, p: &Path) {
         if self.settle {
-            sys::settle_after_kind_change(p);
+            self.settle_eio += sys::settle_after_kind_change(p);
         }
     }
 
@@ -514,7 +599,7 @@ impl NtfsTarget for PosixSandbox {
                 self.p(link),
             ));
         }
-        let buffer = reparse::symlink_for_target(&wide(target), DRIVE)
+        let buffer = reparse::symlink_for_target(&wide(target), self.drive)
             .map(|b| b.into_bytes())
             .map_err(|e| Failure::Broken(e.to_string()));
         self.make_link(link, buffer, directory)
@@ -527,7 +612,7 @@ impl NtfsTarget for PosixSandbox {
                 self.p(link),
             ));
         }
-        let buffer = reparse::junction_for_target(&wide(target), DRIVE)
+        let buffer = reparse::junction_for_target(&wide(target), self.drive)
             .map(|b| b.into_bytes())
             .map_err(|e| Failure::Broken(e.to_string()));
         self.make_link(link, buffer, true)
@@ -749,5 +834,23 @@ impl std::fmt::Debug for PosixSandbox {
             .field("root", &self.root)
             .field("flavor", &self.flavor)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flavor_comes_from_the_mount_type_and_source() {
+        assert_eq!(
+            detect_flavor("fuse.ntlinkfs", "ntlinkfs", true),
+            Flavor::Ntlinkfs
+        );
+        assert_eq!(
+            detect_flavor("fuseblk", "/tmp/ntlinkfs-ntfs3g-x1/ntfs.img", true),
+            Flavor::Ntfs3g
+        );
+        assert_eq!(detect_flavor("tmpfs", "tmpfs", false), Flavor::Other);
     }
 }

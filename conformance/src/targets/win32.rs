@@ -41,10 +41,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE, SYMBOLIC_LINK_FLAG_DIRECTORY, TRUNCATE_EXISTING,
     WIN32_FIND_DATAW,
 };
-use windows_sys::Win32::System::Ioctl::{
-    FSCTL_DELETE_REPARSE_POINT, FSCTL_GET_REPARSE_POINT, FSCTL_SET_REPARSE_POINT,
-};
-use windows_sys::Win32::System::IO::DeviceIoControl;
+use windows_sys::Win32::System::Ioctl::{FSCTL_DELETE_REPARSE_POINT, FSCTL_SET_REPARSE_POINT};
 
 /// FILE_RENAME_INFORMATION_EX flags (ntifs.h).
 const FILE_RENAME_FLAG_REPLACE_IF_EXISTS: u32 = 0x1;
@@ -52,8 +49,6 @@ const FILE_RENAME_FLAG_POSIX_SEMANTICS: u32 = 0x2;
 const FILE_RENAME_FLAG_IGNORE_READONLY_ATTRIBUTE: u32 = 0x40;
 /// FILE_CS_FLAG_CASE_SENSITIVE_DIR (ntifs.h).
 const FILE_CS_FLAG_CASE_SENSITIVE_DIR: u32 = 0x1;
-/// MAXIMUM_REPARSE_DATA_BUFFER_SIZE.
-const MAX_REPARSE: usize = 16 * 1024;
 const SHARE_ALL: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 
 fn wide(s: &str) -> Vec<u16> {
@@ -291,41 +286,14 @@ fn info_of(h: HANDLE) -> Op<Info> {
     })
 }
 
+/// FSCTL_GET_REPARSE_POINT ([`host::win32::get_reparse_point`]).
 fn reparse_of(h: HANDLE) -> Op<Vec<u8>> {
-    let mut buf = vec![0u8; MAX_REPARSE];
-    let mut n = 0u32;
-    // SAFETY: output buffer valid for its length; synchronous.
-    ok(unsafe {
-        DeviceIoControl(
-            h,
-            FSCTL_GET_REPARSE_POINT,
-            null(),
-            0,
-            buf.as_mut_ptr().cast(),
-            buf.len() as u32,
-            &mut n,
-            null_mut(),
-        )
-    })?;
-    buf.truncate(n as usize);
-    Ok(buf)
+    host::win32::get_reparse_point(h).map_err(Failure::Win32)
 }
 
+/// DeviceIoControl with an input buffer ([`host::win32::fsctl_in`]).
 fn fsctl_in(h: HANDLE, code: u32, input: &[u8]) -> Op<()> {
-    let mut n = 0u32;
-    // SAFETY: input valid for its length; no output.
-    ok(unsafe {
-        DeviceIoControl(
-            h,
-            code,
-            input.as_ptr().cast(),
-            input.len() as u32,
-            null_mut(),
-            0,
-            &mut n,
-            null_mut(),
-        )
-    })
+    host::win32::fsctl_in(h, code, input).map_err(Failure::Win32)
 }
 
 impl Win32Sandbox {

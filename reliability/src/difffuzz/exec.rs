@@ -1,48 +1,132 @@
 //! Runs operations on one mount and reduces each outcome to text that can be compared with the
-//! other mount's: `Ok(summary)` or the errno's name. Inode numbers, times, directory sizes and
-//! the absolute mount path inside link targets are left out or normalised: they differ between
-//! any two file systems without meaning anything.
+//! other mount's: `Ok(summary)` or the failure (an errno's name). Inode numbers, times,
+//! directory sizes and the absolute mount path inside link targets are left out or normalised:
+//! they differ between any two file systems without meaning anything.
+//!
+//! Each side is a conformance POSIX target ([`PosixTarget`]) on its mount, and each sequence
+//! one of its sandboxes. An operation that is one of the target's ([`NtfsTarget`] methods:
+//! create, mkdir, read, hard links, unlink, reparse points set, read and removed, listings)
+//! runs through the sandbox, so the fuzzer and the conformance suite make the same calls the
+//! same way, with the target's look after a reparse change (needed on ntfs-3g, registry entry
+//! `kind-change-eio`; taken on both mounts, see [`Side::open`]). The others are
+//! POSIX calls with no NTFS operation behind them (pwrite at an offset, truncate, lstat's file
+//! type, rmdir and rename(2) on links, symlink(2), readlink, descriptors kept open, user
+//! xattrs) and stay here, in the second half of [`Side::run`].
 
 use super::op::{hash, pattern, xattr_value, Op, SLOTS, XATTR_NAMES};
 use crate::errno;
 use crate::sys::{self, Kind, Meta};
+use conformance::target::{DeleteKind, Failure, NtfsTarget};
+use conformance::targets::posix::{PosixSandbox, PosixTarget};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// What an operation gave: a summary of the success, or an errno.
-pub type Outcome = Result<String, i32>;
+/// What an operation gave: a summary of the success, or the target's failure (an errno for
+/// everything these mounts answer; [`Failure::errno`]).
+pub type Outcome = Result<String, Failure>;
 
-/// Outcome as report text: the summary, or the errno's name.
+/// Outcome as report text: the summary, or the errno's name (a failure that is not an errno,
+/// which no mount gives, as the target words it).
 pub fn outcome_text(o: &Outcome) -> String {
     match o {
         Ok(s) => s.clone(),
-        Err(e) => errno::name(*e),
+        Err(f) => failure_text(f),
     }
+}
+
+/// A failure as report text: the errno's name, or the target's words.
+pub fn failure_text(f: &Failure) -> String {
+    match f.errno() {
+        Some(e) => errno::name(e),
+        None => f.to_string(),
+    }
+}
+
+/// Is the outcome a failure with this errno?
+pub fn is_errno(o: &Outcome, e: i32) -> bool {
+    matches!(o, Err(f) if f.errno() == Some(e))
+}
+
+/// A fresh name for the run directory both sides of one comparison use (unique within the
+/// process and across processes, with the process id).
+pub fn run_name() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("difffuzz-{}-{n}", std::process::id())
 }
 
 /// One of the two mounts under comparison.
 pub struct Side {
     /// "ntlinkfs" or "ntfs-3g".
     pub name: &'static str,
-    /// The mount point.
+    /// The mount point (`<mnt>` in normalised link targets).
+    pub mount: PathBuf,
+    /// Where the sequence directories are: the POSIX target's run directory on the mount.
     pub root: PathBuf,
-    /// The drive letter absolute junction targets use for this volume.
-    pub drive: char,
-    /// Times the look right after a reparse point change met EIO (see [`settle`]).
-    pub settle_eio: u64,
+    target: PosixTarget,
+    /// The current sequence's sandbox and its name.
+    sandbox: Option<(String, PosixSandbox)>,
+    /// EIOs met by the settling look of the sandboxes already finished.
+    settled_before: u64,
     slots: Vec<Option<File>>,
 }
 
 impl Side {
-    /// A side rooted at `root`.
-    pub fn new(name: &'static str, root: &Path, drive: char) -> Side {
-        Side {
-            name,
-            root: root.to_path_buf(),
-            drive,
-            settle_eio: 0,
-            slots: (0..SLOTS).map(|_| None).collect(),
+    /// A side on the mount at `mount`: a POSIX target whose flavor is detected from the mount
+    /// (ntlinkfs by its type and source, ntfs-3g by its xattrs), with `drive` as the letter
+    /// absolute junction targets use. Makes the target's run directory `run` on the mount:
+    /// both sides of a comparison take the same name ([`run_name`]), so that a junction's
+    /// absolute target, which holds it, is the same bytes on both.
+    pub fn open(name: &'static str, mount: &Path, drive: char, run: &str) -> Result<Side, String> {
+        let mut target = PosixTarget::open_in(mount, name, None, run)
+            .map_err(|e| format!("{name}: cannot open {} as a target: {e}", mount.display()))?;
+        if !target.has_ntfs_xattrs() {
+            return Err(format!(
+                "{name}: {} has no system.ntfs_* extended attributes: not an ntlinkfs or ntfs-3g mount",
+                mount.display()
+            ));
         }
+        target.set_drive(drive);
+        // The look after a reparse change is taken on both mounts, as the fuzzer always did:
+        // ntlinkfs needs it too today. Without it, after a junction to itself was walked
+        // (ELOOP), renamed and its reparse point removed, the next open on ntlinkfs still
+        // follows the old link (`mkdir b; junction b b; read b/b/c; rename b a replace;
+        // unreparse a; write a 0 1 1`: ENOENT, ntfs-3g EISDIR; docs/RELIABILITY.md). NTFS shows
+        // the change at once; [`Side::strict`] drops the look where the registry does not
+        // call for it, to see such staleness.
+        target.set_settle(true);
+        Ok(Side {
+            name,
+            mount: target.mount_root().to_path_buf(),
+            root: target.run_dir().to_path_buf(),
+            target,
+            sandbox: None,
+            settled_before: 0,
+            slots: (0..SLOTS).map(|_| None).collect(),
+        })
+    }
+
+    /// No look after a reparse change unless the registry calls for one (ntfs-3g,
+    /// `kind-change-eio`): on ntlinkfs the next operation then sees the kernel's view right
+    /// after the change, as a program would. Applies to the sequences begun afterwards.
+    pub fn strict(&mut self) {
+        let ntfs3g = self.target.target_flavor() == conformance::target::Flavor::Ntfs3g;
+        self.target.set_settle(ntfs3g);
+    }
+
+    /// Times the look right after a reparse point change met EIO (the target's settling;
+    /// on ntfs-3g that is registry entry `kind-change-eio`).
+    pub fn settle_eio(&self) -> u64 {
+        self.settled_before + self.sandbox.as_ref().map_or(0, |(_, s)| s.settle_eio())
+    }
+
+    /// Starts sequence `seq`: removes what an earlier run left under that name and makes a
+    /// fresh sandbox for it.
+    pub fn begin_seq(&mut self, seq: &str) -> Result<(), String> {
+        self.remove_seq(seq)?;
+        let sb = self.target.posix_sandbox(seq)?;
+        self.sandbox = Some((seq.to_string(), sb));
+        Ok(())
     }
 
     fn at(&self, seq: &str, rel: &str) -> PathBuf {
@@ -61,125 +145,189 @@ impl Side {
         }
     }
 
-    /// The junction buffer for a sequence-relative target: `\??\C:\seq\target` as `mklink /J`
-    /// writes it (vfs_core::reparse::junction_for_target, A3).
-    pub fn junction_buffer(&self, seq: &str, target: &str) -> Vec<u8> {
-        let mut win = format!("{}:\\{seq}", self.drive);
-        if target != "." {
-            win.push('\\');
-            win.push_str(&target.replace('/', "\\"));
-        }
-        vfs_core::reparse::junction_for_target(&vfs_core::name::wide(&win), self.drive)
-            .map(|b| b.into_bytes())
-            .unwrap_or_default()
-    }
-
-    /// Replaces the mount path at the start of a link target with `<mnt>` (and the sequence
-    /// directory with `<seq>`), so targets compare across mounts.
+    /// Replaces the sequence directory at the start of a link target with `<seq>` (and the
+    /// mount path with `<mnt>`), so targets compare across mounts.
     pub fn normalise_target(&self, seq: &str, t: &str) -> String {
-        let root = self.root.to_string_lossy();
-        let seq_root = format!("{root}/{seq}");
-        let t = match (t.strip_prefix(&seq_root), t.strip_prefix(root.as_ref())) {
+        let root = self.mount.to_string_lossy();
+        let seq_root = self.root.join(seq);
+        let seq_root = seq_root.to_string_lossy();
+        let t = match (
+            t.strip_prefix(seq_root.as_ref()),
+            t.strip_prefix(root.as_ref()),
+        ) {
             (Some(rest), _) if rest.is_empty() || rest.starts_with('/') => format!("<seq>{rest}"),
             (_, Some(rest)) if rest.is_empty() || rest.starts_with('/') => format!("<mnt>{rest}"),
             _ => t.to_string(),
         };
-        // The sequence directory's name can appear further in (ntfs-3g's `.NTFS-3G/C:/sN/..`).
-        t.split('/')
-            .map(|c| if c == seq { "<seq>" } else { c })
-            .collect::<Vec<_>>()
-            .join("/")
+        // The sequence directory can appear further in, after the run directory
+        // (ntfs-3g's `.NTFS-3G/C:/RUN/sN/..`): both components become `<seq>`.
+        let run = self
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parts: Vec<&str> = t.split('/').collect();
+        let mut out: Vec<&str> = Vec::with_capacity(parts.len());
+        let mut i = 0;
+        while i < parts.len() {
+            if parts[i] == run && parts.get(i + 1) == Some(&seq) {
+                out.push("<seq>");
+                i += 2;
+            } else {
+                out.push(if parts[i] == seq { "<seq>" } else { parts[i] });
+                i += 1;
+            }
+        }
+        out.join("/")
     }
 
-    /// Runs one operation inside sequence directory `seq`.
+    /// The sandbox of sequence `seq`, or why there is none.
+    fn sandbox(&mut self, seq: &str) -> Result<&mut PosixSandbox, Failure> {
+        match &mut self.sandbox {
+            Some((s, sb)) if s == seq => Ok(sb),
+            _ => Err(Failure::Broken(format!(
+                "{}: sequence {seq} was not begun",
+                self.name
+            ))),
+        }
+    }
+
+    /// Runs one operation inside sequence directory `seq`: through the conformance target
+    /// when it is one of the target's operations, as a POSIX call otherwise.
     pub fn run(&mut self, seq: &str, op: &Op) -> Outcome {
+        // Sandbox paths are `\`-separated (Op's parser refuses a `\` in a path).
+        let w = |p: &str| {
+            if p == "." {
+                String::new()
+            } else {
+                p.replace('/', "\\")
+            }
+        };
         match op {
-            Op::Create(p) => sys::create_new(&self.at(seq, p)).map(|_| ok()),
-            Op::Mkdir(p) => sys::mkdir(&self.at(seq, p)).map(|_| ok()),
-            Op::Write(p, off, len, seed) => {
-                let f = sys::open_rw(&self.at(seq, p))?;
-                sys::pwrite(&f, *off, &pattern(*seed, *off, *len)).map(|_| ok())
-            }
-            Op::Truncate(p, n) => sys::truncate(&self.at(seq, p), *n).map(|_| ok()),
-            Op::Read(p) => {
-                let f = sys::open_ro(&self.at(seq, p))?;
-                sys::read_all(&f).map(|d| data_summary(&d))
-            }
-            Op::Stat(p) => sys::lstat(&self.at(seq, p)).map(|m| meta_summary(&m)),
-            Op::StatFollow(p) => sys::stat(&self.at(seq, p)).map(|m| meta_summary(&m)),
-            Op::Link(a, b) => sys::link(&self.at(seq, a), &self.at(seq, b)).map(|_| ok()),
-            Op::Unlink(p) => sys::unlink(&self.at(seq, p)).map(|_| ok()),
-            Op::Rmdir(p) => sys::rmdir(&self.at(seq, p)).map(|_| ok()),
-            Op::Rename(a, b, m) => {
-                sys::rename(&self.at(seq, a), &self.at(seq, b), *m).map(|_| ok())
-            }
-            Op::Symlink(t, p) => sys::symlink(t, &self.at(seq, p)).map(|_| ok()),
-            Op::Readlink(p) => {
-                sys::readlink(&self.at(seq, p)).map(|t| self.normalise_target(seq, &t))
-            }
-            Op::Junction(p, t) => {
-                let path = self.at(seq, p);
-                let buf = self.junction_buffer(seq, t);
-                let r = sys::lsetxattr(&path, host::xattrs::ntfs::REPARSE_DATA, &buf).map(|_| ok());
-                self.settle_eio += settle(&path);
-                r
-            }
-            Op::Unreparse(p) => {
-                let path = self.at(seq, p);
-                let r = sys::lremovexattr(&path, host::xattrs::ntfs::REPARSE_DATA).map(|_| ok());
-                self.settle_eio += settle(&path);
-                r
-            }
-            Op::GetReparse(p) => sys::lgetxattr(&self.at(seq, p), host::xattrs::ntfs::REPARSE_DATA)
-                .map(|b| {
-                    let tag = b
-                        .get(..4)
-                        .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]))
-                        .unwrap_or(0);
-                    format!("tag={tag:#x} len={} h={:08x}", b.len(), hash(&b))
-                }),
-            Op::List(p) => sys::list_dir(&self.at(seq, p)).map(|n| format!("[{}]", n.join(", "))),
-            Op::SetXattr(p, k, v) => {
-                sys::lsetxattr(&self.at(seq, p), XATTR_NAMES[*k], &xattr_value(*v)).map(|_| ok())
-            }
-            Op::GetXattr(p, k) => sys::lgetxattr(&self.at(seq, p), XATTR_NAMES[*k])
-                .map(|b| format!("len={} h={:08x}", b.len(), hash(&b))),
-            Op::RemoveXattr(p, k) => {
-                sys::lremovexattr(&self.at(seq, p), XATTR_NAMES[*k]).map(|_| ok())
-            }
-            Op::ListXattr(p) => sys::llistxattr(&self.at(seq, p)).map(|mut n| {
-                n.sort();
-                let shown: Vec<String> = n.iter().map(|b| b.escape_ascii().to_string()).collect();
-                format!("[{}]", shown.join(", "))
-            }),
-            Op::Open(s, p) => {
-                let f = sys::open_rw(&self.at(seq, p))?;
-                self.slots[*s] = Some(f);
-                Ok(ok())
-            }
-            Op::FdWrite(s, off, len, seed) => {
-                let f = self.slot(*s)?;
-                sys::pwrite(f, *off, &pattern(*seed, *off, *len)).map(|_| ok())
-            }
-            Op::FdRead(s) => sys::read_all(self.slot(*s)?).map(|d| data_summary(&d)),
-            Op::FdStat(s) => sys::fstat(self.slot(*s)?).map(|m| meta_summary(&m)),
-            Op::FdTruncate(s, n) => sys::ftruncate(self.slot(*s)?, *n).map(|_| ok()),
-            Op::Close(s) => {
-                self.slots[*s].take().ok_or(libc::EBADF)?;
-                Ok(ok())
-            }
+            Op::Create(p) => self.sandbox(seq)?.create_file(&w(p)).map(|_| ok()),
+            Op::Mkdir(p) => self.sandbox(seq)?.create_dir(&w(p)).map(|_| ok()),
+            Op::Read(p) => self
+                .sandbox(seq)?
+                .read_file(&w(p))
+                .map(|d| data_summary(&d)),
+            Op::Link(a, b) => self.sandbox(seq)?.hard_link(&w(a), &w(b)).map(|_| ok()),
             Op::LinkMany(p, n) => {
-                let src = self.at(seq, p);
+                let sb = self.sandbox(seq)?;
                 let mut made = 0;
                 for k in 1..=*n {
-                    let dst = self.at(seq, &format!("{p}.l{k}"));
-                    if let Err(e) = sys::link(&src, &dst) {
-                        return Ok(format!("made {made} then {}", errno::name(e)));
+                    if let Err(f) = sb.hard_link(&w(p), &w(&format!("{p}.l{k}"))) {
+                        return Ok(format!("made {made} then {}", failure_text(&f)));
                     }
                     made += 1;
                 }
                 Ok(format!("made {made}"))
             }
+            Op::Unlink(p) => {
+                // unlink(2) is DeleteFileW on a file and RemoveDirectoryW on a junction or
+                // directory symlink (the target says which it cannot express, never both).
+                let sb = self.sandbox(seq)?;
+                match sb.delete(&w(p), DeleteKind::File) {
+                    Err(Failure::Unsupported(_)) => sb.delete(&w(p), DeleteKind::Directory),
+                    r => r,
+                }
+                .map(|_| ok())
+            }
+            Op::Junction(p, t) => {
+                // `\??\X:\RUN\sN\target` as `mklink /J` writes it (A3), set on what `p` is
+                // (any file or directory: FSCTL_SET_REPARSE_POINT, not `mklink /J`'s mkdir).
+                let sb = self.sandbox(seq)?;
+                let win = sb.absolute(&w(t));
+                let buf = vfs_core::reparse::junction_for_target(
+                    &vfs_core::name::wide(&win),
+                    win.chars().next().unwrap_or('C'),
+                )
+                .map(|b| b.into_bytes())
+                .unwrap_or_default();
+                sb.set_reparse_point(&w(p), &buf).map(|_| ok())
+            }
+            Op::Unreparse(p) => {
+                // FSCTL_DELETE_REPARSE_POINT needs the tag: read it first (FSCTL_GET), as a
+                // Windows program removing whatever reparse point is there does.
+                let sb = self.sandbox(seq)?;
+                let stored = sb.get_reparse_point(&w(p))?;
+                sb.delete_reparse_point(&w(p), &stored[..stored.len().min(8)])
+                    .map(|_| ok())
+            }
+            Op::GetReparse(p) => self.sandbox(seq)?.get_reparse_point(&w(p)).map(|b| {
+                let tag = b
+                    .get(..4)
+                    .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]))
+                    .unwrap_or(0);
+                format!("tag={tag:#x} len={} h={:08x}", b.len(), hash(&b))
+            }),
+            Op::List(p) => self.sandbox(seq)?.list_dir(&w(p)).map(|mut n| {
+                // Sorted, and without libfuse's hidden names (see sys::list_dir): the order
+                // and those names are no NTFS behaviour.
+                n.retain(|x| !sys::is_fuse_hidden(x));
+                n.sort();
+                format!("[{}]", n.join(", "))
+            }),
+            // The rest are POSIX calls with no conformance-target operation behind them.
+            Op::Write(p, off, len, seed) => posix(
+                sys::open_rw(&self.at(seq, p))
+                    .and_then(|f| sys::pwrite(&f, *off, &pattern(*seed, *off, *len)))
+                    .map(|_| ok()),
+            ),
+            Op::Truncate(p, n) => posix(sys::truncate(&self.at(seq, p), *n).map(|_| ok())),
+            // lstat's file type and st_nlink (the target's stat is the NTFS view through the
+            // xattrs, where ntfs-3g's symlink(2) links are no reparse points).
+            Op::Stat(p) => posix(sys::lstat(&self.at(seq, p)).map(|m| meta_summary(&m))),
+            Op::StatFollow(p) => posix(sys::stat(&self.at(seq, p)).map(|m| meta_summary(&m))),
+            // rmdir(2) of a junction is ENOTDIR, where RemoveDirectoryW removes it.
+            Op::Rmdir(p) => posix(sys::rmdir(&self.at(seq, p)).map(|_| ok())),
+            // renameat2 with its Linux modes, onto anything: MoveFileExW is a narrower call
+            // (the target refuses what rename(2) cannot express of it).
+            Op::Rename(a, b, m) => {
+                posix(sys::rename(&self.at(seq, a), &self.at(seq, b), *m).map(|_| ok()))
+            }
+            // symlink(2) itself (the target's CreateSymbolicLinkW writes reparse data).
+            Op::Symlink(t, p) => posix(sys::symlink(t, &self.at(seq, p)).map(|_| ok())),
+            Op::Readlink(p) => {
+                posix(sys::readlink(&self.at(seq, p)).map(|t| self.normalise_target(seq, &t)))
+            }
+            Op::SetXattr(p, k, v) => posix(
+                sys::lsetxattr(&self.at(seq, p), XATTR_NAMES[*k], &xattr_value(*v)).map(|_| ok()),
+            ),
+            Op::GetXattr(p, k) => posix(
+                sys::lgetxattr(&self.at(seq, p), XATTR_NAMES[*k])
+                    .map(|b| format!("len={} h={:08x}", b.len(), hash(&b))),
+            ),
+            Op::RemoveXattr(p, k) => {
+                posix(sys::lremovexattr(&self.at(seq, p), XATTR_NAMES[*k]).map(|_| ok()))
+            }
+            Op::ListXattr(p) => posix(sys::llistxattr(&self.at(seq, p)).map(|mut n| {
+                n.sort();
+                let shown: Vec<String> = n.iter().map(|b| b.escape_ascii().to_string()).collect();
+                format!("[{}]", shown.join(", "))
+            })),
+            // Descriptors kept open for pwrite, ftruncate and fstat at any point: the
+            // target's handles read and stat only.
+            Op::Open(s, p) => posix(sys::open_rw(&self.at(seq, p)).map(|f| {
+                self.slots[*s] = Some(f);
+                ok()
+            })),
+            Op::FdWrite(s, off, len, seed) => posix(
+                self.slot(*s)
+                    .and_then(|f| sys::pwrite(f, *off, &pattern(*seed, *off, *len)))
+                    .map(|_| ok()),
+            ),
+            Op::FdRead(s) => posix(
+                self.slot(*s)
+                    .and_then(sys::read_all)
+                    .map(|d| data_summary(&d)),
+            ),
+            Op::FdStat(s) => posix(self.slot(*s).and_then(sys::fstat).map(|m| meta_summary(&m))),
+            Op::FdTruncate(s, n) => posix(
+                self.slot(*s)
+                    .and_then(|f| sys::ftruncate(f, *n))
+                    .map(|_| ok()),
+            ),
+            Op::Close(s) => posix(self.slots[*s].take().map(|_| ok()).ok_or(libc::EBADF)),
         }
     }
 
@@ -210,8 +358,8 @@ impl Side {
             sys::read_all(f).map(|d| data_summary(&d))
         };
         match op {
-            Op::Read(p) => Some(sys::open_ro(&self.at(seq, p)).and_then(|f| read(&f))),
-            Op::FdRead(s) => Some(self.slot(*s).and_then(read)),
+            Op::Read(p) => Some(posix(sys::open_ro(&self.at(seq, p)).and_then(|f| read(&f)))),
+            Op::FdRead(s) => Some(posix(self.slot(*s).and_then(read))),
             _ => None,
         }
     }
@@ -310,6 +458,9 @@ impl Side {
     /// following them). Returns the first error.
     pub fn remove_seq(&mut self, seq: &str) -> Result<(), String> {
         self.close_all();
+        if let Some((_, sb)) = self.sandbox.take() {
+            self.settled_before += sb.settle_eio();
+        }
         let p = self.root.join(seq);
         // A second pass catches what the first met in a transient state (an EIO right after a
         // reparse point was dropped, a hidden file not yet released).
@@ -388,7 +539,7 @@ fn remove_tree(p: &Path) -> Result<(), String> {
                 if m.kind == Kind::Symlink
                     && sys::lremovexattr(p, host::xattrs::ntfs::REPARSE_DATA).is_ok() =>
             {
-                settle(p);
+                sys::settle_after_kind_change(p);
                 remove_tree(p)
             }
             Err(e) => Err(format!("unlink {}: {}", p.display(), errno::name(e))),
@@ -398,6 +549,11 @@ fn remove_tree(p: &Path) -> Result<(), String> {
 
 fn ok() -> String {
     "ok".to_string()
+}
+
+/// A POSIX call's result as an outcome.
+fn posix(r: sys::SysResult<String>) -> Outcome {
+    r.map_err(Failure::Errno)
 }
 
 fn data_summary(d: &[u8]) -> String {
@@ -414,8 +570,12 @@ fn meta_summary(m: &Meta) -> String {
     }
 }
 
-/// The look after a reparse change ([`sys::settle_after_kind_change`]): not compared, but the
-/// EIOs are counted (returned) and reported.
-fn settle(p: &Path) -> u64 {
-    sys::settle_after_kind_change(p)
+impl Drop for Side {
+    /// Removes the target's run directory (the sequences are removed as they end; what is
+    /// left is reported by them, not here).
+    fn drop(&mut self) {
+        self.close_all();
+        self.sandbox = None;
+        let _ = conformance::target::Target::finish(&mut self.target);
+    }
 }

@@ -5,7 +5,7 @@
 //! matcher that recognises it in a fuzzing run. The matchers are code; the list is data: an
 //! entry whose matcher does not exist is an error, and a matcher no entry names is unused.
 
-use super::exec::{outcome_text, Outcome};
+use super::exec::{is_errno, outcome_text, Outcome};
 use super::op::Op;
 use crate::sys::RenameMode;
 use anyhow::{bail, Context, Result};
@@ -113,7 +113,7 @@ fn link_limit(c: &Ctx) -> bool {
 /// ntlinkfs refused a junction on a non-empty directory (ENOTEMPTY); ntfs-3g set it.
 fn junction_non_empty(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Junction(..)))
-        && *c.ntlinkfs == Err(libc::ENOTEMPTY)
+        && is_errno(c.ntlinkfs, libc::ENOTEMPTY)
         && c.ntfs3g.is_ok()
 }
 
@@ -127,7 +127,7 @@ fn rename_flags(c: &Ctx) -> bool {
             _,
             RenameMode::NoReplace | RenameMode::Exchange
         ))
-    ) && *c.ntfs3g == Err(libc::EINVAL)
+    ) && is_errno(c.ntfs3g, libc::EINVAL)
 }
 
 /// A name only Win32 refuses (DOS device name, trailing dot): ntfs-3g's windows_names refuses
@@ -137,7 +137,7 @@ fn win32_only_name(c: &Ctx) -> bool {
         p.split('/')
             .any(|n| n.eq_ignore_ascii_case("con") || n.ends_with('.') || n.ends_with(' '))
     };
-    *c.ntfs3g == Err(libc::EINVAL)
+    is_errno(c.ntfs3g, libc::EINVAL)
         && c.op()
             .is_some_and(|op| op.paths().iter().any(|p| win32_only(p)))
 }
@@ -148,7 +148,7 @@ fn win32_only_name(c: &Ctx) -> bool {
 /// check, e.g. EPERM for a hard link to a directory).
 fn invalid_name_lookup(c: &Ctx) -> bool {
     let invalid = |p: &str| p.chars().any(|ch| ":*?\"<>|\\".contains(ch));
-    *c.ntlinkfs == Err(libc::EINVAL)
+    is_errno(c.ntlinkfs, libc::EINVAL)
         && c.ntfs3g.is_err()
         && c.ops.iter().any(|op| op.paths().iter().any(|p| invalid(p)))
 }
@@ -157,15 +157,15 @@ fn invalid_name_lookup(c: &Ctx) -> bool {
 /// EINVAL.
 fn junction_on_file(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Junction(..)))
-        && *c.ntlinkfs == Err(libc::ENOTDIR)
-        && *c.ntfs3g == Err(libc::EINVAL)
+        && is_errno(c.ntlinkfs, libc::ENOTDIR)
+        && is_errno(c.ntfs3g, libc::EINVAL)
 }
 
 /// The reparse data of a POSIX symlink: ntlinkfs made an NTFS symbolic link (a reparse point,
 /// A4); ntfs-3g made a symlink without reparse data (ENODATA).
 fn symlink_not_reparse_point(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::GetReparse(_)) | Some(Op::Unreparse(_)))
-        && *c.ntfs3g == Err(libc::ENODATA)
+        && is_errno(c.ntfs3g, libc::ENODATA)
         && c.ops.iter().any(|op| matches!(op, Op::Symlink(..)))
 }
 
@@ -174,7 +174,7 @@ fn symlink_not_reparse_point(c: &Ctx) -> bool {
 /// answers for a directory; ntfs-3g makes it.
 fn hard_link_to_junction(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Link(..)))
-        && *c.ntlinkfs == Err(libc::EPERM)
+        && is_errno(c.ntlinkfs, libc::EPERM)
         && c.ntfs3g.is_ok()
         && c.ops
             .iter()
@@ -216,7 +216,7 @@ fn stale_page_cache(c: &Ctx) -> bool {
 /// EACCES; ntfs-3g replaces it like a symlink.
 fn rename_over_junction(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Rename(..)))
-        && *c.ntlinkfs == Err(libc::EACCES)
+        && is_errno(c.ntlinkfs, libc::EACCES)
         && c.ntfs3g.is_ok()
         && c.ops
             .iter()
@@ -228,8 +228,8 @@ fn rename_over_junction(c: &Ctx) -> bool {
 /// or answers what POSIX says about the target (ENOTEMPTY, ...).
 fn rename_directory_with_open_files(c: &Ctx) -> bool {
     matches!(c.op(), Some(Op::Rename(..)))
-        && *c.ntlinkfs == Err(libc::EACCES)
-        && *c.ntfs3g != Err(libc::EACCES)
+        && is_errno(c.ntlinkfs, libc::EACCES)
+        && !is_errno(c.ntfs3g, libc::EACCES)
         && c.ops.iter().any(|op| matches!(op, Op::Open(..)))
 }
 
@@ -259,7 +259,7 @@ fn symlink_drive_relative_target(c: &Ctx) -> bool {
             && !matches!(b.get(2), Some(b'/' | b'\\'))
     };
     matches!(c.op(), Some(Op::Symlink(t, _)) if drive_relative(t))
-        && *c.ntlinkfs == Err(libc::EINVAL)
+        && is_errno(c.ntlinkfs, libc::EINVAL)
 }
 
 impl KnownList {
@@ -370,7 +370,7 @@ ntfs_3g_outcomes = ["ok"]
     fn case_variant_matches_the_whole_sequence() {
         let ops = vec![Op::Create("A".into()), Op::Create("a".into())];
         let ok: Outcome = Ok("ok".into());
-        let e: Outcome = Err(libc::EEXIST);
+        let e: Outcome = Err(conformance::target::Failure::Errno(libc::EEXIST));
         let c = Ctx {
             ops: &ops,
             ntlinkfs: &e,

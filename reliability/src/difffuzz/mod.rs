@@ -117,10 +117,8 @@ impl<'a> Fuzzer<'a> {
         let seq = format!("s{}", self.next_seq);
         self.next_seq += 1;
         for side in [&mut self.a, &mut self.b] {
-            side.remove_seq(&seq)
+            side.begin_seq(&seq)
                 .map_err(|e| format!("{}: {e}", side.name))?;
-            crate::sys::mkdir(&side.root.join(&seq))
-                .map_err(|e| format!("{}: mkdir {seq}: {}", side.name, crate::errno::name(e)))?;
         }
         Ok(seq)
     }
@@ -183,8 +181,8 @@ impl<'a> Fuzzer<'a> {
                     ),
                 };
             }
-            if let Err(e) = rb {
-                *report.errors.entry(crate::errno::name(e)).or_default() += 1;
+            if let Err(e) = &rb {
+                *report.errors.entry(exec::failure_text(e)).or_default() += 1;
             }
             if let Some(g) = gen.as_deref_mut() {
                 g.observe(&op, rb.is_ok());

@@ -1,5 +1,7 @@
 //! The operations of the differential fuzzer, with a one-line text form that `--replay` reads
-//! back. Paths are relative to the sequence's own directory; junction targets too.
+//! back. Paths are relative to the sequence's own directory; junction targets too. The
+//! operations marked *target* run through the conformance POSIX target's sandbox (see
+//! [`super::exec`]); the others are POSIX calls the fuzzer makes itself.
 
 use crate::sys::RenameMode;
 use std::fmt;
@@ -10,23 +12,23 @@ pub const SLOTS: usize = 4;
 /// One operation, run the same way on both mounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    /// `open(O_CREAT|O_EXCL|O_WRONLY)` + close.
+    /// *target* `create_file`: `open(O_CREAT|O_EXCL|O_WRONLY)` + close.
     Create(String),
-    /// `mkdir`.
+    /// *target* `create_dir`: `mkdir`.
     Mkdir(String),
     /// open an existing file, `pwrite(len bytes made from seed, off)`, close.
     Write(String, u64, u32, u8),
     /// `truncate` (follows links).
     Truncate(String, u64),
-    /// open read-only, read everything, close: length and hash.
+    /// *target* `read_file`: open read-only, read everything, close: length and hash.
     Read(String),
     /// `lstat`.
     Stat(String),
     /// `stat` (follows links).
     StatFollow(String),
-    /// `link(src, dst)`.
+    /// *target* `hard_link`: `link(src, dst)`.
     Link(String, String),
-    /// `unlink`.
+    /// *target* `delete`: `unlink` (DeleteFileW, or RemoveDirectoryW on a directory link).
     Unlink(String),
     /// `rmdir`.
     Rmdir(String),
@@ -36,14 +38,15 @@ pub enum Op {
     Symlink(String, String),
     /// `readlink`.
     Readlink(String),
-    /// `lsetxattr(path, system.ntfs_reparse_data, mount point buffer for target)`: a junction
-    /// (A3) made the way ntfs-3g users make one.
+    /// *target* `set_reparse_point`: `lsetxattr(path, system.ntfs_reparse_data, mount point
+    /// buffer for target)`: a junction (A3) made the way ntfs-3g users make one.
     Junction(String, String),
+    /// *target* `get_reparse_point` for the tag, then `delete_reparse_point`:
     /// `lremovexattr(path, system.ntfs_reparse_data)`.
     Unreparse(String),
-    /// `lgetxattr(path, system.ntfs_reparse_data)`.
+    /// *target* `get_reparse_point`: `lgetxattr(path, system.ntfs_reparse_data)`.
     GetReparse(String),
-    /// `readdir`, names sorted.
+    /// *target* `list_dir`: `readdir`, names sorted, libfuse hidden names left out.
     List(String),
     /// `open(O_RDWR)` kept in a slot.
     Open(usize, String),
@@ -57,7 +60,8 @@ pub enum Op {
     FdTruncate(usize, u64),
     /// `close` a slot.
     Close(usize),
-    /// `link(path, path.lK)` for K in 1..=n: stops at the first failure (the 1024-link probe).
+    /// *target* `hard_link` `link(path, path.lK)` for K in 1..=n: stops at the first failure
+    /// (the 1024-link probe).
     LinkMany(String, u32),
     /// `lsetxattr(path, XATTR_NAMES[k], value from seed)`.
     SetXattr(String, usize, u8),
@@ -238,6 +242,17 @@ impl std::str::FromStr for Op {
             Some("lsx") => want(2).and_then(|_| Ok(Op::ListXattr(s(1)?)))?,
             _ => return Err(bad()),
         };
+        // Paths reach the conformance target's sandbox, whose separator is `\`: a `\` in a
+        // name would split it (a symlink(2) target is passed as it is).
+        let sandbox_paths = match &op {
+            Op::Symlink(_, p) => vec![p.as_str()],
+            _ => op.paths(),
+        };
+        if sandbox_paths.iter().any(|p| p.contains('\\')) {
+            return Err(format!(
+                "`{line}`: a path cannot hold `\\` (the separator of the conformance target's paths)"
+            ));
+        }
         Ok(op)
     }
 }
@@ -349,6 +364,7 @@ mod tests {
             Op::Rmdir("a".into()),
             Op::Rename("a".into(), "b".into(), RenameMode::Exchange),
             Op::Symlink("../x".into(), "s".into()),
+            Op::Symlink("..\\x".into(), "s".into()),
             Op::Readlink("s".into()),
             Op::Junction("j".into(), "d/e".into()),
             Op::Unreparse("j".into()),
@@ -384,6 +400,8 @@ mod tests {
             "zap a",
             "setx a 5 1",
             "getx a",
+            "create a\\b",
+            "junction j d\\e",
         ] {
             assert!(line.parse::<Op>().is_err(), "{line}");
         }
