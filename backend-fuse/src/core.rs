@@ -732,6 +732,13 @@ impl Core {
         let mut names = Vec::new();
         if self.nodes.is_aliased(src) {
             names.extend(self.retire(src));
+        } else {
+            // The kernel moved its dentry to the new name (d_move): remember it, so that a
+            // later retirement (the file changing kind: a junction made or removed) drops the
+            // name the kernel holds now. Without it only the old name was dropped and a walk
+            // through the new one still followed the old link (found by the differential
+            // fuzzer; test `a_renamed_junction_that_becomes_a_directory_...` in tests/reparse.rs).
+            self.nodes.add_name(src, newparent, newname);
         }
         if let Some(d) = dst.filter(|&d| d != src) {
             if self.nodes.is_aliased(d) {

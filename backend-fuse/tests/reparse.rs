@@ -200,3 +200,25 @@ fn crtime_and_times_round_trip_in_ntfs_3g_order() {
     );
     m.finish();
 }
+
+/// Found by the differential fuzzer against ntfs-3g (`mkdir b; junction b b; read b/b/c;
+/// rename b a; unreparse a; write a`): the kernel moved its cached name `b` to `a` in the
+/// rename, and when `a` stopped being a junction only the old name was dropped, so the walk
+/// still followed the old link through `a` (ENOENT) where NTFS gives a directory (EISDIR).
+#[test]
+fn a_renamed_junction_that_becomes_a_directory_is_a_directory_under_its_new_name() {
+    let m = Mounted::new();
+    fs::create_dir(m.p("b")).unwrap();
+    xattr::set(m.p("b"), REPARSE, &junction(r"C:\b")).unwrap();
+    // A walk through the link caches its name and its target in the kernel.
+    assert!(fs::read(m.p("b/b/c")).is_err());
+    fs::rename(m.p("b"), m.p("a")).unwrap();
+    xattr::remove(m.p("a"), REPARSE).unwrap();
+    // The first look after the change, with nothing (no lstat) before it.
+    assert_errno(
+        fs::OpenOptions::new().write(true).open(m.p("a")),
+        libc::EISDIR,
+    );
+    assert!(fs::symlink_metadata(m.p("a")).unwrap().is_dir());
+    m.finish();
+}
