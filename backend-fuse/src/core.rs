@@ -730,7 +730,8 @@ impl Core {
             return Ok(Vec::new());
         }
         let mut names = Vec::new();
-        if self.nodes.is_aliased(src) {
+        let mut epoch = false;
+        if self.nodes.is_aliased(src) && !self.inval.has_epoch() {
             names.extend(self.retire(src));
         } else {
             // The kernel moved its dentry to the new name (d_move): remember it, so that a
@@ -739,11 +740,30 @@ impl Core {
             // through the new one still followed the old link (found by the differential
             // fuzzer; test `a_renamed_junction_that_becomes_a_directory_...` in tests/reparse.rs).
             self.nodes.add_name(src, newparent, newname);
+            // An aliased source: the kernel may still hold other spellings of the old name.
+            // The file keeps its kind, so its node stays (and st_ino with it); those
+            // spellings are dropped by the epoch (each is looked up again: ENOENT now), as
+            // for an unlink of one aliased name.
+            epoch = self.nodes.is_aliased(src);
         }
         if let Some(d) = dst.filter(|&d| d != src) {
             if self.nodes.is_aliased(d) {
-                names.extend(self.retire(d));
+                if self.inval.has_epoch() && self.vol.stat(d).is_ok_and(|st| st.links > 0) {
+                    // The replaced file keeps other names (A1): its node and st_ino stay,
+                    // its link count changed, and the spellings of the replaced name go by
+                    // the epoch.
+                    let ino = self.nodes.ino_of(d);
+                    for n in std::iter::once(ino).chain(self.nodes.other_nodes(d, ino)) {
+                        self.inval.attrs_now(n);
+                    }
+                    epoch = true;
+                } else {
+                    names.extend(self.retire(d));
+                }
             }
+        }
+        if epoch {
+            self.neg.raise_epoch();
         }
         Ok(names)
     }
@@ -1023,8 +1043,13 @@ mod tests {
         let names = c.rename(ROOT, ROOT_INO, b"x", ROOT_INO, b"b", 0).unwrap();
         assert_eq!(
             names,
-            vec![(ROOT_INO, b"a"[..].into()), (ROOT_INO, b"B"[..].into())],
-            "the replaced file was aliased; the source was not"
+            vec![
+                (ROOT_INO, b"a"[..].into()),
+                (ROOT_INO, b"b"[..].into()),
+                (ROOT_INO, b"B"[..].into())
+            ],
+            "the replaced file was aliased (its names: a, b where the rename moved the \
+             kernel's dentry, and B); the source was not"
         );
         assert_eq!(rec.take(), vec![Inval::Attrs(src.ino)]);
         assert!(c.nodes.live(x.ino).is_ok());

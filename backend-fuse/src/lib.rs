@@ -87,11 +87,14 @@
 //!    must ask the file system for attributes it no longer has, the very next stat, open,
 //!    access or walk through a stale name gets the new state — no EIO, no wait for a TTL.
 //!    Requests that carry a file handle (read, write, fstat-like getattr with a handle) keep
-//!    working on a retired node, so open files are never disturbed. One exception, on kernels
-//!    with the epoch (rule 1): unlinking one name of an aliased file that keeps other names
-//!    (hard links) does not retire it; the epoch is raised instead, so the removed name's
-//!    cached spellings are looked up again (ENOENT) while the other names keep the node and
-//!    their `st_ino`.
+//!    working on a retired node, so open files are never disturbed. On kernels with the epoch
+//!    (rule 1) a name change that keeps the file and its kind retires nothing: unlinking one
+//!    name of an aliased file that keeps other names (hard links), renaming an aliased file,
+//!    and replacing one name of an aliased file that keeps others raise the epoch instead, so
+//!    the old name's cached spellings are looked up again (ENOENT) while the file keeps its
+//!    node and its `st_ino`. Retiring is left for a change of kind and for a file that loses
+//!    its last name. A rename records the name the kernel moved its dentry to, so that a later
+//!    retirement drops that name too.
 //! 4. The stale names themselves are dropped with FUSE_NOTIFY_INVAL_ENTRY *after* the reply,
 //!    from a separate thread: the kernel holds the directory lock for unlink/rename/create
 //!    while waiting for the reply, and the invalidation takes that lock, so doing it inside

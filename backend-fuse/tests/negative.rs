@@ -371,3 +371,55 @@ fn unlinking_one_aliased_name_keeps_the_inode_number_of_the_others() {
     }
     m.finish();
 }
+
+/// The same for rename: a file looked up under other spellings of its name, renamed, keeps
+/// its inode number under the new name, and the old spellings are gone at once; a hard-linked
+/// file replaced by a rename (its replaced name looked up under another spelling) keeps its
+/// inode number under its other name.
+#[test]
+fn renaming_an_aliased_name_keeps_the_inode_number() {
+    let m = Mounted::new();
+    for i in 0..ROUNDS {
+        let (old, new) = (format!("Old{i}"), format!("new{i}"));
+        fs::write(m.p(&old), b"o").unwrap();
+        let ino = fs::metadata(m.p(&old)).unwrap().ino();
+        let upper = old.to_uppercase();
+        assert_eq!(fs::metadata(m.p(&upper)).unwrap().ino(), ino, "aliased");
+        let open = fs::File::open(m.p(&old.to_lowercase())).unwrap();
+        fs::rename(m.p(&upper), m.p(&new)).unwrap();
+        for s in [old.clone(), upper.clone(), old.to_lowercase()] {
+            assert_errno(fs::metadata(m.p(&s)), libc::ENOENT);
+        }
+        assert_eq!(fs::metadata(m.p(&new)).unwrap().ino(), ino, "round {i}");
+        assert_eq!(
+            open.metadata().unwrap().ino(),
+            ino,
+            "fstat of the open file"
+        );
+
+        // Replacing one name of a hard-linked file that was looked up under two spellings.
+        let (keep, victim) = (format!("keep{i}"), format!("Victim{i}"));
+        fs::write(m.p(&keep), b"k").unwrap();
+        fs::hard_link(m.p(&keep), m.p(&victim)).unwrap();
+        let kino = fs::metadata(m.p(&keep)).unwrap().ino();
+        assert_eq!(
+            fs::metadata(m.p(&victim.to_uppercase())).unwrap().ino(),
+            kino
+        );
+        fs::rename(m.p(&new), m.p(&victim)).unwrap();
+        let st = fs::metadata(m.p(&keep)).unwrap();
+        assert_eq!(
+            (st.ino(), st.nlink()),
+            (kino, 1),
+            "round {i}: the kept name"
+        );
+        for s in [victim.clone(), victim.to_uppercase()] {
+            assert_eq!(
+                fs::metadata(m.p(&s)).unwrap().ino(),
+                ino,
+                "the moved file at {s}"
+            );
+        }
+    }
+    m.finish();
+}
