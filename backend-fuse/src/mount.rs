@@ -44,6 +44,17 @@ pub struct MountOptions {
     /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
     /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
     pub image: Option<PathBuf>,
+    /// Run the handlers that wait (setxattr/removexattr of `system.ntfs_reparse_data`, which
+    /// waits up to 200 ms for the kernel to drop the link's names, and `user.ntlinkfs.save`,
+    /// which writes a whole image) on a worker thread that sends their replies, so that the
+    /// serving threads keep answering meanwhile. With it one serving thread is enough for
+    /// correctness (see docs/BENCHMARKS.md, "Serving model").
+    pub wait_worker: bool,
+    /// Negotiate FUSE_WRITEBACK_CACHE: the kernel keeps written data in its page cache and
+    /// sends it later, in page-cache-sized pieces, and owns the file's size and mtime while
+    /// pages are dirty. Off by default (see docs/BENCHMARKS.md, "Small writes"); only for
+    /// measuring.
+    pub writeback_cache: bool,
 }
 
 impl Default for MountOptions {
@@ -64,6 +75,8 @@ impl Default for MountOptions {
             fsname: "ntlinkfs".into(),
             nonempty: false,
             image: None,
+            wait_worker: true,
+            writeback_cache: false,
         }
     }
 }
@@ -184,7 +197,10 @@ pub fn mount(
     })?;
     let core = core::Core::new(volume.clone(), &mp, Arc::new(inval), opts.image.clone());
     let cache = core.cache_handle();
-    let fs = glue::NtFs::new(core, opts.entry_ttl, opts.attr_ttl);
+    let fs = glue::NtFs::new(core, opts).map_err(|e| MountError::Mount {
+        path: mp.clone(),
+        cause: e,
+    })?;
 
     let mut options = vec![
         fuser::MountOption::FSName(opts.fsname.clone()),

@@ -108,6 +108,16 @@ pub(crate) enum Control {
 /// describe the whole volume.
 pub const CONTROL_PREFIX: &str = control::PREFIX;
 
+/// Whether a setxattr/removexattr of `name` may wait before replying: a reparse point change
+/// waits for the kernel to drop the link's names (`set_reparse`), a save writes a whole image
+/// (`save_image`). glue runs those on the mount's worker thread.
+pub(crate) fn may_wait(name: &[u8]) -> bool {
+    matches!(
+        classify(name),
+        Special::ReparseData | Special::Control(Control::Save)
+    )
+}
+
 /// Classifies an attribute name.
 pub(crate) fn classify(name: &[u8]) -> Special {
     match name {
