@@ -36,6 +36,10 @@ pub struct MountArgs {
     /// Threads serving requests (default: one per CPU, 2 to 8).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE). Off by default: for measuring only
+    /// (docs/BENCHMARKS.md, "Small writes").
+    #[arg(long, hide = true)]
+    pub writeback_cache: bool,
     /// Let other users reach the drive (needs `user_allow_other` in /etc/fuse.conf unless
     /// mounting as root).
     #[arg(long)]
@@ -211,6 +215,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         nonempty: a.nonempty,
         // Shown to `ntlinkfs unmount`, which says where the drive went.
         image: a.image.as_ref().map(std::path::absolute).transpose()?,
+        writeback_cache: a.writeback_cache,
         ..Default::default()
     };
     if let Some(n) = a.threads {
