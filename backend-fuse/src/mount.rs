@@ -51,9 +51,14 @@ pub struct MountOptions {
     /// correctness (see docs/BENCHMARKS.md, "Serving model").
     pub wait_worker: bool,
     /// Negotiate FUSE_WRITEBACK_CACHE: the kernel keeps written data in its page cache and
-    /// sends it later, in page-cache-sized pieces, and owns the file's size and mtime while
-    /// pages are dirty. Off by default (see docs/BENCHMARKS.md, "Small writes"); only for
-    /// measuring.
+    /// sends it later (in 1 MiB WRITE requests on Linux 6.18), and owns the file's size and
+    /// mtime while pages are dirty. Off by default and **not coherent**: for measuring only
+    /// (`ntlinkfs bench --fuse-writeback`). While pages are dirty the engine does not have
+    /// them, so `user.ntlinkfs.*` attributes, an image save and a retired node's successor
+    /// see the old data and size; a write the kernel accepted into its cache that does not
+    /// fit in the volume (DiskFull, NTFS-RULES A8) is refused only when written back, so
+    /// write(2) succeeds and only close/fsync report ENOSPC; and the kernel's mtime replaces
+    /// NTFS's LastWriteTime at flush. See docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
 }
 

@@ -36,8 +36,10 @@ pub struct MountArgs {
     /// Threads serving requests (default: one per CPU, 2 to 8).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE). Off by default: for measuring only
-    /// (docs/BENCHMARKS.md, "Small writes").
+    /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE). Hidden and off by default: not
+    /// coherent with NTFS's rules, for measuring only (backend-fuse
+    /// `MountOptions::writeback_cache`, docs/BENCHMARKS.md "Small writes and the writeback
+    /// cache").
     #[arg(long, hide = true)]
     pub writeback_cache: bool,
     /// Let other users reach the drive (needs `user_allow_other` in /etc/fuse.conf unless
