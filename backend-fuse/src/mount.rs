@@ -66,11 +66,16 @@ impl Default for MountOptions {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         MountOptions {
-            // One per CPU, at least 2 (a handler that waits for an invalidation must not
-            // stall every other request). More threads than CPUs made each round trip slower:
-            // a request wakes a colder thread (issue 7, `ntlinkfs bench --fuse-threads` on 2
-            // CPUs: create 10.5k/s with 4 threads, 15.9k/s with 2).
-            threads: cpus.clamp(2, 8),
+            // With the worker taking the handlers that wait, one serving thread is correct.
+            // On 2 CPUs it is also faster for most operations at the loads measured (issue 17
+            // item 2, docs/BENCHMARKS.md "Serving model": 1 thread with the worker beat 2
+            // threads in 15 of 16 operations at load 6.5-13 and split them 8/8 at load
+            // 4.3-6.4; 1 thread won the name operations at load 3 and 7 the session before):
+            // a round trip handled on the thread the kernel woke costs no cross-CPU wake-up.
+            // With more CPUs (not measured), one per CPU up to 8 as before: more threads than
+            // CPUs made each round trip slower (issue 7: create 10.5k/s with 4 threads, 15.9k/s
+            // with 2, on 2 CPUs).
+            threads: if cpus <= 2 { 1 } else { cpus.min(8) },
             allow_other: false,
             read_only: false,
             default_permissions: true,
