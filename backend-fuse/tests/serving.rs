@@ -1,6 +1,7 @@
 //! The serving model (issue 17, item 2): with one serving thread, the handlers that wait (a
 //! reparse setxattr waiting for the kernel to drop names, an image save) run on the mount's
-//! worker, so every other request is still answered while they wait.
+//! worker, so every other request is still answered while they wait. Both `lookups_…` tests
+//! fail with `wait_worker: false` (checked when they were written).
 
 mod common;
 use backend_fuse::MountOptions;
@@ -62,40 +63,93 @@ fn within<T: Send + 'static>(
     }
 }
 
-/// An image saved into the drive itself: the save writes the image through the mount, so the
-/// serving thread must be free to answer those writes while the save request waits. Answered
-/// inline on the only serving thread, this is a deadlock (the save waits for writes that only
-/// it could serve).
+/// A save writes the whole image (and fsyncs it); with one serving thread, other requests are
+/// answered while it runs. Answered inline on the only serving thread, every request sent
+/// during the save would wait for it to end.
 #[test]
-fn an_image_saved_into_the_mount_with_one_serving_thread_completes() {
+fn lookups_are_answered_while_an_image_is_saved() {
     let m = one_thread();
-    fs::write(m.p("kept.txt"), b"in the image").unwrap();
-    // Not in the root: setxattr on the root holds the root's inode lock, which creating the
-    // temporary file there would need.
+    // Enough data that writing and syncing the image takes a while (hundreds of ms).
+    let chunk = vec![0x5au8; 1 << 20];
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(m.p("big.bin")).unwrap();
+        for _ in 0..128 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    fs::create_dir(m.p("sub")).unwrap();
+    assert!(fs::metadata(m.p("sub")).unwrap().is_dir()); // cached: the walk needs no lookup
+    let out = tempfile::tempdir().unwrap();
+    let img = out.path().join("drive.img");
+    let dev = fs::metadata(m.root()).unwrap().dev();
+    let (root, img2) = (m.root().to_path_buf(), img.clone());
+    let saving = Arc::new(AtomicBool::new(true));
+    let s2 = saving.clone();
+    let started = Instant::now();
+    let saver = std::thread::spawn(move || {
+        let r = xattr::set(
+            &root,
+            "user.ntlinkfs.save",
+            img2.as_os_str().as_encoded_bytes(),
+        );
+        s2.store(false, Ordering::SeqCst);
+        (r, started.elapsed())
+    });
+    // Lookups of names never asked before (each one reaches the daemon), counted when one
+    // starts and ends while the save is still running. In a subdirectory: the save is a
+    // setxattr on the root, whose inode lock the kernel holds until it is answered, so
+    // lookups in the root itself wait in the kernel whatever the daemon does.
+    let dir = m.p("sub");
+    let inside = within(dev, Duration::from_secs(120), "the lookups", move || {
+        let mut inside = 0u32;
+        let mut n = 0u64;
+        while saving.load(Ordering::SeqCst) {
+            let r = fs::symlink_metadata(dir.join(format!("missing-{n}")));
+            assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::ENOENT));
+            if saving.load(Ordering::SeqCst) {
+                inside += 1;
+            }
+            n += 1;
+        }
+        inside
+    });
+    let (r, took) = saver.join().unwrap();
+    r.expect("save");
+    let loaded = vfs_core::image::load(&fs::read(&img).unwrap()).expect("the image loads");
+    assert_eq!(loaded.read_file_path(r"\big.bin").unwrap().len(), 128 << 20);
+    assert!(
+        inside > 0,
+        "no lookup was answered during the {took:?} the save took: it blocked the serving thread"
+    );
+    m.finish();
+}
+
+/// Saving into the drive itself is refused at once (EDEADLK): the setxattr holds the root's
+/// lock, which writing the image there would need.
+#[test]
+fn a_save_into_the_drive_is_refused_not_hung() {
+    let m = one_thread();
     fs::create_dir(m.p("saves")).unwrap();
     let dev = fs::metadata(m.root()).unwrap().dev();
-    let root = m.root().to_path_buf();
-    let img = m.p("saves/drive.img");
-    let img2 = img.clone();
-    let r = within(
-        dev,
-        Duration::from_secs(30),
-        "the save into the mount",
-        move || {
-            xattr::set(
-                &root,
-                "user.ntlinkfs.save",
-                img2.as_os_str().as_encoded_bytes(),
-            )
-        },
-    );
-    r.expect("save into the mount");
-    let bytes = fs::read(&img).expect("the image is in the mount");
-    let loaded = vfs_core::image::load(&bytes).expect("the saved image loads");
-    assert_eq!(
-        loaded.read_file_path(r"\kept.txt").unwrap(),
-        b"in the image"
-    );
+    for target in [m.p("drive.img"), m.p("saves/drive.img")] {
+        let root = m.root().to_path_buf();
+        let t = target.clone();
+        let r = within(
+            dev,
+            Duration::from_secs(30),
+            "a save into the drive",
+            move || {
+                xattr::set(
+                    &root,
+                    "user.ntlinkfs.save",
+                    t.as_os_str().as_encoded_bytes(),
+                )
+            },
+        );
+        assert_errno(r, libc::EDEADLK);
+        assert!(!target.exists());
+    }
     m.finish();
 }
 
