@@ -69,8 +69,8 @@ impl Default for MountOptions {
             // With the worker taking the handlers that wait, one serving thread is correct.
             // On 2 CPUs it is also faster for most operations at the loads measured (issue 17
             // item 2, docs/BENCHMARKS.md "Serving model": 1 thread with the worker beat 2
-            // threads in 15 of 16 operations at load 6.5-13 and split them 8/8 at load
-            // 4.3-6.4; 1 thread won the name operations at load 3 and 7 the session before):
+            // threads in 11 of 16 operations at load 1.2-2.8, 12 at 3.6-4.4, 8 at 4.3-6.4 and
+            // 15 at 6.5-13; 1 thread won the name operations at load 3 and 7 the session before):
             // a round trip handled on the thread the kernel woke costs no cross-CPU wake-up.
             // With more CPUs (not measured), one per CPU up to 8 as before: more threads than
             // CPUs made each round trip slower (issue 7: create 10.5k/s with 4 threads, 15.9k/s
