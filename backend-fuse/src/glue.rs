@@ -15,6 +15,8 @@ use fuser::{
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Largest write the kernel is asked to send at once (the kernel's own cap is
@@ -25,19 +27,73 @@ const MAX_WRITE: u32 = 1 << 20;
 /// NOFLUSH: close needs no FLUSH round trip (nothing is buffered here).
 const OPEN_FLAGS: FopenFlags = FopenFlags::FOPEN_KEEP_CACHE.union(FopenFlags::FOPEN_NOFLUSH);
 
-/// The mounted file system: the core and the TTLs the kernel is given.
+/// The mounted file system: the core, the TTLs the kernel is given, and the worker that runs
+/// the handlers that wait.
 pub(crate) struct NtFs {
-    core: Core,
+    core: Arc<Core>,
     entry_ttl: Duration,
     attr_ttl: Duration,
+    writeback: bool,
+    worker: Option<Worker>,
+}
+
+/// A request handed to the worker: it owns its reply and answers the kernel itself (fuser
+/// replies may be sent from any thread; the kernel matches them by the request's id).
+type Job = Box<dyn FnOnce(&Core) + Send>;
+
+/// One thread running the handlers that wait, in arrival order. It ends when the file system
+/// is dropped (the end of the session) after the jobs already queued.
+struct Worker {
+    tx: Sender<Job>,
+}
+
+impl Worker {
+    fn start(core: Arc<Core>) -> std::io::Result<Worker> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("ntlinkfs-wait".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    guarded("waiting handler", || job(&core));
+                }
+            })?;
+        Ok(Worker { tx })
+    }
 }
 
 impl NtFs {
-    pub(crate) fn new(core: Core, entry_ttl: Duration, attr_ttl: Duration) -> NtFs {
-        NtFs {
+    pub(crate) fn new(core: Core, opts: &crate::MountOptions) -> std::io::Result<NtFs> {
+        let core = Arc::new(core);
+        let worker = if opts.wait_worker {
+            Some(Worker::start(core.clone())?)
+        } else {
+            None
+        };
+        Ok(NtFs {
             core,
-            entry_ttl,
-            attr_ttl,
+            entry_ttl: opts.entry_ttl,
+            attr_ttl: opts.attr_ttl,
+            writeback: opts.writeback_cache,
+            worker,
+        })
+    }
+
+    /// Runs the handler `job` on the worker when the request may wait (and the mount has a
+    /// worker), on this serving thread otherwise. A job the worker can no longer take (its
+    /// thread is gone) runs here: slower for the others, never lost.
+    fn run_maybe_waiting(
+        &self,
+        op: &'static str,
+        may_wait: bool,
+        job: impl FnOnce(&Core) + Send + 'static,
+    ) {
+        match &self.worker {
+            Some(w) if may_wait => {
+                if let Err(mpsc::SendError(job)) = w.tx.send(Box::new(job)) {
+                    guarded(op, || job(&self.core))
+                }
+            }
+            _ => guarded(op, || job(&self.core)),
         }
     }
 
@@ -180,7 +236,10 @@ impl Filesystem for NtFs {
             // profile: one READLINK per file read through a junction). A target only changes
             // by setxattr on the link's own inode, which drops those pages (`set_reparse`).
             InitFlags::FUSE_CACHE_SYMLINKS,
-        ] {
+        ]
+        .into_iter()
+        .chain(self.writeback.then_some(InitFlags::FUSE_WRITEBACK_CACHE))
+        {
             if let Err(unsupported) = config.add_capabilities(flag) {
                 tracing::debug!("kernel lacks FUSE capability {unsupported:?}");
             }
@@ -584,13 +643,19 @@ impl Filesystem for NtFs {
         _position: u32,
         reply: ReplyEmpty,
     ) {
-        guarded("setxattr", || {
-            empty(
-                reply,
-                self.core
-                    .setxattr(caller(req), ino.0, name.as_bytes(), value, flags),
-            )
-        })
+        let who = caller(req);
+        let name = name.as_bytes();
+        if crate::xattr::may_wait(name) {
+            // The request's buffer is reused once this returns: the worker gets copies.
+            let (name, value) = (name.to_vec(), value.to_vec());
+            self.run_maybe_waiting("setxattr", true, move |core| {
+                empty(reply, core.setxattr(who, ino.0, &name, &value, flags))
+            })
+        } else {
+            guarded("setxattr", || {
+                empty(reply, self.core.setxattr(who, ino.0, name, value, flags))
+            })
+        }
     }
 
     fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
@@ -610,11 +675,11 @@ impl Filesystem for NtFs {
     }
 
     fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        guarded("removexattr", || {
-            empty(
-                reply,
-                self.core.removexattr(caller(req), ino.0, name.as_bytes()),
-            )
+        let who = caller(req);
+        let name = name.as_bytes().to_vec();
+        let may_wait = crate::xattr::may_wait(&name);
+        self.run_maybe_waiting("removexattr", may_wait, move |core| {
+            empty(reply, core.removexattr(who, ino.0, &name))
         })
     }
 

@@ -101,7 +101,11 @@
 //!    the handler would deadlock. For setxattr/removexattr of `system.ntfs_reparse_data` (no
 //!    directory lock held) the handler waits for those invalidations (200 ms at most) before
 //!    replying, so even calls that never reach the file system (readlink on a name the kernel
-//!    still thinks is a directory) see the new kind.
+//!    still thinks is a directory) see the new kind. That handler, and the image save, run on
+//!    the mount's worker thread ([`MountOptions::wait_worker`]), which sends their replies: the
+//!    wait needs the directory lock that an unanswered lookup in the same directory holds, so
+//!    on a serving thread it would stall that lookup and everything behind it (with one
+//!    serving thread, the default on 1 or 2 CPUs, every request) for the whole wait.
 //!
 //! 5. A node is bound to the file type it was created with; every reply carrying attributes is
 //!    checked against it under the node table's lock, and a mismatch retires the node instead

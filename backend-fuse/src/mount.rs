@@ -46,17 +46,38 @@ pub struct MountOptions {
     /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
     /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
     pub image: Option<PathBuf>,
+    /// Run the handlers that wait (setxattr/removexattr of `system.ntfs_reparse_data`, which
+    /// waits up to 200 ms for the kernel to drop the link's names, and `user.ntlinkfs.save`,
+    /// which writes a whole image) on a worker thread that sends their replies, so that the
+    /// serving threads keep answering meanwhile. With it one serving thread is enough for
+    /// correctness (see docs/BENCHMARKS.md, "Serving model").
+    pub wait_worker: bool,
+    /// Negotiate FUSE_WRITEBACK_CACHE: the kernel keeps written data in its page cache and
+    /// sends it later (in 1 MiB WRITE requests on Linux 6.18), and owns the file's size and
+    /// mtime while pages are dirty. Off by default and **not coherent**: for measuring only
+    /// (`ntlinkfs bench --fuse-writeback`). While pages are dirty the engine does not have
+    /// them, so `user.ntlinkfs.*` attributes, an image save and a retired node's successor
+    /// see the old data and size; a write the kernel accepted into its cache that does not
+    /// fit in the volume (DiskFull, NTFS-RULES A8) is refused only when written back, so
+    /// write(2) succeeds and only close/fsync report ENOSPC; and the kernel's mtime replaces
+    /// NTFS's LastWriteTime at flush. See docs/BENCHMARKS.md, "Small writes and the writeback cache".
+    pub writeback_cache: bool,
 }
 
 impl Default for MountOptions {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         MountOptions {
-            // One per CPU, at least 2 (a handler that waits for an invalidation must not
-            // stall every other request). More threads than CPUs made each round trip slower:
-            // a request wakes a colder thread (issue 7, `ntlinkfs bench --fuse-threads` on 2
-            // CPUs: create 10.5k/s with 4 threads, 15.9k/s with 2).
-            threads: cpus.clamp(2, 8),
+            // With the worker taking the handlers that wait, one serving thread is correct.
+            // On 2 CPUs it is also faster for most operations at the loads measured (issue 17
+            // item 2, docs/BENCHMARKS.md "Serving model": 1 thread with the worker beat 2
+            // threads in 11 of 16 operations at load 1.2-2.8, 12 at 3.6-4.4, 8 at 4.3-6.4 and
+            // 15 at 6.5-13; 1 thread won the name operations at load 3 and 7 the session before):
+            // a round trip handled on the thread the kernel woke costs no cross-CPU wake-up.
+            // With more CPUs (not measured), one per CPU up to 8 as before: more threads than
+            // CPUs made each round trip slower (issue 7: create 10.5k/s with 4 threads, 15.9k/s
+            // with 2, on 2 CPUs).
+            threads: if cpus <= 2 { 1 } else { cpus.min(8) },
             allow_other: false,
             read_only: false,
             permissions: Permissions::Auto,
@@ -66,6 +87,8 @@ impl Default for MountOptions {
             fsname: "ntlinkfs".into(),
             nonempty: false,
             image: None,
+            wait_worker: true,
+            writeback_cache: false,
         }
     }
 }
@@ -264,12 +287,14 @@ pub fn mount(
     core.daemon_checks = daemon_checks;
     let cache = core.cache_handle();
     // Daemon checks with several users: no cached names (see `Permissions::Daemon`).
-    let entry_ttl = if daemon_checks && opts.allow_other {
-        Duration::ZERO
-    } else {
-        opts.entry_ttl
-    };
-    let fs = glue::NtFs::new(core, entry_ttl, opts.attr_ttl);
+    let mut glue_opts = opts.clone();
+    if daemon_checks && opts.allow_other {
+        glue_opts.entry_ttl = Duration::ZERO;
+    }
+    let fs = glue::NtFs::new(core, &glue_opts).map_err(|e| MountError::Mount {
+        path: mp.clone(),
+        cause: e,
+    })?;
 
     let mut options = vec![
         fuser::MountOption::FSName(opts.fsname.clone()),

@@ -85,7 +85,8 @@ pub(crate) enum Control {
     /// between two names of the same inode into a no-op before the file system sees it.
     Recase,
     /// `user.ntlinkfs.save` (set on the root): the value is an absolute host path; the daemon
-    /// saves the drive there as an image, atomically (`ntlinkfs save MOUNTPOINT FILE`).
+    /// saves the drive there as an image, atomically (`ntlinkfs save MOUNTPOINT FILE`). A path
+    /// inside the drive itself → EDEADLK (see `save_image`).
     Save,
     /// `user.ntlinkfs.handles` (get, any file): the number of handles open in the engine, in
     /// decimal (leak checks: 0 once every file is closed).
@@ -107,6 +108,16 @@ pub(crate) enum Control {
 /// lists paths in directories the caller may be unable to search, `handles` and `check`
 /// describe the whole volume.
 pub const CONTROL_PREFIX: &str = control::PREFIX;
+
+/// Whether a setxattr/removexattr of `name` may wait before replying: a reparse point change
+/// waits for the kernel to drop the link's names (`set_reparse`), a save writes a whole image
+/// (`save_image`). glue runs those on the mount's worker thread.
+pub(crate) fn may_wait(name: &[u8]) -> bool {
+    matches!(
+        classify(name),
+        Special::ReparseData | Special::Control(Control::Save)
+    )
+}
 
 /// Classifies an attribute name.
 pub(crate) fn classify(name: &[u8]) -> Special {
@@ -448,6 +459,16 @@ impl Core {
         let path = std::path::Path::new(std::ffi::OsStr::from_bytes(value));
         if !path.is_absolute() {
             return Err(Errno::EINVAL);
+        }
+        // Never into the drive itself: the setxattr holds the root's inode lock until it is
+        // answered, and creating the temporary file in the root, or looking up any name in it
+        // the kernel has not cached, needs that lock: the save would wait for itself forever,
+        // in a syscall no signal ends (FUSE waits out a request already sent). `ntlinkfs save`
+        // refuses such a path before asking; this covers a plain setfattr. Compared by
+        // components (`.` and `//` fold; `..` is not resolved: resolving would walk the drive).
+        if path.starts_with(&self.mount_path) {
+            tracing::warn!(target: "backend_fuse", "save to {} refused: inside the drive", path.display());
+            return Err(Errno::from_i32(libc::EDEADLK));
         }
         let vol = &self.vol;
         let saved =

@@ -48,11 +48,18 @@ fn new_volume() -> Arc<Volume> {
     Arc::new(Volume::new(VolumeOptions::default()))
 }
 
-/// backend-fuse's default mount options, with `threads` when given.
-pub fn options(threads: Option<usize>) -> backend_fuse::MountOptions {
+/// backend-fuse's default mount options, with `threads` when given and the serving model
+/// and cache knobs of the command line.
+pub fn options(threads: Option<usize>, a: &crate::BenchArgs) -> backend_fuse::MountOptions {
     let mut o = backend_fuse::MountOptions::default();
     if let Some(t) = threads {
         o.threads = t.max(1);
+    }
+    if a.fuse_no_wait_worker {
+        o.wait_worker = false;
+    }
+    if a.fuse_writeback {
+        o.writeback_cache = true;
     }
     o
 }

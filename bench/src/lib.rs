@@ -115,6 +115,14 @@ pub struct BenchArgs {
     /// Threads serving the FUSE mount (default: backend-fuse's default, as `ntlinkfs mount`).
     #[arg(long)]
     pub fuse_threads: Option<u32>,
+    /// Serve the FUSE mount without the worker thread for the handlers that wait (reparse
+    /// setxattr, image save): they then run on a serving thread, as before issue 17.
+    #[arg(long)]
+    pub fuse_no_wait_worker: bool,
+    /// Mount the FUSE target with FUSE_WRITEBACK_CACHE (backend-fuse
+    /// `MountOptions::writeback_cache`; off by default).
+    #[arg(long)]
+    pub fuse_writeback: bool,
     /// Write the results as JSON to this file (`-` for standard output, the table then goes to
     /// standard error).
     #[arg(long)]

@@ -270,7 +270,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 let s = scratch.as_ref().context("scratch")?;
                 let mnt = s.mount_dir("fuse")?;
                 let threads = a.fuse_threads.map(|t| t as usize);
-                let opts = fuse::options(threads);
+                let opts = fuse::options(threads, &a);
                 let m = fuse::mount(&mnt, &opts)?;
                 let divergences = run.on_mounted_dir(
                     t,
@@ -283,8 +283,10 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
-                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads",
-                        opts.threads
+                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads{}{}",
+                        opts.threads,
+                        if opts.wait_worker { " and a worker for waiting handlers" } else { "" },
+                        if opts.writeback_cache { ", writeback cache" } else { "" }
                     ),
                     notes: vec![
                         "node_modules/<pkg> are real junctions (system.ntfs_reparse_data)".into(),

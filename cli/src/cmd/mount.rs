@@ -33,9 +33,16 @@ pub struct MountArgs {
     /// delete-pending, until its last handle closes.
     #[arg(long)]
     pub legacy_delete: bool,
-    /// Threads serving requests (default: one per CPU, 2 to 8).
+    /// Threads serving requests (default: 1 on machines with 1 or 2 CPUs, else one per CPU up
+    /// to 8; reparse changes and image saves run on a worker thread either way).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE). Hidden and off by default: not
+    /// coherent with NTFS's rules, for measuring only (backend-fuse
+    /// `MountOptions::writeback_cache`, docs/BENCHMARKS.md "Small writes and the writeback
+    /// cache").
+    #[arg(long, hide = true)]
+    pub writeback_cache: bool,
     /// Let other users reach the drive (needs `user_allow_other` in /etc/fuse.conf unless
     /// mounting as root).
     #[arg(long)]
@@ -232,6 +239,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         nonempty: a.nonempty,
         // Shown to `ntlinkfs unmount`, which says where the drive went.
         image: a.image.as_ref().map(std::path::absolute).transpose()?,
+        writeback_cache: a.writeback_cache,
         ..Default::default()
     };
     if let Some(n) = a.threads {

@@ -1,0 +1,230 @@
+//! The serving model (issue 17, item 2): with one serving thread, the handlers that wait (a
+//! reparse setxattr waiting for the kernel to drop names, an image save) run on the mount's
+//! worker, so every other request is still answered while they wait. Both `lookups_…` tests
+//! fail with `wait_worker: false` (checked when they were written).
+
+mod common;
+use backend_fuse::MountOptions;
+use common::*;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use vfs_core::VolumeOptions;
+
+/// One serving thread and the worker: the model whose correctness is at stake.
+fn one_thread() -> Mounted {
+    Mounted::with(
+        VolumeOptions::default(),
+        MountOptions {
+            threads: 1,
+            wait_worker: true,
+            ..MountOptions::default()
+        },
+    )
+}
+
+/// Aborts this test's own FUSE connection (so that a hung request fails the test instead of
+/// hanging the test process: its own thread would wait for a reply its own dead daemon never
+/// sends, and the process could not exit): /sys/fs/fuse/connections/DEV/abort, DEV being the
+/// mount's device number. The fusectl file system is mounted there first if it is not.
+fn abort_connection(dev: u64) {
+    let p = format!("/sys/fs/fuse/connections/{dev}/abort");
+    if !Path::new(&p).exists() {
+        let _ = std::process::Command::new("mount")
+            .args(["-t", "fusectl", "fusectl", "/sys/fs/fuse/connections"])
+            .status();
+    }
+    if let Err(e) = fs::write(&p, b"1") {
+        eprintln!("could not abort the hung mount through {p}: {e}");
+    }
+}
+
+/// Runs `f` on a thread; panics with `what` (after aborting the mount's connection) if it has
+/// not returned within `limit`.
+fn within<T: Send + 'static>(
+    dev: u64,
+    limit: Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(_) => {
+            abort_connection(dev);
+            panic!("{what} did not return within {limit:?}: the serving thread is stalled");
+        }
+    }
+}
+
+/// A save writes the whole image (and fsyncs it); with one serving thread, other requests are
+/// answered while it runs. Answered inline on the only serving thread, every request sent
+/// during the save would wait for it to end.
+#[test]
+fn lookups_are_answered_while_an_image_is_saved() {
+    let m = one_thread();
+    // Enough data that writing and syncing the image takes a while (hundreds of ms).
+    let chunk = vec![0x5au8; 1 << 20];
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(m.p("big.bin")).unwrap();
+        for _ in 0..128 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    fs::create_dir(m.p("sub")).unwrap();
+    assert!(fs::metadata(m.p("sub")).unwrap().is_dir()); // cached: the walk needs no lookup
+    let out = tempfile::tempdir().unwrap();
+    let img = out.path().join("drive.img");
+    let dev = fs::metadata(m.root()).unwrap().dev();
+    let (root, img2) = (m.root().to_path_buf(), img.clone());
+    let saving = Arc::new(AtomicBool::new(true));
+    let s2 = saving.clone();
+    let started = Instant::now();
+    let saver = std::thread::spawn(move || {
+        let r = xattr::set(
+            &root,
+            "user.ntlinkfs.save",
+            img2.as_os_str().as_encoded_bytes(),
+        );
+        s2.store(false, Ordering::SeqCst);
+        (r, started.elapsed())
+    });
+    // Lookups of names never asked before (each one reaches the daemon), counted when one
+    // starts and ends while the save is still running. In a subdirectory: the save is a
+    // setxattr on the root, whose inode lock the kernel holds until it is answered, so
+    // lookups in the root itself wait in the kernel whatever the daemon does.
+    let dir = m.p("sub");
+    let inside = within(dev, Duration::from_secs(120), "the lookups", move || {
+        let mut inside = 0u32;
+        let mut n = 0u64;
+        while saving.load(Ordering::SeqCst) {
+            let r = fs::symlink_metadata(dir.join(format!("missing-{n}")));
+            assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::ENOENT));
+            if saving.load(Ordering::SeqCst) {
+                inside += 1;
+            }
+            n += 1;
+        }
+        inside
+    });
+    let (r, took) = saver.join().unwrap();
+    r.expect("save");
+    let loaded = vfs_core::image::load(&fs::read(&img).unwrap()).expect("the image loads");
+    assert_eq!(loaded.read_file_path(r"\big.bin").unwrap().len(), 128 << 20);
+    assert!(
+        inside > 0,
+        "no lookup was answered during the {took:?} the save took: it blocked the serving thread"
+    );
+    m.finish();
+}
+
+/// Saving into the drive itself is refused at once (EDEADLK): the setxattr holds the root's
+/// lock, which writing the image there would need.
+#[test]
+fn a_save_into_the_drive_is_refused_not_hung() {
+    let m = one_thread();
+    fs::create_dir(m.p("saves")).unwrap();
+    let dev = fs::metadata(m.root()).unwrap().dev();
+    for target in [m.p("drive.img"), m.p("saves/drive.img")] {
+        let root = m.root().to_path_buf();
+        let t = target.clone();
+        let r = within(
+            dev,
+            Duration::from_secs(30),
+            "a save into the drive",
+            move || {
+                xattr::set(
+                    &root,
+                    "user.ntlinkfs.save",
+                    t.as_os_str().as_encoded_bytes(),
+                )
+            },
+        );
+        assert_errno(r, libc::EDEADLK);
+        assert!(!target.exists());
+    }
+    m.finish();
+}
+
+/// While a setxattr of `system.ntfs_reparse_data` waits for the kernel to drop the directory's
+/// cached name, lookups in the same directory keep being answered. The name invalidation
+/// needs the parent directory's lock, which a lookup in flight holds until it is answered:
+/// with the setxattr on the only serving thread, every junction made while another process
+/// looks names up in that directory stalls both for the whole invalidation wait (200 ms);
+/// with the worker, neither waits.
+#[test]
+fn lookups_are_answered_while_a_reparse_setxattr_waits() {
+    let m = one_thread();
+    fs::create_dir(m.p("target")).unwrap();
+    fs::create_dir(m.p("p")).unwrap();
+    let dev = fs::metadata(m.root()).unwrap().dev();
+    let stop = Arc::new(AtomicBool::new(false));
+    let dir = m.p("p");
+    let (s2, d2) = (stop.clone(), dir.clone());
+    // The reader: stats names that do not exist (each one a LOOKUP in `p`), and records the
+    // slowest answer.
+    let reader = std::thread::spawn(move || {
+        let mut slowest = Duration::ZERO;
+        let mut n = 0u64;
+        while !s2.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            let r = fs::symlink_metadata(d2.join(format!("missing-{n}")));
+            slowest = slowest.max(t.elapsed());
+            assert_eq!(
+                r.map_err(|e| e.raw_os_error()).unwrap_err(),
+                Some(libc::ENOENT)
+            );
+            n += 1;
+        }
+        (n, slowest)
+    });
+    const JUNCTIONS: usize = 40;
+    // A stall is a junction creation that took most of the invalidation wait (200 ms).
+    const STALL: Duration = Duration::from_millis(150);
+    let buf = junction(r"C:\target");
+    let d3 = dir.clone();
+    let stalls = within(
+        dev,
+        Duration::from_secs(120),
+        "making junctions",
+        move || {
+            let mut stalls = 0;
+            for i in 0..JUNCTIONS {
+                let j = d3.join(format!("j{i}"));
+                fs::create_dir(&j).unwrap();
+                // Cached as a directory, so that the setxattr has a name to drop and waits.
+                assert!(fs::metadata(&j).unwrap().is_dir());
+                let t = Instant::now();
+                xattr::set(&j, REPARSE, &buf).unwrap();
+                if t.elapsed() >= STALL {
+                    stalls += 1;
+                }
+                assert!(fs::symlink_metadata(&j).unwrap().file_type().is_symlink());
+            }
+            stalls
+        },
+    );
+    stop.store(true, Ordering::Relaxed);
+    let (lookups, slowest) = reader.join().unwrap();
+    assert!(lookups > 0, "the reader made no lookup");
+    // A loaded machine can delay any one call past 150 ms; the inline model stalls them all.
+    assert!(
+        stalls * 4 < JUNCTIONS,
+        "{stalls} of {JUNCTIONS} junction setxattrs took at least {STALL:?} while {lookups} \
+         lookups ran beside them (slowest lookup {slowest:?}): the wait blocked the serving thread"
+    );
+    for i in 0..JUNCTIONS {
+        assert_eq!(
+            fs::read_link(dir.join(format!("j{i}"))).unwrap(),
+            m.p("target")
+        );
+    }
+    m.finish();
+}
