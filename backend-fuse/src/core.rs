@@ -139,6 +139,9 @@ pub(crate) struct Core {
     /// Engine handles opened for the kernel (closed at the end of the session if the kernel
     /// never released them).
     pub(crate) open_handles: Mutex<HashSet<u64>>,
+    /// How many RELEASE and RELEASEDIR requests were served, with a condition variable that
+    /// wakes whoever waits for one ([`Core::wait_for_release`]).
+    releases: (Mutex<u64>, parking_lot::Condvar),
     pub(crate) dirs: Mutex<HashMap<u64, Arc<Mutex<DirState>>>>,
     /// The misses the kernel may cache, and the watcher of the volume that drops them
     /// (crate docs, "Caching", rule 1).
@@ -203,6 +206,7 @@ impl Core {
             mounter: unsafe { libc::geteuid() },
             image,
             open_handles: Mutex::new(HashSet::new()),
+            releases: (Mutex::new(0), parking_lot::Condvar::new()),
             dirs: Mutex::new(HashMap::new()),
             neg,
             daemon_checks: false,
@@ -837,8 +841,50 @@ impl Core {
 
     /// RELEASE.
     pub(crate) fn release(&self, fh: u64) {
+        self.releasing(fh, || {});
+    }
+
+    /// Closes the kernel's handle `fh` (after `also`, under the same lock), counts it, and
+    /// wakes [`Core::wait_for_release`]. The count's lock is held throughout, so a waiter never
+    /// sees the handle gone from `open_handles` before the count that says so.
+    pub(crate) fn releasing(&self, fh: u64, also: impl FnOnce()) {
+        let (n, cv) = &self.releases;
+        let mut g = n.lock();
+        also();
         self.open_handles.lock().remove(&fh);
         let _ = self.vol.close(HandleId(fh));
+        *g += 1;
+        drop(g);
+        cv.notify_all();
+    }
+
+    /// How many RELEASE and RELEASEDIR requests have been served so far.
+    pub(crate) fn releases(&self) -> u64 {
+        *self.releases.0.lock()
+    }
+
+    /// The kernel sends RELEASE in the background: close(2) returns before the daemon hears of
+    /// it (the mount opens files with FOPEN_NOFLUSH, so not even a FLUSH comes first). An NTFS
+    /// rule that depends on open handles (a directory with an open file below cannot be renamed
+    /// or removed, A6; sharing) could then refuse a request its caller made after closing the
+    /// file. Such a refusal waits here for the releases already on their way: until a RELEASE
+    /// after `seen` is served (returns the new count, so the request is tried again), or
+    /// `deadline` passes, or no handle of the kernel's is open any more (None: the refusal
+    /// stands).
+    pub(crate) fn wait_for_release(&self, seen: u64, deadline: std::time::Instant) -> Option<u64> {
+        let (n, cv) = &self.releases;
+        let mut g = n.lock();
+        loop {
+            if *g != seen {
+                return Some(*g);
+            }
+            if self.open_handles.lock().is_empty() {
+                return None;
+            }
+            if cv.wait_until(&mut g, deadline).timed_out() {
+                return (*g != seen).then_some(*g);
+            }
+        }
     }
 
     /// STATFS: (blocks, free blocks, files, free files, block size): the volume's size and

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
-use vfs_core::{Access, DirCursor, FileId, HandleId, Share, Stat};
+use vfs_core::{Access, DirCursor, FileId, Share, Stat};
 
 /// One READDIRPLUS entry the core hands out (each but "." and ".." counts one lookup).
 #[derive(Debug)]
@@ -180,8 +180,8 @@ impl Core {
 
     /// RELEASEDIR.
     pub(crate) fn releasedir(&self, fh: u64) {
-        self.dirs.lock().remove(&fh);
-        self.open_handles.lock().remove(&fh);
-        let _ = self.vol.close(HandleId(fh));
+        self.releasing(fh, || {
+            self.dirs.lock().remove(&fh);
+        });
     }
 }

@@ -27,6 +27,7 @@ macro_rules! errnos {
 
 errnos!(
     EACCES,
+    EBUSY,
     EBADF,
     EEXIST,
     EFBIG,

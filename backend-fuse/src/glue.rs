@@ -6,6 +6,7 @@
 use crate::attr::{self, Attr, Kind};
 use crate::core::{Caller, Core, SetAttr};
 use crate::errno::Errno;
+use crate::nodes::KernelName;
 use fuser::{
     AccessFlags, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
     InitFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
@@ -35,7 +36,14 @@ pub(crate) struct NtFs {
     attr_ttl: Duration,
     writeback: bool,
     worker: Option<Worker>,
+    /// Can a request wait for a RELEASE without stopping the thread that would serve it
+    /// (a worker, or more than one serving thread)?
+    can_wait_for_release: bool,
 }
+
+/// How long a name change refused because of an open handle waits for the RELEASEs already
+/// on their way before the refusal stands (see [`Core::wait_for_release`]).
+const RELEASE_WAIT: Duration = Duration::from_millis(200);
 
 /// A request handed to the worker: it owns its reply and answers the kernel itself (fuser
 /// replies may be sent from any thread; the kernel matches them by the request's id).
@@ -74,7 +82,58 @@ impl NtFs {
             entry_ttl: opts.entry_ttl,
             attr_ttl: opts.attr_ttl,
             writeback: opts.writeback_cache,
+            can_wait_for_release: worker.is_some() || opts.threads > 1,
             worker,
+        })
+    }
+
+    /// UNLINK, RMDIR and RENAME: `job` once; when the engine refuses it for a reason an open
+    /// handle gives (EACCES: a directory with an open file below, a delete-pending name;
+    /// EBUSY: a sharing violation) while the kernel holds handles, the job moves to the worker
+    /// and is tried again after each RELEASE served, for [`RELEASE_WAIT`] at most, so that a
+    /// file the caller closed just before (its RELEASE still in the kernel's background queue)
+    /// does not count. The names returned are dropped after the reply.
+    fn name_change(
+        &self,
+        op: &'static str,
+        reply: ReplyEmpty,
+        job: impl Fn(&Core) -> Result<Vec<KernelName>, Errno> + Send + 'static,
+    ) {
+        fn finish(core: &Core, reply: ReplyEmpty, r: Result<Vec<KernelName>, Errno>) {
+            match r {
+                Ok(names) => {
+                    reply.ok();
+                    core.drop_names_later(&names);
+                }
+                Err(e) => reply.error(e.into()),
+            }
+        }
+        fn handle_refusal(r: &Result<Vec<KernelName>, Errno>) -> bool {
+            matches!(r, Err(e) if *e == Errno::EACCES || *e == Errno::EBUSY)
+        }
+        guarded(op, || {
+            let seen = self.core.releases();
+            let r = job(&self.core);
+            if !handle_refusal(&r)
+                || !self.can_wait_for_release
+                || self.core.open_handles.lock().is_empty()
+            {
+                return finish(&self.core, reply, r);
+            }
+            self.run_maybe_waiting(op, true, move |core| {
+                let deadline = std::time::Instant::now() + RELEASE_WAIT;
+                let (mut seen, mut r) = (seen, r);
+                while handle_refusal(&r) {
+                    match core.wait_for_release(seen, deadline) {
+                        Some(now) => {
+                            seen = now;
+                            r = job(core);
+                        }
+                        None => break,
+                    }
+                }
+                finish(core, reply, r)
+            });
         })
     }
 
@@ -373,24 +432,15 @@ impl Filesystem for NtFs {
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        guarded("unlink", || {
-            match self.core.unlink(caller(req), parent.0, name.as_bytes()) {
-                Ok(names) => {
-                    reply.ok();
-                    self.core.drop_names_later(&names);
-                }
-                Err(e) => reply.error(e.into()),
-            }
-        })
+        let (who, name) = (caller(req), name.as_bytes().to_vec());
+        self.name_change("unlink", reply, move |c| c.unlink(who, parent.0, &name));
     }
 
     fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        guarded("rmdir", || {
-            empty(
-                reply,
-                self.core.rmdir(caller(req), parent.0, name.as_bytes()),
-            )
-        })
+        let (who, name) = (caller(req), name.as_bytes().to_vec());
+        self.name_change("rmdir", reply, move |c| {
+            c.rmdir(who, parent.0, &name).map(|()| Vec::new())
+        });
     }
 
     fn symlink(
@@ -422,23 +472,11 @@ impl Filesystem for NtFs {
         flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
-        guarded("rename", || {
-            let r = self.core.rename(
-                caller(req),
-                parent.0,
-                name.as_bytes(),
-                newparent.0,
-                newname.as_bytes(),
-                flags.bits(),
-            );
-            match r {
-                Ok(names) => {
-                    reply.ok();
-                    self.core.drop_names_later(&names);
-                }
-                Err(e) => reply.error(e.into()),
-            }
-        })
+        let who = caller(req);
+        let (name, newname) = (name.as_bytes().to_vec(), newname.as_bytes().to_vec());
+        self.name_change("rename", reply, move |c| {
+            c.rename(who, parent.0, &name, newparent.0, &newname, flags.bits())
+        });
     }
 
     fn link(
