@@ -147,28 +147,23 @@ fn quick_bench_on_engine_and_tmpfs_writes_the_documented_json() {
     assert!(stdout.contains("meta/create"), "{stdout}");
 }
 
+/// Runs `ntlinkfs bench --quick --targets engine ARGS`, which must fail; its standard error.
+fn refused(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
+        .args(["bench", "--quick", "--targets", "engine"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "bench {args:?} ran");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn bench_refuses_bad_sizes_with_a_message() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
-        .args([
-            "bench",
-            "--quick",
-            "--targets",
-            "engine",
-            "--data-size",
-            "12X",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["--data-size", "12X"]);
     assert!(err.contains("size suffix"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
-        .args(["bench", "--quick", "--targets", "engine", "--files", "0"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--files must be at least 1"));
+    let err = refused(&["--files", "0"]);
+    assert!(err.contains("--files must be at least 1"), "{err}");
 }
 
 /// The NTFS targets report the registered divergences of ntfs-3g (host/divergences.toml) that
@@ -233,19 +228,7 @@ fn ntfs_targets_report_the_registered_divergences_they_meet() {
 
 #[test]
 fn bench_refuses_more_projects_than_ntfs_gives_names() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ntlinkfs"))
-        .args([
-            "bench",
-            "--quick",
-            "--targets",
-            "engine",
-            "--projects",
-            "1024",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["--projects", "1024"]);
     assert!(
         err.contains("link-limit-1024") && err.contains("at most 1023"),
         "{err}"
