@@ -13,38 +13,40 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const TRACING: &str = "/sys/kernel/tracing";
 const ROUNDS: usize = 20;
 
-/// The LOOKUPs the kernel sends to one mount, counted by a private tracefs instance.
+/// The LOOKUPs the kernel sends to one mount, counted by a private tracefs instance in a
+/// tracefs mounted for this counter alone (in a temporary directory, unmounted when it is
+/// dropped), so the tests leave the machine's /sys/kernel/tracing as they found it.
 struct Lookups {
     dir: PathBuf,
+    tracefs: Option<tempfile::TempDir>,
 }
 
 impl Lookups {
     fn new(m: &Mounted) -> Lookups {
-        let event = Path::new(TRACING).join("events/fuse/fuse_request_send");
-        if !event.exists() {
-            // tracefs is not mounted where the kernel puts it: mount it (as root), as
-            // `mount -t tracefs nodev /sys/kernel/tracing` does. An existing mount is reused.
-            let (src, dst, ty) = (
-                cstr(Path::new("nodev")),
-                cstr(Path::new(TRACING)),
-                cstr(Path::new("tracefs")),
-            );
-            // SAFETY: valid NUL-terminated strings, no data.
+        let tracefs = tempfile::Builder::new()
+            .prefix("ntlinkfs-tracefs-")
+            .tempdir()
+            .expect("temp dir");
+        let (src, dst, ty) = (
+            cstr(Path::new("nodev")),
+            cstr(tracefs.path()),
+            cstr(Path::new("tracefs")),
+        );
+        // SAFETY: valid NUL-terminated strings, no data.
+        let r =
             unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), ty.as_ptr(), 0, std::ptr::null()) };
-        }
+        let event = tracefs.path().join("events/fuse/fuse_request_send");
         assert!(
-            Path::new(TRACING)
-                .join("events/fuse/fuse_request_send")
-                .exists(),
-            "these tests count FUSE requests with tracefs: mount it \
-             (mount -t tracefs nodev /sys/kernel/tracing; needs root and a kernel with the \
-             fuse tracepoints, Linux 6.12 and later)"
+            r == 0 && event.exists(),
+            "these tests count FUSE requests with the kernel's fuse tracepoints: they mount \
+             tracefs (needs root and a kernel with tracing and the fuse tracepoints, Linux 6.12 \
+             and later): {}",
+            std::io::Error::last_os_error()
         );
         static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = Path::new(TRACING).join(format!(
+        let dir = tracefs.path().join(format!(
             "instances/ntlinkfs-negative-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
@@ -62,7 +64,10 @@ impl Lookups {
         )
         .unwrap();
         fs::write(ev.join("enable"), "1").unwrap();
-        Lookups { dir }
+        Lookups {
+            dir,
+            tracefs: Some(tracefs),
+        }
     }
 
     /// LOOKUPs sent since the last call.
@@ -77,6 +82,12 @@ impl Drop for Lookups {
     fn drop(&mut self) {
         let _ = fs::write(self.dir.join("events/fuse/fuse_request_send/enable"), "0");
         let _ = fs::remove_dir(&self.dir);
+        if let Some(t) = self.tracefs.take() {
+            let p = cstr(t.path());
+            // SAFETY: a valid NUL-terminated path.
+            unsafe { libc::umount2(p.as_ptr(), libc::MNT_DETACH) };
+            let _ = t.close();
+        }
     }
 }
 
