@@ -314,6 +314,24 @@ impl Core {
         }
     }
 
+    /// An aliased file lost one name (unlinked, or replaced by a rename): does it keep its
+    /// node? On a kernel with the epoch, a file that keeps other names (hard links, A1) and
+    /// its kind does, so st_ino stays for those names; what retiring was for — the spellings
+    /// of the lost name the kernel may still hold — the epoch the caller raises does (every
+    /// cached name fails its next revalidation and is looked up again: the lost one ENOENT,
+    /// the others the same node). The link count changed, so every node's cached attributes
+    /// are dropped now. False: the caller retires the file as before.
+    fn keeps_node_after_losing_a_name(&self, id: FileId) -> bool {
+        if !self.inval.has_epoch() || !self.vol.stat(id).is_ok_and(|st| st.links > 0) {
+            return false;
+        }
+        let ino = self.nodes.ino_of(id);
+        for n in std::iter::once(ino).chain(self.nodes.other_nodes(id, ino)) {
+            self.inval.attrs_now(n);
+        }
+        true
+    }
+
     /// After data or size changed through node `ino`, other nodes of the same file (a
     /// retired node still open beside the current one) must not show old attributes or data.
     pub(crate) fn others_changed(&self, id: FileId, ino: u64) {
@@ -639,16 +657,7 @@ impl Core {
         if !self.nodes.is_aliased(id) {
             return Ok(Vec::new());
         }
-        if self.inval.has_epoch() && self.vol.stat(id).is_ok_and(|st| st.links > 0) {
-            // The file keeps other names (hard links, A1) and its kind: its node stays, so
-            // st_ino stays for those names. What retiring was for — the spellings of the
-            // removed name the kernel may still hold — the epoch does: every cached name
-            // fails its next revalidation and is looked up again (the removed one: ENOENT;
-            // the others: the same node). The link count changed: attributes dropped now.
-            let ino = self.nodes.ino_of(id);
-            for n in std::iter::once(ino).chain(self.nodes.other_nodes(id, ino)) {
-                self.inval.attrs_now(n);
-            }
+        if self.keeps_node_after_losing_a_name(id) {
             self.neg.raise_epoch();
             return Ok(Vec::new());
         }
@@ -752,14 +761,7 @@ impl Core {
         }
         if let Some(d) = dst.filter(|&d| d != src) {
             if self.nodes.is_aliased(d) {
-                if self.inval.has_epoch() && self.vol.stat(d).is_ok_and(|st| st.links > 0) {
-                    // The replaced file keeps other names (A1): its node and st_ino stay,
-                    // its link count changed, and the spellings of the replaced name go by
-                    // the epoch.
-                    let ino = self.nodes.ino_of(d);
-                    for n in std::iter::once(ino).chain(self.nodes.other_nodes(d, ino)) {
-                        self.inval.attrs_now(n);
-                    }
+                if self.keeps_node_after_losing_a_name(d) {
                     epoch = true;
                 } else {
                     names.extend(self.retire(d));
