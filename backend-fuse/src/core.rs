@@ -45,6 +45,13 @@ pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
     fn pages_later(&self, ino: u64);
     /// Waits (briefly) until every queued invalidation is done.
     fn wait(&self);
+    /// Runs `reply` once every queued invalidation is done (or after the same brief wait at
+    /// most), without holding up the calling thread where the cache can: a mount hands it to
+    /// its invalidation thread. The default waits here, then replies.
+    fn then(&self, reply: Box<dyn FnOnce() + Send>) {
+        self.wait();
+        reply()
+    }
     /// Makes every name the kernel has cached for this mount, positive or negative, fail its
     /// next revalidation (FUSE_NOTIFY_INC_EPOCH), now: it takes no kernel lock, so it is safe
     /// inside any handler, before the reply. The kernel then asks again (LOOKUP) for each

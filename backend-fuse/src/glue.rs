@@ -691,7 +691,8 @@ impl Filesystem for NtFs {
             })
         } else {
             guarded("setxattr", || {
-                empty(reply, self.core.setxattr(who, ino.0, name, value, flags))
+                let r = self.core.setxattr_settle(who, ino.0, name, value, flags);
+                self.core.reply_settled(r, move |r| empty(reply, r))
             })
         }
     }
@@ -717,7 +718,8 @@ impl Filesystem for NtFs {
         let name = name.as_bytes().to_vec();
         let may_wait = crate::xattr::may_wait(&name);
         self.run_maybe_waiting("removexattr", may_wait, move |core| {
-            empty(reply, core.removexattr(who, ino.0, &name))
+            let r = core.removexattr_settle(who, ino.0, &name);
+            core.reply_settled(r, move |r| empty(reply, r))
         })
     }
 

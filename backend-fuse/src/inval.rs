@@ -6,9 +6,11 @@
 //! wait for a lock that is only released after its own reply: a deadlock. Name invalidations
 //! therefore run on this module's own thread, after the reply. A handler that needs one done
 //! before its syscall returns (setxattr turning a directory into a junction: no directory lock
-//! is held for it) queues it and waits for it with a short time limit, so that a rare lock
-//! chain (another syscall holding the directory and waiting for the file this setxattr holds)
-//! delays the reply instead of deadlocking.
+//! is held for it) hands its reply to this thread, which sends it right after the queued
+//! invalidations ([`Invalidator::then`]): the serving thread goes on at once, and the reply
+//! costs no further thread switch. A guard thread sends such a reply anyway once it has waited
+//! [`SYNC_WAIT`], so that a rare lock chain (another syscall holding the directory and waiting
+//! for the file this setxattr holds) delays the reply instead of deadlocking.
 //!
 //! Invalidating an inode's *attributes* takes no sleeping lock in the kernel (a spinlock and
 //! the attribute version counter), so handlers do that directly, before replying.
@@ -23,13 +25,14 @@
 
 use crate::core::KernelCache;
 use fuser::{INodeNo, Notifier};
+use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 /// How long a handler waits for a name invalidation it needs before replying anyway.
 const SYNC_WAIT: Duration = Duration::from_millis(200);
@@ -38,6 +41,35 @@ enum Job {
     Entry(u64, Box<[u8]>),
     Pages(u64),
     Done(mpsc::SyncSender<()>),
+    Then(Arc<Deferred>),
+}
+
+/// A reply held back until the invalidations queued before it are done. Whichever comes
+/// first sends it: the invalidation thread, or the guard thread after [`SYNC_WAIT`].
+struct Deferred(parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl Deferred {
+    fn run(&self) {
+        let f = self.0.lock().take();
+        if let Some(f) = f {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+                tracing::error!("deferred reply panicked");
+            }
+        }
+    }
+}
+
+/// The deferred replies, oldest first, with the time each is sent at the latest.
+#[derive(Default)]
+struct Guard {
+    queue: parking_lot::Mutex<VecDeque<(Instant, Arc<Deferred>)>>,
+    wake: parking_lot::Condvar,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Guard")
+    }
 }
 
 /// The invalidation thread's queue, and direct attribute invalidation.
@@ -49,6 +81,8 @@ pub(crate) struct Invalidator {
     dev: Arc<OnceLock<OwnedFd>>,
     /// Did the kernel take FUSE_NOTIFY_INC_EPOCH when [`Invalidator::probe_epoch`] tried it?
     epoch: Arc<AtomicBool>,
+    /// Deferred replies not yet known to be sent, for the guard thread.
+    guard: Arc<Guard>,
 }
 
 /// The notification code of FUSE_NOTIFY_INC_EPOCH (include/uapi/linux/fuse.h, protocol 7.44).
@@ -62,11 +96,17 @@ impl Invalidator {
         std::thread::Builder::new()
             .name("ntlinkfs-inval".into())
             .spawn(move || run(n, rx))?;
+        let guard = Arc::new(Guard::default());
+        let g = Arc::downgrade(&guard);
+        std::thread::Builder::new()
+            .name("ntlinkfs-guard".into())
+            .spawn(move || run_guard(g))?;
         Ok(Invalidator {
             notifier,
             tx,
             dev: Arc::new(OnceLock::new()),
             epoch: Arc::new(AtomicBool::new(false)),
+            guard,
         })
     }
 
@@ -134,6 +174,24 @@ impl Invalidator {
             let _ = done_rx.recv_timeout(SYNC_WAIT);
         }
     }
+
+    /// Runs `reply` once every invalidation queued before it is done, on the invalidation
+    /// thread, or after [`SYNC_WAIT`] at most, on the guard thread; returns at once. This is
+    /// [`Invalidator::wait`] without a thread waiting: the handler's thread goes on serving.
+    pub(crate) fn then(&self, reply: Box<dyn FnOnce() + Send>) {
+        let d = Arc::new(Deferred(parking_lot::Mutex::new(Some(reply))));
+        {
+            let mut q = self.guard.queue.lock();
+            q.push_back((Instant::now() + SYNC_WAIT, d.clone()));
+            if q.len() == 1 {
+                self.guard.wake.notify_one();
+            }
+        }
+        if let Err(mpsc::SendError(Job::Then(d))) = self.tx.send(Job::Then(d)) {
+            // The invalidation thread is gone (end of session): nothing is left to wait for.
+            d.run();
+        }
+    }
 }
 
 impl KernelCache for Invalidator {
@@ -149,6 +207,9 @@ impl KernelCache for Invalidator {
     fn wait(&self) {
         Invalidator::wait(self)
     }
+    fn then(&self, reply: Box<dyn FnOnce() + Send>) {
+        Invalidator::then(self, reply)
+    }
     fn epoch_now(&self) {
         Invalidator::epoch_now(self)
     }
@@ -160,8 +221,12 @@ impl KernelCache for Invalidator {
 fn run(notifier: Arc<OnceLock<Notifier>>, rx: Receiver<Job>) {
     while let Ok(job) = rx.recv() {
         let Some(n) = notifier.get() else {
-            if let Job::Done(tx) = job {
-                let _ = tx.try_send(());
+            match job {
+                Job::Done(tx) => {
+                    let _ = tx.try_send(());
+                }
+                Job::Then(d) => d.run(),
+                _ => {}
             }
             continue;
         };
@@ -172,10 +237,40 @@ fn run(notifier: Arc<OnceLock<Notifier>>, rx: Receiver<Job>) {
                 let _ = tx.try_send(());
                 Ok(())
             }
+            Job::Then(d) => {
+                d.run();
+                Ok(())
+            }
         };
         if let Err(e) = r {
             // ENOTCONN after unmount, or nothing cached: nothing to do either way.
             tracing::debug!("invalidation: {e}");
+        }
+    }
+}
+
+/// The guard thread: sends each deferred reply the invalidation thread has not sent within
+/// [`SYNC_WAIT`]. It sleeps while nothing is deferred (waking once a second to see whether the
+/// session is over) and otherwise until the oldest entry's time; it ends with the session.
+fn run_guard(guard: Weak<Guard>) {
+    while let Some(g) = guard.upgrade() {
+        let mut q = g.queue.lock();
+        // Entries leave only at their time, sent or not (running a sent one does nothing):
+        // so the queue stays non-empty through a burst of junctions, and `then` wakes this
+        // thread once per burst, not once per reply.
+        match q.front() {
+            None => {
+                g.wake.wait_for(&mut q, Duration::from_secs(1));
+            }
+            Some(&(at, _)) if at > Instant::now() => {
+                g.wake.wait_until(&mut q, at);
+            }
+            Some(_) => {
+                let (_, d) = q.pop_front().expect("front checked above");
+                drop(q);
+                tracing::debug!("an invalidation took longer than its wait limit; replying anyway");
+                d.run();
+            }
         }
     }
 }

@@ -99,13 +99,17 @@
 //!    from a separate thread: the kernel holds the directory lock for unlink/rename/create
 //!    while waiting for the reply, and the invalidation takes that lock, so doing it inside
 //!    the handler would deadlock. For setxattr/removexattr of `system.ntfs_reparse_data` (no
-//!    directory lock held) the handler waits for those invalidations (200 ms at most) before
-//!    replying, so even calls that never reach the file system (readlink on a name the kernel
-//!    still thinks is a directory) see the new kind. That handler, and the image save, run on
-//!    the mount's worker thread ([`MountOptions::wait_worker`]), which sends their replies: the
-//!    wait needs the directory lock that an unanswered lookup in the same directory holds, so
-//!    on a serving thread it would stall that lookup and everything behind it (with one
-//!    serving thread, the default on 1 or 2 CPUs, every request) for the whole wait.
+//!    directory lock held) the reply waits for those invalidations (200 ms at most), so even
+//!    calls that never reach the file system (readlink on a name the kernel still thinks is a
+//!    directory) see the new kind. No thread waits for it: the handler runs on the serving
+//!    thread and hands its reply to the invalidation thread, which sends it right after the
+//!    names are dropped; a guard thread sends it after 200 ms if the invalidation is stuck
+//!    behind a lock chain (an `rmdir` of the same directory holds its parent and waits for it).
+//!    The invalidation needs the directory lock that an unanswered lookup in the same
+//!    directory holds, so waiting for it on a serving thread would stall that lookup and
+//!    everything behind it (with one serving thread, the default on 1 or 2 CPUs, every
+//!    request). The image save, which waits for its writes, runs on the mount's worker thread
+//!    ([`MountOptions::wait_worker`]), which sends its reply.
 //!
 //! 5. A node is bound to the file type it was created with; every reply carrying attributes is
 //!    checked against it under the node table's lock, and a mismatch retires the node instead

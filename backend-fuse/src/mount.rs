@@ -46,11 +46,12 @@ pub struct MountOptions {
     /// --image`), absolute; shown to the mounting user as `user.ntlinkfs.image`, so that
     /// `ntlinkfs unmount` can say where the drive went. The mount itself never writes it.
     pub image: Option<PathBuf>,
-    /// Run the handlers that wait (setxattr/removexattr of `system.ntfs_reparse_data`, which
-    /// waits up to 200 ms for the kernel to drop the link's names, and `user.ntlinkfs.save`,
-    /// which writes a whole image) on a worker thread that sends their replies, so that the
-    /// serving threads keep answering meanwhile. With it one serving thread is enough for
-    /// correctness (see docs/BENCHMARKS.md, "Serving model").
+    /// Run the handlers that wait (`user.ntlinkfs.save`, which writes a whole image, and a
+    /// name change refused for an open handle, which waits for the RELEASEs on their way) on
+    /// a worker thread that sends their replies, so that the serving threads keep answering
+    /// meanwhile. With it one serving thread is enough for correctness (see
+    /// docs/BENCHMARKS.md, "Serving model"). (A reparse point change needs no thread: its
+    /// reply is sent by the invalidation thread, see the crate docs, "Caching" 4.)
     pub wait_worker: bool,
     /// Negotiate FUSE_WRITEBACK_CACHE: the kernel keeps written data in its page cache and
     /// sends it later (in 1 MiB WRITE requests on Linux 6.18), and owns the file's size and

@@ -1,7 +1,9 @@
-//! The serving model (issue 17, item 2): with one serving thread, the handlers that wait (a
-//! reparse setxattr waiting for the kernel to drop names, an image save) run on the mount's
-//! worker, so every other request is still answered while they wait. Both `lookups_…` tests
-//! fail with `wait_worker: false` (checked when they were written).
+//! The serving model (issue 17, item 2): with one serving thread, the handlers that wait run
+//! off it, so every other request is still answered while they wait: an image save runs on the
+//! mount's worker, and a reparse setxattr, which waits for the kernel to drop names, hands its
+//! reply to the invalidation thread (sent once the names are dropped, or by the guard thread
+//! after 200 ms). The save test fails with `wait_worker: false`, the reparse test with the
+//! setxattr waiting on the serving thread (both checked when they were written).
 
 mod common;
 use backend_fuse::MountOptions;
@@ -158,7 +160,7 @@ fn a_save_into_the_drive_is_refused_not_hung() {
 /// needs the parent directory's lock, which a lookup in flight holds until it is answered:
 /// with the setxattr on the only serving thread, every junction made while another process
 /// looks names up in that directory stalls both for the whole invalidation wait (200 ms);
-/// with the worker, neither waits.
+/// with the reply sent by the invalidation thread, neither waits.
 #[test]
 fn lookups_are_answered_while_a_reparse_setxattr_waits() {
     let m = one_thread();
@@ -227,4 +229,81 @@ fn lookups_are_answered_while_a_reparse_setxattr_waits() {
         );
     }
     m.finish();
+}
+
+/// The lock chain the wait limit is for: `rmdir p/j` takes `p`'s lock and then waits for
+/// `j`'s, which the setxattr turning `j` into a junction holds until it is answered, while the
+/// name invalidation that answer waits for needs `p`'s lock. The guard thread answers such a
+/// setxattr after 200 ms; without it every such collision would hang both calls for good.
+/// The rmdirs race the junctions on purpose: whichever wins, every call returns, the drive
+/// stays consistent, and a name left behind is a junction or a directory.
+#[test]
+fn a_reparse_setxattr_racing_an_rmdir_of_its_directory_always_returns() {
+    let m = one_thread();
+    fs::create_dir(m.p("target")).unwrap();
+    fs::create_dir(m.p("p")).unwrap();
+    let dev = fs::metadata(m.root()).unwrap().dev();
+    const ROUNDS: usize = 100;
+    let dir = m.p("p");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (s2, d2) = (stop.clone(), dir.clone());
+    let remover = std::thread::spawn(move || {
+        let mut removed = 0u64;
+        while !s2.load(Ordering::Relaxed) {
+            for i in 0..ROUNDS {
+                // ENOENT, ENOTDIR (already a junction: rmdir of a link) and success all happen.
+                if try_rmdir(&d2.join(format!("j{i}"))) {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    });
+    let buf = junction(r"C:\target");
+    let d3 = dir.clone();
+    let slow = within(dev, Duration::from_secs(60), "racing rmdir", move || {
+        let mut slow = 0;
+        for i in 0..ROUNDS {
+            let j = d3.join(format!("j{i}"));
+            if fs::create_dir(&j).is_err() {
+                continue;
+            }
+            let t = Instant::now();
+            match xattr::set(&j, REPARSE, &buf) {
+                Ok(()) => {}
+                // The rmdir won: the directory is gone.
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) => panic!("setxattr {}: {e}", j.display()),
+            }
+            if t.elapsed() >= Duration::from_millis(150) {
+                slow += 1;
+            }
+        }
+        slow
+    });
+    stop.store(true, Ordering::Relaxed);
+    let removed = remover.join().unwrap();
+    eprintln!("{removed} directories removed; {slow} setxattrs answered by the wait limit");
+    for e in fs::read_dir(&dir).unwrap() {
+        let t = e.unwrap().file_type().unwrap();
+        assert!(t.is_symlink() || t.is_dir(), "{t:?}");
+    }
+    m.finish();
+}
+
+/// rmdir(2) of `p`: true when it removed a directory. A junction is a link to Linux (ENOTDIR),
+/// a missing name ENOENT; nothing else is expected.
+fn try_rmdir(p: &Path) -> bool {
+    match fs::remove_dir(p) {
+        Ok(()) => true,
+        Err(e) => {
+            let code = e.raw_os_error();
+            assert!(
+                matches!(code, Some(libc::ENOENT) | Some(libc::ENOTDIR)),
+                "rmdir {}: {e}",
+                p.display()
+            );
+            false
+        }
+    }
 }
