@@ -62,8 +62,15 @@ impl Deferred {
 /// The deferred replies, oldest first, with the time each is sent at the latest.
 #[derive(Default)]
 struct Guard {
-    queue: parking_lot::Mutex<VecDeque<(Instant, Arc<Deferred>)>>,
+    queue: parking_lot::Mutex<Deferrals>,
     wake: parking_lot::Condvar,
+}
+
+#[derive(Default)]
+struct Deferrals {
+    entries: VecDeque<(Instant, Arc<Deferred>)>,
+    /// The guard thread sleeps with nothing to look at: a new entry wakes it.
+    idle: bool,
 }
 
 impl std::fmt::Debug for Guard {
@@ -182,8 +189,9 @@ impl Invalidator {
         let d = Arc::new(Deferred(parking_lot::Mutex::new(Some(reply))));
         {
             let mut q = self.guard.queue.lock();
-            q.push_back((Instant::now() + SYNC_WAIT, d.clone()));
-            if q.len() == 1 {
+            q.entries.push_back((Instant::now() + SYNC_WAIT, d.clone()));
+            if q.idle {
+                q.idle = false;
                 self.guard.wake.notify_one();
             }
         }
@@ -249,28 +257,44 @@ fn run(notifier: Arc<OnceLock<Notifier>>, rx: Receiver<Job>) {
     }
 }
 
+/// How often the guard thread looks at the deferred replies while there are any: a stuck
+/// invalidation's reply goes out between [`SYNC_WAIT`] and this much later.
+const GUARD_TICK: Duration = Duration::from_millis(50);
+
 /// The guard thread: sends each deferred reply the invalidation thread has not sent within
-/// [`SYNC_WAIT`]. It sleeps while nothing is deferred (waking once a second to see whether the
-/// session is over) and otherwise until the oldest entry's time; it ends with the session.
+/// [`SYNC_WAIT`]. While replies are deferred it looks every [`GUARD_TICK`] (not at each
+/// reply's time: a burst of junctions would wake it once per junction, taking a CPU from the
+/// threads doing the work), dropping the ones already sent; while none are, it sleeps until
+/// [`Invalidator::then`] wakes it (and once a second, to see whether the session is over).
 fn run_guard(guard: Weak<Guard>) {
     while let Some(g) = guard.upgrade() {
         let mut q = g.queue.lock();
-        // Entries leave only at their time, sent or not (running a sent one does nothing):
-        // so the queue stays non-empty through a burst of junctions, and `then` wakes this
-        // thread once per burst, not once per reply.
-        match q.front() {
-            None => {
-                g.wake.wait_for(&mut q, Duration::from_secs(1));
-            }
-            Some(&(at, _)) if at > Instant::now() => {
-                g.wake.wait_until(&mut q, at);
-            }
-            Some(_) => {
-                let (_, d) = q.pop_front().expect("front checked above");
-                drop(q);
-                tracing::debug!("an invalidation took longer than its wait limit; replying anyway");
+        while q.entries.front().is_some_and(|(_, d)| d.0.lock().is_none()) {
+            q.entries.pop_front();
+        }
+        let now = Instant::now();
+        let mut late = Vec::new();
+        while q.entries.front().is_some_and(|&(at, _)| at <= now) {
+            late.extend(q.entries.pop_front().map(|(_, d)| d));
+        }
+        if !late.is_empty() {
+            drop(q);
+            for d in late {
+                if d.0.lock().is_some() {
+                    tracing::debug!(
+                        "an invalidation took longer than its wait limit; replying anyway"
+                    );
+                }
                 d.run();
             }
+            continue;
+        }
+        if q.entries.is_empty() {
+            q.idle = true;
+            g.wake.wait_for(&mut q, Duration::from_secs(1));
+            q.idle = false;
+        } else {
+            g.wake.wait_for(&mut q, GUARD_TICK);
         }
     }
 }

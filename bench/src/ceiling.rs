@@ -3,7 +3,10 @@
 //! An in-memory tree behind one mutex, served through fuser 0.18 like the ntlinkfs mount, but
 //! with no semantics of its own: case-sensitive byte names, no permission checks (and no
 //! `default_permissions`, so the kernel asks for nothing beyond the operation itself), no
-//! xattrs, no reparse points, no invalidations. Whatever ntlinkfs costs above this is ntlinkfs;
+//! reparse points, no invalidations. setxattr only stores the value (nothing reads it back:
+//! getxattr stays unimplemented, so the kernel stops asking for `security.capability` on
+//! writes after its first ENOSYS), so that a junction's calls (mkdir, then setxattr of the
+//! reparse buffer) can be timed here as on ntlinkfs (`LinkStyle::JunctionCalls`). Whatever ntlinkfs costs above this is ntlinkfs;
 //! what this costs is the kernel's round trip through /dev/fuse on this machine (issue 17).
 //!
 //! It negotiates what backend-fuse negotiates for data and names (1 MiB writes, parallel
@@ -96,6 +99,8 @@ struct Node {
     ctime: SystemTime,
     uid: u32,
     gid: u32,
+    /// Values set by setxattr, by name (stored, never read back).
+    xattrs: Vec<(OsString, Vec<u8>)>,
 }
 
 struct Tree {
@@ -121,6 +126,7 @@ impl Node {
             ctime: now,
             uid: req.uid(),
             gid: req.gid(),
+            xattrs: Vec::new(),
         }
     }
 
@@ -431,6 +437,25 @@ impl Filesystem for Ceiling {
         entry(reply, self.tree().add(parent.0, name, node))
     }
 
+    fn setxattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        _flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        let mut t = self.tree();
+        let r = t.node(ino.0).map(|n| {
+            n.xattrs.retain(|(k, _)| k != name);
+            n.xattrs.push((name.to_owned(), value.to_vec()));
+            n.ctime = SystemTime::now();
+        });
+        empty(reply, r)
+    }
+
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         empty(reply, self.tree().remove(parent.0, name, false))
     }
@@ -697,6 +722,7 @@ pub fn mount(dir: &Path, threads: usize) -> Result<CeilingMount> {
         // SAFETY: getuid and getgid cannot fail.
         uid: unsafe { libc::getuid() },
         gid: unsafe { libc::getgid() },
+        xattrs: Vec::new(),
     };
     let fs = Ceiling {
         tree: Mutex::new(Tree {

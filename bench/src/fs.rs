@@ -21,6 +21,12 @@ pub enum LinkStyle {
     /// An NTFS junction (pnpm's layout on Windows), made by writing a mount-point reparse buffer
     /// to the `system.ntfs_reparse_data` extended attribute, as ntfs-3g defines it.
     Junction,
+    /// The ceiling's: `store/junction` times the calls a junction is made with on an NTFS
+    /// target (mkdir, then setxattr of the same reparse buffer, which the ceiling only
+    /// stores), so that fuse÷ceiling compares the same requests; then, outside that clock,
+    /// the directories are replaced by the relative symlinks the walk follows, and making
+    /// those is timed as `store/symlink` (what the ceiling's junction figure was before).
+    JunctionCalls,
 }
 
 /// A directory to run the workloads in.
@@ -337,7 +343,7 @@ pub fn store(t: &PathTarget, cfg: &Config, sink: Sink) -> Result<()> {
             let target_rel = StoreLayout::pnpm_rel(k);
             let payload = match t.links {
                 LinkStyle::Symlink => target_rel.clone().into_bytes(),
-                LinkStyle::Junction => {
+                LinkStyle::Junction | LinkStyle::JunctionCalls => {
                     let win = format!(
                         "C:\\{}\\{nm_rel}\\{target_rel}",
                         t.volume_dir.trim_matches('\\')
@@ -363,6 +369,29 @@ pub fn store(t: &PathTarget, cfg: &Config, sink: Sink) -> Result<()> {
         Ok(())
     })?;
     sink("store/junction", ops(made.len(), secs));
+    if t.links == LinkStyle::JunctionCalls {
+        for (p, _) in &cmade {
+            // SAFETY: a NUL-terminated path.
+            if unsafe { libc::rmdir(p.as_ptr()) } != 0 {
+                return Err(errno_err("rmdir", p));
+            }
+        }
+        let links: Vec<(&CString, CString)> = cmade
+            .iter()
+            .zip(&made)
+            .map(|((p, _), (_, _, rel))| Ok((p, CString::new(rel.as_str())?)))
+            .collect::<Result<_>>()?;
+        let secs = timed(|| {
+            for (p, target) in &links {
+                // SAFETY: both are NUL-terminated.
+                if unsafe { libc::symlink(target.as_ptr(), p.as_ptr()) } != 0 {
+                    return Err(errno_err("symlink", p));
+                }
+            }
+            Ok(())
+        })?;
+        sink("store/symlink", ops(links.len(), secs));
+    }
     if t.links == LinkStyle::Junction {
         for (p, _) in &cmade {
             settle_junction(t, p)?;
@@ -466,7 +495,7 @@ fn make_link(style: LinkStyle, p: &CStr, payload: &[u8]) -> Result<()> {
                 return Err(errno_err("symlink", p));
             }
         }
-        LinkStyle::Junction => {
+        LinkStyle::Junction | LinkStyle::JunctionCalls => {
             // SAFETY: p and the attribute name are NUL-terminated; the value pointer and
             // length describe `payload`.
             unsafe {
@@ -776,6 +805,37 @@ mod tests {
         // 3 node_modules/<pkg> links.
         assert_eq!(count("store/rm-rf"), 2 * (2 + 12 + 25 + 3));
         assert_eq!(got.len(), 18);
+    }
+
+    /// On the ceiling a junction's calls are timed (mkdir + setxattr, the buffer only
+    /// stored), then the links the walk follows are symlinks: the walk and `rm -rf` see the
+    /// same tree as on every other target.
+    #[test]
+    fn the_ceiling_times_a_junctions_calls_and_walks_symlinks() {
+        let base = std::env::temp_dir().join(format!(
+            "ntlinkfs-bench-ceiling-test-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&base).unwrap();
+        let m = crate::ceiling::mount(&base, 1).unwrap();
+        let t = PathTarget::new(
+            m.dir.join("bench"),
+            "bench".into(),
+            LinkStyle::JunctionCalls,
+            Stance::NotNtfs,
+        );
+        std::fs::create_dir_all(&t.dir).unwrap();
+        let cfg = tiny();
+        let mut got: Vec<(&str, Sample)> = Vec::new();
+        let mut sink = |op: &'static str, s: Sample| got.push((op, s));
+        store(&t, &cfg, &mut sink).unwrap();
+        let count = |op: &str| got.iter().find(|(o, _)| *o == op).unwrap().1.count;
+        assert_eq!(count("store/junction"), 6);
+        assert_eq!(count("store/symlink"), 6);
+        assert_eq!(count("store/walk"), 50);
+        assert_eq!(count("store/rm-rf"), 2 * (2 + 12 + 25 + 3));
+        m.finish().unwrap();
+        let _ = std::fs::remove_dir(&base);
     }
 
     #[test]

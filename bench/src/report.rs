@@ -111,7 +111,13 @@ pub const OPS: &[OpDef] = &[
         "store",
         "junction",
         Unit::OpsPerSec,
-        "node_modules/<pkg> junctions (symlinks on tmpfs)",
+        "node_modules/<pkg> junctions: mkdir + setxattr of the reparse buffer (symlinks on tmpfs; on the ceiling the same two calls, the buffer only stored)",
+    ),
+    op(
+        "store",
+        "symlink",
+        Unit::OpsPerSec,
+        "node_modules/<pkg> as relative symlinks instead (the ceiling only: what a Linux pnpm makes)",
     ),
     op(
         "store",
