@@ -45,38 +45,62 @@ struct Chunk {
     bytes: Bytes,
 }
 
-/// Freed chunk memory kept for the next full chunk, process-wide, at most this many bytes
-/// (1,024 chunks). Why: a full chunk taken fresh from the allocator is memory the kernel
-/// has to fault in and clear page by page on first touch, and glibc hands freed chunks back
-/// to the system (heap trimming), so every newly written file paid that again; on a FUSE
-/// writeback mount the faults were a third of the serving thread's time (docs/BENCHMARKS.md,
-/// "Small writes and the writeback cache (item 4)"). Bounded so that deleting a large file
-/// still returns its memory past this amount: 64 MiB is about 0.3 % of a 24 GiB machine.
-pub const FREE_CHUNKS_MAX_BYTES: usize = 64 << 20;
-const FREE_CHUNKS_MAX: usize = FREE_CHUNKS_MAX_BYTES / CHUNK_SIZE;
+/// Freed chunk memory kept for the next full chunk, process-wide, by default at most this
+/// many bytes (1,024 chunks; [`set_free_chunks_limit`] changes it). Why: a full chunk taken
+/// fresh from the allocator is memory the kernel has to fault in and clear page by page on
+/// first touch, and glibc hands freed chunks back to the system (heap trimming), so every
+/// newly written file paid that again; on a FUSE writeback mount the faults were a third of
+/// the serving thread's time (docs/BENCHMARKS.md, "Small writes and the writeback cache
+/// (item 4)"). Bounded so that deleting a large file still returns its memory past this
+/// amount: 64 MiB is about 0.3 % of a 24 GiB machine.
+pub const DEFAULT_FREE_CHUNKS_BYTES: usize = 64 << 20;
 
 /// The free list: full-size ([`CHUNK_SIZE`]) buffers only, each holding the stale bytes of
 /// the file it came from, so every taker overwrites or zeroes all of it before it is read
-/// ([`take_full_chunk`]'s callers). Process-wide rather than per volume so that a file's
-/// data needs no pointer back to its volume (an empty file's cost stays one pointer).
-static FREE_CHUNKS: Mutex<Vec<Box<[u8]>>> = parking_lot::const_mutex(Vec::new());
+/// ([`Bytes::fill_full`]). Process-wide rather than per volume so that a file's data needs
+/// no pointer back to its volume (an empty file's cost stays one pointer).
+static FREE_CHUNKS: Mutex<FreeChunks> = parking_lot::const_mutex(FreeChunks {
+    kept: Vec::new(),
+    limit: DEFAULT_FREE_CHUNKS_BYTES / CHUNK_SIZE,
+});
+
+struct FreeChunks {
+    kept: Vec<Box<[u8]>>,
+    /// At most this many chunks are kept; changed only under the lock, so `kept.len() <=
+    /// limit` whenever the lock is free.
+    limit: usize,
+}
 
 /// A freed full chunk, if one is kept. Its bytes are another file's old data: the caller
 /// must overwrite every byte.
 fn take_full_chunk() -> Option<Box<[u8]>> {
-    FREE_CHUNKS.lock().pop()
+    FREE_CHUNKS.lock().kept.pop()
 }
 
-/// Bytes of freed chunk memory kept for reuse now.
-pub fn free_chunk_bytes() -> usize {
-    FREE_CHUNKS.lock().len() * CHUNK_SIZE
+/// Bytes of freed chunk memory kept for reuse now, and the most that may be kept.
+pub fn free_chunk_bytes() -> (usize, usize) {
+    let f = FREE_CHUNKS.lock();
+    (f.kept.len() * CHUNK_SIZE, f.limit * CHUNK_SIZE)
+}
+
+/// Sets how much freed chunk memory is kept for reuse (rounded down to whole chunks; 0 keeps
+/// none, so freed file data goes straight back to the allocator); what is kept beyond it is
+/// handed back at once.
+pub fn set_free_chunks_limit(bytes: usize) {
+    let excess = {
+        let mut f = FREE_CHUNKS.lock();
+        f.limit = bytes / CHUNK_SIZE;
+        let keep = f.kept.len().min(f.limit);
+        f.kept.split_off(keep)
+    };
+    // Freed outside the lock: handing back 64 MiB should not hold up a concurrent writer.
+    drop(excess);
 }
 
 /// Hands every kept free chunk back to the allocator (for a memory measurement or under
-/// memory pressure; a later full chunk is then taken fresh again).
+/// memory pressure; later full chunks are kept again up to the limit).
 pub fn release_free_chunks() {
-    let kept = std::mem::take(&mut *FREE_CHUNKS.lock());
-    // Dropped outside the lock: freeing 64 MiB should not hold up a concurrent writer.
+    let kept = std::mem::take(&mut FREE_CHUNKS.lock().kept);
     drop(kept);
 }
 
@@ -148,8 +172,8 @@ impl Drop for Bytes {
         }
         let b = std::mem::take(&mut self.0);
         let mut free = FREE_CHUNKS.lock();
-        if free.len() < FREE_CHUNKS_MAX {
-            free.push(b);
+        if free.kept.len() < free.limit {
+            free.kept.push(b);
         } else {
             drop(free);
             drop(b);
@@ -438,7 +462,7 @@ impl FileData {
 /// what is written (a 300-byte file costs 300 bytes, not a whole chunk: issue 7, the package
 /// store workload); a chunk that grows at least doubles, up to [`CHUNK_SIZE`], so sequential
 /// small writes copy little. Bytes between the old end and `lo` are zeros. A chunk that
-/// becomes full takes kept free memory when there is some ([`FREE_CHUNKS_MAX_BYTES`]).
+/// becomes full takes kept free memory when there is some ([`DEFAULT_FREE_CHUNKS_BYTES`]).
 fn grow_with(chunk: &mut Bytes, lo: usize, src: &[u8]) {
     let hi = lo + src.len();
     let len = if chunk.is_empty() {
@@ -646,16 +670,35 @@ mod tests {
         }
     }
 
-    /// The free list keeps at most [`FREE_CHUNKS_MAX_BYTES`], however much is freed.
+    /// The free list keeps at most its limit, however much is freed, and a lower limit hands
+    /// the excess back at once. One test for both: the limit is process-wide, and tests run
+    /// in parallel (the others only see more or less reuse, never other bytes).
     #[test]
     fn the_free_list_is_bounded() {
         let mut d = FileData::new();
-        d.write(0, &vec![1u8; 2 * FREE_CHUNKS_MAX_BYTES]).unwrap();
+        d.write(0, &vec![1u8; 2 * DEFAULT_FREE_CHUNKS_BYTES])
+            .unwrap();
         drop(d);
-        assert!(free_chunk_bytes() <= FREE_CHUNKS_MAX_BYTES);
+        let (kept, limit) = free_chunk_bytes();
+        assert_eq!(limit, DEFAULT_FREE_CHUNKS_BYTES);
+        assert!(kept <= limit, "{kept} kept");
+        set_free_chunks_limit(3 * CHUNK_SIZE + 5);
+        let (kept, limit) = free_chunk_bytes();
+        assert_eq!(limit, 3 * CHUNK_SIZE);
+        assert!(kept <= limit, "{kept} kept");
+        let mut d = FileData::new();
+        d.write(0, &vec![1u8; 10 * CHUNK_SIZE]).unwrap();
+        drop(d);
+        assert!(free_chunk_bytes().0 <= 3 * CHUNK_SIZE);
+        set_free_chunks_limit(0);
+        assert_eq!(free_chunk_bytes(), (0, 0));
+        let mut d = FileData::new();
+        d.write(0, &vec![1u8; 2 * CHUNK_SIZE]).unwrap();
+        drop(d);
+        assert_eq!(free_chunk_bytes(), (0, 0));
+        set_free_chunks_limit(DEFAULT_FREE_CHUNKS_BYTES);
         release_free_chunks();
-        // Other tests may free chunks meanwhile; still within the bound.
-        assert!(free_chunk_bytes() <= FREE_CHUNKS_MAX_BYTES);
+        assert!(free_chunk_bytes().0 <= DEFAULT_FREE_CHUNKS_BYTES);
     }
 
     /// Reads zero exactly the holes between and around chunks, also when the buffer held
