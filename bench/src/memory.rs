@@ -9,7 +9,7 @@
 //!   LOOKUP (a miss) and a CREATE for each file and backend-fuse's node table keeps a node per
 //!   file, as it does for any program creating files. The kernel's own dentries and inodes do
 //!   not count in a process's resident set. Before the first reading, freed memory of earlier
-//!   workloads is handed back to the system (`malloc_trim`), so the growth cannot hide in
+//!   workloads is handed back to the system (the engine's free chunks, then `malloc_trim`), so the growth cannot hide in
 //!   memory those workloads left behind; the second reading is taken as is (nothing trimmed),
 //!   as a separate daemon's `VmRSS` would read.
 //! * `engine`: the same names in one directory built through [`Volume::create`] in process,
@@ -49,8 +49,11 @@ pub fn resident_bytes() -> Result<u64> {
     Ok(pages * page.max(1) as u64)
 }
 
-/// Hands memory freed earlier back to the system (glibc; elsewhere nothing to do).
+/// Hands memory freed earlier back to the system (glibc; elsewhere nothing to do), the
+/// engine's kept free chunks (vfs-core's free list of file data) first, so that what the
+/// data workload left there is neither counted nor able to absorb growth.
 fn trim() {
+    vfs_core::data::release_free_chunks();
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
     unsafe {

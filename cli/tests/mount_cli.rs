@@ -686,6 +686,26 @@ fn bad_size_and_cluster_size_are_refused() {
     assert!(!is_mounted(dir.path()));
 }
 
+/// `--keep-freed-data-mib` past what a byte count can hold is one line and nothing mounted
+/// (not a wrapped limit); a word is the argument parser's refusal.
+#[test]
+fn bad_keep_freed_data_is_refused() {
+    let dir = TempDir::new();
+    let d = dir.path().to_str().unwrap();
+    let huge = usize::MAX.to_string();
+    let err = run_failing(&["mount", d, "--keep-freed-data-mib", &huge]);
+    assert!(
+        err.contains("--keep-freed-data-mib") && err.contains("too large"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["mount", d, "--keep-freed-data-mib", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!is_mounted(dir.path()));
+}
+
 fn statvfs(p: &Path) -> libc::statvfs {
     let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
     // SAFETY: a valid path and a zeroed struct to fill.

@@ -4,7 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::types::MAX_FILE_SIZE;
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// Size of one chunk of file data.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -40,7 +42,150 @@ struct Inner {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Chunk {
     written: u16,
-    bytes: Box<[u8]>,
+    bytes: Bytes,
+}
+
+/// Freed chunk memory kept for the next full chunk, process-wide, by default at most this
+/// many bytes (1,024 chunks; [`set_free_chunks_limit`] changes it). Why: a full chunk taken
+/// fresh from the allocator is memory the kernel has to fault in and clear page by page on
+/// first touch, and glibc hands freed chunks back to the system (heap trimming), so every
+/// newly written file paid that again; on a FUSE writeback mount the faults were a third of
+/// the serving thread's time (docs/BENCHMARKS.md, "Small writes and the writeback cache
+/// (item 4)"). Bounded so that deleting a large file still returns its memory past this
+/// amount: 64 MiB is about 0.3 % of a 24 GiB machine.
+pub const DEFAULT_FREE_CHUNKS_BYTES: usize = 64 << 20;
+
+/// The free list: full-size ([`CHUNK_SIZE`]) buffers only, each holding the stale bytes of
+/// the file it came from, so every taker overwrites or zeroes all of it before it is read
+/// ([`Bytes::fill_full`]). Process-wide rather than per volume so that a file's data needs
+/// no pointer back to its volume (an empty file's cost stays one pointer).
+static FREE_CHUNKS: Mutex<FreeChunks> = parking_lot::const_mutex(FreeChunks {
+    kept: Vec::new(),
+    limit: DEFAULT_FREE_CHUNKS_BYTES / CHUNK_SIZE,
+});
+
+struct FreeChunks {
+    kept: Vec<Box<[u8]>>,
+    /// At most this many chunks are kept; changed only under the lock, so `kept.len() <=
+    /// limit` whenever the lock is free.
+    limit: usize,
+}
+
+/// A freed full chunk, if one is kept. Its bytes are another file's old data: the caller
+/// must overwrite every byte.
+fn take_full_chunk() -> Option<Box<[u8]>> {
+    FREE_CHUNKS.lock().kept.pop()
+}
+
+/// Bytes of freed chunk memory kept for reuse now, and the most that may be kept.
+pub fn free_chunk_bytes() -> (usize, usize) {
+    let f = FREE_CHUNKS.lock();
+    (f.kept.len() * CHUNK_SIZE, f.limit * CHUNK_SIZE)
+}
+
+/// Sets how much freed chunk memory is kept for reuse (rounded down to whole chunks; 0 keeps
+/// none, so freed file data goes straight back to the allocator); what is kept beyond it is
+/// handed back at once.
+pub fn set_free_chunks_limit(bytes: usize) {
+    let excess = {
+        let mut f = FREE_CHUNKS.lock();
+        f.limit = bytes / CHUNK_SIZE;
+        let keep = f.kept.len().min(f.limit);
+        f.kept.split_off(keep)
+    };
+    // Freed outside the lock: handing back 64 MiB should not hold up a concurrent writer.
+    drop(excess);
+}
+
+/// Hands every kept free chunk back to the allocator (for a memory measurement or under
+/// memory pressure; later full chunks are kept again up to the limit).
+pub fn release_free_chunks() {
+    let kept = std::mem::take(&mut FREE_CHUNKS.lock().kept);
+    drop(kept);
+}
+
+/// A chunk's bytes: at most [`CHUNK_SIZE`]; a full-size buffer goes to the free list when
+/// dropped (truncation, deletion, a file's data replaced), while the list has room.
+#[derive(Default, PartialEq, Eq)]
+struct Bytes(Box<[u8]>);
+
+impl Bytes {
+    /// A full chunk holding `head` at 0, `src` at `lo` (`head.len() <= lo`) and zeros
+    /// everywhere else, in a kept free buffer if there is one. Each byte is written once
+    /// either way: a fresh buffer is built by appending (no zeroing before the copy), a kept
+    /// one is overwritten in place, its old contents never left readable.
+    fn full_with(head: &[u8], lo: usize, src: &[u8]) -> Bytes {
+        let hi = lo + src.len();
+        debug_assert!(head.len() <= lo && hi <= CHUNK_SIZE);
+        Bytes::fill_full(take_full_chunk(), head, lo, src)
+    }
+
+    /// [`Bytes::full_with`] in `kept` (a free buffer of [`CHUNK_SIZE`] bytes holding old
+    /// data) or, without one, in fresh memory.
+    fn fill_full(kept: Option<Box<[u8]>>, head: &[u8], lo: usize, src: &[u8]) -> Bytes {
+        let hi = lo + src.len();
+        if let Some(mut b) = kept {
+            debug_assert_eq!(b.len(), CHUNK_SIZE);
+            b[..head.len()].copy_from_slice(head);
+            b[head.len()..lo].fill(0);
+            b[lo..hi].copy_from_slice(src);
+            b[hi..].fill(0);
+            return Bytes(b);
+        }
+        let mut v = Vec::with_capacity(CHUNK_SIZE);
+        v.extend_from_slice(head);
+        v.resize(lo, 0);
+        v.extend_from_slice(src);
+        v.resize(CHUNK_SIZE, 0);
+        Bytes(v.into_boxed_slice())
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Bytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl Clone for Bytes {
+    fn clone(&self) -> Bytes {
+        if self.0.len() == CHUNK_SIZE {
+            // A snapshot copy of a full chunk reuses kept memory too.
+            Bytes::full_with(&self.0, CHUNK_SIZE, &[])
+        } else {
+            Bytes(self.0.clone())
+        }
+    }
+}
+
+impl Drop for Bytes {
+    fn drop(&mut self) {
+        if self.0.len() != CHUNK_SIZE {
+            return;
+        }
+        let b = std::mem::take(&mut self.0);
+        let mut free = FREE_CHUNKS.lock();
+        if free.kept.len() < free.limit {
+            free.kept.push(b);
+        } else {
+            drop(free);
+            drop(b);
+        }
+    }
+}
+
+impl fmt::Debug for Bytes {
+    // The length only: a chunk's 64 KiB of bytes would drown any assertion message.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bytes({})", self.0.len())
+    }
 }
 
 /// Bits of the pages `[lo, hi)` of a chunk (page indexes within the chunk).
@@ -203,10 +348,12 @@ impl FileData {
         }
         let len = (buf.len() as u64).min(inner.size - offset) as usize;
         let buf = &mut buf[..len];
-        buf.fill(0);
         let end = offset + len as u64;
         let first = offset / CHUNK;
         let last = (end - 1) / CHUNK;
+        // Only the holes are zeroed (each byte of `buf` is written once): chunks come in
+        // offset order and do not overlap, so `filled` only moves forward.
+        let mut filled = 0;
         for (&index, chunk) in inner.chunks.range(first..=last) {
             let chunk = &chunk.bytes;
             let chunk_start = index * CHUNK;
@@ -217,8 +364,12 @@ impl FileData {
                 continue;
             }
             let src = &chunk[(from - chunk_start) as usize..(to - chunk_start) as usize];
-            buf[(from - offset) as usize..(to - offset) as usize].copy_from_slice(src);
+            let at = (from - offset) as usize;
+            buf[filled..at].fill(0);
+            buf[at..at + src.len()].copy_from_slice(src);
+            filled = at + src.len();
         }
+        buf[filled..].fill(0);
         len
     }
 
@@ -310,20 +461,26 @@ impl FileData {
 /// Makes `chunk`, shorter than `lo + src.len()`, hold `src` at `lo`. A new chunk gets exactly
 /// what is written (a 300-byte file costs 300 bytes, not a whole chunk: issue 7, the package
 /// store workload); a chunk that grows at least doubles, up to [`CHUNK_SIZE`], so sequential
-/// small writes copy little. Bytes between the old end and `lo` are zeros.
-fn grow_with(chunk: &mut Box<[u8]>, lo: usize, src: &[u8]) {
+/// small writes copy little. Bytes between the old end and `lo` are zeros. A chunk that
+/// becomes full takes kept free memory when there is some ([`DEFAULT_FREE_CHUNKS_BYTES`]).
+fn grow_with(chunk: &mut Bytes, lo: usize, src: &[u8]) {
     let hi = lo + src.len();
     let len = if chunk.is_empty() {
         hi
     } else {
         hi.max(chunk.len() * 2).min(CHUNK_SIZE)
     };
+    let head = &chunk[..lo.min(chunk.len())];
+    if len == CHUNK_SIZE {
+        *chunk = Bytes::full_with(head, lo, src);
+        return;
+    }
     let mut v = Vec::with_capacity(len);
-    v.extend_from_slice(&chunk[..lo.min(chunk.len())]);
+    v.extend_from_slice(head);
     v.resize(lo, 0);
     v.extend_from_slice(src);
     v.resize(len, 0);
-    *chunk = v.into_boxed_slice();
+    *chunk = Bytes(v.into_boxed_slice());
 }
 
 #[cfg(test)]
@@ -444,6 +601,128 @@ mod tests {
         d.fill_holes(100_000, 300_000);
         assert_eq!(d.written_clusters(PAGE), walk(&d, PAGE));
         assert_eq!(d.written_clusters(65536), 1 + 4);
+    }
+
+    /// A kept free buffer holds another file's bytes: a chunk built in it shows only what
+    /// was written into the new chunk, zeros elsewhere (deterministic: the buffer is handed
+    /// in, not taken from the process-wide list other tests share).
+    #[test]
+    fn a_kept_buffer_shows_none_of_its_old_bytes() {
+        let old = || vec![0xABu8; CHUNK_SIZE].into_boxed_slice();
+        // A small piece in the middle of a hole.
+        let b = Bytes::fill_full(Some(old()), &[], 40_000, &[7u8; 100]);
+        assert!(b[..40_000].iter().all(|&x| x == 0));
+        assert!(b[40_000..40_100].iter().all(|&x| x == 7));
+        assert!(b[40_100..].iter().all(|&x| x == 0));
+        // A growing chunk: its old head, a gap, the new piece.
+        let b = Bytes::fill_full(Some(old()), &[1u8; 300], 1000, &[2u8; 60_000]);
+        assert!(b[..300].iter().all(|&x| x == 1));
+        assert!(b[300..1000].iter().all(|&x| x == 0));
+        assert!(b[1000..61_000].iter().all(|&x| x == 2));
+        assert!(b[61_000..].iter().all(|&x| x == 0));
+        // Fresh memory gives the same bytes.
+        assert!(Bytes::fill_full(None, &[1u8; 300], 1000, &[2u8; 60_000]) == b);
+        assert_eq!(b.len(), CHUNK_SIZE);
+    }
+
+    /// Freed chunks are reused for new files: a new file's small write into a hole (its
+    /// chunk full size because the write ends at the chunk's end) and reads elsewhere in
+    /// the chunk see zeros, never the old file's bytes; its written pages and clusters are
+    /// exactly the ones written (A8), whatever buffer the chunk came from.
+    #[test]
+    fn reused_chunks_never_leak_old_data_and_count_exactly() {
+        for round in 0..4 {
+            let mut old = FileData::new();
+            old.write(0, &vec![0xCDu8; 32 * CHUNK_SIZE]).unwrap();
+            if round % 2 == 0 {
+                drop(old);
+            } else {
+                old.set_size(1).unwrap();
+            }
+            let mut d = FileData::new();
+            d.set_size(10 * CHUNK).unwrap();
+            // Chunk 3: 100 bytes ending at its end; chunk 5: one byte at its end, one whole
+            // page at its start is not written.
+            d.write(4 * CHUNK - 100, &[9u8; 100]).unwrap();
+            d.write(6 * CHUNK - 1, &[8u8]).unwrap();
+            assert_eq!(d.allocated(), 2 * CHUNK);
+            assert_eq!(d.written_clusters(PAGE), 2);
+            assert_eq!(d.written_clusters(16 * PAGE), 2);
+            assert_eq!(d.unwritten_clusters_in(3 * CHUNK, CHUNK, PAGE), 15);
+            let mut out = vec![1u8; 10 * CHUNK_SIZE];
+            assert_eq!(d.read(0, &mut out), out.len());
+            let (at3, at5) = (4 * CHUNK_SIZE - 100, 6 * CHUNK_SIZE - 1);
+            for (i, &b) in out.iter().enumerate() {
+                let want = if (at3..at3 + 100).contains(&i) {
+                    9
+                } else if i == at5 {
+                    8
+                } else {
+                    0
+                };
+                assert_eq!(b, want, "round {round}, byte {i}");
+            }
+            for (_, c) in d.allocated_chunks() {
+                assert_eq!(c.len(), CHUNK_SIZE);
+            }
+            // A copy (volume snapshots clone file data) reads the same.
+            assert!(d.clone() == d);
+        }
+    }
+
+    /// The free list keeps at most its limit, however much is freed, and a lower limit hands
+    /// the excess back at once. One test for both: the limit is process-wide, and tests run
+    /// in parallel (the others only see more or less reuse, never other bytes).
+    #[test]
+    fn the_free_list_is_bounded() {
+        let mut d = FileData::new();
+        d.write(0, &vec![1u8; 2 * DEFAULT_FREE_CHUNKS_BYTES])
+            .unwrap();
+        drop(d);
+        let (kept, limit) = free_chunk_bytes();
+        assert_eq!(limit, DEFAULT_FREE_CHUNKS_BYTES);
+        assert!(kept <= limit, "{kept} kept");
+        set_free_chunks_limit(3 * CHUNK_SIZE + 5);
+        let (kept, limit) = free_chunk_bytes();
+        assert_eq!(limit, 3 * CHUNK_SIZE);
+        assert!(kept <= limit, "{kept} kept");
+        let mut d = FileData::new();
+        d.write(0, &vec![1u8; 10 * CHUNK_SIZE]).unwrap();
+        drop(d);
+        assert!(free_chunk_bytes().0 <= 3 * CHUNK_SIZE);
+        set_free_chunks_limit(0);
+        assert_eq!(free_chunk_bytes(), (0, 0));
+        let mut d = FileData::new();
+        d.write(0, &vec![1u8; 2 * CHUNK_SIZE]).unwrap();
+        drop(d);
+        assert_eq!(free_chunk_bytes(), (0, 0));
+        set_free_chunks_limit(DEFAULT_FREE_CHUNKS_BYTES);
+        release_free_chunks();
+        assert!(free_chunk_bytes().0 <= DEFAULT_FREE_CHUNKS_BYTES);
+    }
+
+    /// Reads zero exactly the holes between and around chunks, also when the buffer held
+    /// other bytes, and short chunks read as zeros past their length.
+    #[test]
+    fn reads_zero_the_holes_around_chunks() {
+        let mut d = FileData::new();
+        d.write(100, &[5u8; 10]).unwrap(); // a short chunk 0
+        d.write(2 * CHUNK + 7, &[6u8; 3]).unwrap();
+        d.set_size(4 * CHUNK).unwrap();
+        let mut out = vec![0xEEu8; 4 * CHUNK_SIZE];
+        assert_eq!(d.read(50, &mut out), 4 * CHUNK_SIZE - 50);
+        for (i, &b) in out[..4 * CHUNK_SIZE - 50].iter().enumerate() {
+            let at = i + 50;
+            let want = if (100..110).contains(&at) {
+                5
+            } else if (2 * CHUNK_SIZE + 7..2 * CHUNK_SIZE + 10).contains(&at) {
+                6
+            } else {
+                0
+            };
+            assert_eq!(b, want, "byte {at}");
+        }
+        assert!(out[4 * CHUNK_SIZE - 50..].iter().all(|&b| b == 0xEE));
     }
 
     #[test]

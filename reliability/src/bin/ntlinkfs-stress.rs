@@ -242,8 +242,9 @@ fn run(args: Args) -> Result<i32> {
 }
 
 /// Do deleted files free their data? A daemon whose allocator gives every data chunk its own
-/// mapping (glibc `MALLOC_MMAP_THRESHOLD_` at the engine's 64 KiB chunk size), so that memory
-/// freed by the engine leaves RSS at once: each round writes big files, deletes them, and RSS
+/// mapping (glibc `MALLOC_MMAP_THRESHOLD_` at the engine's 64 KiB chunk size) and that keeps
+/// no freed chunks for reuse (`--keep-freed-data-mib 0`), so that memory freed by the engine
+/// leaves RSS at once: each round writes big files, deletes them, and RSS
 /// must come back to where it started.
 fn memory_check(bin: &std::path::Path, args: &Args) -> Result<Vec<String>> {
     let mut failures = Vec::new();
@@ -252,8 +253,15 @@ fn memory_check(bin: &std::path::Path, args: &Args) -> Result<Vec<String>> {
         .tempdir()?;
     let dir = tmp.path().join("mnt");
     let threshold = vfs_core::data::CHUNK_SIZE.to_string();
-    let mount =
-        NtlinkfsMount::start_with_env(bin, &dir, &[], &[("MALLOC_MMAP_THRESHOLD_", &threshold)])?;
+    // The engine keeps no freed chunks for reuse either (its default keeps up to 64 MiB,
+    // vfs_core::data::DEFAULT_FREE_CHUNKS_BYTES): like the allocator's setting, so that RSS
+    // shows what the engine still holds.
+    let mount = NtlinkfsMount::start_with_env(
+        bin,
+        &dir,
+        &["--keep-freed-data-mib", "0"],
+        &[("MALLOC_MMAP_THRESHOLD_", &threshold)],
+    )?;
     let pid = mount.pid();
     let baseline = sys::rss_kib(pid)?;
     let written_mib = (args.rss_files * args.rss_file_mib) as u64;
