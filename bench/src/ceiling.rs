@@ -3,10 +3,12 @@
 //! An in-memory tree behind one mutex, served through fuser 0.18 like the ntlinkfs mount, but
 //! with no semantics of its own: case-sensitive byte names, no permission checks (and no
 //! `default_permissions`, so the kernel asks for nothing beyond the operation itself), no
-//! reparse points, no invalidations. setxattr only stores the value (nothing reads it back:
-//! getxattr stays unimplemented, so the kernel stops asking for `security.capability` on
-//! writes after its first ENOSYS), so that a junction's calls (mkdir, then setxattr of the
-//! reparse buffer) can be timed here as on ntlinkfs (`LinkStyle::JunctionCalls`). Whatever ntlinkfs costs above this is ntlinkfs;
+//! reparse points, no invalidations. It keeps extended attributes as bytes, set and got, so
+//! that a junction's calls (mkdir, then setxattr of the reparse buffer) can be timed here as on
+//! ntlinkfs (`LinkStyle::JunctionCalls`), and so that it pays what any FUSE file system with
+//! xattrs pays: the kernel asks for `security.capability` (GETXATTR, answered ENODATA) at the
+//! first write to each file before it marks the inode as having none. One that answered
+//! ENOSYS instead would have the kernel stop asking for good, and support no xattrs at all. Whatever ntlinkfs costs above this is ntlinkfs;
 //! what this costs is the kernel's round trip through /dev/fuse on this machine (issue 17).
 //!
 //! It negotiates what backend-fuse negotiates for data and names (1 MiB writes, parallel
@@ -20,7 +22,7 @@ use fuser::{
     AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation,
     INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
     ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyWrite,
-    Request, TimeOrNow, WriteFlags,
+    ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -99,7 +101,7 @@ struct Node {
     ctime: SystemTime,
     uid: u32,
     gid: u32,
-    /// Values set by setxattr, by name (stored, never read back).
+    /// Extended attributes, by name.
     xattrs: Vec<(OsString, Vec<u8>)>,
 }
 
@@ -317,6 +319,11 @@ impl Filesystem for Ceiling {
             // without it the ceiling would pay a LOOKUP per entry that ntlinkfs does not.
             InitFlags::FUSE_DO_READDIRPLUS,
             InitFlags::FUSE_READDIRPLUS_AUTO,
+            // As backend-fuse: the kernel sets SB_NOSEC, so with getxattr answered it asks for
+            // `security.capability` once per file, not before every write(2). (Clearing the
+            // set-user-ID bit on write, which this leaves to the file system, is semantics the
+            // ceiling does not have; the workloads make no such files.)
+            InitFlags::FUSE_HANDLE_KILLPRIV_V2,
         ] {
             let _ = config.add_capabilities(flag);
         }
@@ -454,6 +461,24 @@ impl Filesystem for Ceiling {
             n.ctime = SystemTime::now();
         });
         empty(reply, r)
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let mut t = self.tree();
+        let value = match t.node(ino.0) {
+            Err(e) => return reply.error(e),
+            Ok(n) => n
+                .xattrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone()),
+        };
+        match value {
+            None => reply.error(Errno::ENODATA),
+            Some(v) if size == 0 => reply.size(v.len() as u32),
+            Some(v) if v.len() > size as usize => reply.error(Errno::ERANGE),
+            Some(v) => reply.data(&v),
+        }
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
