@@ -19,6 +19,7 @@ use crate::errno::{errno, link_errno, Errno};
 use crate::names;
 use crate::negative::Negatives;
 use crate::nodes::{KernelName, Nodes, ROOT_INO};
+use crate::writeback::Writeback;
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -148,6 +149,8 @@ pub(crate) struct Core {
     pub(crate) neg: Arc<Negatives>,
     /// The daemon checks permissions (`perm`; the mount has no `default_permissions`).
     pub(crate) daemon_checks: bool,
+    /// FUSE_WRITEBACK_CACHE and what keeps it coherent (module `writeback`).
+    pub(crate) writeback: Arc<Writeback>,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -210,6 +213,7 @@ impl Core {
             dirs: Mutex::new(HashMap::new()),
             neg,
             daemon_checks: false,
+            writeback: Arc::new(Writeback::new(false)),
             vol,
         }
     }
@@ -330,6 +334,34 @@ impl Core {
             self.inval.attrs_now(n);
         }
         true
+    }
+
+    /// Has the kernel write back everything it holds dirty for this mount (module
+    /// `writeback`); nothing without the writeback cache. Only on the worker thread.
+    pub(crate) fn sync_kernel(&self) {
+        self.writeback.sync_kernel(&self.mount_path);
+    }
+
+    /// Does file node `ino`'s file have another live kernel node (a retired one still open)?
+    pub(crate) fn has_other_nodes(&self, ino: u64) -> bool {
+        self.nodes
+            .file_of(ino)
+            .is_some_and(|id| !self.nodes.other_nodes(id, ino).is_empty())
+    }
+
+    /// Should the open (open(2) `flags`) just made on node `ino` get FOPEN_DIRECT_IO (module
+    /// `writeback`: another live node of the file, or too little free space for the kernel to
+    /// hold writes dirty)?
+    pub(crate) fn direct_io(&self, ino: u64, flags: i32) -> bool {
+        if !self.writeback.enabled {
+            return false;
+        }
+        let free = self.vol.options().capacity.map(|_| {
+            let sp = self.vol.space();
+            sp.free_clusters.saturating_mul(sp.cluster_size)
+        });
+        self.writeback
+            .direct_io(access_of(flags).write, self.has_other_nodes(ino), free)
     }
 
     /// After data or size changed through node `ino`, other nodes of the same file (a
@@ -542,6 +574,12 @@ impl Core {
             self.kill_suidgid(id);
         }
         if a.atime.is_some() || a.mtime.is_some() || a.ctime.is_some() || a.crtime.is_some() {
+            // With the writeback cache the kernel's mtime and ctime are the file's: a write(2)
+            // stamps them in the kernel, and `fuse_flush_times` sends them here when the
+            // inode is written back. They become LastWriteTime and ChangeTime as sent, so the
+            // engine ends up with exactly what stat showed through the mount; WRITEs from the
+            // page cache leave the times alone (`write`), so they never run ahead of the
+            // kernel's and then go back.
             let t = SetTimes {
                 creation: a.crtime,
                 last_access: a.atime,
@@ -824,16 +862,40 @@ impl Core {
         Ok(buf)
     }
 
-    /// WRITE (`kill_suidgid`: the kernel asks for FUSE_WRITE_KILL_SUIDGID).
+    /// WRITE (`kill_suidgid`: the kernel asks for FUSE_WRITE_KILL_SUIDGID; `from_cache`: the
+    /// kernel writes back its page cache, FUSE_WRITE_CACHE).
     pub(crate) fn write(
         &self,
         ino: u64,
         offset: u64,
         data: &[u8],
         kill_suidgid: bool,
+        from_cache: bool,
     ) -> Result<u32, Errno> {
         let id = self.nodes.file_of(ino).ok_or(Errno::EBADF)?;
+        // A WRITE from the kernel's page cache (FUSE_WRITE_CACHE) arrives when the kernel
+        // writes back, seconds after the write(2) whose mtime the kernel already stamped and
+        // shows; the engine stamps "now" on every write, so its times are put back and the
+        // kernel's arrive in the SETATTR that follows the data (see `setattr`). Without that
+        // LastWriteTime would first jump to the write-back time and then go back to the
+        // kernel's. A write-through WRITE (no cache, direct I/O) keeps the engine's stamp,
+        // which is what the kernel then reads back.
+        let before = if from_cache {
+            self.vol.stat(id).ok().map(|st| st.times)
+        } else {
+            None
+        };
         let n = self.vol.write(id, offset, data).map_err(errno)?;
+        if let Some(t) = before {
+            let _ = self.vol.set_times(
+                id,
+                SetTimes {
+                    last_write: Some(t.last_write),
+                    change: Some(t.change),
+                    ..Default::default()
+                },
+            );
+        }
         if kill_suidgid {
             self.kill_suidgid(id);
         }

@@ -259,6 +259,7 @@ mod negative;
 mod nodes;
 mod perm;
 mod target;
+mod writeback;
 mod xattr;
 
 pub use mount::{

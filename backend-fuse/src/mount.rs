@@ -285,6 +285,8 @@ pub fn mount(
     let daemon_checks = permissions == Permissions::Daemon;
     let mut core = core::Core::new(volume.clone(), &mp, inval.clone(), opts.image.clone());
     core.daemon_checks = daemon_checks;
+    let writeback = Arc::new(crate::writeback::Writeback::new(opts.writeback_cache));
+    core.writeback = writeback.clone();
     let cache = core.cache_handle();
     // Daemon checks with several users: no cached names (see `Permissions::Daemon`).
     let mut glue_opts = opts.clone();
@@ -356,9 +358,18 @@ pub fn mount(
         done: Mutex::new(Done { rx, result: None }),
     };
     // Ready means a request went through: stat the root of the new mount.
-    if let Err(e) = std::fs::metadata(&mp) {
-        let _ = unmount_path(&mp);
-        return Err(MountError::Mount { path: mp, cause: e });
+    match std::fs::metadata(&mp) {
+        Ok(m) if opts.writeback_cache => {
+            use std::os::unix::fs::MetadataExt;
+            // The mount's device names its bdi, whose dirty limit sets when writes turn
+            // synchronous (module `writeback`).
+            writeback.set_margin_from_bdi(m.dev());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = unmount_path(&mp);
+            return Err(MountError::Mount { path: mp, cause: e });
+        }
     }
     // After the first request, so the connection is initialised when the kernel is asked.
     if let Ok(dev) = dev {
@@ -395,6 +406,24 @@ impl MountHandle {
     /// case-sensitivity change.
     pub fn invalidate(&self, id: vfs_core::FileId) {
         self.cache.invalidate(id);
+    }
+
+    /// Makes the kernel write back every page it holds dirty for this mount (syncfs(2) of the
+    /// mount) and returns when the volume has them. Needed only with
+    /// [`MountOptions::writeback_cache`], and only by callers that read the [`Volume`]
+    /// *directly* while mounted (its API, a snapshot, an image save of their own): without
+    /// the cache every write(2) reaches the volume before it returns, with it a write(2)
+    /// lands in the kernel's page cache and reaches the volume at close, fsync, or when the
+    /// kernel writes back. Readers through the mount never need it, nor do the control
+    /// attributes and `user.ntlinkfs.save` (the daemon syncs first) or the end of the session
+    /// (every file is closed, so written back, before the kernel ends it).
+    ///
+    /// Call it from any thread but the mount's own (it waits for the WRITEs the mount's
+    /// threads serve). Changes made to the volume directly under a writeback mount are not
+    /// seen in the size, mtime or ctime the kernel shows for a file it already knows (the
+    /// kernel keeps its own for regular files; see the crate docs, "Caching").
+    pub fn sync(&self) -> io::Result<()> {
+        crate::writeback::syncfs_path(&self.mountpoint)
     }
 
     /// Something that can unmount this mount from another thread.

@@ -119,6 +119,19 @@ pub(crate) fn may_wait(name: &[u8]) -> bool {
     )
 }
 
+/// Whether a getxattr of `name` reads what a write changes (data, sizes, LastWriteTime, the
+/// archive bit) and so must first have the kernel write back what it holds dirty on a
+/// writeback-cache mount (module `writeback`): the engine's check (sizes against the space
+/// used), `system.ntfs_times` and `system.ntfs_attrib`. glue runs those on the worker after a
+/// syncfs. `names`, `fileid`, `handles`, `pid` and `image` depend on nothing the kernel
+/// caches dirty: name changes, opens and closes are synchronous requests.
+pub(crate) fn get_reads_written_state(name: &[u8]) -> bool {
+    matches!(
+        classify(name),
+        Special::Control(Control::Check) | Special::Times { .. } | Special::Attrib { .. }
+    )
+}
+
 /// Classifies an attribute name.
 pub(crate) fn classify(name: &[u8]) -> Special {
     match name {
@@ -470,6 +483,11 @@ impl Core {
             tracing::warn!(target: "backend_fuse", "save to {} refused: inside the drive", path.display());
             return Err(Errno::from_i32(libc::EDEADLK));
         }
+        // On a writeback-cache mount the kernel may still hold written data dirty: it is
+        // written back first, so the image has every byte a reader of the mount sees. This
+        // runs on the worker, so the WRITEs are served meanwhile; the root's inode lock the
+        // setxattr holds is not one write-back takes (Linux 6.18, tests/writeback.rs).
+        self.sync_kernel();
         let vol = &self.vol;
         let saved =
             creds::run_as(who, || vfs_core::image::save_atomic(vol, path)).map_err(|e| {
