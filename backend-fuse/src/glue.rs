@@ -351,6 +351,20 @@ impl Filesystem for NtFs {
                     &missing_attr(),
                     Generation(0),
                 ),
+                Ok(Some(a)) if self.writeback && self.core.has_other_nodes(a.ino) => {
+                    // A fresh node for a file whose retired node is still open: the kernel
+                    // takes this reply's size once and keeps its own from then on (it trusts
+                    // its cached size and times of a regular file with the writeback cache,
+                    // fs/fuse `fuse_get_cache_mask`), so what the other node holds dirty is
+                    // written back first and the attributes read after it. On the worker,
+                    // which may syncfs; the node is already counted, only the reply waits.
+                    let (attr_ttl, entry_ttl) = (self.attr_ttl, self.entry_ttl);
+                    self.run_maybe_waiting("lookup", true, move |core| {
+                        core.sync_kernel();
+                        let a = core.getattr(a.ino, true).unwrap_or(a);
+                        reply.entry_with_ttls(&attr_ttl, &entry_ttl, &file_attr(&a), Generation(0))
+                    })
+                }
                 Ok(Some(a)) => self.entry(reply, Ok(a)),
                 Err(e) => self.entry(reply, Err(e)),
             }
