@@ -204,6 +204,32 @@ fn a_fresh_node_sees_what_the_retired_one_holds_dirty() {
         fresh.seek(SeekFrom::Start(0)).unwrap();
         fresh.read_exact(&mut head).unwrap();
         assert_eq!(&head, b"changed", "round {round}");
+        // The old node writes again, dirty in its cache; an open through the fresh node
+        // has it written back first.
+        old.seek(SeekFrom::Start(0)).unwrap();
+        old.write_all(b"AGAIN").unwrap();
+        let mut again = fs::File::open(&p).unwrap();
+        again.read_exact(&mut head[..5]).unwrap();
+        assert_eq!(&head[..5], b"AGAIN", "round {round}: open after a dirty write");
+        // The fresh node writes (direct: at once in the engine), the old node reads it.
+        fresh.seek(SeekFrom::Start(10)).unwrap();
+        let mut w = fs::OpenOptions::new().write(true).open(&p).unwrap();
+        w.seek(SeekFrom::Start(10)).unwrap();
+        w.write_all(b"fresh").unwrap();
+        // The old node's cached pages are dropped right after the WRITE's reply, from the
+        // invalidation thread (`others_changed`: inside the request the kernel could have to
+        // write those pages back first, through the thread that is serving it), so the read
+        // may have to come again once.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            old.seek(SeekFrom::Start(10)).unwrap();
+            old.read_exact(&mut head[..5]).unwrap();
+            if &head[..5] == b"fresh" || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(&head[..5], b"fresh", "round {round}: the old node reads the fresh one's write");
     }
     m.finish();
 }
