@@ -48,7 +48,22 @@ fn ntfs_last_write(p: &std::path::Path) -> u64 {
 /// times attribute and `MountHandle::sync` make the kernel write it back first.
 #[test]
 fn saves_and_state_reads_see_data_the_kernel_holds_dirty() {
-    let m = Mounted::with(VolumeOptions::default(), wb());
+    saves_and_state_reads(wb());
+}
+
+/// The same with two serving threads and no worker asked for (`--threads 2`): a writeback
+/// mount has the worker anyway, which runs the syncfs.
+#[test]
+fn saves_and_state_reads_with_two_serving_threads() {
+    saves_and_state_reads(MountOptions {
+        threads: 2,
+        wait_worker: false,
+        ..wb()
+    });
+}
+
+fn saves_and_state_reads(mo: MountOptions) {
+    let m = Mounted::with(VolumeOptions::default(), mo);
     let img_dir = tempfile::tempdir().unwrap();
     for round in 0..3u8 {
         let name = format!("f{round}");
