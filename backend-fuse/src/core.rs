@@ -1428,7 +1428,7 @@ mod tests {
         let b = c.lookup(ROOT_INO, b"f").unwrap();
         assert_ne!(a.ino, b.ino);
         rec.take();
-        assert_eq!(c.write(b.ino, 0, b"xyz", false), Ok(3));
+        assert_eq!(c.write(b.ino, 0, b"xyz", false, false), Ok(3));
         assert_eq!(rec.take(), vec![Inval::Attrs(a.ino), Inval::Pages(a.ino)]);
         assert_eq!(
             c.read(a.ino, 0, 10).unwrap(),

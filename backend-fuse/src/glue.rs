@@ -315,8 +315,7 @@ impl Filesystem for NtFs {
         .chain(
             self.writeback
                 .then_some(InitFlags::FUSE_DIRECT_IO_ALLOW_MMAP),
-        )
-        {
+        ) {
             if let Err(unsupported) = config.add_capabilities(flag) {
                 tracing::debug!("kernel lacks FUSE capability {unsupported:?}");
             }

@@ -115,6 +115,45 @@
 //! 6. Names that are delete-pending (legacy delete) are listed by READDIRPLUS with TTL 0: they
 //!    go when the file's last handle closes, outside any request on the name.
 //!
+//! 7. With the writeback cache ([`MountOptions::writeback_cache`], off by default) a
+//!    write(2) lands in the kernel's page cache and reaches the engine later (close writes
+//!    every dirty page back, even with FOPEN_NOFLUSH; so do fsync, syncfs and the flusher),
+//!    and the kernel keeps its own size, mtime and ctime for a regular file, ignoring the
+//!    daemon's in every reply (fs/fuse `fuse_get_cache_mask`). The daemon cannot ask for one
+//!    inode's dirty pages; it asks for the whole mount's with a syncfs(2), from the worker
+//!    thread (such a mount always has one), never a serving thread, whose WRITEs that syncfs
+//!    waits for. It does so before the engine is read for what writes change: the control
+//!    attributes `check`, `system.ntfs_times`, `system.ntfs_attrib`, `user.ntlinkfs.save`
+//!    (whose setxattr holds the root's inode lock: write-back takes no such lock, no deadlock
+//!    on Linux 6.18); a caller of the volume's API uses [`MountHandle::sync`]. The end of the
+//!    session needs nothing: it comes only after every file is closed, so written back (a
+//!    lazy unmount with a file open and mapped loses nothing, `tests/writeback.rs`). Times:
+//!    WRITEs from the page cache (FUSE_WRITE_CACHE) leave the engine's times alone, and the
+//!    SETATTR the kernel sends after the data (`fuse_flush_times`: FATTR_MTIME and FATTR_CTIME
+//!    with the writer's handle) sets LastWriteTime and ChangeTime to what stat showed, so they
+//!    never jump ahead to the write-back time and back; the permission checks let that
+//!    SETATTR through for a writer who is not the owner (docs/RELIABILITY.md §8). Names of one
+//!    file (hard links, spellings) share one kernel inode and one page cache. A second kernel
+//!    node of a file (rule 3's fresh node beside a retired one still open) has its own: the
+//!    LOOKUP that hands out a node of such a file and every open of it wait (on the worker)
+//!    for a syncfs, so the fresh node starts with the written size and data, and its handles
+//!    get FOPEN_DIRECT_IO, so what they write is in the engine at once and the other node's
+//!    pages are dropped after the reply (`others_changed`). DiskFull (A8): while the volume's
+//!    free space is below twice the bdi's `max_bytes` (what the kernel lets this mount hold
+//!    dirty; FUSE gives each connection `max_ratio` 1 with `strict_limit`), opens for writing
+//!    get FOPEN_DIRECT_IO, so the write(2) that does not fit fails with ENOSPC and the
+//!    engine's all-or-nothing write keeps what was written before. Limits: a file opened for
+//!    writing while space was plentiful keeps caching, so filling the volume through it fails
+//!    at write-back (close or fsync get ENOSPC; the pages are not in the engine); a size
+//!    change through one of two nodes is not seen in stat through the other until it is
+//!    looked up afresh (the kernel trusts its own size); a time SETATTR the flusher sends
+//!    without a handle (no file open for writing any more: only a race with close leaves
+//!    one) is checked as a utimensat; changes made to the volume directly are not seen in
+//!    the size or times of a file the kernel already knows; LastWriteTime and ChangeTime set
+//!    through `system.ntfs_times` on a regular file the kernel knows are replaced by the
+//!    kernel's own at once (after any setxattr the kernel stamps ctime and writes its times
+//!    back, `fuse_update_ctime`).
+//!
 //! Verified on Linux 6.18 by `tests/cache.rs` (each case 200 times, plus two threads racing
 //! changes against readers) and, for rule 1, `tests/negative.rs` (LOOKUPs counted with the
 //! kernel's `fuse_request_send` tracepoint). Residual limits: a call through a stale name costs one extra round

@@ -52,15 +52,30 @@ pub struct MountOptions {
     /// serving threads keep answering meanwhile. With it one serving thread is enough for
     /// correctness (see docs/BENCHMARKS.md, "Serving model").
     pub wait_worker: bool,
-    /// Negotiate FUSE_WRITEBACK_CACHE: the kernel keeps written data in its page cache and
-    /// sends it later (in 1 MiB WRITE requests on Linux 6.18), and owns the file's size and
-    /// mtime while pages are dirty. Off by default and **not coherent**: for measuring only
-    /// (`ntlinkfs bench --fuse-writeback`). While pages are dirty the engine does not have
-    /// them, so `user.ntlinkfs.*` attributes, an image save and a retired node's successor
-    /// see the old data and size; a write the kernel accepted into its cache that does not
-    /// fit in the volume (DiskFull, NTFS-RULES A8) is refused only when written back, so
-    /// write(2) succeeds and only close/fsync report ENOSPC; and the kernel's mtime replaces
-    /// NTFS's LastWriteTime at flush. See docs/BENCHMARKS.md, "Small writes and the writeback cache".
+    /// Negotiate FUSE_WRITEBACK_CACHE (`ntlinkfs mount --writeback-cache`, bench
+    /// `--fuse-writeback`): write(2) copies into the kernel's page cache and returns; the
+    /// kernel sends the data later in WRITE requests of up to 1 MiB (at close, fsync, or from
+    /// the flusher) and owns the size, mtime and ctime of a regular file. Off by default.
+    ///
+    /// Made coherent by the backend (crate docs, "Caching", rule 7; module `writeback`): the
+    /// control attributes that read file state, `system.ntfs_times`/`ntfs_attrib` and
+    /// `user.ntlinkfs.save` have the kernel write back first (a syncfs on the worker thread,
+    /// which such a mount always has); the kernel's mtime and ctime become LastWriteTime and
+    /// ChangeTime as the kernel shows them; a file with a second kernel node (a retired node
+    /// still open) is written back before the fresh node is handed out or opened, and opened
+    /// for direct I/O; and while the volume's free space is below what the kernel may hold
+    /// dirty (twice the bdi's `max_bytes`), opens for writing are direct, so a write that does
+    /// not fit fails in write(2) with ENOSPC (A8). Callers that read the volume directly
+    /// while mounted call [`MountHandle::sync`] first. Remaining limits: a file opened for
+    /// writing while space was plentiful keeps the cache, so a write that fills the volume
+    /// through it fails only at close/fsync (ENOSPC there, the data not written); and two
+    /// kernel nodes of one file each keep their own size once handed out (the kernel ignores
+    /// the daemon's size for a regular file), so a size change through one is not seen in
+    /// stat through the other until it is looked up afresh; and LastWriteTime or ChangeTime
+    /// set through `system.ntfs_times` on a regular file the kernel knows are replaced by the
+    /// kernel's own at once (after a setxattr the kernel stamps ctime and writes its times
+    /// back; `tests/reparse.rs` `crtime_and_times_round_trip_in_ntfs_3g_order` fails with
+    /// the cache). See docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
 }
 

@@ -77,7 +77,9 @@ impl Writeback {
                 self.margin.store(m, Ordering::Relaxed);
                 tracing::debug!(target: "backend_fuse", "writeback: dirty limit {max} B, direct I/O below {m} B free");
             }
-            _ => tracing::debug!(target: "backend_fuse", "writeback: {path} unreadable, direct I/O below {DEFAULT_DIRTY_MARGIN} B free"),
+            _ => {
+                tracing::debug!(target: "backend_fuse", "writeback: {path} unreadable, direct I/O below {DEFAULT_DIRTY_MARGIN} B free")
+            }
         }
     }
 

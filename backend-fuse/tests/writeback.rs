@@ -74,7 +74,12 @@ fn saves_and_state_reads(mo: MountOptions) {
         f.write_all(&data).unwrap();
         // The image: saved while the file is open and its pages dirty.
         let img = img_dir.path().join(format!("{name}.img"));
-        xattr::set(m.root(), "user.ntlinkfs.save", img.as_os_str().as_encoded_bytes()).unwrap();
+        xattr::set(
+            m.root(),
+            "user.ntlinkfs.save",
+            img.as_os_str().as_encoded_bytes(),
+        )
+        .unwrap();
         let saved = vfs_core::image::load_file(&img).unwrap();
         assert_eq!(
             saved.read_file_path(&format!("\\{name}")).unwrap(),
@@ -89,7 +94,9 @@ fn saves_and_state_reads(mo: MountOptions) {
             "round {round}: system.ntfs_times after a write still dirty"
         );
         assert_eq!(
-            xattr::get(m.root(), "user.ntlinkfs.check").unwrap().unwrap(),
+            xattr::get(m.root(), "user.ntlinkfs.check")
+                .unwrap()
+                .unwrap(),
             b"ok"
         );
         // MountHandle::sync for a caller reading the volume directly.
@@ -180,7 +187,11 @@ fn every_name_and_spelling_sees_dirty_data() {
     let data = pattern(123_457, 3);
     f.write_all(&data).unwrap();
     for other in ["FOO", "foo", "link", "LINK", "Foo"] {
-        assert_eq!(fs::metadata(m.p(other)).unwrap().len(), data.len() as u64, "{other}");
+        assert_eq!(
+            fs::metadata(m.p(other)).unwrap().len(),
+            data.len() as u64,
+            "{other}"
+        );
         assert_eq!(fs::read(m.p(other)).unwrap(), data, "{other}");
     }
     drop(f);
@@ -199,14 +210,22 @@ fn a_fresh_node_sees_what_the_retired_one_holds_dirty() {
         let p = m.p(&format!("r{round}"));
         fs::write(&p, b"").unwrap();
         let id = m.vol.resolve(&format!("\\r{round}"), false).unwrap();
-        let mut old = fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        let mut old = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
         let data = pattern(200_000, round);
         old.write_all(&data).unwrap();
         let ino_before = fs::metadata(&p).unwrap().ino();
         m.handle().invalidate(id);
         let meta = fs::metadata(&p).unwrap();
         assert_ne!(meta.ino(), ino_before, "round {round}: a fresh node");
-        assert_eq!(meta.len(), data.len() as u64, "round {round}: size via the fresh node");
+        assert_eq!(
+            meta.len(),
+            data.len() as u64,
+            "round {round}: size via the fresh node"
+        );
         let mut fresh = fs::File::open(&p).unwrap();
         let mut got = Vec::new();
         fresh.read_to_end(&mut got).unwrap();
@@ -225,7 +244,11 @@ fn a_fresh_node_sees_what_the_retired_one_holds_dirty() {
         old.write_all(b"AGAIN").unwrap();
         let mut again = fs::File::open(&p).unwrap();
         again.read_exact(&mut head[..5]).unwrap();
-        assert_eq!(&head[..5], b"AGAIN", "round {round}: open after a dirty write");
+        assert_eq!(
+            &head[..5],
+            b"AGAIN",
+            "round {round}: open after a dirty write"
+        );
         // The fresh node writes (direct: at once in the engine), the old node reads it.
         fresh.seek(SeekFrom::Start(10)).unwrap();
         let mut w = fs::OpenOptions::new().write(true).open(&p).unwrap();
@@ -244,7 +267,11 @@ fn a_fresh_node_sees_what_the_retired_one_holds_dirty() {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert_eq!(&head[..5], b"fresh", "round {round}: the old node reads the fresh one's write");
+        assert_eq!(
+            &head[..5],
+            b"fresh",
+            "round {round}: the old node reads the fresh one's write"
+        );
     }
     m.finish();
 }
@@ -281,7 +308,9 @@ fn a_write_that_does_not_fit_fails_in_write_itself() {
     assert_eq!(got.len() as u64, written);
     assert!(got.chunks(chunk.len()).all(|c| c == &chunk[..c.len()]));
     assert_eq!(
-        xattr::get(m.root(), "user.ntlinkfs.check").unwrap().unwrap(),
+        xattr::get(m.root(), "user.ntlinkfs.check")
+            .unwrap()
+            .unwrap(),
         b"ok"
     );
     m.finish();
@@ -310,7 +339,11 @@ fn readonly_after_open_keeps_the_handle_writing() {
         xattr::set(&p, "system.ntfs_attrib", &(a | READONLY).to_le_bytes()).unwrap();
         f.write_all(b"after").unwrap();
         drop(f);
-        assert_eq!(fs::read(&p).unwrap(), b"before after", "cache {writeback_cache}");
+        assert_eq!(
+            fs::read(&p).unwrap(),
+            b"before after",
+            "cache {writeback_cache}"
+        );
         assert_eq!(m.vol.read_file_path(r"\ro").unwrap(), b"before after");
         assert_errno(fs::OpenOptions::new().write(true).open(&p), libc::EACCES);
         xattr::set(&p, "system.ntfs_attrib", &a.to_le_bytes()).unwrap();
