@@ -19,7 +19,7 @@ use crate::errno::{errno, link_errno, Errno};
 use crate::names;
 use crate::negative::Negatives;
 use crate::nodes::{KernelName, Nodes, ROOT_INO};
-use crate::writeback::Writeback;
+use crate::writeback::{self, Writeback};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -551,6 +551,14 @@ impl Core {
         a: SetAttr,
         with_handle: bool,
     ) -> Result<Attr, Errno> {
+        if self.writeback.enabled && writeback::only_cm_times(&a) && self.nodes.is_retired(ino) {
+            // A retired node's kernel inode holds times the file no longer has (it was
+            // retired so that the kernel takes new ones, see `xattr` `system.ntfs_times`);
+            // the kernel writing them back must not undo that. Answered without a change, and
+            // never ESTALE: the kernel would keep that error for the inode's next close.
+            let (id, st) = self.nodes.stat(&self.vol, ino, true)?;
+            return Ok(self.attr_of(ino, id, &st));
+        }
         let (id, _) = self.nodes.stat(&self.vol, ino, with_handle)?;
         let privileged = who.uid == 0;
         let (mode, before) = self.check_setattr(who, id, &a)?;

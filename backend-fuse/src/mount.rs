@@ -71,11 +71,10 @@ pub struct MountOptions {
     /// through it fails only at close/fsync (ENOSPC there, the data not written); and two
     /// kernel nodes of one file each keep their own size once handed out (the kernel ignores
     /// the daemon's size for a regular file), so a size change through one is not seen in
-    /// stat through the other until it is looked up afresh; and LastWriteTime or ChangeTime
-    /// set through `system.ntfs_times` on a regular file the kernel knows are replaced by the
-    /// kernel's own at once (after a setxattr the kernel stamps ctime and writes its times
-    /// back; `tests/reparse.rs` `crtime_and_times_round_trip_in_ntfs_3g_order` fails with
-    /// the cache). See docs/BENCHMARKS.md, "Small writes and the writeback cache".
+    /// stat through the other until it is looked up afresh; and a regular file whose times
+    /// are set through `system.ntfs_times` gets a new inode number (its node is retired, so
+    /// that the kernel, which keeps its own mtime and ctime, takes the new ones). See
+    /// docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
 }
 

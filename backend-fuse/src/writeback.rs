@@ -165,6 +165,18 @@ pub(crate) fn kernel_time_flush(a: &SetAttr) -> bool {
         && a.gid.is_none()
 }
 
+/// Does this SETATTR set nothing but mtime and ctime (what `fuse_flush_times` sends, with or
+/// without a handle)?
+pub(crate) fn only_cm_times(a: &SetAttr) -> bool {
+    a.mtime.is_some()
+        && a.atime.is_none()
+        && a.crtime.is_none()
+        && a.size.is_none()
+        && a.mode.is_none()
+        && a.uid.is_none()
+        && a.gid.is_none()
+}
+
 /// With the cache the kernel resolves "now" itself (`trust_local_cmtime`: utimensat with
 /// UTIME_NOW arrives as FATTR_MTIME with the kernel's time, not FATTR_MTIME_NOW), and stamps
 /// mtime and ctime with the one `current_time()` of the change (`notify_change` for

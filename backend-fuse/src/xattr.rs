@@ -257,7 +257,11 @@ impl Core {
                 None => Err(Errno::ERANGE),
             },
             Special::Times { be } => match decode_times(value, be, 4) {
-                Some(t) => self.vol.set_times(id, times_update(&t)).map_err(errno),
+                Some(t) => {
+                    self.vol.set_times(id, times_update(&t)).map_err(errno)?;
+                    self.times_set_behind_the_cache(id);
+                    Ok(())
+                }
                 None => Err(Errno::ERANGE),
             },
             Special::Control(Control::Recase) => self.recase(id, value),
@@ -456,6 +460,30 @@ impl Core {
             },
             Control::Recase | Control::Save => return Err(Errno::ENODATA),
         })
+    }
+
+    /// After `system.ntfs_times` set LastWriteTime/ChangeTime of a regular file on a
+    /// writeback-cache mount: the kernel keeps its own mtime and ctime for such a file and
+    /// ignores the daemon's in every reply (fs/fuse `fuse_get_cache_mask`); right after this
+    /// setxattr it even stamps ctime and writes its times back (`fuse_update_ctime`). So the
+    /// file's nodes are retired (crate docs, "Caching", rule 3): the next lookup hands out a
+    /// fresh node whose kernel inode starts from the times just set, and the old inode's
+    /// time write-back is answered without a change (`Core::setattr`). The cost: the file
+    /// gets a new inode number, as any retired file. Its names are dropped from the kernel's
+    /// cache right after the reply (the setxattr holds only the file's own inode lock, not
+    /// its directory's).
+    fn times_set_behind_the_cache(&self, id: FileId) {
+        if !self.writeback.enabled || id == self.vol.root() {
+            return;
+        }
+        if self
+            .vol
+            .stat(id)
+            .is_ok_and(|st| crate::attr::kind(&st) == crate::attr::Kind::File)
+        {
+            let names = self.retire(id);
+            self.drop_names_later(&names);
+        }
     }
 
     /// `user.ntlinkfs.save` on the root: saves the drive as an image at the absolute host path
