@@ -555,7 +555,9 @@ impl Core {
             // A retired node's kernel inode holds times the file no longer has (it was
             // retired so that the kernel takes new ones, see `xattr` `system.ntfs_times`);
             // the kernel writing them back must not undo that. Answered without a change, and
-            // never ESTALE: the kernel would keep that error for the inode's next close.
+            // never ESTALE: the kernel would keep that error for the inode's next close. A
+            // futimens(2) setting only mtime through a descriptor of a retired node looks the
+            // same and is answered the same way (without the cache: ESTALE).
             let (id, st) = self.nodes.stat(&self.vol, ino, true)?;
             return Ok(self.attr_of(ino, id, &st));
         }
