@@ -151,6 +151,12 @@ pub(crate) struct Core {
     pub(crate) daemon_checks: bool,
     /// FUSE_WRITEBACK_CACHE and what keeps it coherent (module `writeback`).
     pub(crate) writeback: Arc<Writeback>,
+    /// Held by a WRITE from the page cache from reading the file's times to putting them
+    /// back, and by SETATTR while it sets times: syncfs sends the kernel's time SETATTR
+    /// without waiting for the WRITEs before it (`__writeback_single_inode` waits only when
+    /// not `for_sync`), so with two serving threads the SETATTR could land between a WRITE's
+    /// read and its put-back and be undone (seen in `tests/writeback.rs`, 1 run in 3).
+    times: Mutex<()>,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -214,6 +220,7 @@ impl Core {
             neg,
             daemon_checks: false,
             writeback: Arc::new(Writeback::new(false)),
+            times: Mutex::new(()),
             vol,
         }
     }
@@ -337,9 +344,10 @@ impl Core {
     }
 
     /// Has the kernel write back everything it holds dirty for this mount (module
-    /// `writeback`); nothing without the writeback cache. Only on the worker thread.
+    /// `writeback`); nothing without the writeback cache. Only on the worker thread, for
+    /// the request it serves (which counts as one in flight until it is answered).
     pub(crate) fn sync_kernel(&self) {
-        self.writeback.sync_kernel(&self.mount_path);
+        self.writeback.sync_kernel(&self.mount_path, 1);
     }
 
     /// Does file node `ino`'s file have another live kernel node (a retired one still open)?
@@ -596,6 +604,7 @@ impl Core {
                 last_write: a.mtime,
                 change: a.ctime,
             };
+            let _times = self.writeback.enabled.then(|| self.times.lock());
             self.vol.set_times(id, t).map_err(errno)?;
         }
         let (_, st) = self.nodes.stat(&self.vol, ino, with_handle)?;
@@ -890,6 +899,7 @@ impl Core {
         // LastWriteTime would first jump to the write-back time and then go back to the
         // kernel's. A write-through WRITE (no cache, direct I/O) keeps the engine's stamp,
         // which is what the kernel then reads back.
+        let _times = from_cache.then(|| self.times.lock());
         let before = if from_cache {
             self.vol.stat(id).ok().map(|st| st.times)
         } else {

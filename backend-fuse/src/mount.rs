@@ -244,6 +244,7 @@ pub struct MountHandle {
     mountpoint: PathBuf,
     volume: Arc<Volume>,
     cache: core::CacheHandle,
+    writeback: Arc<crate::writeback::Writeback>,
     done: Mutex<Done>,
 }
 
@@ -369,6 +370,7 @@ pub fn mount(
         mountpoint: mp.clone(),
         volume,
         cache,
+        writeback: writeback.clone(),
         done: Mutex::new(Done { rx, result: None }),
     };
     // Ready means a request went through: stat the root of the new mount.
@@ -377,7 +379,7 @@ pub fn mount(
             use std::os::unix::fs::MetadataExt;
             // The mount's device names its bdi, whose dirty limit sets when writes turn
             // synchronous (module `writeback`).
-            writeback.set_margin_from_bdi(m.dev());
+            writeback.set_device(m.dev());
         }
         Ok(_) => {}
         Err(e) => {
@@ -437,7 +439,14 @@ impl MountHandle {
     /// seen in the size, mtime or ctime the kernel shows for a file it already knows (the
     /// kernel keeps its own for regular files; see the crate docs, "Caching").
     pub fn sync(&self) -> io::Result<()> {
-        crate::writeback::syncfs_path(&self.mountpoint)
+        if !self.writeback.enabled {
+            return Ok(());
+        }
+        crate::writeback::syncfs_path(&self.mountpoint)?;
+        // The syncfs only sends the dirty pages; wait for their WRITEs to be answered (no
+        // request of this caller is in flight).
+        self.writeback.wait_for_writes(0);
+        Ok(())
     }
 
     /// Something that can unmount this mount from another thread.

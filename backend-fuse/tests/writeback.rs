@@ -165,9 +165,19 @@ os.close(fd)
     );
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
-    h.wait_timeout(Duration::from_secs(10))
+    // The session ends with the close. After a shared mapping's pages were written back the
+    // serving thread's read of /dev/fuse sometimes fails with ECONNABORTED instead of ENODEV
+    // (Linux 6.18); after a requested unmount that is the same end (`MountHandle::unmount`
+    // takes it so), and what the volume holds is checked below either way.
+    match h
+        .wait_timeout(Duration::from_secs(10))
         .expect("session ended after the close")
-        .unwrap();
+    {
+        Ok(()) => {}
+        Err(backend_fuse::MountError::Session { cause, .. })
+            if cause.kind() == std::io::ErrorKind::ConnectionAborted => {}
+        Err(e) => panic!("{e}"),
+    }
     let got = vol.read_file_path(r"\m").unwrap();
     assert_eq!(got.len(), 2 << 20);
     assert!(got[..1 << 20].iter().all(|&b| b == 0x5a), "written data");
