@@ -122,7 +122,10 @@
 //!    daemon's in every reply (fs/fuse `fuse_get_cache_mask`). The daemon cannot ask for one
 //!    inode's dirty pages; it asks for the whole mount's with a syncfs(2), from the worker
 //!    thread (such a mount always has one), never a serving thread, whose WRITEs that syncfs
-//!    waits for. It does so before the engine is read for what writes change: the control
+//!    causes; syncfs returns once the kernel has sent them (on Linux 6.18 it does not wait
+//!    for a FUSE mapping's write-back), so the worker then waits until the connection's
+//!    count of unanswered requests (`/sys/fs/fuse/connections/N/waiting`) is down to its own
+//!    request, 5 s at most. It does so before the engine is read for what writes change: the control
 //!    attributes `check`, `system.ntfs_times`, `system.ntfs_attrib`, `user.ntlinkfs.save`
 //!    (whose setxattr holds the root's inode lock: write-back takes no such lock, no deadlock
 //!    on Linux 6.18); a caller of the volume's API uses [`MountHandle::sync`]. The end of the

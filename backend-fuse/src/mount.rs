@@ -425,7 +425,10 @@ impl MountHandle {
     }
 
     /// Makes the kernel write back every page it holds dirty for this mount (syncfs(2) of the
-    /// mount) and returns when the volume has them. Needed only with
+    /// mount, then a wait, 5 s at most, until the connection has no request in flight: the
+    /// syncfs only sends the pages) and returns when the volume has them; a mount without
+    /// the cache returns at once. Other requests in flight on the mount meanwhile make it
+    /// wait the 5 s out. Needed only with
     /// [`MountOptions::writeback_cache`], and only by callers that read the [`Volume`]
     /// *directly* while mounted (its API, a snapshot, an image save of their own): without
     /// the cache every write(2) reaches the volume before it returns, with it a write(2)
