@@ -19,6 +19,7 @@ use crate::errno::{errno, link_errno, Errno};
 use crate::names;
 use crate::negative::Negatives;
 use crate::nodes::{KernelName, Nodes, ROOT_INO};
+use crate::writeback::{self, Writeback};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -155,6 +156,14 @@ pub(crate) struct Core {
     pub(crate) neg: Arc<Negatives>,
     /// The daemon checks permissions (`perm`; the mount has no `default_permissions`).
     pub(crate) daemon_checks: bool,
+    /// FUSE_WRITEBACK_CACHE and what keeps it coherent (module `writeback`).
+    pub(crate) writeback: Arc<Writeback>,
+    /// Held by a WRITE from the page cache from reading the file's times to putting them
+    /// back, and by SETATTR while it sets times: syncfs sends the kernel's time SETATTR
+    /// without waiting for the WRITEs before it (`__writeback_single_inode` waits only when
+    /// not `for_sync`), so with two serving threads the SETATTR could land between a WRITE's
+    /// read and its put-back and be undone (seen in `tests/writeback.rs`, 1 run in 3).
+    times: Mutex<()>,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -217,6 +226,8 @@ impl Core {
             dirs: Mutex::new(HashMap::new()),
             neg,
             daemon_checks: false,
+            writeback: Arc::new(Writeback::new(false)),
+            times: Mutex::new(()),
             vol,
         }
     }
@@ -337,6 +348,35 @@ impl Core {
             self.inval.attrs_now(n);
         }
         true
+    }
+
+    /// Has the kernel write back everything it holds dirty for this mount (module
+    /// `writeback`); nothing without the writeback cache. Only on the worker thread, for
+    /// the request it serves (which counts as one in flight until it is answered).
+    pub(crate) fn sync_kernel(&self) {
+        self.writeback.sync_kernel(&self.mount_path, 1);
+    }
+
+    /// Does file node `ino`'s file have another live kernel node (a retired one still open)?
+    pub(crate) fn has_other_nodes(&self, ino: u64) -> bool {
+        self.nodes
+            .file_of(ino)
+            .is_some_and(|id| !self.nodes.other_nodes(id, ino).is_empty())
+    }
+
+    /// Should the open (open(2) `flags`) just made on node `ino` get FOPEN_DIRECT_IO (module
+    /// `writeback`: another live node of the file, or too little free space for the kernel to
+    /// hold writes dirty)?
+    pub(crate) fn direct_io(&self, ino: u64, flags: i32) -> bool {
+        if !self.writeback.enabled {
+            return false;
+        }
+        let free = self.vol.options().capacity.map(|_| {
+            let sp = self.vol.space();
+            sp.free_clusters.saturating_mul(sp.cluster_size)
+        });
+        self.writeback
+            .direct_io(access_of(flags).write, self.has_other_nodes(ino), free)
     }
 
     /// After data or size changed through node `ino`, other nodes of the same file (a
@@ -526,6 +566,16 @@ impl Core {
         a: SetAttr,
         with_handle: bool,
     ) -> Result<Attr, Errno> {
+        if self.writeback.enabled && writeback::only_cm_times(&a) && self.nodes.is_retired(ino) {
+            // A retired node's kernel inode holds times the file no longer has (it was
+            // retired so that the kernel takes new ones, see `xattr` `system.ntfs_times`);
+            // the kernel writing them back must not undo that. Answered without a change, and
+            // never ESTALE: the kernel would keep that error for the inode's next close. A
+            // futimens(2) setting only mtime through a descriptor of a retired node looks the
+            // same and is answered the same way (without the cache: ESTALE).
+            let (id, st) = self.nodes.stat(&self.vol, ino, true)?;
+            return Ok(self.attr_of(ino, id, &st));
+        }
         let (id, _) = self.nodes.stat(&self.vol, ino, with_handle)?;
         let privileged = who.uid == 0;
         let (mode, before) = self.check_setattr(who, id, &a)?;
@@ -549,12 +599,19 @@ impl Core {
             self.kill_suidgid(id);
         }
         if a.atime.is_some() || a.mtime.is_some() || a.ctime.is_some() || a.crtime.is_some() {
+            // With the writeback cache the kernel's mtime and ctime are the file's: a write(2)
+            // stamps them in the kernel, and `fuse_flush_times` sends them here when the
+            // inode is written back. They become LastWriteTime and ChangeTime as sent, so the
+            // engine ends up with exactly what stat showed through the mount; WRITEs from the
+            // page cache leave the times alone (`write`), so they never run ahead of the
+            // kernel's and then go back.
             let t = SetTimes {
                 creation: a.crtime,
                 last_access: a.atime,
                 last_write: a.mtime,
                 change: a.ctime,
             };
+            let _times = self.writeback.enabled.then(|| self.times.lock());
             self.vol.set_times(id, t).map_err(errno)?;
         }
         let (_, st) = self.nodes.stat(&self.vol, ino, with_handle)?;
@@ -831,16 +888,41 @@ impl Core {
         Ok(buf)
     }
 
-    /// WRITE (`kill_suidgid`: the kernel asks for FUSE_WRITE_KILL_SUIDGID).
+    /// WRITE (`kill_suidgid`: the kernel asks for FUSE_WRITE_KILL_SUIDGID; `from_cache`: the
+    /// kernel writes back its page cache, FUSE_WRITE_CACHE).
     pub(crate) fn write(
         &self,
         ino: u64,
         offset: u64,
         data: &[u8],
         kill_suidgid: bool,
+        from_cache: bool,
     ) -> Result<u32, Errno> {
         let id = self.nodes.file_of(ino).ok_or(Errno::EBADF)?;
+        // A WRITE from the kernel's page cache (FUSE_WRITE_CACHE) arrives when the kernel
+        // writes back, seconds after the write(2) whose mtime the kernel already stamped and
+        // shows; the engine stamps "now" on every write, so its times are put back and the
+        // kernel's arrive in the SETATTR that follows the data (see `setattr`). Without that
+        // LastWriteTime would first jump to the write-back time and then go back to the
+        // kernel's. A write-through WRITE (no cache, direct I/O) keeps the engine's stamp,
+        // which is what the kernel then reads back.
+        let _times = from_cache.then(|| self.times.lock());
+        let before = if from_cache {
+            self.vol.stat(id).ok().map(|st| st.times)
+        } else {
+            None
+        };
         let n = self.vol.write(id, offset, data).map_err(errno)?;
+        if let Some(t) = before {
+            let _ = self.vol.set_times(
+                id,
+                SetTimes {
+                    last_write: Some(t.last_write),
+                    change: Some(t.change),
+                    ..Default::default()
+                },
+            );
+        }
         if kill_suidgid {
             self.kill_suidgid(id);
         }
@@ -1373,7 +1455,7 @@ mod tests {
         let b = c.lookup(ROOT_INO, b"f").unwrap();
         assert_ne!(a.ino, b.ino);
         rec.take();
-        assert_eq!(c.write(b.ino, 0, b"xyz", false), Ok(3));
+        assert_eq!(c.write(b.ino, 0, b"xyz", false, false), Ok(3));
         assert_eq!(rec.take(), vec![Inval::Attrs(a.ino), Inval::Pages(a.ino)]);
         assert_eq!(
             c.read(a.ino, 0, 10).unwrap(),

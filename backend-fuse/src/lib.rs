@@ -119,6 +119,52 @@
 //! 6. Names that are delete-pending (legacy delete) are listed by READDIRPLUS with TTL 0: they
 //!    go when the file's last handle closes, outside any request on the name.
 //!
+//! 7. With the writeback cache ([`MountOptions::writeback_cache`], off by default) a
+//!    write(2) lands in the kernel's page cache and reaches the engine later (close writes
+//!    every dirty page back, even with FOPEN_NOFLUSH; so do fsync, syncfs and the flusher),
+//!    and the kernel keeps its own size, mtime and ctime for a regular file, ignoring the
+//!    daemon's in every reply (fs/fuse `fuse_get_cache_mask`). The daemon cannot ask for one
+//!    inode's dirty pages; it asks for the whole mount's with a syncfs(2), from the worker
+//!    thread (such a mount always has one), never a serving thread, whose WRITEs that syncfs
+//!    causes; syncfs returns once the kernel has sent them (on Linux 6.18 it does not wait
+//!    for a FUSE mapping's write-back), so the worker then waits until the connection's
+//!    count of unanswered requests (`/sys/fs/fuse/connections/N/waiting`) is down to its own
+//!    request, 5 s at most. It does so before the engine is read for what writes change: the control
+//!    attributes `check`, `system.ntfs_times`, `system.ntfs_attrib`, `user.ntlinkfs.save`
+//!    (whose setxattr holds the root's inode lock: write-back takes no such lock, no deadlock
+//!    on Linux 6.18); a caller of the volume's API uses [`MountHandle::sync`]. The end of the
+//!    session needs nothing: it comes only after every file is closed, so written back (a
+//!    lazy unmount with a file open and mapped loses nothing, `tests/writeback.rs`). Times:
+//!    WRITEs from the page cache (FUSE_WRITE_CACHE) leave the engine's times alone, and the
+//!    SETATTR the kernel sends after the data (`fuse_flush_times`: FATTR_MTIME and FATTR_CTIME
+//!    with the writer's handle) sets LastWriteTime and ChangeTime to what stat showed, so they
+//!    never jump ahead to the write-back time and back; the permission checks let that
+//!    SETATTR through for a writer who is not the owner (docs/RELIABILITY.md §8). Names of one
+//!    file (hard links, spellings) share one kernel inode and one page cache. A second kernel
+//!    node of a file (rule 3's fresh node beside a retired one still open) has its own: the
+//!    LOOKUP that hands out a node of such a file and every open of it wait (on the worker)
+//!    for a syncfs, so the fresh node starts with the written size and data, and its handles
+//!    get FOPEN_DIRECT_IO, so what they write is in the engine at once and the other node's
+//!    pages are dropped after the reply (`others_changed`). DiskFull (A8): while the volume's
+//!    free space is below twice the bdi's `max_bytes` (what the kernel lets this mount hold
+//!    dirty; FUSE gives each connection `max_ratio` 1 with `strict_limit`), opens for writing
+//!    get FOPEN_DIRECT_IO, so the write(2) that does not fit fails with ENOSPC and the
+//!    engine's all-or-nothing write keeps what was written before. Limits: a file opened for
+//!    writing while space was plentiful keeps caching, so filling the volume through it fails
+//!    at write-back (close or fsync get ENOSPC; the pages are not in the engine); a size
+//!    change through one of two nodes is not seen in stat through the other until it is
+//!    looked up afresh (the kernel trusts its own size); a time SETATTR the flusher sends
+//!    without a handle (no file open for writing any more: only a race with close leaves
+//!    one) is checked as a utimensat; changes made to the volume directly are not seen in
+//!    the size or times of a file the kernel already knows. `system.ntfs_times` on a regular
+//!    file retires its node (rule 3): the kernel would keep its own mtime and ctime, and even
+//!    writes them back right after the setxattr (`fuse_update_ctime`), which a retired node's
+//!    time SETATTR is answered without doing; the file gets a new inode number. Name changes
+//!    cost one more round trip each with the cache: after a link, rename or unlink of a
+//!    regular file the kernel stamps its ctime and sends it at once (300 SETATTR for 100 each
+//!    of `ln`, `mv`, `rm`, fuse tracepoint on Linux 6.18); FLUSH, which the kernel sends at
+//!    every close with the cache despite FOPEN_NOFLUSH, is answered ENOSYS once, so it stops.
+//!
 //! Verified on Linux 6.18 by `tests/cache.rs` (each case 200 times, plus two threads racing
 //! changes against readers) and, for rule 1, `tests/negative.rs` (LOOKUPs counted with the
 //! kernel's `fuse_request_send` tracepoint). Residual limits: a call through a stale name costs one extra round
@@ -263,6 +309,7 @@ mod negative;
 mod nodes;
 mod perm;
 mod target;
+mod writeback;
 mod xattr;
 
 pub use mount::{

@@ -53,15 +53,29 @@ pub struct MountOptions {
     /// docs/BENCHMARKS.md, "Serving model"). (A reparse point change needs no thread: its
     /// reply is sent by the invalidation thread, see the crate docs, "Caching" 4.)
     pub wait_worker: bool,
-    /// Negotiate FUSE_WRITEBACK_CACHE: the kernel keeps written data in its page cache and
-    /// sends it later (in 1 MiB WRITE requests on Linux 6.18), and owns the file's size and
-    /// mtime while pages are dirty. Off by default and **not coherent**: for measuring only
-    /// (`ntlinkfs bench --fuse-writeback`). While pages are dirty the engine does not have
-    /// them, so `user.ntlinkfs.*` attributes, an image save and a retired node's successor
-    /// see the old data and size; a write the kernel accepted into its cache that does not
-    /// fit in the volume (DiskFull, NTFS-RULES A8) is refused only when written back, so
-    /// write(2) succeeds and only close/fsync report ENOSPC; and the kernel's mtime replaces
-    /// NTFS's LastWriteTime at flush. See docs/BENCHMARKS.md, "Small writes and the writeback cache".
+    /// Negotiate FUSE_WRITEBACK_CACHE (`ntlinkfs mount --writeback-cache`, bench
+    /// `--fuse-writeback`): write(2) copies into the kernel's page cache and returns; the
+    /// kernel sends the data later in WRITE requests of up to 1 MiB (at close, fsync, or from
+    /// the flusher) and owns the size, mtime and ctime of a regular file. Off by default.
+    ///
+    /// Made coherent by the backend (crate docs, "Caching", rule 7; module `writeback`): the
+    /// control attributes that read file state, `system.ntfs_times`/`ntfs_attrib` and
+    /// `user.ntlinkfs.save` have the kernel write back first (a syncfs on the worker thread,
+    /// which such a mount always has); the kernel's mtime and ctime become LastWriteTime and
+    /// ChangeTime as the kernel shows them; a file with a second kernel node (a retired node
+    /// still open) is written back before the fresh node is handed out or opened, and opened
+    /// for direct I/O; and while the volume's free space is below what the kernel may hold
+    /// dirty (twice the bdi's `max_bytes`), opens for writing are direct, so a write that does
+    /// not fit fails in write(2) with ENOSPC (A8). Callers that read the volume directly
+    /// while mounted call [`MountHandle::sync`] first. Remaining limits: a file opened for
+    /// writing while space was plentiful keeps the cache, so a write that fills the volume
+    /// through it fails only at close/fsync (ENOSPC there, the data not written); and two
+    /// kernel nodes of one file each keep their own size once handed out (the kernel ignores
+    /// the daemon's size for a regular file), so a size change through one is not seen in
+    /// stat through the other until it is looked up afresh; and a regular file whose times
+    /// are set through `system.ntfs_times` gets a new inode number (its node is retired, so
+    /// that the kernel, which keeps its own mtime and ctime, takes the new ones). See
+    /// docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
 }
 
@@ -231,6 +245,7 @@ pub struct MountHandle {
     mountpoint: PathBuf,
     volume: Arc<Volume>,
     cache: core::CacheHandle,
+    writeback: Arc<crate::writeback::Writeback>,
     done: Mutex<Done>,
 }
 
@@ -286,6 +301,8 @@ pub fn mount(
     let daemon_checks = permissions == Permissions::Daemon;
     let mut core = core::Core::new(volume.clone(), &mp, inval.clone(), opts.image.clone());
     core.daemon_checks = daemon_checks;
+    let writeback = Arc::new(crate::writeback::Writeback::new(opts.writeback_cache));
+    core.writeback = writeback.clone();
     let cache = core.cache_handle();
     // Daemon checks with several users: no cached names (see `Permissions::Daemon`).
     let mut glue_opts = opts.clone();
@@ -354,12 +371,22 @@ pub fn mount(
         mountpoint: mp.clone(),
         volume,
         cache,
+        writeback: writeback.clone(),
         done: Mutex::new(Done { rx, result: None }),
     };
     // Ready means a request went through: stat the root of the new mount.
-    if let Err(e) = std::fs::metadata(&mp) {
-        let _ = unmount_path(&mp);
-        return Err(MountError::Mount { path: mp, cause: e });
+    match std::fs::metadata(&mp) {
+        Ok(m) if opts.writeback_cache => {
+            use std::os::unix::fs::MetadataExt;
+            // The mount's device names its bdi, whose dirty limit sets when writes turn
+            // synchronous (module `writeback`).
+            writeback.set_device(m.dev());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = unmount_path(&mp);
+            return Err(MountError::Mount { path: mp, cause: e });
+        }
     }
     // After the first request, so the connection is initialised when the kernel is asked.
     if let Ok(dev) = dev {
@@ -396,6 +423,34 @@ impl MountHandle {
     /// case-sensitivity change.
     pub fn invalidate(&self, id: vfs_core::FileId) {
         self.cache.invalidate(id);
+    }
+
+    /// Makes the kernel write back every page it holds dirty for this mount (syncfs(2) of the
+    /// mount, then a wait, 5 s at most, until the connection has no request in flight: the
+    /// syncfs only sends the pages) and returns when the volume has them; a mount without
+    /// the cache returns at once. Other requests in flight on the mount meanwhile make it
+    /// wait the 5 s out. Needed only with
+    /// [`MountOptions::writeback_cache`], and only by callers that read the [`Volume`]
+    /// *directly* while mounted (its API, a snapshot, an image save of their own): without
+    /// the cache every write(2) reaches the volume before it returns, with it a write(2)
+    /// lands in the kernel's page cache and reaches the volume at close, fsync, or when the
+    /// kernel writes back. Readers through the mount never need it, nor do the control
+    /// attributes and `user.ntlinkfs.save` (the daemon syncs first) or the end of the session
+    /// (every file is closed, so written back, before the kernel ends it).
+    ///
+    /// Call it from any thread but the mount's own (it waits for the WRITEs the mount's
+    /// threads serve). Changes made to the volume directly under a writeback mount are not
+    /// seen in the size, mtime or ctime the kernel shows for a file it already knows (the
+    /// kernel keeps its own for regular files; see the crate docs, "Caching").
+    pub fn sync(&self) -> io::Result<()> {
+        if !self.writeback.enabled {
+            return Ok(());
+        }
+        crate::writeback::syncfs_path(&self.mountpoint)?;
+        // The syncfs only sends the dirty pages; wait for their WRITEs to be answered (no
+        // request of this caller is in flight).
+        self.writeback.wait_for_writes(0);
+        Ok(())
     }
 
     /// Something that can unmount this mount from another thread.

@@ -293,6 +293,17 @@ impl Nodes {
         out
     }
 
+    /// Is node `ino` retired (rule 3 of the crate docs' "Caching")?
+    pub(crate) fn is_retired(&self, ino: u64) -> bool {
+        self.retired.load(Ordering::Acquire) != 0
+            && self
+                .inner
+                .read()
+                .nodes
+                .get(&ino)
+                .is_some_and(|n| n.retired())
+    }
+
     /// Names under which the kernel may have cached any node of `file`.
     pub(crate) fn kernel_names(&self, file: FileId) -> Vec<KernelName> {
         let g = self.inner.read();

@@ -444,6 +444,17 @@ impl Core {
                 .unwrap_or(false),
             None => false,
         };
+        if self.writeback.enabled && writable_handle && crate::writeback::kernel_time_flush(a) {
+            // The kernel writing back the times it stamped for a write through this handle
+            // (`fuse_flush_times`), not a caller's utimensat: the open for writing was the
+            // check. Refusing it would fail the caller's close(2) with EPERM.
+            return Ok((mode, None));
+        }
+        let mtime_now = if self.writeback.enabled {
+            crate::writeback::mtime_is_now(a)
+        } else {
+            a.mtime_now
+        };
         let change = Change {
             mode,
             uid: a.uid,
@@ -451,7 +462,7 @@ impl Core {
             size: a.size.is_some(),
             writable_handle,
             atime: a.atime.map(|_| a.atime_now),
-            mtime: a.mtime.map(|_| a.mtime_now),
+            mtime: a.mtime.map(|_| mtime_now),
         };
         let mode = may_setattr(&Self::cred(who), &f, &change)?;
         let owner_or_mode = a.mode.is_some() || a.uid.is_some() || a.gid.is_some();

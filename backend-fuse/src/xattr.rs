@@ -117,6 +117,19 @@ pub(crate) fn may_wait(name: &[u8]) -> bool {
     matches!(classify(name), Special::Control(Control::Save))
 }
 
+/// Whether a getxattr of `name` reads what a write changes (data, sizes, LastWriteTime, the
+/// archive bit) and so must first have the kernel write back what it holds dirty on a
+/// writeback-cache mount (module `writeback`): the engine's check (sizes against the space
+/// used), `system.ntfs_times` and `system.ntfs_attrib`. glue runs those on the worker after a
+/// syncfs. `names`, `fileid`, `handles`, `pid` and `image` depend on nothing the kernel
+/// caches dirty: name changes, opens and closes are synchronous requests.
+pub(crate) fn get_reads_written_state(name: &[u8]) -> bool {
+    matches!(
+        classify(name),
+        Special::Control(Control::Check) | Special::Times { .. } | Special::Attrib { .. }
+    )
+}
+
 /// Classifies an attribute name.
 pub(crate) fn classify(name: &[u8]) -> Special {
     match name {
@@ -291,7 +304,11 @@ impl Core {
                 None => Err(Errno::ERANGE),
             },
             Special::Times { be } => match decode_times(value, be, 4) {
-                Some(t) => self.vol.set_times(id, times_update(&t)).map_err(errno),
+                Some(t) => {
+                    self.vol.set_times(id, times_update(&t)).map_err(errno)?;
+                    self.times_set_behind_the_cache(id);
+                    Ok(())
+                }
                 None => Err(Errno::ERANGE),
             },
             Special::Control(Control::Recase) => self.recase(id, value),
@@ -511,6 +528,30 @@ impl Core {
         })
     }
 
+    /// After `system.ntfs_times` set LastWriteTime/ChangeTime of a regular file on a
+    /// writeback-cache mount: the kernel keeps its own mtime and ctime for such a file and
+    /// ignores the daemon's in every reply (fs/fuse `fuse_get_cache_mask`); right after this
+    /// setxattr it even stamps ctime and writes its times back (`fuse_update_ctime`). So the
+    /// file's nodes are retired (crate docs, "Caching", rule 3): the next lookup hands out a
+    /// fresh node whose kernel inode starts from the times just set, and the old inode's
+    /// time write-back is answered without a change (`Core::setattr`). The cost: the file
+    /// gets a new inode number, as any retired file. Its names are dropped from the kernel's
+    /// cache right after the reply (the setxattr holds only the file's own inode lock, not
+    /// its directory's).
+    fn times_set_behind_the_cache(&self, id: FileId) {
+        if !self.writeback.enabled || id == self.vol.root() {
+            return;
+        }
+        if self
+            .vol
+            .stat(id)
+            .is_ok_and(|st| crate::attr::kind(&st) == crate::attr::Kind::File)
+        {
+            let names = self.retire(id);
+            self.drop_names_later(&names);
+        }
+    }
+
     /// `user.ntlinkfs.save` on the root: saves the drive as an image at the absolute host path
     /// `value` (write to a temporary file, fsync, rename: the previous image survives a crash).
     ///
@@ -536,6 +577,11 @@ impl Core {
             tracing::warn!(target: "backend_fuse", "save to {} refused: inside the drive", path.display());
             return Err(Errno::from_i32(libc::EDEADLK));
         }
+        // On a writeback-cache mount the kernel may still hold written data dirty: it is
+        // written back first, so the image has every byte a reader of the mount sees. This
+        // runs on the worker, so the WRITEs are served meanwhile; the root's inode lock the
+        // setxattr holds is not one write-back takes (Linux 6.18, tests/writeback.rs).
+        self.sync_kernel();
         let vol = &self.vol;
         let saved =
             creds::run_as(who, || vfs_core::image::save_atomic(vol, path)).map_err(|e| {

@@ -37,11 +37,11 @@ pub struct MountArgs {
     /// to 8; image saves run on a worker thread either way).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE). Hidden and off by default: not
-    /// coherent with NTFS's rules, for measuring only (backend-fuse
-    /// `MountOptions::writeback_cache`, docs/BENCHMARKS.md "Small writes and the writeback
-    /// cache").
-    #[arg(long, hide = true)]
+    /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE): small writes return from the page
+    /// cache and reach the drive at close, fsync or write-back; kept coherent with NTFS's
+    /// rules (backend-fuse `MountOptions::writeback_cache`, docs/BENCHMARKS.md "Small writes
+    /// and the writeback cache"). Off by default.
+    #[arg(long)]
     pub writeback_cache: bool,
     /// Freed file data kept for reuse by newly written data, in MiB (default 64): a new
     /// file's data then needs no fresh memory from the system, which costs a page fault and
