@@ -208,15 +208,7 @@ pub(crate) fn syncfs_path(path: &Path) -> std::io::Result<()> {
 /// (close already wrote the inode, so only a race leaves that); such a SETATTR is treated as
 /// any utimensat.
 pub(crate) fn kernel_time_flush(a: &SetAttr) -> bool {
-    a.handle.is_some()
-        && a.mtime.is_some()
-        && !a.mtime_now
-        && a.atime.is_none()
-        && a.crtime.is_none()
-        && a.size.is_none()
-        && a.mode.is_none()
-        && a.uid.is_none()
-        && a.gid.is_none()
+    a.handle.is_some() && !a.mtime_now && only_cm_times(a)
 }
 
 /// Does this SETATTR set nothing but mtime and ctime (what `fuse_flush_times` sends, with or

@@ -24,18 +24,6 @@ const OTHER: u32 = 65533;
 /// Set in the copy of this binary that runs as nobody.
 const CHILD: &str = "NTLINKFS_PERMISSIONS_CHILD";
 
-fn need(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{program} is missing: install {package} (apt-get install {package})"
-    );
-}
-
 /// Runs `args` as user `uid` (group `uid`, no supplementary groups); (success, stderr).
 fn as_user(uid: u32, args: &[&OsStr]) -> (bool, String) {
     need("setpriv", "util-linux");

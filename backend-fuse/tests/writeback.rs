@@ -361,15 +361,6 @@ fn readonly_after_open_keeps_the_handle_writing() {
     }
 }
 
-fn need(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(found, "{program} is missing: apt-get install {package}");
-}
-
 const NOBODY: u32 = 65534;
 
 /// Runs `args` as nobody; (success, stderr).

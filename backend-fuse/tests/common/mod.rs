@@ -172,3 +172,16 @@ pub fn ntfs_attrib(p: &Path) -> u32 {
 }
 
 pub const REPARSE: &str = "system.ntfs_reparse_data";
+
+/// Fails with what to install when `program` is not on PATH (mount tests never skip).
+pub fn need(program: &str, package: &str) {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{program} is missing: install {package} (apt-get install {package})"
+    );
+}
