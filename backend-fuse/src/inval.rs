@@ -40,7 +40,7 @@ const SYNC_WAIT: Duration = Duration::from_millis(200);
 enum Job {
     Entry(u64, Box<[u8]>),
     Pages(u64),
-    Done(mpsc::SyncSender<()>),
+    /// Run once the jobs before it are done ([`Invalidator::wait`], [`Invalidator::then`]).
     Then(Arc<Deferred>),
 }
 
@@ -49,6 +49,10 @@ enum Job {
 struct Deferred(parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>);
 
 impl Deferred {
+    fn new(f: Box<dyn FnOnce() + Send>) -> Arc<Deferred> {
+        Arc::new(Deferred(parking_lot::Mutex::new(Some(f))))
+    }
+
     fn run(&self) {
         let f = self.0.lock().take();
         if let Some(f) = f {
@@ -177,7 +181,11 @@ impl Invalidator {
     /// Waits (a short while at most) until every queued invalidation is done.
     pub(crate) fn wait(&self) {
         let (done_tx, done_rx) = mpsc::sync_channel(1);
-        if self.tx.send(Job::Done(done_tx)).is_ok() {
+        let done = Deferred::new(Box::new(move || {
+            let _ = done_tx.try_send(());
+        }));
+        // The waiter keeps its own time limit: no guard entry.
+        if self.tx.send(Job::Then(done)).is_ok() {
             let _ = done_rx.recv_timeout(SYNC_WAIT);
         }
     }
@@ -186,7 +194,7 @@ impl Invalidator {
     /// thread, or after [`SYNC_WAIT`] at most, on the guard thread; returns at once. This is
     /// [`Invalidator::wait`] without a thread waiting: the handler's thread goes on serving.
     pub(crate) fn then(&self, reply: Box<dyn FnOnce() + Send>) {
-        let d = Arc::new(Deferred(parking_lot::Mutex::new(Some(reply))));
+        let d = Deferred::new(reply);
         {
             let mut q = self.guard.queue.lock();
             q.entries.push_back((Instant::now() + SYNC_WAIT, d.clone()));
@@ -228,27 +236,17 @@ impl KernelCache for Invalidator {
 
 fn run(notifier: Arc<OnceLock<Notifier>>, rx: Receiver<Job>) {
     while let Ok(job) = rx.recv() {
-        let Some(n) = notifier.get() else {
-            match job {
-                Job::Done(tx) => {
-                    let _ = tx.try_send(());
-                }
-                Job::Then(d) => d.run(),
-                _ => {}
-            }
-            continue;
-        };
-        let r = match job {
-            Job::Entry(parent, name) => n.inval_entry(INodeNo(parent), OsStr::from_bytes(&name)),
-            Job::Pages(ino) => n.inval_inode(INodeNo(ino), 0, 0),
-            Job::Done(tx) => {
-                let _ = tx.try_send(());
-                Ok(())
-            }
-            Job::Then(d) => {
+        let r = match (job, notifier.get()) {
+            (Job::Then(d), _) => {
                 d.run();
                 Ok(())
             }
+            // No session yet: the kernel has cached nothing.
+            (_, None) => Ok(()),
+            (Job::Entry(parent, name), Some(n)) => {
+                n.inval_entry(INodeNo(parent), OsStr::from_bytes(&name))
+            }
+            (Job::Pages(ino), Some(n)) => n.inval_inode(INodeNo(ino), 0, 0),
         };
         if let Err(e) = r {
             // ENOTCONN after unmount, or nothing cached: nothing to do either way.
