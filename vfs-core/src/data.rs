@@ -132,13 +132,20 @@ impl Bytes {
             b[hi..].fill(0);
             return Bytes(b);
         }
-        let mut v = Vec::with_capacity(CHUNK_SIZE);
-        v.extend_from_slice(head);
-        v.resize(lo, 0);
-        v.extend_from_slice(src);
-        v.resize(CHUNK_SIZE, 0);
-        Bytes(v.into_boxed_slice())
+        Bytes(laid_out(head, lo, src, CHUNK_SIZE))
     }
+}
+
+/// `len` fresh bytes holding `head` at 0, `src` at `lo` (`head.len() <= lo`, `lo +
+/// src.len() <= len`) and zeros elsewhere, each byte written once (no zeroing before the
+/// copy).
+fn laid_out(head: &[u8], lo: usize, src: &[u8], len: usize) -> Box<[u8]> {
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(head);
+    v.resize(lo, 0);
+    v.extend_from_slice(src);
+    v.resize(len, 0);
+    v.into_boxed_slice()
 }
 
 impl std::ops::Deref for Bytes {
@@ -475,12 +482,7 @@ fn grow_with(chunk: &mut Bytes, lo: usize, src: &[u8]) {
         *chunk = Bytes::full_with(head, lo, src);
         return;
     }
-    let mut v = Vec::with_capacity(len);
-    v.extend_from_slice(head);
-    v.resize(lo, 0);
-    v.extend_from_slice(src);
-    v.resize(len, 0);
-    *chunk = Bytes(v.into_boxed_slice());
+    *chunk = Bytes(laid_out(head, lo, src, len));
 }
 
 #[cfg(test)]
