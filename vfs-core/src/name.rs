@@ -116,17 +116,29 @@ pub fn validate_win32_name(name: &[u16]) -> Result<()> {
 /// canonical form (every unit upcased, what lookups compare, A5). Validation against NTFS's
 /// name rules ([`validate_name`]) happens once, when the `Name` is made; everything that takes
 /// a `Name` can rely on it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Name {
-    // Vec, not Box: `from_units` then takes a caller's buffer as it is, with no reallocation.
-    display: Vec<u16>,
-    canonical: Vec<u16>,
+    // One buffer, the display form followed by the canonical form, so that a name costs one
+    // allocation (every name operation of a mount makes one or two `Name`s). Equality and
+    // hashing over the whole buffer are those of the display form: the canonical half is
+    // derived from it. A Vec, not a Box: `from_units` takes a caller's buffer as it is, and
+    // one with room for both halves is never reallocated (see `with_name_capacity`).
+    units: Vec<u16>,
+    display_len: usize,
+}
+
+/// A buffer for the units of a name of `len` units that [`Name::from_units`] then takes
+/// without reallocating (it appends the canonical form behind the display form).
+pub fn with_name_capacity(len: usize) -> Vec<u16> {
+    Vec::with_capacity(2 * len)
 }
 
 impl Name {
     /// Validates `units` with [`validate_name`] and builds both forms.
     pub fn new(units: &[u16]) -> Result<Name> {
-        Name::from_units(units.to_vec())
+        let mut buf = with_name_capacity(units.len());
+        buf.extend_from_slice(units);
+        Name::from_units(buf)
     }
     /// [`Name::new`] that keeps `units` as the display form without copying them.
     pub fn from_units(units: Vec<u16>) -> Result<Name> {
@@ -134,12 +146,18 @@ impl Name {
         Ok(Name::from_valid_units(units))
     }
     /// A name from units the caller has already checked with [`validate_name`].
-    pub(crate) fn from_valid_units(units: Vec<u16>) -> Name {
+    pub(crate) fn from_valid_units(mut units: Vec<u16>) -> Name {
         debug_assert!(validate_name(&units).is_ok());
-        let canonical = upcase(&units);
+        let table = upcase_table();
+        let len = units.len();
+        units.reserve_exact(len);
+        for i in 0..len {
+            let u = table[units[i] as usize];
+            units.push(u);
+        }
         Name {
-            display: units,
-            canonical,
+            units,
+            display_len: len,
         }
     }
     /// Validates a Rust string as a name.
@@ -148,19 +166,29 @@ impl Name {
     }
     /// The name as typed.
     pub fn display(&self) -> &[u16] {
-        &self.display
+        &self.units[..self.display_len]
     }
     /// The upcased form compared by lookups.
     pub fn canonical(&self) -> &[u16] {
-        &self.canonical
+        &self.units[self.display_len..]
     }
     /// The display form, given up.
-    pub fn into_display(self) -> Vec<u16> {
-        self.display
+    pub fn into_display(mut self) -> Vec<u16> {
+        self.units.truncate(self.display_len);
+        self.units
     }
     /// The display form as a (lossy) Rust string.
     pub fn to_string_lossy(&self) -> String {
-        narrow(&self.display)
+        narrow(self.display())
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Name")
+            .field("display", &self.display())
+            .field("canonical", &self.canonical())
+            .finish()
     }
 }
 
@@ -173,6 +201,32 @@ impl std::fmt::Display for Name {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_keeps_both_forms_in_one_buffer_a5() {
+        let n = Name::new(&wide("Read Me.Txt")).unwrap();
+        assert_eq!(n.display(), &wide("Read Me.Txt")[..]);
+        assert_eq!(n.canonical(), &wide("READ ME.TXT")[..]);
+        assert_eq!(n, Name::new(&wide("Read Me.Txt")).unwrap());
+        assert_ne!(
+            n,
+            Name::new(&wide("READ ME.TXT")).unwrap(),
+            "equality is the display's"
+        );
+        assert_eq!(format!("{n}"), "Read Me.Txt");
+        assert!(format!("{n:?}").contains("canonical"));
+        assert_eq!(n.into_display(), wide("Read Me.Txt"));
+        // A buffer made with room for both forms is taken as it is: no reallocation.
+        let mut buf = with_name_capacity(3);
+        buf.extend(wide("a.b"));
+        let at = buf.as_ptr();
+        let n = Name::from_units(buf).unwrap();
+        assert_eq!(n.display().as_ptr(), at);
+        assert_eq!(n.canonical(), &wide("A.B")[..]);
+        // Validation still comes first.
+        assert!(Name::from_units(wide("a:b")).is_err());
+        assert!(Name::from_units(Vec::new()).is_err());
+    }
 
     #[test]
     fn upcase_ascii_a5() {

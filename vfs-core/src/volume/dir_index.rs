@@ -5,7 +5,7 @@
 //! Locking: runs under `Volume::state` (see `mod.rs`).
 
 use super::units::Units;
-use crate::name::{upcase, Name};
+use crate::name::{upcase, upcase_unit, Name};
 use crate::types::*;
 use std::collections::BTreeMap;
 
@@ -195,15 +195,22 @@ impl Dir {
 
     /// Removes the entry with exactly this display name; returns it.
     pub fn remove_exact(&mut self, display: &[u16]) -> Option<Named> {
-        let canon = upcase(display);
-        let slot = self.entries.get_mut(&canon[..])?;
-        let pos = slot.names.iter().position(|n| &*n.display == display)?;
-        let named = slot.names.remove(pos);
-        if slot.names.is_empty() {
-            self.entries.remove(&canon[..]);
-        }
-        self.count -= 1;
-        Some(named)
+        with_upcased(display, |canon| {
+            // One descent of the B-tree in the common case (a slot holding just this name):
+            // the slot is taken out whole, and put back only if it keeps other names (case
+            // twins) or does not hold this one.
+            let (key, mut slot) = self.entries.remove_entry(canon)?;
+            let Some(pos) = slot.names.iter().position(|n| &*n.display == display) else {
+                self.entries.insert(key, slot);
+                return None;
+            };
+            let named = slot.names.remove(pos);
+            if !slot.names.is_empty() {
+                self.entries.insert(key, slot);
+            }
+            self.count -= 1;
+            Some(named)
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -239,26 +246,86 @@ impl Dir {
     /// The entry with exactly this display name (a name the store itself holds, e.g. a back
     /// link or a handle's name).
     pub fn find_exact(&self, display: &[u16]) -> Option<&Named> {
-        let canon = upcase(display);
-        self.entries
-            .get(&canon[..])?
-            .names
-            .iter()
-            .find(|n| &*n.display == display)
+        with_upcased(display, |canon| {
+            self.entries
+                .get(canon)?
+                .names
+                .iter()
+                .find(|n| &*n.display == display)
+        })
     }
     pub fn find_exact_mut(&mut self, display: &[u16]) -> Option<&mut Named> {
-        let canon = upcase(display);
-        self.entries
-            .get_mut(&canon[..])?
-            .names
-            .iter_mut()
-            .find(|n| &*n.display == display)
+        with_upcased(display, |canon| {
+            self.entries
+                .get_mut(canon)?
+                .names
+                .iter_mut()
+                .find(|n| &*n.display == display)
+        })
+    }
+}
+
+/// Runs `f` on the canonical form of `display`, upcased into a buffer on the stack (no
+/// allocation for a name of up to 64 units, nearly all of them): the store's own names
+/// (back links, handles' names) carry only their display form.
+fn with_upcased<R>(display: &[u16], f: impl FnOnce(&[u16]) -> R) -> R {
+    const STACK: usize = 64;
+    if display.len() <= STACK {
+        let mut buf = [0u16; STACK];
+        for (b, &u) in buf.iter_mut().zip(display) {
+            *b = upcase_unit(u);
+        }
+        f(&buf[..display.len()])
+    } else {
+        f(&upcase(display))
     }
 }
 
 #[cfg(test)]
 mod layout_tests {
     use super::*;
+    use crate::name::wide;
+
+    fn nm(s: &str) -> Name {
+        Name::new(&wide(s)).unwrap()
+    }
+
+    /// `remove_exact` takes a slot out whole and puts it back when it keeps case twins (A5,
+    /// case-sensitive directories) or does not hold the spelling asked for.
+    #[test]
+    fn remove_exact_keeps_case_twins_and_other_spellings() {
+        let mut d = Dir {
+            case_sensitive: true,
+            ..Dir::default()
+        };
+        d.insert(&nm("readme"), FileId(1 << 32 | 1));
+        d.insert(&nm("README"), FileId(1 << 32 | 2));
+        d.insert(&nm("other"), FileId(1 << 32 | 3));
+        assert!(
+            d.remove_exact(&wide("ReadMe")).is_none(),
+            "no such spelling"
+        );
+        assert_eq!(d.count, 3);
+        let gone = d.remove_exact(&wide("readme")).expect("exact spelling");
+        assert_eq!(gone.id(), FileId(1 << 32 | 1));
+        assert_eq!(d.count, 2);
+        assert_eq!(
+            d.find_exact(&wide("README")).unwrap().id(),
+            FileId(1 << 32 | 2)
+        );
+        assert!(d.find_exact(&wide("readme")).is_none());
+        assert!(d.remove_exact(&wide("README")).is_some());
+        assert!(
+            d.entries.get(&wide("README")[..]).is_none(),
+            "an emptied slot goes"
+        );
+        // A name longer than the stack buffer of `with_upcased`.
+        let long: String = "x".repeat(100);
+        d.insert(&nm(&long), FileId(1 << 32 | 4));
+        assert!(d.find_exact(&wide(&long)).is_some());
+        assert!(d.remove_exact(&wide(&long)).is_some());
+        assert_eq!(d.count, 1);
+    }
 
     /// Directory entries are most of the engine's memory per file (ENGINE-BENCH.md): keep them
     /// at 32 bytes (the name, in place up to 11 units, and the id with the pending bit), and a
