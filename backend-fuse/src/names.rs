@@ -9,9 +9,21 @@
 //! 3-byte sequences) name nothing on NTFS: the caller answers EINVAL, as for a forbidden name.
 
 /// The UTF-16 units of a Linux name, or None if the bytes are not (WTF-)8.
+/// The buffer has room for the engine's canonical form as well (`vfs_core::name::
+/// with_name_capacity`): a request's name then costs one allocation, not three (the UTF-16
+/// iterator's growth and the upcased copy; daemon profiles of name operations, BENCHMARKS.md
+/// "Daemon CPU per request").
 pub(crate) fn to_units(bytes: &[u8]) -> Option<Vec<u16>> {
+    if bytes.is_ascii() {
+        let mut out = vfs_core::name::with_name_capacity(bytes.len());
+        out.extend(bytes.iter().map(|&b| u16::from(b)));
+        return Some(out);
+    }
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return Some(s.encode_utf16().collect());
+        // A UTF-8 name has at most as many UTF-16 units as bytes.
+        let mut out = vfs_core::name::with_name_capacity(bytes.len());
+        out.extend(s.encode_utf16());
+        return Some(out);
     }
     decode_wtf8(bytes)
 }
@@ -37,7 +49,7 @@ pub(crate) fn to_bytes(units: &[u16]) -> Vec<u8> {
 }
 
 fn decode_wtf8(b: &[u8]) -> Option<Vec<u16>> {
-    let mut out = Vec::with_capacity(b.len());
+    let mut out = vfs_core::name::with_name_capacity(b.len());
     let mut i = 0;
     let cont = |x: Option<&u8>| {
         x.filter(|&&c| c & 0xC0 == 0x80)

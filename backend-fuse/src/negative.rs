@@ -42,6 +42,7 @@
 
 use crate::core::KernelCache;
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,7 +108,13 @@ pub(crate) struct Ticket {
 }
 
 /// One directory's misses: canonical name → the spellings (kernel bytes) answered missing.
-type DirMisses = HashMap<Box<[u16]>, Vec<Box<[u8]>>>;
+/// Kept in place up to a size nearly every name fits: recording a miss is on the path of
+/// every name a program creates (its LOOKUP comes first), and three small allocations per
+/// miss showed in the daemon's profile (BENCHMARKS.md "Daemon CPU per request").
+type DirMisses = HashMap<Canonical, Spellings>;
+type Canonical = SmallVec<[u16; 16]>;
+type Spellings = SmallVec<[Spelling; 1]>;
+type Spelling = SmallVec<[u8; 24]>;
 
 #[derive(Debug, Default)]
 struct Record {
@@ -156,12 +163,11 @@ impl Negatives {
         if r.entries >= MAX_ENTRIES {
             self.epoch(&mut r);
         }
-        let spellings = r
-            .dirs
-            .entry(dir)
-            .or_default()
-            .entry(name.canonical().into())
-            .or_default();
+        let names = r.dirs.entry(dir).or_default();
+        let spellings = match names.get_mut(name.canonical()) {
+            Some(s) => s,
+            None => names.entry(name.canonical().into()).or_default(),
+        };
         if spellings.iter().any(|s| **s == *spelling) {
             return true;
         }
@@ -252,7 +258,7 @@ impl NameWatcher for Negatives {
     fn dir_removed(&self, dir: FileId) {
         let mut r = self.record.lock();
         if let Some(names) = r.dirs.remove(&dir) {
-            r.entries -= names.values().map(Vec::len).sum::<usize>();
+            r.entries -= names.values().map(|s| s.len()).sum::<usize>();
         }
     }
 }
