@@ -170,23 +170,41 @@ impl NodeNames {
         }
         // A name reaching the table was accepted by the engine (at most 255 UTF-16 units, so
         // at most 765 bytes of WTF-8): it always fits the 2-byte length.
-        if u16::try_from(name.len()).is_err() {
+        let Ok(len) = u16::try_from(name.len()) else {
             tracing::warn!(parent, len = name.len(), "kernel name too long to record");
             return;
-        }
-        let mut old: Vec<(u64, Vec<u8>)> = Vec::new();
-        self.for_each(|p, n| old.push((p, n.to_vec())));
-        if old.len() >= MAX_NAMES {
-            old.drain(..=old.len() - MAX_NAMES);
-        }
-        old.push((parent, name.to_vec()));
-        let size = old.iter().map(|(_, n)| HEADER_LEN + n.len()).sum();
-        let mut buf = Vec::with_capacity(size);
-        for (p, n) in &old {
-            buf.extend_from_slice(&p.to_le_bytes());
-            buf.extend_from_slice(&(n.len() as u16).to_le_bytes());
-            buf.extend_from_slice(n);
-        }
+        };
+        // The new buffer is the kept tail of the old records (they are oldest first, so
+        // dropping the oldest drops a prefix) and the new record: one allocation and a copy.
+        // (Rebuilding it through a vector of the names cost one allocation per name, for
+        // every name a file with many hard links was looked up under; daemon profiles of
+        // the package-store walk, BENCHMARKS.md "Daemon CPU per request".)
+        let mut one = [0u8; HEADER_LEN + INLINE_NAME];
+        let old: &[u8] = match self {
+            NodeNames::One {
+                parent: p,
+                len: l,
+                bytes,
+            } => {
+                let l = *l as usize;
+                one[..PARENT_LEN].copy_from_slice(&p.to_le_bytes());
+                one[PARENT_LEN..HEADER_LEN].copy_from_slice(&(l as u16).to_le_bytes());
+                one[HEADER_LEN..HEADER_LEN + l].copy_from_slice(&bytes[..l]);
+                &one[..HEADER_LEN + l]
+            }
+            NodeNames::Records(r) => r,
+        };
+        let count = records(old).count();
+        let skip = (count + 1).saturating_sub(MAX_NAMES);
+        let start: usize = records(old)
+            .take(skip)
+            .map(|(_, n)| HEADER_LEN + n.len())
+            .sum();
+        let mut buf = Vec::with_capacity(old.len() - start + HEADER_LEN + name.len());
+        buf.extend_from_slice(&old[start..]);
+        buf.extend_from_slice(&parent.to_le_bytes());
+        buf.extend_from_slice(&len.to_le_bytes());
+        buf.extend_from_slice(name);
         *self = NodeNames::Records(buf.into_boxed_slice());
     }
 }
