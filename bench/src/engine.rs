@@ -28,6 +28,7 @@ fn ops(n: usize, secs: f64) -> Sample {
         count: n as u64,
         bytes: 0,
         seconds: secs,
+        server_cpu: None,
     }
 }
 
@@ -36,6 +37,7 @@ fn bytes(n: u64, secs: f64) -> Sample {
         count: 0,
         bytes: n,
         seconds: secs,
+        server_cpu: None,
     }
 }
 
@@ -376,6 +378,7 @@ pub fn median_sample(times: &mut [f64]) -> Sample {
         count: times.len() as u64,
         bytes: 0,
         seconds: m,
+        server_cpu: None,
     }
 }
 
@@ -437,6 +440,7 @@ pub fn memory(cfg: &Config, sink: Sink) -> Result<()> {
             count: n as u64,
             bytes: (short * n as f64).round() as u64,
             seconds: 0.0,
+            server_cpu: None,
         },
     );
     sink(
@@ -445,6 +449,7 @@ pub fn memory(cfg: &Config, sink: Sink) -> Result<()> {
             count: n as u64,
             bytes: (names * n as f64).round() as u64,
             seconds: 0.0,
+            server_cpu: None,
         },
     );
     Ok(())

@@ -71,6 +71,7 @@ fn per_file(n: usize, before: (u64, u64), after: (u64, u64)) -> (Sample, Sample)
         count: n as u64,
         bytes: a.saturating_sub(b),
         seconds: 0.0,
+        server_cpu: None,
     };
     (s(before.0, after.0), s(before.1, after.1))
 }

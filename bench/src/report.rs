@@ -217,6 +217,12 @@ pub struct Sample {
     pub count: u64,
     pub bytes: u64,
     pub seconds: f64,
+    /// CPU seconds used, during the timed loop, by the threads of this process other than the
+    /// one making the calls: the serving threads of the in-process FUSE targets (fuse and
+    /// ceiling), whose cost per request is then seen apart from the kernel's round trip
+    /// and far less swayed by the machine's load than wall time. None where not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu: Option<f64>,
 }
 
 impl Sample {
@@ -740,6 +746,40 @@ pub fn table(res: &Results, targets: &[TargetName]) -> String {
     out
 }
 
+/// The serving threads' CPU per operation on the two in-process FUSE targets, for each
+/// operation counted in operations that both ran: fuse's, the ceiling's, and the difference,
+/// in µs. The difference is what ntlinkfs's own work adds to each request (both pay the same
+/// kernel round trip and fuser's parsing); unlike the wall-time ratio it hardly moves with the
+/// machine's load. Empty unless both targets ran.
+pub fn server_cpu_table(res: &Results, targets: &[TargetName]) -> String {
+    if !targets.contains(&TargetName::Fuse) || !targets.contains(&TargetName::Ceiling) {
+        return String::new();
+    }
+    let per_op = |key: &str, t: TargetName| -> Option<f64> {
+        let (s, _) = res.get(key, t)?;
+        (s.count > 0).then_some(s.server_cpu? * 1e6 / s.count as f64)
+    };
+    let mut out = String::new();
+    for d in OPS.iter().filter(|d| d.unit == Unit::OpsPerSec) {
+        let key = format!("{}/{}", d.workload, d.op);
+        let (Some(f), Some(c)) = (
+            per_op(&key, TargetName::Fuse),
+            per_op(&key, TargetName::Ceiling),
+        ) else {
+            continue;
+        };
+        if out.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>10} {:>10} {:>10}",
+                "serving CPU µs/op", "fuse", "ceiling", "fuse-ceil"
+            );
+        }
+        let _ = writeln!(out, "{key:<22} {f:>10.2} {c:>10.2} {:>10.2}", f - c);
+    }
+    out
+}
+
 /// The goals as lines of text.
 pub fn goals_text(goals: &[Goal]) -> String {
     let mut out = String::new();
@@ -766,6 +806,7 @@ mod tests {
             count,
             bytes,
             seconds,
+            server_cpu: None,
         }
     }
 
@@ -841,6 +882,34 @@ mod tests {
             .any(|g| g.op == "meta/create" && !g.met && g.required == 0.9));
         let rows = rows(&r, &ts);
         assert_eq!(rows[0].ratio_vs_ceiling.get("fuse"), Some(&0.8));
+    }
+
+    #[test]
+    fn serving_cpu_is_shown_per_operation_for_fuse_beside_the_ceiling() {
+        let with_cpu = |count, secs, cpu| Sample {
+            server_cpu: Some(cpu),
+            ..sample(count, 0, secs)
+        };
+        let mut r = Results::default();
+        r.add("meta/link", TargetName::Fuse, with_cpu(1000, 0.030, 0.012));
+        r.add(
+            "meta/link",
+            TargetName::Ceiling,
+            with_cpu(1000, 0.025, 0.010),
+        );
+        // Only one of the two: no row.
+        r.add(
+            "meta/create",
+            TargetName::Fuse,
+            with_cpu(1000, 0.030, 0.012),
+        );
+        let both = [TargetName::Fuse, TargetName::Ceiling];
+        let t = server_cpu_table(&r, &both);
+        let row = t.lines().find(|l| l.starts_with("meta/link")).expect(&t);
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[1..], ["12.00", "10.00", "2.00"], "{t}");
+        assert!(!t.contains("meta/create"), "{t}");
+        assert!(server_cpu_table(&r, &[TargetName::Fuse]).is_empty());
     }
 
     #[test]

@@ -425,6 +425,12 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     text.push('\n');
     text.push_str(&report::table(&results, &targets));
     text.push_str("(÷ columns: times faster, or smaller, than the reference; >1 is better)\n");
+    let cpu = report::server_cpu_table(&results, &targets);
+    if !cpu.is_empty() {
+        text.push('\n');
+        text.push_str(&cpu);
+        text.push_str("(CPU the serving threads used per operation, in the best run; fuse-ceil is ntlinkfs's own work per request)\n");
+    }
     if !goals.is_empty() {
         text.push_str("\ngoals (issues 7 and 17; reported, never asserted):\n");
         text.push_str(&report::goals_text(&goals));
