@@ -121,7 +121,15 @@ struct Record {
     /// Directory → its misses.
     dirs: HashMap<FileId, DirMisses>,
     entries: usize,
+    /// The table of the last directory whose misses all went, kept for the next directory
+    /// that gets one: "miss, then create that name" is how every program makes a file, and
+    /// each such pair otherwise allocated and freed a directory's table. Only a small one
+    /// is kept ([`SPARE_CAPACITY`]).
+    spare: Option<DirMisses>,
 }
+
+/// Largest table kept as [`Record::spare`].
+const SPARE_CAPACITY: usize = 64;
 
 /// The record of cached misses of one mount; a [`NameWatcher`] of its volume.
 #[derive(Debug)]
@@ -163,7 +171,10 @@ impl Negatives {
         if r.entries >= MAX_ENTRIES {
             self.epoch(&mut r);
         }
-        let names = r.dirs.entry(dir).or_default();
+        let Record { dirs, spare, .. } = &mut *r;
+        let names = dirs
+            .entry(dir)
+            .or_insert_with(|| spare.take().unwrap_or_default());
         let spellings = match names.get_mut(name.canonical()) {
             Some(s) => s,
             None => names.entry(name.canonical().into()).or_default(),
@@ -229,7 +240,11 @@ impl NameWatcher for Negatives {
             return;
         };
         if names.is_empty() {
-            r.dirs.remove(&dir);
+            if let Some(table) = r.dirs.remove(&dir) {
+                if table.capacity() <= SPARE_CAPACITY {
+                    r.spare = Some(table);
+                }
+            }
         }
         r.entries -= spellings.len();
         let others = KERNEL_MAKES.with(|k| {

@@ -4,7 +4,7 @@
 //!
 //! Locking: runs under `Volume::state` (see `mod.rs`).
 
-use super::units::Units;
+use super::units::{Key, Units};
 use crate::name::{upcase, upcase_unit, Name};
 use crate::types::*;
 use std::collections::BTreeMap;
@@ -158,7 +158,7 @@ impl Dir {
     /// [`Dir::find`] for a name given as its two forms.
     #[inline]
     pub fn find_canonical(&self, canonical: &[u16], display: &[u16]) -> Option<&Named> {
-        let slot = self.entries.get(canonical)?;
+        let slot = self.entries.get(Key::new(canonical))?;
         if self.case_sensitive {
             slot.names.iter().find(|n| *n.display == *display)
         } else {
@@ -199,7 +199,7 @@ impl Dir {
             // One descent of the B-tree in the common case (a slot holding just this name):
             // the slot is taken out whole, and put back only if it keeps other names (case
             // twins) or does not hold this one.
-            let (key, mut slot) = self.entries.remove_entry(canon)?;
+            let (key, mut slot) = self.entries.remove_entry(Key::new(canon))?;
             let Some(pos) = slot.names.iter().position(|n| &*n.display == display) else {
                 self.entries.insert(key, slot);
                 return None;
@@ -229,11 +229,11 @@ impl Dir {
     ) -> impl Iterator<Item = (&'a [u16], &'a Named)> + 'a {
         use std::ops::Bound;
         let start = match cursor {
-            Some(c) => Bound::Included(&c.canonical[..]),
+            Some(c) => Bound::Included(Key::new(&c.canonical)),
             None => Bound::Unbounded,
         };
         self.entries
-            .range::<[u16], _>((start, Bound::Unbounded))
+            .range::<Key, _>((start, Bound::Unbounded))
             .flat_map(|(canon, slot)| slot.names.iter().map(move |n| (&canon[..], n)))
             .filter(move |(canon, n)| match cursor {
                 Some(c) => (*canon, &*n.display) > (&c.canonical[..], &c.display[..]),
@@ -248,7 +248,7 @@ impl Dir {
     pub fn find_exact(&self, display: &[u16]) -> Option<&Named> {
         with_upcased(display, |canon| {
             self.entries
-                .get(canon)?
+                .get(Key::new(canon))?
                 .names
                 .iter()
                 .find(|n| &*n.display == display)
@@ -257,7 +257,7 @@ impl Dir {
     pub fn find_exact_mut(&mut self, display: &[u16]) -> Option<&mut Named> {
         with_upcased(display, |canon| {
             self.entries
-                .get_mut(canon)?
+                .get_mut(Key::new(canon))?
                 .names
                 .iter_mut()
                 .find(|n| &*n.display == display)
