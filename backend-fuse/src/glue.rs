@@ -28,10 +28,13 @@ const MAX_WRITE: u32 = 1 << 20;
 /// NOFLUSH: close needs no FLUSH round trip (nothing is buffered here).
 const OPEN_FLAGS: FopenFlags = FopenFlags::FOPEN_KEEP_CACHE.union(FopenFlags::FOPEN_NOFLUSH);
 
-/// The open flags for a new handle on node `ino` (open(2) `flags`): [`OPEN_FLAGS`], with
-/// FOPEN_DIRECT_IO where the writeback cache would be incoherent (`Core::direct_io`).
-fn open_flags(core: &Core, ino: u64, flags: i32) -> FopenFlags {
-    if core.direct_io(ino, flags) {
+/// The open flags for the new handle `fh` on node `ino` (open(2) `flags`): [`OPEN_FLAGS`],
+/// with FOPEN_DIRECT_IO where the writeback cache would be incoherent (`Core::direct_io`;
+/// recorded, because the kernel stamps no times for a write through such a handle).
+fn open_flags(core: &Core, ino: u64, fh: u64, flags: i32) -> FopenFlags {
+    let direct = core.direct_io(ino, flags);
+    core.writeback.opened(fh, direct);
+    if direct {
         OPEN_FLAGS | FopenFlags::FOPEN_DIRECT_IO
     } else {
         OPEN_FLAGS
@@ -529,7 +532,7 @@ impl Filesystem for NtFs {
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let who = caller(req);
         let open = move |core: &Core, reply: ReplyOpen| match core.open(who, ino.0, flags.0) {
-            Ok(h) => reply.opened(FileHandle(h), open_flags(core, ino.0, flags.0)),
+            Ok(h) => reply.opened(FileHandle(h), open_flags(core, ino.0, h, flags.0)),
             Err(e) => reply.error(e.into()),
         };
         if self.writeback && self.core.has_other_nodes(ino.0) {
@@ -566,7 +569,7 @@ impl Filesystem for NtFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         offset: u64,
         data: &[u8],
         write_flags: WriteFlags,
@@ -577,7 +580,7 @@ impl Filesystem for NtFs {
         guarded("write", || {
             let kill = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
             let from_cache = write_flags.contains(WriteFlags::FUSE_WRITE_CACHE);
-            match self.core.write(ino.0, offset, data, kill, from_cache) {
+            match self.core.write(ino.0, fh.0, offset, data, kill, from_cache) {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(e.into()),
             }
@@ -812,7 +815,7 @@ impl Filesystem for NtFs {
                     &file_attr(&a),
                     Generation(0),
                     FileHandle(h),
-                    open_flags(&self.core, a.ino, flags),
+                    open_flags(&self.core, a.ino, h, flags),
                 ),
                 Err(e) => reply.error(e.into()),
             }

@@ -381,6 +381,9 @@ pub fn mount(
             // The mount's device names its bdi, whose dirty limit sets when writes turn
             // synchronous (module `writeback`).
             writeback.set_device(m.dev());
+            // The kernel stamps no times for a write through a direct handle; the touch
+            // thread has it stamp them (module `writeback`).
+            writeback.start_toucher(handle.volume.clone(), &mp, m.dev());
         }
         Ok(_) => {}
         Err(e) => {
@@ -446,6 +449,7 @@ impl MountHandle {
         if !self.writeback.enabled {
             return Ok(());
         }
+        self.writeback.wait_for_touches();
         crate::writeback::syncfs_path(&self.mountpoint)?;
         // The syncfs only sends the dirty pages; wait for their WRITEs to be answered (no
         // request of this caller is in flight).
