@@ -545,6 +545,8 @@ fn a_direct_write_moves_the_mtime_stat_shows() {
     let m = Mounted::with(vo, wb());
     fs::write(m.p("Foo"), pattern(10_000, 1)).unwrap();
     fs::hard_link(m.p("Foo"), m.p("link")).unwrap();
+    // fs::write's own write was direct too: its touch is waited for.
+    m.handle().sync().unwrap();
     let mut seen = agree(&m, &NAMES, "created");
     let mut f = fs::OpenOptions::new().write(true).open(m.p("foo")).unwrap();
     for (round, (offset, len)) in [(0u64, 100usize), (20_000, 5000), (64, 1 << 20)]
