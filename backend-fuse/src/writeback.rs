@@ -62,6 +62,10 @@ use vfs_core::{FileId, Volume};
 /// How long [`Writeback::wait_for_writes`] waits at most for the connection to go quiet.
 const WRITES_WAIT: Duration = Duration::from_secs(5);
 
+/// How long the touch thread gathers direct writes before it has the kernel stamp their
+/// files (module docs): how long stat may lag behind such a write.
+const TOUCH_DELAY: Duration = Duration::from_millis(5);
+
 /// What the kernel may hold dirty for a mount when its bdi limit cannot be read: FUSE gives
 /// each connection's bdi `max_ratio` 1 with `strict_limit` (fs/fuse/inode.c,
 /// `fuse_bdi_init`), about 48 MB on a machine with a few GB of memory; four times that.
@@ -301,6 +305,8 @@ struct TouchState {
     pending: HashSet<FileId>,
     /// A touch is being made.
     busy: bool,
+    /// Someone waits for the queue: no gathering ([`TOUCH_DELAY`]).
+    hurry: bool,
     /// The session has ended: no more calls through the mount.
     ended: bool,
     /// The mount is gone: the thread ends.
@@ -341,6 +347,8 @@ impl Toucher {
         let deadline = Instant::now() + limit;
         let mut st = self.shared.state.lock();
         while !st.pending.is_empty() || st.busy {
+            st.hurry = true;
+            self.shared.cv.notify_all();
             if self.shared.cv.wait_until(&mut st, deadline).timed_out() {
                 tracing::debug!(target: "backend_fuse", "touches still pending after {limit:?}");
                 return;
@@ -392,24 +400,37 @@ fn run_toucher(shared: &Touches, mountpoint: &Path, dev: u64) {
         if st.stop {
             return;
         }
-        let Some(&id) = st.pending.iter().next() else {
+        if st.pending.is_empty() {
+            st.hurry = false;
             shared.cv.wait(&mut st);
             continue;
-        };
-        // Out of the set before the call: a write during it queues the file again.
-        st.pending.remove(&id);
+        }
+        // Gathers the burst: a writer's next direct writes to the file come within this
+        // time and cost no touch of their own (measured: a touch per 4 KiB write took 4 KiB
+        // direct writes from 399 to 179 MB/s). A reader of engine state cuts it short.
+        let until = Instant::now() + TOUCH_DELAY;
+        while !st.hurry && !st.stop && !st.ended {
+            if shared.cv.wait_until(&mut st, until).timed_out() {
+                break;
+            }
+        }
+        // Out of the set before the calls: a write during them queues the file again.
+        let ids: Vec<FileId> = st.pending.drain().collect();
         st.busy = true;
         let ended = st.ended;
         drop(st);
-        let r = if ended {
-            Err(std::io::Error::from_raw_os_error(libc::ENOTCONN))
-        } else {
-            touch(&shared.vol, mountpoint, dev, id)
-        };
-        if let Err(e) = r {
-            // The file lost its last name, the call was refused, or the session is ending.
-            tracing::debug!(target: "backend_fuse", "touch of {id:?} after a direct write: {e}; the daemon's time instead");
-            shared.stamp_engine(id);
+        for id in ids {
+            let r = if ended {
+                Err(std::io::Error::from_raw_os_error(libc::ENOTCONN))
+            } else {
+                touch(&shared.vol, mountpoint, dev, id)
+            };
+            if let Err(e) = r {
+                // The file lost its last name, the call was refused, or the session is
+                // ending.
+                tracing::debug!(target: "backend_fuse", "touch of {id:?} after a direct write: {e}; the daemon's time instead");
+                shared.stamp_engine(id);
+            }
         }
         st = shared.state.lock();
         st.busy = false;
