@@ -582,6 +582,52 @@ mod tests {
     }
 
     #[test]
+    fn direct_handles_are_known_until_released_and_only_with_the_cache() {
+        let w = Writeback::new(true);
+        w.opened(7, true);
+        w.opened(8, false);
+        assert!(w.is_direct(7));
+        assert!(!w.is_direct(8), "a cached handle");
+        w.released(7);
+        assert!(!w.is_direct(7), "closed");
+        let off = Writeback::new(false);
+        off.opened(7, true);
+        assert!(!off.is_direct(7), "no cache, nothing to stamp");
+        // No touch thread (not mounted): nothing is queued, nothing waits.
+        w.direct_written(FileId(1));
+        w.wait_for_touches();
+        w.end();
+    }
+
+    /// A touch that cannot reach the mount (here: the directory is no mount, its device is
+    /// not the mount's) stamps the engine with the daemon's clock instead, and a waiter sees
+    /// it done; after the end of the session a direct write is stamped at once.
+    #[test]
+    fn a_touch_that_cannot_be_made_stamps_the_engine() {
+        let vol = Arc::new(Volume::new(vfs_core::VolumeOptions::default()));
+        let id = vol.create_path(r"\f", &vfs_core::NewFile::file()).unwrap();
+        let old = vfs_core::SetTimes {
+            last_write: Some(1_000),
+            change: Some(2_000),
+            ..Default::default()
+        };
+        vol.set_times(id, old).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let w = Writeback::new(true);
+        w.start_toucher(vol.clone(), dir.path(), u64::MAX);
+        let before = vfs_core::now();
+        w.direct_written(id);
+        w.wait_for_touches();
+        let t = vol.stat(id).unwrap().times;
+        assert!(t.last_write >= before && t.change >= before, "{t:?}");
+        vol.set_times(id, old).unwrap();
+        w.end();
+        w.direct_written(id);
+        let t = vol.stat(id).unwrap().times;
+        assert!(t.last_write >= before && t.change >= before, "{t:?}");
+    }
+
+    #[test]
     fn the_kernels_time_flush_is_told_from_utimensat() {
         let flush = SetAttr {
             mtime: Some(5),
