@@ -3,7 +3,9 @@
 //! dirty (control attributes, `user.ntlinkfs.save`, `MountHandle::sync`, the end of the
 //! session), the kernel's times become NTFS's without refusing a writer who is not the owner,
 //! every name and node of a file shows the same data and size, a write that does not fit
-//! fails in write(2) itself (A8), and READONLY set after an open keeps that handle writing.
+//! fails in write(2) itself (A8), a write through a direct handle moves the mtime stat shows
+//! and the later of a cached and a direct write sets LastWriteTime, and READONLY set after
+//! an open keeps that handle writing.
 #![cfg(target_os = "linux")]
 
 mod common;
