@@ -345,9 +345,10 @@ impl Core {
 
     /// Has the kernel write back everything it holds dirty for this mount (module
     /// `writeback`); nothing without the writeback cache. Only on the worker thread, for
-    /// the request it serves (which counts as one in flight until it is answered).
-    pub(crate) fn sync_kernel(&self) {
-        self.writeback.sync_kernel(&self.mount_path, 1);
+    /// the request it serves (which counts as one in flight until it is answered), sent by
+    /// `who`.
+    pub(crate) fn sync_kernel(&self, who: Caller) {
+        self.writeback.sync_kernel(&self.mount_path, 1, who.pid);
     }
 
     /// Does file node `ino`'s file have another live kernel node (a retired one still open)?

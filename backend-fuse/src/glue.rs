@@ -361,8 +361,9 @@ impl Filesystem for NtFs {
                     // written back first and the attributes read after it. On the worker,
                     // which may syncfs; the node is already counted, only the reply waits.
                     let (attr_ttl, entry_ttl) = (self.attr_ttl, self.entry_ttl);
+                    let who = caller(req);
                     self.run_maybe_waiting("lookup", true, move |core| {
-                        core.sync_kernel();
+                        core.sync_kernel(who);
                         let a = core.getattr(a.ino, true).unwrap_or(a);
                         reply.entry_with_ttls(&attr_ttl, &entry_ttl, &file_attr(&a), Generation(0))
                     })
@@ -540,7 +541,7 @@ impl Filesystem for NtFs {
             // dirty in its own page cache: it is written back before this node's handle
             // (direct I/O, `open_flags`) reads the engine. On the worker, which may syncfs.
             self.run_maybe_waiting("open", true, move |core| {
-                core.sync_kernel();
+                core.sync_kernel(who);
                 open(core, reply)
             })
         } else {
@@ -757,7 +758,7 @@ impl Filesystem for NtFs {
             // on the worker: the WRITEs that causes are served by the serving threads.
             let (who, name) = (caller(req), name.as_bytes().to_vec());
             return self.run_maybe_waiting("getxattr", true, move |core| {
-                core.sync_kernel();
+                core.sync_kernel(who);
                 xattr_reply(reply, size, core.getxattr(who, ino.0, &name))
             });
         }

@@ -54,7 +54,7 @@ use std::collections::HashSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use vfs_core::{FileId, Volume};
@@ -213,11 +213,16 @@ impl Writeback {
     /// (an OPENDIR and a RELEASEDIR round trip) rather than kept open, because a descriptor
     /// the daemon kept would make every unmount busy. Failures are logged: the caller then
     /// reads what the engine has, as without the cache.
-    pub(crate) fn sync_kernel(&self, mountpoint: &str, own: u64) {
+    pub(crate) fn sync_kernel(&self, mountpoint: &str, own: u64, requester: u32) {
         if !self.enabled {
             return;
         }
-        self.wait_for_touches();
+        // Not for a request of the touch thread itself (a LOOKUP its utimensat walks through,
+        // of a file with a second node): it waits for this reply (measured: the touch then
+        // hung until the wait's limit, and stat never moved within 2 s).
+        if !self.toucher.get().is_some_and(|t| t.is_own(requester)) {
+            self.wait_for_touches();
+        }
         if let Err(e) = syncfs_path(Path::new(mountpoint)) {
             tracing::warn!(target: "backend_fuse", "syncfs of {mountpoint} failed: {e}; reading the engine as it is");
             return;
@@ -297,6 +302,8 @@ struct Touches {
     cv: Condvar,
     vol: Arc<Volume>,
     times: Arc<Mutex<()>>,
+    /// The touch thread's id, as requests it causes carry it (`fuse_in_header.pid`).
+    tid: AtomicU32,
 }
 
 #[derive(Debug, Default)]
@@ -325,12 +332,23 @@ impl Toucher {
             cv: Condvar::new(),
             vol,
             times,
+            tid: AtomicU32::new(0),
         });
         let s = shared.clone();
         std::thread::Builder::new()
             .name("ntlinkfs-touch".into())
-            .spawn(move || run_toucher(&s, &mountpoint, dev))?;
+            .spawn(move || {
+                // SAFETY: gettid cannot fail.
+                let tid = unsafe { libc::gettid() };
+                s.tid.store(tid as u32, Ordering::SeqCst);
+                run_toucher(&s, &mountpoint, dev)
+            })?;
         Ok(Toucher { shared })
+    }
+
+    /// Is `pid` (a request's thread id) the touch thread?
+    fn is_own(&self, pid: u32) -> bool {
+        pid != 0 && self.shared.tid.load(Ordering::SeqCst) == pid
     }
 
     fn later(&self, id: FileId) {

@@ -661,3 +661,46 @@ fn the_later_of_a_cached_and_a_direct_write_sets_the_time() {
         m.finish();
     }
 }
+
+/// The other way to a direct handle: a fresh node beside a retired one still open (rule 7).
+/// The file is opened under another spelling than the stored one, whose cached name the
+/// retirement dropped, so the touch's walk (by the stored name) needs a LOOKUP, which for a
+/// file with a second node waits on the worker for a syncfs: that wait must not wait for the
+/// touch itself (it did: the touch hung for the whole wait limit, stat did not move in 2 s).
+#[test]
+fn a_direct_write_through_a_fresh_node_moves_its_mtime() {
+    let m = Mounted::with(VolumeOptions::default(), wb());
+    for round in 0..3u8 {
+        let (stored, other) = (format!("Fresh{round}"), format!("fresh{round}"));
+        fs::write(m.p(&stored), b"x").unwrap();
+        let id = m.vol.resolve(&format!("\\{stored}"), false).unwrap();
+        let mut old = fs::OpenOptions::new()
+            .write(true)
+            .open(m.p(&stored))
+            .unwrap();
+        m.handle().invalidate(id);
+        let mut fresh = fs::OpenOptions::new()
+            .write(true)
+            .open(m.p(&other))
+            .unwrap();
+        m.handle().sync().unwrap();
+        let (before, _, _) = stat_times(&m.p(&other));
+        std::thread::sleep(Duration::from_millis(30));
+        let t = std::time::Instant::now();
+        fresh.write_all(b"fresh").unwrap();
+        let after = mtime_after(&m.p(&other), before);
+        assert!(after > before, "round {round}: stat kept the mtime");
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "round {round}: the touch took {:?}",
+            t.elapsed()
+        );
+        let engine = engine_times(&m, &format!("\\{stored}"));
+        let st = stat_times(&m.p(&stored));
+        assert_eq!((st.0, st.1), (engine.0, engine.1), "round {round}");
+        old.write_all(b"old").unwrap();
+        drop(old);
+        drop(fresh);
+    }
+    m.finish();
+}
