@@ -158,12 +158,6 @@ pub(crate) struct Core {
     pub(crate) daemon_checks: bool,
     /// FUSE_WRITEBACK_CACHE and what keeps it coherent (module `writeback`).
     pub(crate) writeback: Arc<Writeback>,
-    /// Held by a WRITE from the page cache from reading the file's times to putting them
-    /// back, and by SETATTR while it sets times: syncfs sends the kernel's time SETATTR
-    /// without waiting for the WRITEs before it (`__writeback_single_inode` waits only when
-    /// not `for_sync`), so with two serving threads the SETATTR could land between a WRITE's
-    /// read and its put-back and be undone (seen in `tests/writeback.rs`, 1 run in 3).
-    times: Mutex<()>,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -227,7 +221,6 @@ impl Core {
             neg,
             daemon_checks: false,
             writeback: Arc::new(Writeback::new(false)),
-            times: Mutex::new(()),
             vol,
         }
     }
@@ -352,9 +345,10 @@ impl Core {
 
     /// Has the kernel write back everything it holds dirty for this mount (module
     /// `writeback`); nothing without the writeback cache. Only on the worker thread, for
-    /// the request it serves (which counts as one in flight until it is answered).
-    pub(crate) fn sync_kernel(&self) {
-        self.writeback.sync_kernel(&self.mount_path, 1);
+    /// the request it serves (which counts as one in flight until it is answered), sent by
+    /// `who`.
+    pub(crate) fn sync_kernel(&self, who: Caller) {
+        self.writeback.sync_kernel(&self.mount_path, 1, who.pid);
     }
 
     /// Does file node `ino`'s file have another live kernel node (a retired one still open)?
@@ -405,6 +399,7 @@ impl Core {
     /// The end of the session: every handle and pin the kernel left is released, so the
     /// volume can be checked or saved.
     pub(crate) fn destroy(&self) {
+        self.writeback.end();
         for h in self.open_handles.lock().drain() {
             let _ = self.vol.close(HandleId(h));
         }
@@ -611,7 +606,7 @@ impl Core {
                 last_write: a.mtime,
                 change: a.ctime,
             };
-            let _times = self.writeback.enabled.then(|| self.times.lock());
+            let _times = self.writeback.enabled.then(|| self.writeback.times.lock());
             self.vol.set_times(id, t).map_err(errno)?;
         }
         let (_, st) = self.nodes.stat(&self.vol, ino, with_handle)?;
@@ -893,6 +888,7 @@ impl Core {
     pub(crate) fn write(
         &self,
         ino: u64,
+        fh: u64,
         offset: u64,
         data: &[u8],
         kill_suidgid: bool,
@@ -904,10 +900,15 @@ impl Core {
         // shows; the engine stamps "now" on every write, so its times are put back and the
         // kernel's arrive in the SETATTR that follows the data (see `setattr`). Without that
         // LastWriteTime would first jump to the write-back time and then go back to the
-        // kernel's. A write-through WRITE (no cache, direct I/O) keeps the engine's stamp,
-        // which is what the kernel then reads back.
-        let _times = from_cache.then(|| self.times.lock());
-        let before = if from_cache {
+        // kernel's. A WRITE through a direct handle on a writeback mount is put back too: the
+        // kernel stamps no times for it, and is made to stamp them after the reply, which
+        // then reach the engine as a SETATTR (`Writeback::direct_written`), so that every
+        // write of a regular file on such a mount is stamped by the one (kernel's) clock.
+        // Any other write-through WRITE keeps the engine's stamp, which is what the kernel
+        // reads back without the cache.
+        let direct = !from_cache && self.writeback.is_direct(fh);
+        let _times = (from_cache || direct).then(|| self.writeback.times.lock());
+        let before = if from_cache || direct {
             self.vol.stat(id).ok().map(|st| st.times)
         } else {
             None
@@ -922,6 +923,10 @@ impl Core {
                     ..Default::default()
                 },
             );
+        }
+        drop(_times);
+        if direct {
+            self.writeback.direct_written(id);
         }
         if kill_suidgid {
             self.kill_suidgid(id);
@@ -943,6 +948,7 @@ impl Core {
         let mut g = n.lock();
         also();
         self.open_handles.lock().remove(&fh);
+        self.writeback.released(fh);
         let _ = self.vol.close(HandleId(fh));
         *g += 1;
         drop(g);
@@ -1455,7 +1461,7 @@ mod tests {
         let b = c.lookup(ROOT_INO, b"f").unwrap();
         assert_ne!(a.ino, b.ino);
         rec.take();
-        assert_eq!(c.write(b.ino, 0, b"xyz", false, false), Ok(3));
+        assert_eq!(c.write(b.ino, 0, 0, b"xyz", false, false), Ok(3));
         assert_eq!(rec.take(), vec![Inval::Attrs(a.ino), Inval::Pages(a.ino)]);
         assert_eq!(
             c.read(a.ino, 0, 10).unwrap(),

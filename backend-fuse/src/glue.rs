@@ -28,10 +28,13 @@ const MAX_WRITE: u32 = 1 << 20;
 /// NOFLUSH: close needs no FLUSH round trip (nothing is buffered here).
 const OPEN_FLAGS: FopenFlags = FopenFlags::FOPEN_KEEP_CACHE.union(FopenFlags::FOPEN_NOFLUSH);
 
-/// The open flags for a new handle on node `ino` (open(2) `flags`): [`OPEN_FLAGS`], with
-/// FOPEN_DIRECT_IO where the writeback cache would be incoherent (`Core::direct_io`).
-fn open_flags(core: &Core, ino: u64, flags: i32) -> FopenFlags {
-    if core.direct_io(ino, flags) {
+/// The open flags for the new handle `fh` on node `ino` (open(2) `flags`): [`OPEN_FLAGS`],
+/// with FOPEN_DIRECT_IO where the writeback cache would be incoherent (`Core::direct_io`;
+/// recorded, because the kernel stamps no times for a write through such a handle).
+fn open_flags(core: &Core, ino: u64, fh: u64, flags: i32) -> FopenFlags {
+    let direct = core.direct_io(ino, flags);
+    core.writeback.opened(fh, direct);
+    if direct {
         OPEN_FLAGS | FopenFlags::FOPEN_DIRECT_IO
     } else {
         OPEN_FLAGS
@@ -358,8 +361,9 @@ impl Filesystem for NtFs {
                     // written back first and the attributes read after it. On the worker,
                     // which may syncfs; the node is already counted, only the reply waits.
                     let (attr_ttl, entry_ttl) = (self.attr_ttl, self.entry_ttl);
+                    let who = caller(req);
                     self.run_maybe_waiting("lookup", true, move |core| {
-                        core.sync_kernel();
+                        core.sync_kernel(who);
                         let a = core.getattr(a.ino, true).unwrap_or(a);
                         reply.entry_with_ttls(&attr_ttl, &entry_ttl, &file_attr(&a), Generation(0))
                     })
@@ -529,7 +533,7 @@ impl Filesystem for NtFs {
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let who = caller(req);
         let open = move |core: &Core, reply: ReplyOpen| match core.open(who, ino.0, flags.0) {
-            Ok(h) => reply.opened(FileHandle(h), open_flags(core, ino.0, flags.0)),
+            Ok(h) => reply.opened(FileHandle(h), open_flags(core, ino.0, h, flags.0)),
             Err(e) => reply.error(e.into()),
         };
         if self.writeback && self.core.has_other_nodes(ino.0) {
@@ -537,7 +541,7 @@ impl Filesystem for NtFs {
             // dirty in its own page cache: it is written back before this node's handle
             // (direct I/O, `open_flags`) reads the engine. On the worker, which may syncfs.
             self.run_maybe_waiting("open", true, move |core| {
-                core.sync_kernel();
+                core.sync_kernel(who);
                 open(core, reply)
             })
         } else {
@@ -566,7 +570,7 @@ impl Filesystem for NtFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         offset: u64,
         data: &[u8],
         write_flags: WriteFlags,
@@ -577,7 +581,7 @@ impl Filesystem for NtFs {
         guarded("write", || {
             let kill = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
             let from_cache = write_flags.contains(WriteFlags::FUSE_WRITE_CACHE);
-            match self.core.write(ino.0, offset, data, kill, from_cache) {
+            match self.core.write(ino.0, fh.0, offset, data, kill, from_cache) {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(e.into()),
             }
@@ -754,7 +758,7 @@ impl Filesystem for NtFs {
             // on the worker: the WRITEs that causes are served by the serving threads.
             let (who, name) = (caller(req), name.as_bytes().to_vec());
             return self.run_maybe_waiting("getxattr", true, move |core| {
-                core.sync_kernel();
+                core.sync_kernel(who);
                 xattr_reply(reply, size, core.getxattr(who, ino.0, &name))
             });
         }
@@ -812,7 +816,7 @@ impl Filesystem for NtFs {
                     &file_attr(&a),
                     Generation(0),
                     FileHandle(h),
-                    open_flags(&self.core, a.ino, flags),
+                    open_flags(&self.core, a.ino, h, flags),
                 ),
                 Err(e) => reply.error(e.into()),
             }

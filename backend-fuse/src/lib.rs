@@ -149,14 +149,28 @@
 //!    free space is below twice the bdi's `max_bytes` (what the kernel lets this mount hold
 //!    dirty; FUSE gives each connection `max_ratio` 1 with `strict_limit`), opens for writing
 //!    get FOPEN_DIRECT_IO, so the write(2) that does not fit fails with ENOSPC and the
-//!    engine's all-or-nothing write keeps what was written before. Limits: a file opened for
+//!    engine's all-or-nothing write keeps what was written before. The kernel stamps no times
+//!    for a write through a direct handle (only for one through its page cache) and ignores
+//!    the daemon's mtime and ctime of a regular file in every reply and after an attribute
+//!    invalidation, so stat would keep the mtime from before the write for good (measured);
+//!    the engine puts its own stamp of such a WRITE back, and right after it a thread of the
+//!    daemon's own runs `utimensat(name, UTIME_OMIT, UTIME_NOW)` through the mount, so the
+//!    kernel stamps its "now" and sends it as for any touch: LastWriteTime comes from the
+//!    kernel's clock for every write of a regular file and only moves forward, whichever of
+//!    a cached and a direct write comes last (module `writeback`). Limits: a file opened for
 //!    writing while space was plentiful keeps caching, so filling the volume through it fails
 //!    at write-back (close or fsync get ENOSPC; the pages are not in the engine); a size
 //!    change through one of two nodes is not seen in stat through the other until it is
 //!    looked up afresh (the kernel trusts its own size); a time SETATTR the flusher sends
 //!    without a handle (no file open for writing any more: only a race with close leaves
 //!    one) is checked as a utimensat; changes made to the volume directly are not seen in
-//!    the size or times of a file the kernel already knows. `system.ntfs_times` on a regular
+//!    the size or times of a file the kernel already knows; for the milliseconds between a
+//!    direct write(2) and its touch, stat and LastWriteTime both show the times from before
+//!    it (the control attributes, the save and [`MountHandle::sync`] wait for the touches
+//!    first; a file with no name left, or one the daemon may not touch, gets the daemon's
+//!    time in the engine and keeps the older one in stat); a write through the page cache of
+//!    a retired node does not change LastWriteTime (that node's time SETATTR is answered
+//!    without a change, see below). `system.ntfs_times` on a regular
 //!    file retires its node (rule 3): the kernel would keep its own mtime and ctime, and even
 //!    writes them back right after the setxattr (`fuse_update_ctime`), which a retired node's
 //!    time SETATTR is answered without doing; the file gets a new inode number. Name changes

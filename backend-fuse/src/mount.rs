@@ -66,7 +66,11 @@ pub struct MountOptions {
     /// still open) is written back before the fresh node is handed out or opened, and opened
     /// for direct I/O; and while the volume's free space is below what the kernel may hold
     /// dirty (twice the bdi's `max_bytes`), opens for writing are direct, so a write that does
-    /// not fit fails in write(2) with ENOSPC (A8). Callers that read the volume directly
+    /// not fit fails in write(2) with ENOSPC (A8). The kernel stamps no times for a write
+    /// through a direct handle and keeps its own mtime and ctime whatever the daemon answers,
+    /// so right after each such WRITE the daemon has it stamp them (a utimensat(2) with
+    /// UTIME_NOW through the mount, from a thread of its own), and every write of a regular
+    /// file gets its LastWriteTime from the kernel's clock. Callers that read the volume directly
     /// while mounted call [`MountHandle::sync`] first. Remaining limits: a file opened for
     /// writing while space was plentiful keeps the cache, so a write that fills the volume
     /// through it fails only at close/fsync (ENOSPC there, the data not written); and two
@@ -74,8 +78,14 @@ pub struct MountOptions {
     /// the daemon's size for a regular file), so a size change through one is not seen in
     /// stat through the other until it is looked up afresh; and a regular file whose times
     /// are set through `system.ntfs_times` gets a new inode number (its node is retired, so
-    /// that the kernel, which keeps its own mtime and ctime, takes the new ones). See
-    /// docs/BENCHMARKS.md, "Small writes and the writeback cache".
+    /// that the kernel, which keeps its own mtime and ctime, takes the new ones); and for a
+    /// few milliseconds after a write(2) through a direct handle returns, stat and
+    /// LastWriteTime still show the times from before it (readers of engine state through the
+    /// mount, and [`MountHandle::sync`], wait for those stamps; a file with no name left, or
+    /// one the daemon may not touch, gets the daemon's time in the engine instead and stat
+    /// keeps the older one); a write through the page cache of a retired node (a second
+    /// kernel node of the file) does not change LastWriteTime (its time write-back is answered
+    /// without a change). See docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
 }
 
@@ -381,6 +391,9 @@ pub fn mount(
             // The mount's device names its bdi, whose dirty limit sets when writes turn
             // synchronous (module `writeback`).
             writeback.set_device(m.dev());
+            // The kernel stamps no times for a write through a direct handle; the touch
+            // thread has it stamp them (module `writeback`).
+            writeback.start_toucher(handle.volume.clone(), &mp, m.dev());
         }
         Ok(_) => {}
         Err(e) => {
@@ -446,6 +459,7 @@ impl MountHandle {
         if !self.writeback.enabled {
             return Ok(());
         }
+        self.writeback.wait_for_touches();
         crate::writeback::syncfs_path(&self.mountpoint)?;
         // The syncfs only sends the dirty pages; wait for their WRITEs to be answered (no
         // request of this caller is in flight).

@@ -581,7 +581,7 @@ impl Core {
         // written back first, so the image has every byte a reader of the mount sees. This
         // runs on the worker, so the WRITEs are served meanwhile; the root's inode lock the
         // setxattr holds is not one write-back takes (Linux 6.18, tests/writeback.rs).
-        self.sync_kernel();
+        self.sync_kernel(who);
         let vol = &self.vol;
         let saved =
             creds::run_as(who, || vfs_core::image::save_atomic(vol, path)).map_err(|e| {

@@ -28,22 +28,6 @@ fn one_thread() -> Mounted {
     )
 }
 
-/// Aborts this test's own FUSE connection (so that a hung request fails the test instead of
-/// hanging the test process: its own thread would wait for a reply its own dead daemon never
-/// sends, and the process could not exit): /sys/fs/fuse/connections/DEV/abort, DEV being the
-/// mount's device number. The fusectl file system is mounted there first if it is not.
-fn abort_connection(dev: u64) {
-    let p = format!("/sys/fs/fuse/connections/{dev}/abort");
-    if !Path::new(&p).exists() {
-        let _ = std::process::Command::new("mount")
-            .args(["-t", "fusectl", "fusectl", "/sys/fs/fuse/connections"])
-            .status();
-    }
-    if let Err(e) = fs::write(&p, b"1") {
-        eprintln!("could not abort the hung mount through {p}: {e}");
-    }
-}
-
 /// Runs `f` on a thread; panics with `what` (after aborting the mount's connection) if it has
 /// not returned within `limit`.
 fn within<T: Send + 'static>(
@@ -306,4 +290,29 @@ fn try_rmdir(p: &Path) -> bool {
             false
         }
     }
+}
+
+/// A test that aborts its own connection (`within`, when something hangs) leaves no dead
+/// mount behind: the guard detaches its mount point when it drops, and the temporary
+/// directory goes. Before, `/tmp/ntlinkfs-test-*` stayed mounted and answered "Transport
+/// endpoint is not connected".
+#[test]
+fn an_aborted_mount_is_detached_when_its_guard_drops() {
+    let m = one_thread();
+    fs::write(m.p("f"), b"data").unwrap();
+    // An open file: its handle is never released, as after a real hang.
+    let open = fs::File::open(m.p("f")).unwrap();
+    let root = m.root().to_path_buf();
+    abort_connection(fs::metadata(&root).unwrap().dev());
+    assert_errno(fs::metadata(m.p("f")), libc::ENOTCONN);
+    // The session sees the abort and ends; the handle's unmount then has nothing to do.
+    assert!(
+        m.handle().wait_timeout(Duration::from_secs(5)).is_some(),
+        "the session ended after the abort"
+    );
+    assert!(is_mount_point(&root), "the dead mount is still there");
+    drop(open);
+    drop(m);
+    assert!(!is_mount_point(&root), "{} still mounted", root.display());
+    assert!(!root.exists(), "{} left behind", root.display());
 }

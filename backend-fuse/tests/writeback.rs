@@ -3,7 +3,9 @@
 //! dirty (control attributes, `user.ntlinkfs.save`, `MountHandle::sync`, the end of the
 //! session), the kernel's times become NTFS's without refusing a writer who is not the owner,
 //! every name and node of a file shows the same data and size, a write that does not fit
-//! fails in write(2) itself (A8), and READONLY set after an open keeps that handle writing.
+//! fails in write(2) itself (A8), a write through a direct handle moves the mtime stat shows
+//! and the later of a cached and a direct write sets LastWriteTime, and READONLY set after
+//! an open keeps that handle writing.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -468,6 +470,237 @@ fn times_set_through_the_xattr_are_kept() {
         );
         let id = m.vol.resolve(r"\t", false).unwrap();
         assert_eq!(m.vol.stat(id).unwrap().times.last_write, t + 10_000_000);
+    }
+    m.finish();
+}
+
+/// (mtime, ctime, size) as stat(2) shows them through `p`, mtime and ctime as FILETIMEs.
+fn stat_times(p: &std::path::Path) -> (u64, u64, u64) {
+    let st = lstat(p).unwrap();
+    (
+        filetime(st.st_mtime, st.st_mtime_nsec),
+        filetime(st.st_ctime, st.st_ctime_nsec),
+        st.st_size as u64,
+    )
+}
+
+/// (LastWriteTime, ChangeTime, size) as the engine has them for `path`.
+fn engine_times(m: &Mounted, path: &str) -> (u64, u64, u64) {
+    let id = m.vol.resolve(path, false).unwrap();
+    let st = m.vol.stat(id).unwrap();
+    (st.times.last_write, st.times.change, st.size)
+}
+
+/// Waits (2 s at most) until stat's mtime through `p` is no longer `old`; the new one.
+fn mtime_after(p: &std::path::Path, old: u64) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let (mtime, _, _) = stat_times(p);
+        if mtime != old || std::time::Instant::now() > deadline {
+            return mtime;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Every name and spelling shows the engine's LastWriteTime, ChangeTime and size.
+#[track_caller]
+fn agree(m: &Mounted, names: &[&str], what: &str) -> (u64, u64, u64) {
+    let engine = engine_times(m, r"\Foo");
+    for n in names {
+        assert_eq!(
+            stat_times(&m.p(n)),
+            engine,
+            "{what}: stat through {n} vs engine"
+        );
+    }
+    engine
+}
+
+/// Free space below the margin under which opens for writing get FOPEN_DIRECT_IO (module
+/// `writeback`): a file through the mount allocated up to 8 MiB short of the capacity.
+fn fill_volume(m: &Mounted) {
+    let sp = m.vol.space();
+    let free = sp.free_clusters * sp.cluster_size;
+    fs::File::create(m.p("filler"))
+        .unwrap()
+        .set_len(free - (8 << 20))
+        .unwrap();
+}
+
+const NAMES: [&str; 5] = ["Foo", "foo", "FOO", "link", "LINK"];
+
+/// A write through a direct handle (here: free space below the margin, so every open for
+/// writing is direct) sets LastWriteTime (the time the file was last written to,
+/// FILE_BASIC_INFO; the same through every name, docs/NTFS-RULES.md A1 item 4), and stat
+/// shows it through every name and spelling. The kernel stamps no times for such a write and
+/// keeps its own mtime and ctime of a regular file whatever the daemon answers; before the
+/// touch thread (module `writeback`) stat kept the mtime from before the write for good while
+/// the engine had stamped it (measured on Linux 6.18). Spellings and hard links share one
+/// kernel node, so a second spelling alone never makes an open direct.
+#[test]
+fn a_direct_write_moves_the_mtime_stat_shows() {
+    let vo = VolumeOptions {
+        capacity: Some(8 << 20),
+        ..VolumeOptions::default()
+    };
+    let m = Mounted::with(vo, wb());
+    fs::write(m.p("Foo"), pattern(10_000, 1)).unwrap();
+    fs::hard_link(m.p("Foo"), m.p("link")).unwrap();
+    // fs::write's own write was direct too: its touch is waited for.
+    m.handle().sync().unwrap();
+    let mut seen = agree(&m, &NAMES, "created");
+    let mut f = fs::OpenOptions::new().write(true).open(m.p("foo")).unwrap();
+    for (round, (offset, len)) in [(0u64, 100usize), (20_000, 5000), (64, 1 << 20)]
+        .into_iter()
+        .enumerate()
+    {
+        // Past the kernel's clock tick, so that a new stamp differs from the last one.
+        std::thread::sleep(Duration::from_millis(30));
+        f.seek(SeekFrom::Start(offset)).unwrap();
+        f.write_all(&pattern(len, round as u8)).unwrap();
+        let mtime = mtime_after(&m.p("FOO"), seen.0);
+        assert!(
+            mtime > seen.0,
+            "round {round}: stat kept the mtime from before the direct write"
+        );
+        let now = agree(&m, &NAMES, &format!("round {round}, file open"));
+        assert!(
+            now.0 > seen.0 && now.1 > seen.1,
+            "round {round}: {now:?} after {seen:?}"
+        );
+        assert_eq!(
+            now.2,
+            (seen.2).max(offset + len as u64),
+            "round {round}: size"
+        );
+        assert_eq!(ntfs_last_write(&m.p("link")), now.0, "round {round}");
+        seen = now;
+    }
+    drop(f);
+    m.handle().sync().unwrap();
+    assert_eq!(agree(&m, &NAMES, "closed"), seen, "nothing moved at close");
+    m.finish();
+}
+
+/// A write through the page cache (a handle opened while space was plentiful) and one through
+/// a direct handle (opened after the volume filled up), in either order: the later write's
+/// time wins, in stat and in the engine, and LastWriteTime never goes back (before the fix the
+/// kernel's write-back of the cached write's older mtime, at close or syncfs, took it back
+/// behind the direct write, and stat never showed the direct write's time).
+#[test]
+fn the_later_of_a_cached_and_a_direct_write_sets_the_time() {
+    for cached_first in [true, false] {
+        let vo = VolumeOptions {
+            capacity: Some(1 << 30),
+            ..VolumeOptions::default()
+        };
+        let m = Mounted::with(vo, wb());
+        fs::write(m.p("Foo"), pattern(10_000, 1)).unwrap();
+        fs::hard_link(m.p("Foo"), m.p("link")).unwrap();
+        let mut cached = fs::OpenOptions::new().write(true).open(m.p("Foo")).unwrap();
+        fill_volume(&m);
+        let mut direct = fs::OpenOptions::new().write(true).open(m.p("foo")).unwrap();
+        let start = agree(&m, &NAMES, "opened");
+        // The engine's LastWriteTime, sampled after every step, never goes back.
+        let mut last = start.0;
+        let mut never_back = |m: &Mounted, step: &str| {
+            let lw = engine_times(m, r"\Foo").0;
+            assert!(
+                lw >= last,
+                "{step}: LastWriteTime went back from {last} to {lw}"
+            );
+            last = lw;
+        };
+        let mut write = |cached_write: bool| {
+            std::thread::sleep(Duration::from_millis(30));
+            let f = if cached_write {
+                &mut cached
+            } else {
+                &mut direct
+            };
+            f.seek(SeekFrom::Start(if cached_write { 100 } else { 200 }))
+                .unwrap();
+            f.write_all(if cached_write { b"cached" } else { b"direct" })
+                .unwrap();
+        };
+        write(cached_first);
+        let first = mtime_after(&m.p("Foo"), start.0);
+        assert!(
+            first > start.0,
+            "cached first {cached_first}: first write's mtime"
+        );
+        never_back(&m, "first write");
+        write(!cached_first);
+        let second = mtime_after(&m.p("LINK"), first);
+        assert!(
+            second > first,
+            "cached first {cached_first}: stat still shows the first write's mtime"
+        );
+        never_back(&m, "second write");
+        m.handle().sync().unwrap();
+        never_back(&m, "syncfs");
+        assert_eq!(
+            agree(&m, &NAMES, "synced").0,
+            second,
+            "cached first {cached_first}"
+        );
+        drop(cached);
+        never_back(&m, "close of the cached handle");
+        drop(direct);
+        m.handle().sync().unwrap();
+        never_back(&m, "close of the direct handle");
+        let end = agree(&m, &NAMES, "closed");
+        assert_eq!(
+            end.0, second,
+            "cached first {cached_first}: the later write's time"
+        );
+        let data = m.vol.read_file_path(r"\link").unwrap();
+        assert_eq!(&data[100..106], b"cached");
+        assert_eq!(&data[200..206], b"direct");
+        m.finish();
+    }
+}
+
+/// The other way to a direct handle: a fresh node beside a retired one still open (rule 7).
+/// The file is opened under another spelling than the stored one, whose cached name the
+/// retirement dropped, so the touch's walk (by the stored name) needs a LOOKUP, which for a
+/// file with a second node waits on the worker for a syncfs: that wait must not wait for the
+/// touch itself (it did: the touch hung for the whole wait limit, stat did not move in 2 s).
+#[test]
+fn a_direct_write_through_a_fresh_node_moves_its_mtime() {
+    let m = Mounted::with(VolumeOptions::default(), wb());
+    for round in 0..3u8 {
+        let (stored, other) = (format!("Fresh{round}"), format!("fresh{round}"));
+        fs::write(m.p(&stored), b"x").unwrap();
+        let id = m.vol.resolve(&format!("\\{stored}"), false).unwrap();
+        let mut old = fs::OpenOptions::new()
+            .write(true)
+            .open(m.p(&stored))
+            .unwrap();
+        m.handle().invalidate(id);
+        let mut fresh = fs::OpenOptions::new()
+            .write(true)
+            .open(m.p(&other))
+            .unwrap();
+        m.handle().sync().unwrap();
+        let (before, _, _) = stat_times(&m.p(&other));
+        std::thread::sleep(Duration::from_millis(30));
+        let t = std::time::Instant::now();
+        fresh.write_all(b"fresh").unwrap();
+        let after = mtime_after(&m.p(&other), before);
+        assert!(after > before, "round {round}: stat kept the mtime");
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "round {round}: the touch took {:?}",
+            t.elapsed()
+        );
+        let engine = engine_times(&m, &format!("\\{stored}"));
+        let st = stat_times(&m.p(&stored));
+        assert_eq!((st.0, st.1), (engine.0, engine.1), "round {round}");
+        old.write_all(b"old").unwrap();
+        drop(old);
+        drop(fresh);
     }
     m.finish();
 }
