@@ -754,26 +754,28 @@ impl Core {
         let spid = self.nodes.live(parent)?;
         let dpid = self.nodes.live(newparent)?;
         let sname = engine_name(name_units(name)?)?;
-        let dunits = name_units(newname)?;
-        let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
-        let src = found_src.id;
-        let dname = engine_name(dunits)?;
-        let dst = self.vol.lookup_stat(dpid, &dname).ok();
-        self.check_rename(
-            who,
-            spid,
-            &found_src.stat,
-            dpid,
-            dst.as_ref().map(|d| &d.stat),
-        )?;
-        // Both names are spellings of one entry: a case-only rename. It reaches here when
-        // the lookup of the new name was answered as missing (`lookup_from`), or when the
-        // kernel held the spellings under two nodes (one of them retired).
-        let case_only = spid == dpid
-            && dst
-                .as_ref()
-                .is_some_and(|d| d.id == src && d.name == found_src.name);
-        let dst = dst.map(|d| d.id);
+        let dname = match engine_name(name_units(newname)?) {
+            Ok(n) => n,
+            Err(e) => {
+                // A missing source is reported before a target name NTFS refuses, as when
+                // the source was looked up first.
+                self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+                return Err(e);
+            }
+        };
+        if self.rename_needs_check(who) {
+            // The daemon's permission checks read both files' owners and modes first (the
+            // engine's own lookups below find the same entries under the engine's lock).
+            let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;
+            let dst = self.vol.lookup_stat(dpid, &dname).ok();
+            self.check_rename(
+                who,
+                spid,
+                &found_src.stat,
+                dpid,
+                dst.as_ref().map(|d| &d.stat),
+            )?;
+        }
         // rename(2) replaces an existing target, even one open elsewhere, and an empty
         // directory: FILE_RENAME_REPLACE_IF_EXISTS | FILE_RENAME_POSIX_SEMANTICS (A6).
         // RENAME_NOREPLACE: plain MoveFileEx, an existing target → EEXIST.
@@ -784,11 +786,18 @@ impl Core {
             ignore_readonly: false,
         };
         let k = self.neg.kernel_makes(dpid, newname);
-        self.vol
-            .rename(spid, &sname, dpid, &dname, rf)
+        let done = self
+            .vol
+            .rename_report(spid, &sname, dpid, &dname, rf)
             .map_err(errno)?;
         // Nothing below fails: the reply is a success.
         k.replied();
+        let src = done.file;
+        // Both names are spellings of one entry: a case-only rename. It reaches here when
+        // the lookup of the new name was answered as missing (`lookup_from`), or when the
+        // kernel held the spellings under two nodes (one of them retired).
+        let case_only = done.same_entry;
+        let dst = done.replaced;
         if case_only {
             // Only the entry's case changed (A6: a target differing only in case gives the
             // new spelling). Every spelling still leads to the same file of the same kind,

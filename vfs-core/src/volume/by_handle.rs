@@ -198,6 +198,7 @@ impl Volume {
         self.rename_locked(
             &mut st, src_parent, &src_name, dst_parent, &dst_name, flags, false,
         )
+        .map(drop)
     }
 
     /// FileDispositionInformationEx with FILE_DISPOSITION_ON_CLOSE: sets (`delete`) or clears

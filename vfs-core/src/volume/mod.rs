@@ -53,6 +53,7 @@ mod watch;
 
 pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
+pub use names::Renamed;
 pub use snapshot::SizedLoadError;
 pub use watch::NameWatcher;
 

@@ -301,6 +301,22 @@ impl Volume {
         dst_name: &Name,
         flags: RenameFlags,
     ) -> Result<()> {
+        self.rename_report(src_parent, src_name, dst_parent, dst_name, flags)
+            .map(drop)
+    }
+
+    /// [`Volume::rename`] that says what it did: which file moved, which one lost the target
+    /// name, and whether both names were the same entry (a case-only rename or a no-op). A
+    /// backend that keeps its own view of names (the FUSE node table) then needs no lookups
+    /// of its own around the rename.
+    pub fn rename_report(
+        &self,
+        src_parent: FileId,
+        src_name: &Name,
+        dst_parent: FileId,
+        dst_name: &Name,
+        flags: RenameFlags,
+    ) -> Result<Renamed> {
         let _s = trace_span!(target: "vfs_core", "rename").entered();
         self.writable()?;
         let mut st = self.state.write();
@@ -322,7 +338,7 @@ impl Volume {
         dst_name: &Name,
         flags: RenameFlags,
         open_source: bool,
-    ) -> Result<()> {
+    ) -> Result<Renamed> {
         let src = st
             .dir(src_parent)?
             .find(src_name)
@@ -361,6 +377,7 @@ impl Volume {
             .dir(dst_parent)?
             .find(dst_name)
             .map(|n| (n.id(), n.display.clone(), n.pending()));
+        let replaced = existing.as_ref().map(|e| e.0);
         if let Some((dst_id, dst_display, dst_pending)) = existing {
             if dst_parent == src_parent && *dst_display == *src_display {
                 // The same entry: a case-only rename re-cases it (A5: WinBtrfs rename
@@ -374,7 +391,11 @@ impl Volume {
                         (dst_parent, dst_name.display()),
                     );
                 }
-                return Ok(());
+                return Ok(Renamed {
+                    file: src_id,
+                    replaced: None,
+                    same_entry: true,
+                });
             }
             if !flags.replace_if_exists {
                 return Err(Error::NameCollision);
@@ -422,6 +443,22 @@ impl Volume {
             (dst_parent, dst_name.display()),
         );
         st.get_mut(src_id)?.times.change = t;
-        Ok(())
+        Ok(Renamed {
+            file: src_id,
+            replaced,
+            same_entry: false,
+        })
     }
+}
+
+/// What [`Volume::rename_report`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renamed {
+    /// The file whose name moved.
+    pub file: FileId,
+    /// The file that had the target name and lost it (it may be `file` itself: one name of a
+    /// file renamed over another of its names).
+    pub replaced: Option<FileId>,
+    /// Both names were one entry: only its case changed, or nothing did.
+    pub same_entry: bool,
 }

@@ -750,6 +750,50 @@ fn rename_over_another_name_of_same_file_removes_target_name_a6_verify() {
     v.check().unwrap();
 }
 
+/// `rename_report` says which file moved, which lost the target name, and whether both
+/// names were one entry (A5, A6).
+#[test]
+fn rename_report_names_the_moved_and_the_replaced_file_a6() {
+    let v = vol();
+    let root = v.root();
+    let a = v.create_path(r"\a", &NewFile::file()).unwrap();
+    let b = v.create_path(r"\b", &NewFile::file()).unwrap();
+    let replace = RenameFlags {
+        replace_if_exists: true,
+        ..Default::default()
+    };
+    let r = v
+        .rename_report(root, &nm("a"), root, &nm("c"), replace)
+        .unwrap();
+    assert_eq!((r.file, r.replaced, r.same_entry), (a, None, false));
+    let r = v
+        .rename_report(root, &nm("c"), root, &nm("B"), replace)
+        .unwrap();
+    assert_eq!((r.file, r.replaced, r.same_entry), (a, Some(b), false));
+    assert_eq!(names(&v, r"\"), vec!["B"]);
+    // A case-only rename and a rename to the same spelling: one entry.
+    let r = v
+        .rename_report(root, &nm("b"), root, &nm("b"), replace)
+        .unwrap();
+    assert_eq!((r.file, r.replaced, r.same_entry), (a, None, true));
+    assert_eq!(names(&v, r"\"), vec!["b"]);
+    let r = v
+        .rename_report(root, &nm("b"), root, &nm("b"), replace)
+        .unwrap();
+    assert!(r.same_entry);
+    // One name of a file over another of its names: the file itself lost the target name.
+    v.hard_link_path(r"\b", r"\d").unwrap();
+    let r = v
+        .rename_report(root, &nm("b"), root, &nm("d"), replace)
+        .unwrap();
+    assert_eq!((r.file, r.replaced, r.same_entry), (a, Some(a), false));
+    assert_eq!(
+        v.rename_report(root, &nm("x"), root, &nm("y"), replace),
+        Err(Error::ObjectNameNotFound)
+    );
+    v.check().unwrap();
+}
+
 #[test]
 fn rename_target_open_is_access_denied_unless_posix_a6() {
     let v = vol();
