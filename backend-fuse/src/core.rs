@@ -172,6 +172,18 @@ pub(crate) fn engine_name(units: Vec<u16>) -> Result<Name, Errno> {
     Name::from_units(units).map_err(errno)
 }
 
+/// Why an engine call with a check of ours failed: our check's errno, or the engine's error.
+enum Refused {
+    Errno(Errno),
+    Engine(vfs_core::Error),
+}
+
+impl From<vfs_core::Error> for Refused {
+    fn from(e: vfs_core::Error) -> Refused {
+        Refused::Engine(e)
+    }
+}
+
 /// The engine access of open(2) flags.
 fn access_of(flags: i32) -> Access {
     match flags & libc::O_ACCMODE {
@@ -701,18 +713,29 @@ impl Core {
     ) -> Result<Vec<KernelName>, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
-        let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
-        self.check_delete(who, pid, &found.stat)?;
-        let id = found.id;
-        if attr::kind(&found.stat) == Kind::Directory {
-            return Err(Errno::EISDIR);
+        if self.checks_names(who) {
+            // The daemon's permission check reads the directory's and the file's owners and
+            // modes (and maybe /proc) outside the engine's lock.
+            let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
+            self.check_delete(who, pid, &found.stat)?;
         }
         // A junction or directory symlink shows as a symlink: unlink removes the link
         // itself, as RemoveDirectoryW does on Windows (A2); a file symlink or a file as
-        // DeleteFileW does.
-        self.vol
-            .unlink(pid, &units, UnlinkKind::Any, false)
-            .map_err(errno)?;
+        // DeleteFileW does. The kind is seen under the engine's lock of the unlink itself
+        // (no lookup of our own before it). The check makes no engine call: it runs under
+        // that lock.
+        let id = self
+            .vol
+            .unlink_checked(pid, &units, UnlinkKind::Any, false, |st| {
+                if attr::kind(st) == Kind::Directory {
+                    return Err(Refused::Errno(Errno::EISDIR));
+                }
+                Ok(())
+            })
+            .map_err(|r| match r {
+                Refused::Errno(e) => e,
+                Refused::Engine(e) => errno(e),
+            })?;
         if !self.nodes.is_aliased(id) {
             return Ok(Vec::new());
         }
@@ -727,7 +750,7 @@ impl Core {
     pub(crate) fn rmdir(&self, who: Caller, parent: u64, name: &[u8]) -> Result<(), Errno> {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
-        if self.daemon_checks {
+        if self.checks_names(who) {
             let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
             self.check_delete(who, pid, &found.stat)?;
         }
@@ -763,7 +786,7 @@ impl Core {
                 return Err(e);
             }
         };
-        if self.rename_needs_check(who) {
+        if self.checks_names(who) {
             // The daemon's permission checks read both files' owners and modes first (the
             // engine's own lookups below find the same entries under the engine's lock).
             let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;

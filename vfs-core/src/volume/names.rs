@@ -5,6 +5,7 @@
 use super::dir_index::Dir;
 use super::inode::{Body, Inode, Links};
 use super::store::State;
+use super::units::Units;
 use super::Volume;
 use crate::error::{Error, Result};
 use crate::name::{narrow, Name};
@@ -228,12 +229,46 @@ impl Volume {
         kind: UnlinkKind,
         ignore_readonly: bool,
     ) -> Result<()> {
+        self.unlink_checked(parent, name, kind, ignore_readonly, |_| Ok::<(), Error>(()))
+            .map(drop)
+    }
+
+    /// [`Volume::unlink`] that first shows the entry's file to `check`, under the same lock
+    /// (a backend's own rules: POSIX permission checks, what its callers may unlink), and
+    /// returns the file whose name went. `check`'s error is returned as it is, before any
+    /// of the engine's own refusals except a missing name. A backend then needs no lookup
+    /// of its own before the unlink.
+    pub fn unlink_checked<E: From<Error>>(
+        &self,
+        parent: FileId,
+        name: &Name,
+        kind: UnlinkKind,
+        ignore_readonly: bool,
+        check: impl FnOnce(&Stat) -> std::result::Result<(), E>,
+    ) -> std::result::Result<FileId, E> {
         let _s = trace_span!(target: "vfs_core", "unlink").entered();
         self.writable()?;
         let mut st = self.state.write();
         let dir = st.dir(parent)?;
         let named = dir.find(name).ok_or(Error::ObjectNameNotFound)?;
         let (id, display, pending) = (named.id(), named.display.clone(), named.pending());
+        check(&st.stat(id)?)?;
+        self.unlink_found(&mut st, parent, id, display, pending, kind, ignore_readonly)
+            .map_err(E::from)
+    }
+
+    /// The rest of [`Volume::unlink_checked`], once the entry is found.
+    #[allow(clippy::too_many_arguments)]
+    fn unlink_found(
+        &self,
+        st: &mut State,
+        parent: FileId,
+        id: FileId,
+        display: Units,
+        pending: bool,
+        kind: UnlinkKind,
+        ignore_readonly: bool,
+    ) -> Result<FileId> {
         if pending {
             return Err(Error::DeletePending);
         }
@@ -254,7 +289,7 @@ impl Volume {
             UnlinkKind::Directory if !inode.is_dir() => return Err(Error::NotADirectory),
             _ => {}
         }
-        self.check_deletable(&st, id, ignore_readonly)?;
+        self.check_deletable(st, id, ignore_readonly)?;
         if let Some(sa) = st.share.get(&id) {
             sa.check(Access::DELETE, Share::ALL)?;
         }
@@ -266,7 +301,7 @@ impl Volume {
         } else {
             st.unlink_entry(parent, &display, t);
         }
-        Ok(())
+        Ok(id)
     }
 
     /// The checks FileDispositionInformation makes when a delete is requested (A2).

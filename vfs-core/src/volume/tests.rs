@@ -750,6 +750,58 @@ fn rename_over_another_name_of_same_file_removes_target_name_a6_verify() {
     v.check().unwrap();
 }
 
+/// `unlink_checked` shows the entry's file to the check under the unlink's own lock, returns
+/// the check's refusal as it is (before the engine's own refusals), and the unlinked file.
+#[test]
+fn unlink_checked_shows_the_file_and_returns_it_a2() {
+    #[derive(Debug, PartialEq)]
+    enum E {
+        Mine,
+        Engine(Error),
+    }
+    impl From<Error> for E {
+        fn from(e: Error) -> E {
+            E::Engine(e)
+        }
+    }
+    let v = vol();
+    let root = v.root();
+    let f = v.create_path(r"\f", &NewFile::file()).unwrap();
+    let d = v.create_path(r"\d", &NewFile::dir()).unwrap();
+    assert_eq!(
+        v.unlink_checked(root, &nm("F"), UnlinkKind::Any, false, |st| {
+            assert_eq!((st.id, st.kind), (f, FileKind::File));
+            Err(E::Mine)
+        }),
+        Err(E::Mine)
+    );
+    assert_eq!(names(&v, r"\"), vec!["d", "f"], "refused: nothing unlinked");
+    assert_eq!(
+        v.unlink_checked(root, &nm("x"), UnlinkKind::Any, false, |_| Ok::<(), E>(())),
+        Err(E::Engine(Error::ObjectNameNotFound))
+    );
+    assert_eq!(
+        v.unlink_checked(root, &nm("d"), UnlinkKind::File, false, |_| Ok::<(), E>(())),
+        Err(E::Engine(Error::FileIsADirectory))
+    );
+    assert_eq!(
+        v.unlink_checked(root, &nm("F"), UnlinkKind::Any, false, |_| Ok::<(), E>(())),
+        Ok(f)
+    );
+    assert_eq!(
+        v.unlink_checked(
+            root,
+            &nm("D"),
+            UnlinkKind::Directory,
+            false,
+            |_| Ok::<(), E>(())
+        ),
+        Ok(d)
+    );
+    assert!(names(&v, r"\").is_empty());
+    v.check().unwrap();
+}
+
 /// `rename_report` says which file moved, which lost the target name, and whether both
 /// names were one entry (A5, A6).
 #[test]
