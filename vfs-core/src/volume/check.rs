@@ -43,6 +43,12 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
                     Ok(child) => {
                         // A2: a pending name goes when the file's last handle closes, so one
                         // without any handle would stay pending for ever.
+                        if n.pending() && !st.names_marked_pending {
+                            errs.push(format!(
+                                "{id}: pending entry for {} but no name was ever marked pending",
+                                n.id()
+                            ));
+                        }
                         if n.pending() && child.opens == 0 {
                             errs.push(format!("{id}: pending entry for {} with no handle", n.id()));
                         }

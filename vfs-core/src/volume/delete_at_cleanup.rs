@@ -55,6 +55,7 @@ fn mark_posix_delete(st: &mut State, h: HandleId, parent: FileId, display: &[u16
         .and_then(|d| d.find_exact_mut(display))
     {
         n.set_pending(true);
+        st.names_marked_pending = true;
     }
     if let Some(handle) = st.handles.get_mut(&h.0) {
         handle.disposition = Some(DispositionFlags {

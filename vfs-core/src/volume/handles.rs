@@ -258,6 +258,7 @@ impl Volume {
                 .filter(|n| n.id() == handle.file)
                 .ok_or(Error::FileDeleted)?;
             named.set_pending(true);
+            st.names_marked_pending = true;
             st.handles.get_mut(&h.0).expect("checked").disposition = Some(flags);
         } else {
             st.handles.get_mut(&h.0).expect("checked").disposition = None;
@@ -313,6 +314,7 @@ impl Volume {
                     {
                         if n.id() == id {
                             n.set_pending(true);
+                            st.names_marked_pending = true;
                         }
                     }
                 }
@@ -326,7 +328,7 @@ impl Volume {
                 st.unlink_entry(*parent, display, t);
             }
         }
-        if opens == 0 {
+        if opens == 0 && st.names_marked_pending {
             // Last handle: every delete-pending name of the file goes.
             if let Ok(inode) = st.get(id) {
                 let pending: Vec<(FileId, Box<[u16]>)> = inode

@@ -297,6 +297,7 @@ impl Volume {
         if self.opts.delete_semantics == DeleteSemantics::Legacy && st.get(id)?.opens > 0 {
             if let Some(n) = st.dir_mut(parent)?.find_exact_mut(&display) {
                 n.set_pending(true);
+                st.names_marked_pending = true;
             }
         } else {
             st.unlink_entry(parent, &display, t);

@@ -49,6 +49,12 @@ pub(crate) struct State {
     pub used: u64,
     /// Told of every name added and directory removed, under this lock (`watch.rs`).
     pub watchers: Vec<std::sync::Arc<dyn super::watch::NameWatcher>>,
+    /// Some name was marked delete-pending (A2) since the volume was made or loaded (a saved
+    /// image holds none). Until then no name is pending, and the close of a file's last
+    /// handle does not look each of its names up for one: a file with many hard links (a
+    /// package store's) paid a directory lookup per name at every close. Never cleared:
+    /// after the first pending name closes look as before. `check()` verifies it.
+    pub names_marked_pending: bool,
 }
 
 impl State {
@@ -63,6 +69,7 @@ impl State {
             cluster: u64::from(DEFAULT_CLUSTER_SIZE),
             used: 0,
             watchers: Vec::new(),
+            names_marked_pending: false,
         };
         let t = now();
         let root = st.alloc(Inode {
@@ -260,15 +267,16 @@ impl State {
     pub fn has_pending_name(&self, id: FileId) -> bool {
         // A name is pending only while the file has a handle open (A2; `check` verifies it),
         // so a file without handles needs no directory lookup.
-        self.get(id).is_ok_and(|inode| {
-            inode.opens > 0
-                && inode.links.iter().any(|l| {
-                    self.dir(l.parent)
-                        .ok()
-                        .and_then(|d| d.find_exact(&l.display))
-                        .is_some_and(|n| n.id() == id && n.pending())
-                })
-        })
+        self.names_marked_pending
+            && self.get(id).is_ok_and(|inode| {
+                inode.opens > 0
+                    && inode.links.iter().any(|l| {
+                        self.dir(l.parent)
+                            .ok()
+                            .and_then(|d| d.find_exact(&l.display))
+                            .is_some_and(|n| n.id() == id && n.pending())
+                    })
+            })
     }
 
     /// A rename moves the link that handles were opened through, and those handles follow it
