@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
-use vfs_core::{Access, DirCursor, FileId, Share, Stat};
+use vfs_core::{Access, DirCursor, DirName, FileId, Share, Stat};
 
 /// One READDIRPLUS entry the core hands out (each but "." and ".." counts one lookup).
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl Core {
         offset: u64,
         mut add: impl FnMut(u64, u64, Kind, &OsStr) -> bool,
     ) -> Result<(), Errno> {
-        self.readdir_common(fh, offset, 4096, |me, off, name, e| match e {
+        self.readdir_common(fh, offset, 4096, true, |me, off, name, e| match e {
             None => {
                 let d_ino = if off == 1 {
                     dot
@@ -70,7 +70,13 @@ impl Core {
                 };
                 add(d_ino, off, Kind::Directory, name)
             }
-            Some((id, st)) => add(me.nodes.ino_of(id), off, attr::kind(st), name),
+            // Listed with stats (`true` above): always there.
+            Some((id, st)) => add(
+                me.nodes.ino_of(id),
+                off,
+                st.map_or(Kind::File, attr::kind),
+                name,
+            ),
         })
     }
 
@@ -90,7 +96,9 @@ impl Core {
         // the kernel would walk a cached name without asking, so the LOOKUP of the next walk
         // must come and be refused (daemon checks, `perm`).
         let searchable = self.check_lookup(who, f).is_ok();
-        self.readdir_common(fh, offset, 4096, |me, off, name, e| match e {
+        // Listed without stats: `remember` reads each file's attributes under the node
+        // table's lock anyway (the engine read them twice per entry).
+        self.readdir_common(fh, offset, 4096, false, |me, off, name, e| match e {
             // "." and ".." carry no lookup reference (the kernel skips them).
             None => add(PlusEntry {
                 offset: off,
@@ -121,12 +129,15 @@ impl Core {
         })
     }
 
+    /// Lists from `offset`, handing `add` each entry (None for "." and ".."), with the
+    /// file's attributes when `stats`.
     fn readdir_common(
         &self,
         fh: u64,
         offset: u64,
         size: u32,
-        mut add: impl FnMut(&Self, u64, &OsStr, Option<(FileId, &Stat)>) -> bool,
+        stats: bool,
+        mut add: impl FnMut(&Self, u64, &OsStr, Option<(FileId, Option<&Stat>)>) -> bool,
     ) -> Result<(), Errno> {
         let state = self.dirs.lock().get(&fh).cloned().ok_or(Errno::EBADF)?;
         let mut st = state.lock();
@@ -154,21 +165,39 @@ impl Core {
         };
         let limit = (size as usize / 32).clamp(16, 1024);
         loop {
-            let batch = self
-                .vol
-                .read_dir(file, cursor.as_ref(), limit)
-                .map_err(errno)?;
+            let batch: Vec<(DirName, Option<Stat>)> = if stats {
+                self.vol
+                    .read_dir(file, cursor.as_ref(), limit)
+                    .map_err(errno)?
+                    .into_iter()
+                    .map(|e| {
+                        let n = DirName {
+                            name: e.name,
+                            cursor: e.cursor,
+                            id: e.stat.id,
+                        };
+                        (n, Some(e.stat))
+                    })
+                    .collect()
+            } else {
+                self.vol
+                    .read_dir_ids(file, cursor.as_ref(), limit)
+                    .map_err(errno)?
+                    .into_iter()
+                    .map(|n| (n, None))
+                    .collect()
+            };
             if batch.is_empty() {
                 return Ok(());
             }
-            for e in batch {
+            for (e, stat) in batch {
                 let next = st.cursors.len() as u64 + 3;
                 let bytes = names::to_bytes(&e.name);
                 if add(
                     self,
                     next,
                     OsStr::from_bytes(&bytes),
-                    Some((e.stat.id, &e.stat)),
+                    Some((e.id, stat.as_ref())),
                 ) {
                     return Ok(());
                 }

@@ -530,6 +530,17 @@ pub struct DirEntry {
     pub stat: Stat,
 }
 
+/// One entry of [`crate::Volume::read_dir_ids`]: a [`DirEntry`] without the attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirName {
+    /// The name as stored (display form).
+    pub name: Vec<u16>,
+    /// Where to resume after this entry.
+    pub cursor: DirCursor,
+    /// The file it names.
+    pub id: FileId,
+}
+
 /// A resumable position in a directory listing: the collation key of the last entry returned.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DirCursor {

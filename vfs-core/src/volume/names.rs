@@ -103,6 +103,31 @@ impl Volume {
         Ok(out)
     }
 
+    /// [`Volume::read_dir`] without the files' attributes: names, files and cursors only, for
+    /// a backend that reads each file's attributes itself anyway (a FUSE READDIRPLUS hands
+    /// out a node per entry, whose attributes it reads under its own lock).
+    pub fn read_dir_ids(
+        &self,
+        dir: FileId,
+        cursor: Option<&DirCursor>,
+        limit: usize,
+    ) -> Result<Vec<DirName>> {
+        let _s = trace_span!(target: "vfs_core", "read_dir_ids").entered();
+        let st = self.state.read();
+        let d = st.dir(dir)?;
+        Ok(d.iter_after(cursor)
+            .take(limit)
+            .map(|(canon, named)| DirName {
+                name: named.display.to_vec(),
+                cursor: DirCursor {
+                    canonical: canon.into(),
+                    display: named.display[..].into(),
+                },
+                id: named.id(),
+            })
+            .collect())
+    }
+
     /// Number of entries in a directory.
     pub fn dir_len(&self, dir: FileId) -> Result<usize> {
         Ok(self.state.read().dir(dir)?.count)

@@ -750,6 +750,24 @@ fn rename_over_another_name_of_same_file_removes_target_name_a6_verify() {
     v.check().unwrap();
 }
 
+/// `read_dir_ids` lists what `read_dir` lists, in the same order and pages, without stats.
+#[test]
+fn read_dir_ids_pages_as_read_dir_does_a5() {
+    let v = vol();
+    for n in ["b", "A", "c.txt", "Zeta", "alpha"] {
+        v.create_path(&format!(r"\{n}"), &NewFile::file()).unwrap();
+    }
+    let root = v.root();
+    let full = v.read_dir(root, None, 100).unwrap();
+    let ids = v.read_dir_ids(root, None, 100).unwrap();
+    assert_eq!(full.len(), 5);
+    for (e, n) in full.iter().zip(&ids) {
+        assert_eq!((&e.name, &e.cursor, e.stat.id), (&n.name, &n.cursor, n.id));
+    }
+    let page = v.read_dir_ids(root, Some(&ids[1].cursor), 2).unwrap();
+    assert_eq!(page, ids[2..4].to_vec());
+}
+
 /// `unlink_checked` shows the entry's file to the check under the unlink's own lock, returns
 /// the check's refusal as it is (before the engine's own refusals), and the unlinked file.
 #[test]
