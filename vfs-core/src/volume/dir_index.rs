@@ -316,7 +316,7 @@ mod layout_tests {
         assert!(d.find_exact(&wide("readme")).is_none());
         assert!(d.remove_exact(&wide("README")).is_some());
         assert!(
-            d.entries.get(&wide("README")[..]).is_none(),
+            !d.entries.contains_key(&wide("README")[..]),
             "an emptied slot goes"
         );
         // A name longer than the stack buffer of `with_upcased`.
