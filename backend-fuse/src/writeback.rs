@@ -52,6 +52,7 @@ use crate::core::SetAttr;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashSet;
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -480,21 +481,12 @@ fn touch(vol: &Volume, mountpoint: &Path, dev: u64, id: FileId) -> std::io::Resu
         rel.extend_from_slice(&crate::names::to_bytes(part));
     }
     let rel = CString::new(rel)?;
-    let root = CString::new(mountpoint.as_os_str().as_bytes())?;
-    // SAFETY: a valid NUL-terminated path; the descriptor is closed below.
-    let fd = unsafe {
-        libc::open(
-            root.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let dir = open_dir(mountpoint, libc::O_PATH)?;
+    let fd = dir.as_raw_fd();
     // SAFETY: a zeroed struct for fstat to fill, from our open descriptor.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
-    let r = if unsafe { libc::fstat(fd, &mut st) } != 0 {
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
         Err(std::io::Error::last_os_error())
     } else if st.st_dev != dev {
         Err(std::io::Error::from_raw_os_error(libc::ENOTCONN))
@@ -517,34 +509,30 @@ fn touch(vol: &Volume, mountpoint: &Path, dev: u64, id: FileId) -> std::io::Resu
         } else {
             Err(std::io::Error::last_os_error())
         }
-    };
-    // SAFETY: closed once.
-    unsafe { libc::close(fd) };
-    r
+    }
+}
+
+/// A descriptor of the directory `path`, opened with `flags` beside O_DIRECTORY | O_CLOEXEC
+/// (closed when dropped).
+fn open_dir(path: &Path, flags: libc::c_int) -> std::io::Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor just opened, owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// syncfs(2) of the file system mounted at `path`.
 pub(crate) fn syncfs_path(path: &Path) -> std::io::Result<()> {
-    let c = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: a valid NUL-terminated path; the descriptor is closed below.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fd is an open descriptor of ours.
-    let r = unsafe { libc::syncfs(fd) };
-    let e = std::io::Error::last_os_error();
-    // SAFETY: as above; closed once.
-    unsafe { libc::close(fd) };
-    if r == 0 {
+    let dir = open_dir(path, libc::O_RDONLY)?;
+    // SAFETY: an open descriptor of ours.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
         Ok(())
     } else {
-        Err(e)
+        Err(std::io::Error::last_os_error())
     }
 }
 

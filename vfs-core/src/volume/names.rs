@@ -87,20 +87,13 @@ impl Volume {
         limit: usize,
     ) -> Result<Vec<DirEntry>> {
         let _s = trace_span!(target: "vfs_core", "read_dir").entered();
-        let st = self.state.read();
-        let d = st.dir(dir)?;
-        let mut out = Vec::new();
-        for (canon, named) in d.iter_after(cursor).take(limit) {
-            out.push(DirEntry {
-                name: named.display.to_vec(),
-                cursor: DirCursor {
-                    canonical: canon.into(),
-                    display: named.display[..].into(),
-                },
-                stat: st.stat(named.id())?,
-            });
-        }
-        Ok(out)
+        self.list(dir, cursor, limit, |st, n| {
+            Ok(DirEntry {
+                stat: st.stat(n.id)?,
+                name: n.name,
+                cursor: n.cursor,
+            })
+        })
     }
 
     /// [`Volume::read_dir`] without the files' attributes: names, files and cursors only, for
@@ -113,19 +106,34 @@ impl Volume {
         limit: usize,
     ) -> Result<Vec<DirName>> {
         let _s = trace_span!(target: "vfs_core", "read_dir_ids").entered();
+        self.list(dir, cursor, limit, |_, n| Ok(n))
+    }
+
+    /// The entries of `dir` after `cursor`, at most `limit`, each made into a `T` by `f`
+    /// under one read lock.
+    fn list<T>(
+        &self,
+        dir: FileId,
+        cursor: Option<&DirCursor>,
+        limit: usize,
+        mut f: impl FnMut(&State, DirName) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let st = self.state.read();
         let d = st.dir(dir)?;
-        Ok(d.iter_after(cursor)
+        d.iter_after(cursor)
             .take(limit)
-            .map(|(canon, named)| DirName {
-                name: named.display.to_vec(),
-                cursor: DirCursor {
-                    canonical: canon.into(),
-                    display: named.display[..].into(),
-                },
-                id: named.id(),
+            .map(|(canon, named)| {
+                let n = DirName {
+                    name: named.display.to_vec(),
+                    cursor: DirCursor {
+                        canonical: canon.into(),
+                        display: named.display[..].into(),
+                    },
+                    id: named.id(),
+                };
+                f(&st, n)
             })
-            .collect())
+            .collect()
     }
 
     /// Number of entries in a directory.
