@@ -234,3 +234,36 @@ fn bench_refuses_more_projects_than_ntfs_gives_names() {
         "{err}"
     );
 }
+
+/// The in-process FUSE targets report the CPU their serving threads used per timed loop, and
+/// the text shows it per operation with the difference (mounts FUSE: needs root and
+/// /dev/fuse; fails, never skips). Only presence and sign are checked, never a speed.
+#[test]
+fn fuse_and_ceiling_samples_carry_the_serving_cpu() {
+    let (doc, stdout) = quick_run("tmpfs,fuse,ceiling", &["--workloads", "meta"]);
+    for op in ["create", "link", "rename", "unlink"] {
+        let r = row(&doc, "meta", op);
+        for t in ["fuse", "ceiling"] {
+            let cpu = r["samples"][t]["server_cpu"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("meta/{op} {t}: no server_cpu"));
+            // 300 name operations make the serving threads run.
+            assert!(cpu > 0.0, "meta/{op} {t}: server_cpu {cpu}");
+        }
+        // Where nothing serves in process, the field is still there (the calling thread did
+        // the work), and never negative.
+        let tmpfs = r["samples"]["tmpfs"]["server_cpu"].as_f64().unwrap();
+        assert!(tmpfs >= 0.0, "meta/{op} tmpfs: {tmpfs}");
+    }
+    assert!(stdout.contains("serving CPU µs/op"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("meta/link") && l.split_whitespace().count() == 4)
+        .unwrap_or_else(|| panic!("no serving CPU row for meta/link:\n{stdout}"));
+    assert!(
+        line.split_whitespace()
+            .skip(1)
+            .all(|v| v.parse::<f64>().is_ok()),
+        "{line}"
+    );
+}
