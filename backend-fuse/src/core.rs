@@ -618,7 +618,6 @@ impl Core {
                 last_write: a.mtime,
                 change: a.ctime,
             };
-            let _times = self.writeback.enabled.then(|| self.writeback.times.lock());
             self.vol.set_times(id, t).map_err(errno)?;
         }
         let (_, st) = self.nodes.stat(&self.vol, ino, with_handle)?;
@@ -929,34 +928,22 @@ impl Core {
         let id = self.nodes.file_of(ino).ok_or(Errno::EBADF)?;
         // A WRITE from the kernel's page cache (FUSE_WRITE_CACHE) arrives when the kernel
         // writes back, seconds after the write(2) whose mtime the kernel already stamped and
-        // shows; the engine stamps "now" on every write, so its times are put back and the
-        // kernel's arrive in the SETATTR that follows the data (see `setattr`). Without that
-        // LastWriteTime would first jump to the write-back time and then go back to the
-        // kernel's. A WRITE through a direct handle on a writeback mount is put back too: the
-        // kernel stamps no times for it, and is made to stamp them after the reply, which
+        // shows, so the engine leaves the times as they are and the kernel's arrive in the
+        // SETATTR that follows the data (see `setattr`). Stamped here, LastWriteTime would
+        // first jump to the write-back time and then go back to the kernel's. A WRITE through
+        // a direct handle on a writeback mount leaves them too: the kernel stamps no times
+        // for it, and is made to stamp them after the reply, which
         // then reach the engine as a SETATTR (`Writeback::direct_written`), so that every
         // write of a regular file on such a mount is stamped by the one (kernel's) clock.
         // Any other write-through WRITE keeps the engine's stamp, which is what the kernel
         // reads back without the cache.
         let direct = !from_cache && self.writeback.is_direct(fh);
-        let _times = (from_cache || direct).then(|| self.writeback.times.lock());
-        let before = if from_cache || direct {
-            self.vol.stat(id).ok().map(|st| st.times)
+        let n = if from_cache || direct {
+            self.vol.write_keep_times(id, offset, data)
         } else {
-            None
-        };
-        let n = self.vol.write(id, offset, data).map_err(errno)?;
-        if let Some(t) = before {
-            let _ = self.vol.set_times(
-                id,
-                SetTimes {
-                    last_write: Some(t.last_write),
-                    change: Some(t.change),
-                    ..Default::default()
-                },
-            );
+            self.vol.write(id, offset, data)
         }
-        drop(_times);
+        .map_err(errno)?;
         if direct {
             self.writeback.direct_written(id);
         }

@@ -153,7 +153,7 @@
 //!    for a write through a direct handle (only for one through its page cache) and ignores
 //!    the daemon's mtime and ctime of a regular file in every reply and after an attribute
 //!    invalidation, so stat would keep the mtime from before the write for good (measured);
-//!    the engine puts its own stamp of such a WRITE back, and right after it a thread of the
+//!    the engine does not stamp such a WRITE itself, and right after it a thread of the
 //!    daemon's own runs `utimensat(name, UTIME_OMIT, UTIME_NOW)` through the mount, so the
 //!    kernel stamps its "now" and sends it as for any touch: LastWriteTime comes from the
 //!    kernel's clock for every write of a regular file and only moves forward, whichever of

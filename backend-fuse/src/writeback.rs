@@ -39,7 +39,7 @@
 //!   `utimensat(name, {UTIME_OMIT, UTIME_NOW})` on a name of the file: the kernel stamps its
 //!   own "now" (it resolves UTIME_NOW itself with the cache), keeps it and sends it, and the
 //!   engine stores it as for any utimensat. The engine does not stamp the direct WRITE
-//!   itself (its times are put back, as for a WRITE from the page cache): the kernel's clock
+//!   itself (`Volume::write_keep_times`, as for a WRITE from the page cache): the kernel's clock
 //!   is coarse (a tick behind the engine's), so the engine's own stamp would be replaced a
 //!   moment later by an earlier kernel time; with one clock for every write of a regular
 //!   file LastWriteTime only moves forward. Until the touch is answered (milliseconds) stat
@@ -87,13 +87,6 @@ pub(crate) struct Writeback {
     /// The thread that has the kernel stamp the times of files written through direct
     /// handles ([`Writeback::start_toucher`]).
     toucher: OnceLock<Toucher>,
-    /// Held by a WRITE from the page cache or through a direct handle from reading the
-    /// file's times to putting them back, by SETATTR while it sets times, and by the touch
-    /// thread when it stamps the engine itself: syncfs sends the kernel's time SETATTR
-    /// without waiting for the WRITEs before it (`__writeback_single_inode` waits only when
-    /// not `for_sync`), so with two serving threads the SETATTR could land between a WRITE's
-    /// read and its put-back and be undone (seen in `tests/writeback.rs`, 1 run in 3).
-    pub(crate) times: Arc<Mutex<()>>,
 }
 
 impl Writeback {
@@ -104,7 +97,6 @@ impl Writeback {
             waiting: OnceLock::new(),
             direct: Mutex::new(HashSet::new()),
             toucher: OnceLock::new(),
-            times: Arc::new(Mutex::new(())),
         }
     }
 
@@ -127,7 +119,7 @@ impl Writeback {
         self.enabled && self.direct.lock().contains(&fh)
     }
 
-    /// A WRITE through a direct handle changed file `id` (its times put back): the kernel
+    /// A WRITE through a direct handle changed file `id` (its times left as they were): the kernel
     /// stamped no times for it, so the touch thread has it stamp them (module docs).
     pub(crate) fn direct_written(&self, id: FileId) {
         if let Some(t) = self.toucher.get() {
@@ -150,7 +142,7 @@ impl Writeback {
         if !self.enabled {
             return;
         }
-        match Toucher::start(vol, mountpoint.to_path_buf(), dev, self.times.clone()) {
+        match Toucher::start(vol, mountpoint.to_path_buf(), dev) {
             Ok(t) => {
                 let _ = self.toucher.set(t);
             }
@@ -302,7 +294,6 @@ struct Touches {
     /// Wakes the thread for new work, and waiters when the queue is done.
     cv: Condvar,
     vol: Arc<Volume>,
-    times: Arc<Mutex<()>>,
     /// The touch thread's id, as requests it causes carry it (`fuse_in_header.pid`).
     tid: AtomicU32,
 }
@@ -322,17 +313,11 @@ struct TouchState {
 }
 
 impl Toucher {
-    fn start(
-        vol: Arc<Volume>,
-        mountpoint: PathBuf,
-        dev: u64,
-        times: Arc<Mutex<()>>,
-    ) -> std::io::Result<Toucher> {
+    fn start(vol: Arc<Volume>, mountpoint: PathBuf, dev: u64) -> std::io::Result<Toucher> {
         let shared = Arc::new(Touches {
             state: Mutex::new(TouchState::default()),
             cv: Condvar::new(),
             vol,
-            times,
             tid: AtomicU32::new(0),
         });
         let s = shared.clone();
@@ -400,7 +385,6 @@ impl Touches {
     /// The fallback when the kernel cannot be made to stamp the file: the engine stamps the
     /// write with the daemon's clock (NTFS: the write sets LastWriteTime and ChangeTime).
     fn stamp_engine(&self, id: FileId) {
-        let _times = self.times.lock();
         let t = vfs_core::now();
         let _ = self.vol.set_times(
             id,

@@ -24,6 +24,19 @@ impl Volume {
     /// needs more space than the volume has left fails whole with DiskFull and changes
     /// nothing (A8); with `sparse_on_extend`, a write that leaves a hole makes the file sparse.
     pub fn write(&self, id: FileId, offset: u64, data: &[u8]) -> Result<usize> {
+        self.write_stamped(id, offset, data, true)
+    }
+
+    /// [`Volume::write`] that leaves LastWriteTime and ChangeTime as they are (ARCHIVE is set
+    /// all the same), for a backend whose writes get their times from elsewhere: FUSE's
+    /// writeback cache, where the kernel stamps them itself and sends them as a SETATTR.
+    /// One step under the volume's lock, so no other call sees the data without the times
+    /// or the times undone.
+    pub fn write_keep_times(&self, id: FileId, offset: u64, data: &[u8]) -> Result<usize> {
+        self.write_stamped(id, offset, data, false)
+    }
+
+    fn write_stamped(&self, id: FileId, offset: u64, data: &[u8], stamp: bool) -> Result<usize> {
         let _s = trace_span!(target: "vfs_core", "write").entered();
         self.writable()?;
         let end = offset
@@ -58,9 +71,11 @@ impl Volume {
         if leaves {
             d.make_non_resident();
         }
-        let t = now();
-        inode.times.last_write = t;
-        inode.times.change = t;
+        if stamp {
+            let t = now();
+            inode.times.last_write = t;
+            inode.times.change = t;
+        }
         inode.attributes |= attrs::ARCHIVE;
         Ok(n)
     }

@@ -343,6 +343,43 @@ fn write_through_one_name_is_seen_through_every_name_a1() {
     assert_eq!(v.read_file_path(r"\a").unwrap(), b"one two");
 }
 
+/// `write_keep_times` writes as `write` does (every name sees it, ARCHIVE set, DiskFull
+/// whole) but leaves LastWriteTime and ChangeTime; `write` stamps them.
+#[test]
+fn write_keep_times_writes_without_stamping_a1_a8() {
+    let v = Volume::new(VolumeOptions {
+        capacity: Some(1 << 20),
+        ..VolumeOptions::default()
+    });
+    let id = v.write_file_path(r"\a", b"one").unwrap();
+    v.hard_link_path(r"\a", r"\b").unwrap();
+    // Attributes first: setting them changes ChangeTime.
+    v.set_attributes(id, attrs::NORMAL).unwrap();
+    v.set_times(
+        id,
+        SetTimes {
+            last_write: Some(1_000),
+            change: Some(2_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(v.write_keep_times(id, 3, b" two"), Ok(4));
+    assert_eq!(v.read_file_path(r"\b").unwrap(), b"one two");
+    let st = v.stat(id).unwrap();
+    assert_eq!((st.times.last_write, st.times.change), (1_000, 2_000));
+    assert_ne!(st.attributes & attrs::ARCHIVE, 0);
+    assert_eq!(
+        v.write_keep_times(id, 0, &vec![7; 2 << 20]),
+        Err(Error::DiskFull)
+    );
+    assert_eq!(v.read_file_path(r"\a").unwrap(), b"one two");
+    v.write(id, 0, b"O").unwrap();
+    let st = v.stat(id).unwrap();
+    assert!(st.times.last_write > 1_000 && st.times.change > 2_000);
+    v.check().unwrap();
+}
+
 #[test]
 fn link_count_equals_entries_after_unlink_a1() {
     let v = vol();
