@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
-use vfs_core::{Access, DirCursor, DirName, FileId, Share, Stat};
+use vfs_core::{Access, DirCursor, DirName, FileId, Share, Volume};
 
 /// One READDIRPLUS entry the core hands out (each but "." and ".." counts one lookup).
 #[derive(Debug)]
@@ -58,7 +58,21 @@ impl Core {
         offset: u64,
         mut add: impl FnMut(u64, u64, Kind, &OsStr) -> bool,
     ) -> Result<(), Errno> {
-        self.readdir_common(fh, offset, 4096, true, |me, off, name, e| match e {
+        let with_stats = |v: &Volume, f: FileId, c: Option<&DirCursor>, n: usize| {
+            let entries = v.read_dir(f, c, n)?;
+            Ok(entries
+                .into_iter()
+                .map(|e| {
+                    let name = DirName {
+                        name: e.name,
+                        cursor: e.cursor,
+                        id: e.stat.id,
+                    };
+                    (name, e.stat)
+                })
+                .collect())
+        };
+        self.readdir_common(fh, offset, 4096, with_stats, |me, off, name, e| match e {
             None => {
                 let d_ino = if off == 1 {
                     dot
@@ -70,13 +84,7 @@ impl Core {
                 };
                 add(d_ino, off, Kind::Directory, name)
             }
-            // Listed with stats (`true` above): always there.
-            Some((id, st)) => add(
-                me.nodes.ino_of(id),
-                off,
-                st.map_or(Kind::File, attr::kind),
-                name,
-            ),
+            Some((id, st)) => add(me.nodes.ino_of(id), off, attr::kind(st), name),
         })
     }
 
@@ -98,7 +106,13 @@ impl Core {
         let searchable = self.check_lookup(who, f).is_ok();
         // Listed without stats: `remember` reads each file's attributes under the node
         // table's lock anyway (the engine read them twice per entry).
-        self.readdir_common(fh, offset, 4096, false, |me, off, name, e| match e {
+        let ids = |v: &Volume, f: FileId, c: Option<&DirCursor>, n: usize| {
+            Ok(v.read_dir_ids(f, c, n)?
+                .into_iter()
+                .map(|e| (e, ()))
+                .collect())
+        };
+        self.readdir_common(fh, offset, 4096, ids, |me, off, name, e| match e {
             // "." and ".." carry no lookup reference (the kernel skips them).
             None => add(PlusEntry {
                 offset: off,
@@ -129,15 +143,15 @@ impl Core {
         })
     }
 
-    /// Lists from `offset`, handing `add` each entry (None for "." and ".."), with the
-    /// file's attributes when `stats`.
-    fn readdir_common(
+    /// Lists from `offset`, handing `add` each entry (None for "." and ".."), with what
+    /// `list` gives beside each name (the attributes, or nothing).
+    fn readdir_common<S>(
         &self,
         fh: u64,
         offset: u64,
         size: u32,
-        stats: bool,
-        mut add: impl FnMut(&Self, u64, &OsStr, Option<(FileId, Option<&Stat>)>) -> bool,
+        list: impl Fn(&Volume, FileId, Option<&DirCursor>, usize) -> vfs_core::Result<Vec<(DirName, S)>>,
+        mut add: impl FnMut(&Self, u64, &OsStr, Option<(FileId, &S)>) -> bool,
     ) -> Result<(), Errno> {
         let state = self.dirs.lock().get(&fh).cloned().ok_or(Errno::EBADF)?;
         let mut st = state.lock();
@@ -165,40 +179,14 @@ impl Core {
         };
         let limit = (size as usize / 32).clamp(16, 1024);
         loop {
-            let batch: Vec<(DirName, Option<Stat>)> = if stats {
-                self.vol
-                    .read_dir(file, cursor.as_ref(), limit)
-                    .map_err(errno)?
-                    .into_iter()
-                    .map(|e| {
-                        let n = DirName {
-                            name: e.name,
-                            cursor: e.cursor,
-                            id: e.stat.id,
-                        };
-                        (n, Some(e.stat))
-                    })
-                    .collect()
-            } else {
-                self.vol
-                    .read_dir_ids(file, cursor.as_ref(), limit)
-                    .map_err(errno)?
-                    .into_iter()
-                    .map(|n| (n, None))
-                    .collect()
-            };
+            let batch = list(&self.vol, file, cursor.as_ref(), limit).map_err(errno)?;
             if batch.is_empty() {
                 return Ok(());
             }
-            for (e, stat) in batch {
+            for (e, extra) in batch {
                 let next = st.cursors.len() as u64 + 3;
                 let bytes = names::to_bytes(&e.name);
-                if add(
-                    self,
-                    next,
-                    OsStr::from_bytes(&bytes),
-                    Some((e.id, stat.as_ref())),
-                ) {
+                if add(self, next, OsStr::from_bytes(&bytes), Some((e.id, &extra))) {
                     return Ok(());
                 }
                 st.cursors.push(e.cursor.clone());
