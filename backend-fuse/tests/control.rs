@@ -10,12 +10,7 @@ fn check_attribute_runs_the_engine_invariant_check() {
     fs::create_dir(m.p("d")).unwrap();
     fs::write(m.p("d/f"), b"x").unwrap();
     fs::hard_link(m.p("d/f"), m.p("g")).unwrap();
-    assert_eq!(
-        xattr::get(m.root(), "user.ntlinkfs.check")
-            .unwrap()
-            .unwrap(),
-        b"ok"
-    );
+    m.assert_check_ok();
     // Not listed, not settable.
     assert!(xattr::list(m.root()).unwrap().next().is_none());
     assert_errno(
@@ -115,11 +110,6 @@ fn random_reparse_buffers_never_break_the_mount() {
     }
     assert!(fs::symlink_metadata(m.p("d")).unwrap().is_dir());
     assert!(fs::symlink_metadata(m.p("f")).unwrap().is_file());
-    assert_eq!(
-        xattr::get(m.root(), "user.ntlinkfs.check")
-            .unwrap()
-            .unwrap(),
-        b"ok"
-    );
+    m.assert_check_ok();
     m.finish();
 }

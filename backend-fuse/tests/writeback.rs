@@ -28,6 +28,16 @@ fn wb() -> MountOptions {
     }
 }
 
+/// A writeback mount of an 8 MiB drive: below the free-space margin, so every open for
+/// writing is direct (`Writeback::direct_io`).
+fn small_drive() -> Mounted {
+    let vo = VolumeOptions {
+        capacity: Some(8 << 20),
+        ..VolumeOptions::default()
+    };
+    Mounted::with(vo, wb())
+}
+
 fn pattern(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
@@ -95,12 +105,7 @@ fn saves_and_state_reads(mo: MountOptions) {
             filetime(st.st_mtime, st.st_mtime_nsec),
             "round {round}: system.ntfs_times after a write still dirty"
         );
-        assert_eq!(
-            xattr::get(m.root(), "user.ntlinkfs.check")
-                .unwrap()
-                .unwrap(),
-            b"ok"
-        );
+        m.assert_check_ok();
         // MountHandle::sync for a caller reading the volume directly.
         let more = pattern(70_000, round + 100);
         f.write_all(&more).unwrap();
@@ -293,11 +298,7 @@ fn a_fresh_node_sees_what_the_retired_one_holds_dirty() {
 /// written before is lost.
 #[test]
 fn a_write_that_does_not_fit_fails_in_write_itself() {
-    let vo = VolumeOptions {
-        capacity: Some(8 << 20),
-        ..VolumeOptions::default()
-    };
-    let m = Mounted::with(vo, wb());
+    let m = small_drive();
     let mut f = fs::File::create(m.p("fill")).unwrap();
     let chunk = pattern(256 << 10, 9);
     let mut written = 0u64;
@@ -319,12 +320,7 @@ fn a_write_that_does_not_fit_fails_in_write_itself() {
     let got = m.vol.read_file_path(r"\fill").unwrap();
     assert_eq!(got.len() as u64, written);
     assert!(got.chunks(chunk.len()).all(|c| c == &chunk[..c.len()]));
-    assert_eq!(
-        xattr::get(m.root(), "user.ntlinkfs.check")
-            .unwrap()
-            .unwrap(),
-        b"ok"
-    );
+    m.assert_check_ok();
     m.finish();
 }
 
@@ -540,11 +536,7 @@ const NAMES: [&str; 5] = ["Foo", "foo", "FOO", "link", "LINK"];
 /// kernel node, so a second spelling alone never makes an open direct.
 #[test]
 fn a_direct_write_moves_the_mtime_stat_shows() {
-    let vo = VolumeOptions {
-        capacity: Some(8 << 20),
-        ..VolumeOptions::default()
-    };
-    let m = Mounted::with(vo, wb());
+    let m = small_drive();
     fs::write(m.p("Foo"), pattern(10_000, 1)).unwrap();
     fs::hard_link(m.p("Foo"), m.p("link")).unwrap();
     // fs::write's own write was direct too: its touch is waited for.

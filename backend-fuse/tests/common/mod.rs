@@ -63,6 +63,15 @@ impl Mounted {
         self.root.join(rel)
     }
 
+    /// The engine's invariants hold, as read through the mount's control attribute
+    /// `user.ntlinkfs.check` (which answers `ok` or the violations).
+    pub fn assert_check_ok(&self) {
+        let got = xattr::get(self.root(), "user.ntlinkfs.check")
+            .expect("reading user.ntlinkfs.check")
+            .expect("user.ntlinkfs.check answers");
+        assert_eq!(got, b"ok", "{}", String::from_utf8_lossy(&got));
+    }
+
     /// The mount handle.
     pub fn handle(&self) -> &MountHandle {
         self.handle.as_ref().expect("mounted")
