@@ -712,7 +712,7 @@ impl Core {
     ) -> Result<Vec<KernelName>, Errno> {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
-        if self.checks_names(who) {
+        if self.checks_owners(who) {
             // The daemon's permission check reads the directory's and the file's owners and
             // modes (and maybe /proc) outside the engine's lock.
             let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
@@ -749,7 +749,7 @@ impl Core {
     pub(crate) fn rmdir(&self, who: Caller, parent: u64, name: &[u8]) -> Result<(), Errno> {
         let pid = self.nodes.live(parent)?;
         let units = engine_name(name_units(name)?)?;
-        if self.checks_names(who) {
+        if self.checks_owners(who) {
             let found = self.vol.lookup_stat(pid, &units).map_err(errno)?;
             self.check_delete(who, pid, &found.stat)?;
         }
@@ -785,7 +785,7 @@ impl Core {
                 return Err(e);
             }
         };
-        if self.checks_names(who) {
+        if self.checks_owners(who) {
             // The daemon's permission checks read both files' owners and modes first (the
             // engine's own lookups below find the same entries under the engine's lock).
             let found_src = self.vol.lookup_stat(spid, &sname).map_err(errno)?;

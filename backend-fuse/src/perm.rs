@@ -334,9 +334,17 @@ impl Core {
         Ok(Meta::of(&self.vol.stat(id).map_err(errno)?))
     }
 
+    /// Do the daemon's checks for `who` read owners and modes at all? Not without daemon
+    /// checks, nor for uid 0, who passes every check but one that needs an execute bit
+    /// (open and access ask for that themselves). The request core looks names up for the
+    /// checks only when this is true (UNLINK, RMDIR, RENAME).
+    pub(crate) fn checks_owners(&self, who: Caller) -> bool {
+        self.daemon_checks && who.uid != 0
+    }
+
     /// LOOKUP in directory `dir`.
     pub(crate) fn check_lookup(&self, who: Caller, dir: FileId) -> Result<(), Errno> {
-        if !self.daemon_checks || who.uid == 0 {
+        if !self.checks_owners(who) {
             return Ok(());
         }
         may_lookup(&Self::cred(who), &self.meta(dir)?)
@@ -344,7 +352,7 @@ impl Core {
 
     /// A new name in directory `dir` (CREATE, MKNOD, MKDIR, SYMLINK).
     pub(crate) fn check_create(&self, who: Caller, dir: FileId) -> Result<(), Errno> {
-        if !self.daemon_checks || who.uid == 0 {
+        if !self.checks_owners(who) {
             return Ok(());
         }
         may_create(&Self::cred(who), &self.meta(dir)?)
@@ -352,7 +360,7 @@ impl Core {
 
     /// LINK of `file` into directory `dir`.
     pub(crate) fn check_link(&self, who: Caller, file: FileId, dir: FileId) -> Result<(), Errno> {
-        if !self.daemon_checks || who.uid == 0 {
+        if !self.checks_owners(who) {
             return Ok(());
         }
         let c = Self::cred(who);
@@ -361,20 +369,13 @@ impl Core {
     }
 
     /// UNLINK or RMDIR of `victim` (found by the request) in directory `dir`.
-    /// Do the daemon's checks of a name change by `who` read the files' owners and modes
-    /// ([`Core::check_delete`], [`Core::check_rename`])? Not for uid 0, nor without daemon
-    /// checks: then the request core does not look the names up for them.
-    pub(crate) fn checks_names(&self, who: Caller) -> bool {
-        self.daemon_checks && who.uid != 0
-    }
-
     pub(crate) fn check_delete(
         &self,
         who: Caller,
         dir: FileId,
         victim: &Stat,
     ) -> Result<(), Errno> {
-        if !self.checks_names(who) {
+        if !self.checks_owners(who) {
             return Ok(());
         }
         may_delete(&Self::cred(who), &self.meta(dir)?, &Meta::of(victim))
@@ -389,7 +390,7 @@ impl Core {
         ddir: FileId,
         dst: Option<&Stat>,
     ) -> Result<(), Errno> {
-        if !self.checks_names(who) {
+        if !self.checks_owners(who) {
             return Ok(());
         }
         let c = Self::cred(who);
@@ -423,7 +424,7 @@ impl Core {
         file: FileId,
         mask: u32,
     ) -> Result<(), Errno> {
-        if !self.daemon_checks || who.uid == 0 {
+        if !self.checks_owners(who) {
             return Ok(());
         }
         permission(&Self::cred(who), &self.meta(file)?, mask)

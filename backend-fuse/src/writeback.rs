@@ -119,8 +119,8 @@ impl Writeback {
         self.enabled && self.direct.lock().contains(&fh)
     }
 
-    /// A WRITE through a direct handle changed file `id` (its times left as they were): the kernel
-    /// stamped no times for it, so the touch thread has it stamp them (module docs).
+    /// A WRITE through a direct handle changed file `id` (its times left as they were): the
+    /// kernel stamped no times for it, so the touch thread has it stamp them (module docs).
     pub(crate) fn direct_written(&self, id: FileId) {
         if let Some(t) = self.toucher.get() {
             t.later(id);
