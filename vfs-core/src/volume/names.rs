@@ -5,7 +5,6 @@
 use super::dir_index::Dir;
 use super::inode::{Body, Inode, Links};
 use super::store::State;
-use super::units::Units;
 use super::Volume;
 use crate::error::{Error, Result};
 use crate::name::{narrow, Name};
@@ -262,8 +261,10 @@ impl Volume {
         kind: UnlinkKind,
         ignore_readonly: bool,
     ) -> Result<()> {
-        self.unlink_checked(parent, name, kind, ignore_readonly, |_| Ok::<(), Error>(()))
-            .map(drop)
+        self.unlink_with(parent, name, kind, ignore_readonly, |_, _| {
+            Ok::<(), Error>(())
+        })
+        .map(drop)
     }
 
     /// [`Volume::unlink`] that first shows the entry's file to `check`, under the same lock
@@ -279,31 +280,30 @@ impl Volume {
         ignore_readonly: bool,
         check: impl FnOnce(&Stat) -> std::result::Result<(), E>,
     ) -> std::result::Result<FileId, E> {
+        self.unlink_with(parent, name, kind, ignore_readonly, |st, id| {
+            check(&st.stat(id)?)
+        })
+    }
+
+    /// Both unlinks: `check` sees the state and the entry's file before anything else is
+    /// checked (plain [`Volume::unlink`] builds no stat for it).
+    fn unlink_with<E: From<Error>>(
+        &self,
+        parent: FileId,
+        name: &Name,
+        kind: UnlinkKind,
+        ignore_readonly: bool,
+        check: impl FnOnce(&State, FileId) -> std::result::Result<(), E>,
+    ) -> std::result::Result<FileId, E> {
         let _s = trace_span!(target: "vfs_core", "unlink").entered();
         self.writable()?;
         let mut st = self.state.write();
         let dir = st.dir(parent)?;
         let named = dir.find(name).ok_or(Error::ObjectNameNotFound)?;
         let (id, display, pending) = (named.id(), named.display.clone(), named.pending());
-        check(&st.stat(id)?)?;
-        self.unlink_found(&mut st, parent, id, display, pending, kind, ignore_readonly)
-            .map_err(E::from)
-    }
-
-    /// The rest of [`Volume::unlink_checked`], once the entry is found.
-    #[allow(clippy::too_many_arguments)]
-    fn unlink_found(
-        &self,
-        st: &mut State,
-        parent: FileId,
-        id: FileId,
-        display: Units,
-        pending: bool,
-        kind: UnlinkKind,
-        ignore_readonly: bool,
-    ) -> Result<FileId> {
+        check(&st, id)?;
         if pending {
-            return Err(Error::DeletePending);
+            return Err(Error::DeletePending.into());
         }
         let inode = st.get(id)?;
         let is_reparse_dir_link = inode
@@ -316,13 +316,14 @@ impl Volume {
                     Error::AccessDenied
                 } else {
                     Error::FileIsADirectory
-                })
+                }
+                .into())
             }
             // A2: RemoveDirectory on a file (or file symlink) → ERROR_DIRECTORY.
-            UnlinkKind::Directory if !inode.is_dir() => return Err(Error::NotADirectory),
+            UnlinkKind::Directory if !inode.is_dir() => return Err(Error::NotADirectory.into()),
             _ => {}
         }
-        self.check_deletable(st, id, ignore_readonly)?;
+        self.check_deletable(&st, id, ignore_readonly)?;
         if let Some(sa) = st.share.get(&id) {
             sa.check(Access::DELETE, Share::ALL)?;
         }
