@@ -64,10 +64,22 @@ fn dedup<T: Ord + Copy>(v: &[T]) -> Vec<T> {
 /// Which workloads apply to a target (memory is the engine's and the FUSE daemon's; the
 /// ceiling's mount time is nobody's question), and how many times each runs (the ceiling once
 /// per thread count).
-fn applies(t: TargetName, w: WorkloadName) -> u64 {
+/// Fresh FUSE mounts the path workloads run on: as many as the ceiling's mounts (one per
+/// serving-thread count) when the ceiling is measured too, so that each side's figure is the
+/// best of the same number of runs (`--repeat` on each mount); else one.
+fn fuse_mounts(targets: &[TargetName]) -> usize {
+    if targets.contains(&TargetName::Ceiling) {
+        ceiling::THREADS.len()
+    } else {
+        1
+    }
+}
+
+fn applies(t: TargetName, w: WorkloadName, fuse_mounts: usize) -> u64 {
     match (t, w) {
         (TargetName::Engine, _) => 1,
-        (TargetName::Fuse, WorkloadName::Memory) => 1,
+        (TargetName::Fuse, WorkloadName::Memory | WorkloadName::Mount) => 1,
+        (TargetName::Fuse, _) => fuse_mounts as u64,
         (_, WorkloadName::Memory) => 0,
         (TargetName::Ceiling, WorkloadName::Mount) => 0,
         (TargetName::Ceiling, _) => ceiling::THREADS.len() as u64,
@@ -156,6 +168,21 @@ impl Run<'_> {
     }
 }
 
+/// The divergences of several mounts of one target: each registry entry once, the mount on
+/// which it showed (was relied on) winning over one on which it did not.
+fn merge_divergences(into: &mut Vec<DivergenceUse>, seen: Vec<DivergenceUse>) {
+    for d in seen {
+        match into.iter_mut().find(|e| e.id == d.id) {
+            Some(e) => {
+                if d.relied_on && !e.relied_on {
+                    *e = d;
+                }
+            }
+            None => into.push(d),
+        }
+    }
+}
+
 pub fn run(a: BenchArgs) -> Result<i32> {
     let cfg = config(&a)?;
     let targets = dedup(&a.targets);
@@ -171,7 +198,12 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     }
     let total: u64 = targets
         .iter()
-        .map(|&t| workloads.iter().map(|&w| applies(t, w)).sum::<u64>())
+        .map(|&t| {
+            workloads
+                .iter()
+                .map(|&w| applies(t, w, fuse_mounts(&targets)))
+                .sum::<u64>()
+        })
         .sum();
     let bar = if a.no_progress {
         ProgressBar::hidden()
@@ -271,22 +303,38 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 let mnt = s.mount_dir("fuse")?;
                 let threads = a.fuse_threads.map(|t| t as usize);
                 let opts = fuse::options(threads, &a);
-                let m = fuse::mount(&mnt, &opts)?;
-                let divergences = run.on_mounted_dir(
-                    t,
-                    &m.dir,
-                    LinkStyle::Junction,
-                    Stance::Ntlinkfs,
-                    &workloads,
-                )?;
-                m.finish()?;
+                let path_ws: Vec<WorkloadName> = workloads
+                    .iter()
+                    .copied()
+                    .filter(|w| !matches!(w, WorkloadName::Mount | WorkloadName::Memory))
+                    .collect();
+                let mut divergences: Vec<DivergenceUse> = Vec::new();
+                for _ in 0..fuse_mounts(&targets) {
+                    let m = fuse::mount(&mnt, &opts)?;
+                    let seen = run.on_mounted_dir(
+                        t,
+                        &m.dir,
+                        LinkStyle::Junction,
+                        Stance::Ntlinkfs,
+                        &path_ws,
+                    )?;
+                    m.finish()?;
+                    merge_divergences(&mut divergences, seen);
+                }
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
-                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads{}{}",
+                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads{}{}{}",
                         opts.threads,
                         if opts.wait_worker { " and a worker for waiting handlers" } else { "" },
-                        if opts.writeback_cache { ", writeback cache" } else { "" }
+                        if opts.writeback_cache { ", writeback cache" } else { "" },
+                        match fuse_mounts(&targets) {
+                            1 => String::new(),
+                            n => format!(
+                                "; the path workloads on {n} fresh mounts, as many as the ceiling's, \
+                                 so both figures are the best of as many runs"
+                            ),
+                        }
                     ),
                     notes: vec![
                         "node_modules/<pkg> are real junctions (system.ntfs_reparse_data)".into(),
@@ -452,4 +500,58 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         None => print!("{text}"),
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(id: &'static str, relied_on: bool, observed: &str) -> DivergenceUse {
+        DivergenceUse {
+            id,
+            title: id.into(),
+            how: "",
+            relied_on,
+            observed: observed.into(),
+        }
+    }
+
+    #[test]
+    fn the_fuse_target_gets_as_many_mounts_as_the_ceiling() {
+        assert_eq!(fuse_mounts(&[TargetName::Fuse]), 1);
+        assert_eq!(fuse_mounts(&[TargetName::Tmpfs, TargetName::Fuse]), 1);
+        let both = [TargetName::Fuse, TargetName::Ceiling];
+        assert_eq!(fuse_mounts(&both), ceiling::THREADS.len());
+        // The progress bar counts each mount's path workloads, and memory and mount once.
+        let n = fuse_mounts(&both);
+        assert_eq!(applies(TargetName::Fuse, WorkloadName::Meta, n), n as u64);
+        assert_eq!(applies(TargetName::Fuse, WorkloadName::Memory, n), 1);
+        assert_eq!(applies(TargetName::Fuse, WorkloadName::Mount, n), 1);
+        assert_eq!(
+            applies(TargetName::Ceiling, WorkloadName::Store, n),
+            ceiling::THREADS.len() as u64
+        );
+    }
+
+    #[test]
+    fn divergences_of_several_mounts_are_listed_once_and_a_showing_one_wins() {
+        let mut all = Vec::new();
+        merge_divergences(
+            &mut all,
+            vec![used("a", false, "first"), used("b", true, "b1")],
+        );
+        merge_divergences(
+            &mut all,
+            vec![used("a", true, "second"), used("b", false, "b2")],
+        );
+        merge_divergences(&mut all, vec![used("c", false, "c")]);
+        let got: Vec<(&str, bool, &str)> = all
+            .iter()
+            .map(|d| (d.id, d.relied_on, d.observed.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", true, "second"), ("b", true, "b1"), ("c", false, "c")]
+        );
+    }
 }

@@ -344,9 +344,15 @@ impl State {
         };
         let mut pending = 0u32;
         // A name is delete-pending only while the file has a handle open (A2; `check`
-        // verifies it), so a file without handles skips one directory lookup per name: this
-        // stat answers every FUSE getattr and every read_dir entry (issue 7 profile).
-        let links: &[Link] = if inode.opens > 0 { &inode.links } else { &[] };
+        // verifies it), and only once some name was ever marked so, so a file without
+        // handles, or any file on a volume where nothing was marked, skips one directory
+        // lookup per name: this stat answers every FUSE getattr and every read_dir entry
+        // (issue 7 profile), and a package store's open files have many names.
+        let links: &[Link] = if inode.opens > 0 && self.names_marked_pending {
+            &inode.links
+        } else {
+            &[]
+        };
         for l in links {
             if let Ok(d) = self.dir(l.parent) {
                 if d.find_exact(&l.display).is_some_and(|n| n.pending()) {
