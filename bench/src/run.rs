@@ -163,6 +163,18 @@ impl Run<'_> {
         .with_context(|| format!("{} target", t.label()))
     }
 
+    /// One round of the ceiling: a fresh mount served by `threads` threads, the path workloads
+    /// of `ws` on it, unmounted.
+    fn ceiling_round(&mut self, s: &Scratch, threads: usize, ws: &[WorkloadName]) -> Result<()> {
+        let mnt = s.mount_dir("ceiling")?;
+        let m = ceiling::mount(&mnt, threads)?;
+        let t = TargetName::Ceiling;
+        self.on_mounted_dir(t, &m.dir, LinkStyle::JunctionCalls, Stance::NotNtfs, ws)?;
+        m.finish()?;
+        let _ = std::fs::remove_dir(&mnt);
+        Ok(())
+    }
+
     fn mount_sample(&mut self, t: TargetName, op: &'static str, mut times: Vec<f64>) {
         self.results.add(op, t, engine::median_sample(&mut times));
     }
@@ -322,8 +334,9 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                     .copied()
                     .filter(|w| !matches!(w, WorkloadName::Mount | WorkloadName::Memory))
                     .collect();
+                let interleaved = targets.contains(&TargetName::Ceiling);
                 let mut divergences: Vec<DivergenceUse> = Vec::new();
-                for _ in 0..fuse_mounts(&targets) {
+                for round in 0..fuse_mounts(&targets) {
                     let m = fuse::mount(&mnt, &opts)?;
                     let seen = run.on_mounted_dir(
                         t,
@@ -334,6 +347,13 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                     )?;
                     m.finish()?;
                     merge_divergences(&mut divergences, seen);
+                    // With the ceiling measured, its rounds take turns with these, so that a
+                    // change in the machine's load between rounds falls on both sides.
+                    if let Some(&threads) =
+                        interleaved.then(|| ceiling::THREADS.get(round)).flatten()
+                    {
+                        run.ceiling_round(s, threads, &path_ws)?;
+                    }
                 }
                 infos.push(TargetInfo {
                     name: t.label(),
@@ -345,8 +365,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                         match fuse_mounts(&targets) {
                             1 => String::new(),
                             n => format!(
-                                "; the path workloads on {n} fresh mounts, as many as the ceiling's, \
-                                 so both figures are the best of as many runs"
+                                "; the path workloads on {n} fresh mounts, as many as the ceiling's and \
+                                 taking turns with them, so both figures are the best of as many runs"
                             ),
                         }
                     ),
@@ -370,24 +390,29 @@ pub fn run(a: BenchArgs) -> Result<i32> {
             }
             TargetName::Ceiling => {
                 let s = scratch.as_ref().context("scratch")?;
-                let mnt = s.mount_dir("ceiling")?;
                 let ws: Vec<WorkloadName> = workloads
                     .iter()
                     .copied()
                     .filter(|w| *w != WorkloadName::Mount)
                     .collect();
-                for &threads in &ceiling::THREADS {
-                    let m = ceiling::mount(&mnt, threads)?;
-                    run.on_mounted_dir(t, &m.dir, LinkStyle::JunctionCalls, Stance::NotNtfs, &ws)?;
-                    m.finish()?;
+                // With the fuse target measured, the ceiling's rounds run in turn with its
+                // (the fuse branch above).
+                if !targets.contains(&TargetName::Fuse) {
+                    for &threads in &ceiling::THREADS {
+                        run.ceiling_round(s, threads, &ws)?;
+                    }
                 }
-                let _ = std::fs::remove_dir(&mnt);
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
                         "the ceiling: a minimal in-memory fuser file system (bench/src/ceiling.rs), \
-                         no semantics, no default_permissions, the faster of {:?} serving threads per operation",
-                        ceiling::THREADS
+                         no semantics, no default_permissions, the faster of {:?} serving threads per operation{}",
+                        ceiling::THREADS,
+                        if targets.contains(&TargetName::Fuse) {
+                            "; its mounts take turns with the fuse target's"
+                        } else {
+                            ""
+                        }
                     ),
                     notes: vec![
                         "store/junction times a junction's calls (mkdir + setxattr of the reparse buffer, only stored); the node_modules/<pkg> the walk follows are relative symlinks, made after and timed as store/symlink"
