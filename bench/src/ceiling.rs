@@ -15,7 +15,8 @@
 //! directory operations, READDIRPLUS, cached symlinks, KEEP_CACHE and NOFLUSH on open) and gives the same
 //! 60-second TTLs, so the two differ by their work, not by their kernel settings. It is mounted
 //! with 1 and with 2 serving threads and the faster of the two is reported per operation
-//! ([`THREADS`]).
+//! ([`THREADS`]); with the fuse target measured too, its mounts take turns with the fuse
+//! target's, which gets as many (`run.rs`).
 
 use anyhow::{Context, Result};
 use fuser::{
