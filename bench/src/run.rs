@@ -61,9 +61,6 @@ fn dedup<T: Ord + Copy>(v: &[T]) -> Vec<T> {
     out
 }
 
-/// Which workloads apply to a target (memory is the engine's and the FUSE daemon's; the
-/// ceiling's mount time is nobody's question), and how many times each runs (the ceiling once
-/// per thread count).
 /// Fresh FUSE mounts the path workloads run on: as many as the ceiling's mounts (one per
 /// serving-thread count) when the ceiling is measured too, so that each side's figure is the
 /// best of the same number of runs (`--repeat` on each mount); else one.
@@ -75,6 +72,9 @@ fn fuse_mounts(targets: &[TargetName]) -> usize {
     }
 }
 
+/// Which workloads apply to a target (memory is the engine's and the FUSE daemon's; the
+/// ceiling's mount time is nobody's question), and how many times each runs (the ceiling once
+/// per thread count, the fuse target's path workloads once per mount of [`fuse_mounts`]).
 fn applies(t: TargetName, w: WorkloadName, fuse_mounts: usize) -> u64 {
     match (t, w) {
         (TargetName::Engine, _) => 1,
