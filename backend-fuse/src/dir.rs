@@ -58,21 +58,16 @@ impl Core {
         offset: u64,
         mut add: impl FnMut(u64, u64, Kind, &OsStr) -> bool,
     ) -> Result<(), Errno> {
-        let with_stats = |v: &Volume, f: FileId, c: Option<&DirCursor>, n: usize| {
-            let entries = v.read_dir(f, c, n)?;
-            Ok(entries
+        // Listed without stats, and each entry's kind read as it goes into the reply: a batch
+        // lists more entries than one reply holds, and the stats of the rest were made for
+        // nothing (daemon profile of a READDIR loop, BENCHMARKS.md "Listings").
+        let ids = |v: &Volume, f: FileId, c: Option<&DirCursor>, n: usize| {
+            Ok(v.read_dir_ids(f, c, n)?
                 .into_iter()
-                .map(|e| {
-                    let name = DirName {
-                        name: e.name,
-                        cursor: e.cursor,
-                        id: e.stat.id,
-                    };
-                    (name, e.stat)
-                })
+                .map(|e| (e, ()))
                 .collect())
         };
-        self.readdir_common(fh, offset, 4096, with_stats, |me, off, name, e| match e {
+        self.readdir_common(fh, offset, 4096, ids, |me, off, name, e| match e {
             None => {
                 let d_ino = if off == 1 {
                     dot
@@ -84,7 +79,11 @@ impl Core {
                 };
                 add(d_ino, off, Kind::Directory, name)
             }
-            Some((id, st)) => add(me.nodes.ino_of(id), off, attr::kind(st), name),
+            Some((id, ())) => match me.vol.stat(id) {
+                Ok(st) => add(me.nodes.ino_of(id), off, attr::kind(&st), name),
+                // Deleted since it was listed: not listed.
+                Err(_) => false,
+            },
         })
     }
 
@@ -178,6 +177,7 @@ impl Core {
             }
         };
         let limit = (size as usize / 32).clamp(16, 1024);
+        let mut bytes = Vec::new();
         loop {
             let batch = list(&self.vol, file, cursor.as_ref(), limit).map_err(errno)?;
             if batch.is_empty() {
@@ -185,13 +185,14 @@ impl Core {
             }
             for (e, extra) in batch {
                 let next = st.cursors.len() as u64 + 3;
-                let bytes = names::to_bytes(&e.name);
+                names::to_bytes_into(&e.name, &mut bytes);
                 if add(self, next, OsStr::from_bytes(&bytes), Some((e.id, &extra))) {
                     return Ok(());
                 }
-                st.cursors.push(e.cursor.clone());
-                cursor = Some(e.cursor);
+                st.cursors.push(e.cursor);
             }
+            // The next batch resumes after the last entry listed (one copy per batch).
+            cursor = st.cursors.last().cloned();
         }
     }
 

@@ -30,7 +30,21 @@ pub(crate) fn to_units(bytes: &[u8]) -> Option<Vec<u16>> {
 
 /// The Linux spelling (WTF-8 bytes) of UTF-16 units.
 pub(crate) fn to_bytes(units: &[u16]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(units.len() + units.len() / 2);
+    let mut out = Vec::new();
+    to_bytes_into(units, &mut out);
+    out
+}
+
+/// [`to_bytes`] into `out`, which is cleared first: a listing spells every entry into one
+/// buffer. ASCII names (most) are copied a unit at a time, without the per-character
+/// `encode_utf8` copy (daemon profile of a READDIR loop: BENCHMARKS.md, "Listings").
+pub(crate) fn to_bytes_into(units: &[u16], out: &mut Vec<u8>) {
+    out.clear();
+    if units.iter().all(|&u| u < 0x80) {
+        out.extend(units.iter().map(|&u| u as u8));
+        return;
+    }
+    out.reserve(units.len() + units.len() / 2);
     for r in char::decode_utf16(units.iter().copied()) {
         match r {
             Ok(c) => {
@@ -45,7 +59,6 @@ pub(crate) fn to_bytes(units: &[u16]) -> Vec<u8> {
             }
         }
     }
-    out
 }
 
 fn decode_wtf8(b: &[u8]) -> Option<Vec<u16>> {
@@ -111,6 +124,22 @@ mod tests {
             let u = to_units(s.as_bytes()).unwrap();
             assert_eq!(u, s.encode_utf16().collect::<Vec<_>>());
             assert_eq!(to_bytes(&u), s.as_bytes());
+        }
+    }
+
+    #[test]
+    fn one_buffer_spells_names_in_turn_as_to_bytes_does() {
+        let mut buf = Vec::new();
+        for units in [
+            "日本語".encode_utf16().collect::<Vec<_>>(),
+            "a.txt".encode_utf16().collect(),
+            vec![0x61, 0xDC00, 0x62],
+            Vec::new(),
+            "Readme.TXT".encode_utf16().collect(),
+        ] {
+            to_bytes_into(&units, &mut buf);
+            assert_eq!(buf, to_bytes(&units));
+            assert_eq!(to_units(&buf).unwrap(), units);
         }
     }
 

@@ -541,19 +541,62 @@ pub struct DirName {
     pub id: FileId,
 }
 
-/// A resumable position in a directory listing: the collation key of the last entry returned.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A resumable position in a directory listing: the collation key of the last entry returned
+/// (its canonical form, then its display name, which tells case twins apart). Both live in one
+/// buffer, canonical first: a listing makes a cursor per entry, and a FUSE directory handle
+/// keeps them all for its offsets (one allocation each instead of two; BENCHMARKS.md,
+/// "Listings").
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DirCursor {
-    pub(crate) canonical: Box<[u16]>,
-    pub(crate) display: Box<[u16]>,
+    units: Box<[u16]>,
+    split: usize,
 }
 
 impl DirCursor {
     /// A cursor that resumes after the entry with this display name (a WinFsp "marker").
     pub fn after_name(name: &[u16]) -> DirCursor {
+        DirCursor::new(&crate::name::upcase(name), name)
+    }
+
+    pub(crate) fn new(canonical: &[u16], display: &[u16]) -> DirCursor {
+        let mut units = Vec::with_capacity(canonical.len() + display.len());
+        units.extend_from_slice(canonical);
+        units.extend_from_slice(display);
         DirCursor {
-            canonical: crate::name::upcase(name).into(),
-            display: name.into(),
+            units: units.into_boxed_slice(),
+            split: canonical.len(),
         }
+    }
+
+    /// The collation key (upcased name) of the entry.
+    pub(crate) fn canonical(&self) -> &[u16] {
+        &self.units[..self.split]
+    }
+
+    /// The entry's name as stored.
+    pub(crate) fn display(&self) -> &[u16] {
+        &self.units[self.split..]
+    }
+}
+
+impl std::fmt::Debug for DirCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirCursor")
+            .field("canonical", &self.canonical())
+            .field("display", &self.display())
+            .finish()
+    }
+}
+
+/// Collation order: canonical form, then display name (as the listing's own order).
+impl Ord for DirCursor {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.canonical(), self.display()).cmp(&(other.canonical(), other.display()))
+    }
+}
+
+impl PartialOrd for DirCursor {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }

@@ -313,10 +313,7 @@ impl Volume {
             let start = q.cursor.take();
             q.cursor = start.clone();
             for (canon, named) in dir.iter_after(start.as_ref()) {
-                q.cursor = Some(DirCursor {
-                    canonical: canon.into(),
-                    display: named.display[..].into(),
-                });
+                q.cursor = Some(DirCursor::new(canon, &named.display));
                 if wanted(&named.display) {
                     out.push(DirEntry {
                         name: named.display.to_vec(),

@@ -124,10 +124,7 @@ impl Volume {
             .map(|(canon, named)| {
                 let n = DirName {
                     name: named.display.to_vec(),
-                    cursor: DirCursor {
-                        canonical: canon.into(),
-                        display: named.display[..].into(),
-                    },
+                    cursor: DirCursor::new(canon, &named.display),
                     id: named.id(),
                 };
                 f(&st, n)

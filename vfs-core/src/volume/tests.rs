@@ -805,6 +805,41 @@ fn read_dir_ids_pages_as_read_dir_does_a5() {
     assert_eq!(page, ids[2..4].to_vec());
 }
 
+/// Paging one entry at a time through a case-sensitive directory lists every name once, case
+/// twins (one slot of the index) included, in the order of a whole listing (A5).
+#[test]
+fn paging_one_entry_at_a_time_lists_case_twins_once_a5() {
+    let v = vol();
+    let d = v.create_path(r"\cs", &NewFile::dir()).unwrap();
+    v.set_case_sensitive(d, true).unwrap();
+    for n in ["b", "A", "a", "B", "ä", "Ä", "c", "aa"] {
+        v.create_path(&format!(r"\cs\{n}"), &NewFile::file())
+            .unwrap();
+    }
+    let whole: Vec<String> = v
+        .read_dir(d, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| narrow(&e.name))
+        .collect();
+    assert_eq!(whole.len(), 8);
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        assert!(
+            paged.len() <= whole.len(),
+            "paging repeats names: {paged:?}"
+        );
+        let page = v.read_dir_ids(d, cursor.as_ref(), 1).unwrap();
+        let Some(e) = page.into_iter().next() else {
+            break;
+        };
+        paged.push(narrow(&e.name));
+        cursor = Some(e.cursor);
+    }
+    assert_eq!(paged, whole);
+}
+
 /// `unlink_checked` shows the entry's file to the check under the unlink's own lock, returns
 /// the check's refusal as it is (before the engine's own refusals), and the unlinked file.
 #[test]
