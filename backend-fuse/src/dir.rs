@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
-use vfs_core::{Access, DirCursor, DirName, FileId, Share, Volume};
+use vfs_core::{Access, DirCursor, FileId, Share};
 
 /// One READDIRPLUS entry the core hands out (each but "." and ".." counts one lookup).
 #[derive(Debug)]
@@ -58,16 +58,10 @@ impl Core {
         offset: u64,
         mut add: impl FnMut(u64, u64, Kind, &OsStr) -> bool,
     ) -> Result<(), Errno> {
-        // Listed without stats, and each entry's kind read as it goes into the reply: a batch
-        // lists more entries than one reply holds, and the stats of the rest were made for
-        // nothing (daemon profile of a READDIR loop, BENCHMARKS.md "Listings").
-        let ids = |v: &Volume, f: FileId, c: Option<&DirCursor>, n: usize| {
-            Ok(v.read_dir_ids(f, c, n)?
-                .into_iter()
-                .map(|e| (e, ()))
-                .collect())
-        };
-        self.readdir_common(fh, offset, 4096, ids, |me, off, name, e| match e {
+        // Each entry's kind is read as it goes into the reply: a batch lists more entries than
+        // one reply holds, and stats of the rest were made for nothing (daemon profile of a
+        // READDIR loop, BENCHMARKS.md "Listings").
+        self.readdir_common(fh, offset, 4096, |me, off, name, e| match e {
             None => {
                 let d_ino = if off == 1 {
                     dot
@@ -79,7 +73,7 @@ impl Core {
                 };
                 add(d_ino, off, Kind::Directory, name)
             }
-            Some((id, ())) => match me.vol.stat(id) {
+            Some(id) => match me.vol.stat(id) {
                 Ok(st) => add(me.nodes.ino_of(id), off, attr::kind(&st), name),
                 // Deleted since it was listed: not listed.
                 Err(_) => false,
@@ -103,15 +97,9 @@ impl Core {
         // the kernel would walk a cached name without asking, so the LOOKUP of the next walk
         // must come and be refused (daemon checks, `perm`).
         let searchable = self.check_lookup(who, f).is_ok();
-        // Listed without stats: `remember` reads each file's attributes under the node
-        // table's lock anyway (the engine read them twice per entry).
-        let ids = |v: &Volume, f: FileId, c: Option<&DirCursor>, n: usize| {
-            Ok(v.read_dir_ids(f, c, n)?
-                .into_iter()
-                .map(|e| (e, ()))
-                .collect())
-        };
-        self.readdir_common(fh, offset, 4096, ids, |me, off, name, e| match e {
+        // `remember` reads each file's attributes under the node table's lock (the listing
+        // itself reads none).
+        self.readdir_common(fh, offset, 4096, |me, off, name, e| match e {
             // "." and ".." carry no lookup reference (the kernel skips them).
             None => add(PlusEntry {
                 offset: off,
@@ -119,7 +107,7 @@ impl Core {
                 attr: &dot_attr,
                 cache_name: false,
             }),
-            Some((id, _)) => {
+            Some(id) => {
                 let Ok((node, st)) = me.nodes.remember(&me.vol, id, dot, name.as_bytes(), false)
                 else {
                     // Deleted meanwhile: not listed.
@@ -142,15 +130,15 @@ impl Core {
         })
     }
 
-    /// Lists from `offset`, handing `add` each entry (None for "." and ".."), with what
-    /// `list` gives beside each name (the attributes, or nothing).
-    fn readdir_common<S>(
+    /// Lists from `offset`, handing `add` each entry's file (None for "." and "..") with its
+    /// offset and name. Names, files and cursors only (`Volume::read_dir_ids`): each caller
+    /// reads the attributes of just the entries that go into its reply.
+    fn readdir_common(
         &self,
         fh: u64,
         offset: u64,
         size: u32,
-        list: impl Fn(&Volume, FileId, Option<&DirCursor>, usize) -> vfs_core::Result<Vec<(DirName, S)>>,
-        mut add: impl FnMut(&Self, u64, &OsStr, Option<(FileId, &S)>) -> bool,
+        mut add: impl FnMut(&Self, u64, &OsStr, Option<FileId>) -> bool,
     ) -> Result<(), Errno> {
         let state = self.dirs.lock().get(&fh).cloned().ok_or(Errno::EBADF)?;
         let mut st = state.lock();
@@ -179,14 +167,17 @@ impl Core {
         let limit = (size as usize / 32).clamp(16, 1024);
         let mut bytes = Vec::new();
         loop {
-            let batch = list(&self.vol, file, cursor.as_ref(), limit).map_err(errno)?;
+            let batch = self
+                .vol
+                .read_dir_ids(file, cursor.as_ref(), limit)
+                .map_err(errno)?;
             if batch.is_empty() {
                 return Ok(());
             }
-            for (e, extra) in batch {
+            for e in batch {
                 let next = st.cursors.len() as u64 + 3;
                 names::to_bytes_into(&e.name, &mut bytes);
-                if add(self, next, OsStr::from_bytes(&bytes), Some((e.id, &extra))) {
+                if add(self, next, OsStr::from_bytes(&bytes), Some(e.id)) {
                     return Ok(());
                 }
                 st.cursors.push(e.cursor);

@@ -96,8 +96,9 @@ impl Volume {
     }
 
     /// [`Volume::read_dir`] without the files' attributes: names, files and cursors only, for
-    /// a backend that reads each file's attributes itself anyway (a FUSE READDIRPLUS hands
-    /// out a node per entry, whose attributes it reads under its own lock).
+    /// a backend that reads the attributes of only some entries, or reads them itself (FUSE
+    /// READDIR stats just the entries its reply holds; READDIRPLUS hands out a node per entry,
+    /// whose attributes it reads under its own lock).
     pub fn read_dir_ids(
         &self,
         dir: FileId,
