@@ -1,5 +1,6 @@
 //! `Volume::check()`: the store's invariants, verified from scratch.
 
+use super::inode::Body;
 use super::store::State;
 use crate::name::upcase;
 use crate::types::{attrs, FileId, VolumeOptions};
@@ -145,6 +146,20 @@ pub(crate) fn check(st: &State, opts: &VolumeOptions) -> Result<(), CheckError> 
         errs.push(format!(
             "space: running total {} bytes != {recount} recounted",
             st.used
+        ));
+    }
+    // 8. Lent data (`lending.rs`): out of the engine, and reserved for only while some is.
+    for id in st.lent.keys() {
+        if let Ok(inode) = st.get(*id) {
+            if matches!(&inode.body, Body::File(d) if d.size() != 0) {
+                errs.push(format!("lent file {id:?} has data in the engine"));
+            }
+        }
+    }
+    if st.lent.is_empty() && st.reserved != 0 {
+        errs.push(format!(
+            "space: {} bytes reserved with nothing lent",
+            st.reserved
         ));
     }
     if let Some(cap) = opts.capacity.filter(|&c| st.used > c) {

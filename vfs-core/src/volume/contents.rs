@@ -14,6 +14,7 @@ impl Volume {
     pub fn read(&self, id: FileId, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let _s = trace_span!(target: "vfs_core", "read").entered();
         let st = self.state.read();
+        st.not_lent(id)?;
         match &st.get(id)?.body {
             Body::File(d) => Ok(d.read(offset, buf)),
             Body::Dir(_) => Err(Error::FileIsADirectory),
@@ -45,6 +46,7 @@ impl Volume {
             .ok_or(Error::FileTooLarge)?;
         let cap = self.opts.capacity;
         let mut st = self.state.write();
+        st.not_lent(id)?;
         let cluster = st.cluster;
         let inode = st.get(id)?;
         let Body::File(d) = &inode.body else {
@@ -88,6 +90,7 @@ impl Volume {
         let _s = trace_span!(target: "vfs_core", "set_size").entered();
         self.writable()?;
         let mut st = self.state.write();
+        st.not_lent(id)?;
         if st.get(id)?.is_dir() {
             return Err(Error::FileIsADirectory);
         }
@@ -118,6 +121,7 @@ impl Volume {
             .ok_or(Error::FileTooLarge)?;
         let cap = self.opts.capacity;
         let mut st = self.state.write();
+        st.not_lent(id)?;
         let cluster = st.cluster;
         let inode = st.get(id)?;
         let Body::File(d) = &inode.body else {

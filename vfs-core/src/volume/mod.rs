@@ -40,6 +40,7 @@ mod delete_at_cleanup;
 mod dir_index;
 mod handles;
 mod inode;
+mod lending;
 mod names;
 mod paths;
 mod reparse_points;
@@ -53,6 +54,7 @@ mod watch;
 
 pub use by_handle::{LinkFlags, FILE_DISPOSITION_ON_CLOSE};
 pub use check::CheckError;
+pub use lending::{LentShape, SpaceLender};
 pub use names::Renamed;
 pub use snapshot::SizedLoadError;
 pub use watch::NameWatcher;
@@ -120,6 +122,9 @@ pub struct Space {
     pub free_clusters: u64,
     /// The exact byte total behind `used_clusters`.
     pub used_bytes: u64,
+    /// The part of `used_bytes` reserved for data lent to the backend ([`Volume::lend`]):
+    /// the backend's store holds what of it is in use.
+    pub lent_reserved: u64,
 }
 
 /// Prefix of the POSIX form of a link to a drive letter nobody mapped: a path that does not
@@ -189,6 +194,7 @@ impl Volume {
             used_clusters,
             free_clusters: total_clusters.saturating_sub(used_clusters),
             used_bytes: st.used,
+            lent_reserved: st.reserved,
         }
     }
 

@@ -31,6 +31,17 @@ impl Volume {
     /// times, owner/mode, security, xattrs, case-sensitive flags, options and allocated
     /// data. Delete-pending names and files kept only by handles or pins are left out.
     pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_lent(&|_| None)
+    }
+
+    /// [`Volume::snapshot`] of a volume with lent data (`lending.rs`): `lent` gives a lent
+    /// file's data as the backend holds it now, and the time it was last written if it was
+    /// written while lent (what [`Volume::give_back`] would store). A lent file `lent` has no
+    /// data for is saved empty.
+    pub fn snapshot_lent(
+        &self,
+        lent: &dyn Fn(FileId) -> Option<(FileData, Option<crate::types::FileTime>)>,
+    ) -> Snapshot {
         let st = self.state.read();
         let kept = reachable(&st);
         let files = st
@@ -38,7 +49,22 @@ impl Volume {
             .iter()
             .filter_map(|(slot, inode)| {
                 let id = st.id_at(slot);
-                kept.contains(&id).then(|| snap_file(&st, &kept, id, inode))
+                if !kept.contains(&id) {
+                    return None;
+                }
+                if st.lent.contains_key(&id) {
+                    if let Some((data, written)) = lent(id) {
+                        let mut inode = inode.clone();
+                        inode.body = Body::File(data);
+                        if let Some(t) = written {
+                            inode.times.last_write = t;
+                            inode.times.change = t;
+                            inode.attributes |= attrs::ARCHIVE;
+                        }
+                        return Some(snap_file(&st, &kept, id, &inode));
+                    }
+                }
+                Some(snap_file(&st, &kept, id, inode))
             })
             .collect();
         Snapshot {

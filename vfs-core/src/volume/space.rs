@@ -184,25 +184,40 @@ impl State {
     /// Replaces `old` charged bytes by `new`; more than the volume holds → DiskFull and
     /// nothing changes (STATUS_DISK_FULL).
     pub fn recharge(&mut self, old: u64, new: u64, capacity: Option<u64>) -> Result<()> {
-        let used = self.used - old.min(self.used) + new;
-        if new > old && capacity.is_some_and(|c| used > c) {
-            return Err(Error::DiskFull);
+        let mut used = self.used - old.min(self.used) + new;
+        if let Some(c) = capacity.filter(|&c| new > old && used > c) {
+            // What is reserved for lent data and not used by it comes back first
+            // (`lending.rs`).
+            if !self.reclaim(used - c) {
+                return Err(Error::DiskFull);
+            }
+            used = self.used - old.min(self.used) + new;
         }
         self.used = used;
+        if new < old {
+            self.reserve_free();
+        }
         Ok(())
     }
 
-    /// Would `more` bytes still fit?
-    pub fn fits(&self, more: u64, capacity: Option<u64>) -> Result<()> {
-        if capacity.is_some_and(|c| self.used + more > c) {
-            return Err(Error::DiskFull);
+    /// Would `more` bytes still fit? (Taking them back from the reservation for lent data
+    /// if they would only fit so.)
+    pub fn fits(&mut self, more: u64, capacity: Option<u64>) -> Result<()> {
+        if let Some(c) = capacity.filter(|&c| self.used + more > c) {
+            if !self.reclaim(self.used + more - c) {
+                return Err(Error::DiskFull);
+            }
         }
         Ok(())
     }
 
     /// The total recounted from scratch (`check()` compares it with `used`).
     pub fn recount(&self, cluster: u64) -> u64 {
-        self.inodes.iter().map(|(_, i)| charge(i, cluster)).sum()
+        self.inodes
+            .iter()
+            .map(|(_, i)| charge(i, cluster))
+            .sum::<u64>()
+            + self.reserved
     }
 }
 

@@ -55,6 +55,14 @@ pub(crate) struct State {
     /// package store's) paid a directory lookup per name at every close. Never cleared:
     /// after the first pending name closes look as before. `check()` verifies it.
     pub names_marked_pending: bool,
+    /// Bytes reserved for data lent to the backend (`lending.rs`), part of `used`.
+    pub reserved: u64,
+    /// Files whose data is lent out, with what their allocation is reported by.
+    pub lent: HashMap<FileId, super::lending::LentShape>,
+    /// Where lent data lives (the backend's store).
+    pub lender: Option<std::sync::Arc<dyn super::lending::SpaceLender>>,
+    /// The volume's size, for the frees that go to the reservation (`lending.rs`).
+    pub lend_cap: Option<u64>,
 }
 
 impl State {
@@ -70,6 +78,10 @@ impl State {
             used: 0,
             watchers: Vec::new(),
             names_marked_pending: false,
+            reserved: 0,
+            lent: HashMap::new(),
+            lender: None,
+            lend_cap: None,
         };
         let t = now();
         let root = st.alloc(Inode {
