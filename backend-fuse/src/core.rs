@@ -19,6 +19,7 @@ use crate::errno::{errno, link_errno, Errno};
 use crate::names;
 use crate::negative::Negatives;
 use crate::nodes::{KernelName, Nodes, ROOT_INO};
+use crate::passthrough::Passthrough;
 use crate::writeback::{self, Writeback};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
@@ -158,6 +159,8 @@ pub(crate) struct Core {
     pub(crate) daemon_checks: bool,
     /// FUSE_WRITEBACK_CACHE and what keeps it coherent (module `writeback`).
     pub(crate) writeback: Arc<Writeback>,
+    /// FUSE passthrough and the data lent for it (module `passthrough`).
+    pub(crate) passthrough: Arc<Passthrough>,
 }
 
 /// The name of a request as UTF-16 (see `names`); not WTF-8 → EINVAL.
@@ -233,6 +236,7 @@ impl Core {
             neg,
             daemon_checks: false,
             writeback: Arc::new(Writeback::new(false)),
+            passthrough: Arc::new(Passthrough::default()),
             vol,
         }
     }
@@ -257,10 +261,54 @@ impl Core {
     }
 
     pub(crate) fn attr_of(&self, ino: u64, id: FileId, st: &Stat) -> Attr {
+        let mut stat = st.clone();
+        if let Some(shown) = self.passthrough.settle(&self.vol, id) {
+            // Lent (module `passthrough`): the data, its size and allocation are the backing
+            // file's; the times and attributes were just brought up to date.
+            if let Ok(fresh) = self.vol.stat(id) {
+                stat.times = fresh.times;
+                stat.attributes = fresh.attributes;
+            }
+            stat.size = shown.size;
+            stat.allocation_size = shown.allocation_size;
+            stat.resident = shown.resident;
+            stat.allocated = shown.stored;
+        }
         Attr {
             ino,
-            stat: st.clone(),
-            link_len: self.link_len(id, st),
+            link_len: self.link_len(id, &stat),
+            stat,
+        }
+    }
+
+    /// Sets end of file, of lent data in its backing file (module `passthrough`).
+    fn set_size(&self, id: FileId, size: u64) -> Result<(), Errno> {
+        match self.passthrough.set_size(&self.vol, id, size) {
+            Some(r) => r,
+            None => self.vol.set_size(id, size).map_err(errno),
+        }
+    }
+
+    /// May an open with open(2) `flags` lend `id`'s data to a passthrough backing file? An
+    /// open for writing, not O_DIRECT, of a regular file that is no reparse point.
+    pub(crate) fn lendable(&self, id: FileId, flags: i32) -> bool {
+        if !self.passthrough.is_on() || !access_of(flags).write || flags & libc::O_DIRECT != 0 {
+            return false;
+        }
+        self.vol.stat(id).is_ok_and(|st| {
+            st.kind == FileKind::File && st.reparse_tag.is_none() && st.special.is_none()
+        })
+    }
+
+    /// A file's data was given back after passthrough opens: what the kernel cached of it
+    /// through any node is from before (its pages, its attributes).
+    pub(crate) fn given_back(&self, id: FileId) {
+        let current = self.nodes.ino_of(id);
+        for ino in std::iter::once(current).chain(self.nodes.other_nodes(id, current)) {
+            if ino != 0 {
+                self.inval.attrs_now(ino);
+                self.inval.pages_later(ino);
+            }
         }
     }
 
@@ -412,6 +460,7 @@ impl Core {
     /// volume can be checked or saved.
     pub(crate) fn destroy(&self) {
         self.writeback.end();
+        self.passthrough.return_all(&self.vol);
         for h in self.open_handles.lock().drain() {
             let _ = self.vol.close(HandleId(h));
         }
@@ -596,7 +645,7 @@ impl Core {
             }
         }
         if let Some(size) = a.size {
-            self.vol.set_size(id, size).map_err(errno)?;
+            self.set_size(id, size)?;
             self.others_changed(id, ino);
         }
         if a.mode.is_none()
@@ -606,6 +655,9 @@ impl Core {
             self.kill_suidgid(id);
         }
         if a.atime.is_some() || a.mtime.is_some() || a.ctime.is_some() || a.crtime.is_some() {
+            // A write through passthrough before this call is stamped first, so that its
+            // time does not replace the one set here later (module `passthrough`).
+            self.passthrough.settle(&self.vol, id);
             // With the writeback cache the kernel's mtime and ctime are the file's: a write(2)
             // stamps them in the kernel, and `fuse_flush_times` sends them here when the
             // inode is written back. They become LastWriteTime and ChangeTime as sent, so the
@@ -892,9 +944,9 @@ impl Core {
         // POSIX callers share everything (FILE_SHARE_READ | WRITE | DELETE).
         let h = self.vol.open(id, access, Share::ALL).map_err(errno)?;
         if flags & libc::O_TRUNC != 0 && access.write {
-            if let Err(e) = self.vol.set_size(id, 0) {
+            if let Err(e) = self.set_size(id, 0) {
                 let _ = self.vol.close(h);
-                return Err(errno(e));
+                return Err(e);
             }
             if who.uid != 0 {
                 self.kill_suidgid(id);
@@ -968,6 +1020,10 @@ impl Core {
         also();
         self.open_handles.lock().remove(&fh);
         self.writeback.released(fh);
+        // Lent data comes back before the engine's handle closes (a delete at close frees it).
+        if let Some(id) = self.passthrough.release(&self.vol, fh) {
+            self.given_back(id);
+        }
         let _ = self.vol.close(HandleId(fh));
         *g += 1;
         drop(g);
@@ -1007,8 +1063,15 @@ impl Core {
     /// what its files' clusters use, in clusters (A8, `Volume::space`), so a copy doubles the
     /// used space and a hard link adds none. Files: one per free 1 KiB file record's worth.
     pub(crate) fn statfs(&self) -> (u64, u64, u64, u64, u32) {
-        let sp = self.vol.space();
+        let mut sp = self.vol.space();
         let cluster = sp.cluster_size;
+        if sp.lent_reserved != 0 {
+            // What is reserved for lent data counts as used as far as the data uses it
+            // (module `passthrough`): the pool's pages.
+            let used = sp.used_bytes - sp.lent_reserved + self.passthrough.pool_used();
+            sp.used_clusters = used.div_ceil(cluster);
+            sp.free_clusters = sp.total_clusters.saturating_sub(sp.used_clusters);
+        }
         // A file needs one 1 KiB record: that many more fit in the free clusters.
         let ffree = sp.free_clusters.saturating_mul(cluster / 1024);
         let files = ffree.saturating_add(self.vol.file_count() as u64);
@@ -1081,7 +1144,10 @@ impl Core {
         }
         if mode & libc::FALLOC_FL_KEEP_SIZE == 0 {
             offset.checked_add(length).ok_or(Errno::EFBIG)?;
-            self.vol.allocate(id, offset, length).map_err(errno)?;
+            match self.passthrough.allocate(&self.vol, id, offset, length) {
+                Some(r) => r?,
+                None => self.vol.allocate(id, offset, length).map_err(errno)?,
+            }
             self.others_changed(id, ino);
         }
         Ok(())

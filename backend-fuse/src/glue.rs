@@ -7,6 +7,7 @@ use crate::attr::{self, Attr, Kind};
 use crate::core::{Caller, Core, SetAttr};
 use crate::errno::Errno;
 use crate::nodes::KernelName;
+use crate::passthrough::Opened;
 use fuser::{
     AccessFlags, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
     InitFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
@@ -38,6 +39,85 @@ fn open_flags(core: &Core, ino: u64, fh: u64, flags: i32) -> FopenFlags {
         OPEN_FLAGS | FopenFlags::FOPEN_DIRECT_IO
     } else {
         OPEN_FLAGS
+    }
+}
+
+/// An OPEN's reply for [`crate::passthrough::Passthrough::open`].
+struct OpenAnswer<'a> {
+    reply: ReplyOpen,
+    core: &'a Core,
+    ino: u64,
+    fh: u64,
+    flags: i32,
+}
+
+impl crate::passthrough::Answer for OpenAnswer<'_> {
+    fn register(&self, f: &std::fs::File) -> std::io::Result<fuser::BackingId> {
+        self.reply.open_backing(f)
+    }
+    fn answer(self, how: Opened<'_>) {
+        match how {
+            Opened::Passthrough(b) => {
+                self.reply
+                    .opened_passthrough(FileHandle(self.fh), FopenFlags::FOPEN_NOFLUSH, b)
+            }
+            Opened::Cached { keep_cache } => self.reply.opened(
+                FileHandle(self.fh),
+                keep(
+                    keep_cache,
+                    open_flags(self.core, self.ino, self.fh, self.flags),
+                ),
+            ),
+        }
+    }
+}
+
+/// A CREATE's reply for [`crate::passthrough::Passthrough::open`].
+struct CreateAnswer<'a> {
+    reply: ReplyCreate,
+    core: &'a Core,
+    ttl: Duration,
+    attr: FileAttr,
+    fh: u64,
+    flags: i32,
+}
+
+impl crate::passthrough::Answer for CreateAnswer<'_> {
+    fn register(&self, f: &std::fs::File) -> std::io::Result<fuser::BackingId> {
+        self.reply.open_backing(f)
+    }
+    fn answer(self, how: Opened<'_>) {
+        let fh = FileHandle(self.fh);
+        match how {
+            Opened::Passthrough(b) => self.reply.created_passthrough(
+                &self.ttl,
+                &self.attr,
+                Generation(0),
+                fh,
+                FopenFlags::FOPEN_NOFLUSH,
+                b,
+            ),
+            Opened::Cached { keep_cache } => self.reply.created(
+                &self.ttl,
+                &self.attr,
+                Generation(0),
+                fh,
+                keep(
+                    keep_cache,
+                    open_flags(self.core, self.attr.ino.0, self.fh, self.flags),
+                ),
+            ),
+        }
+    }
+}
+
+/// `flags` without FOPEN_KEEP_CACHE unless `keep_cache`: the kernel then drops the file's
+/// cached pages at this open (data given back after passthrough opens changed it).
+fn keep(keep_cache: bool, flags: FopenFlags) -> FopenFlags {
+    if keep_cache {
+        flags
+    } else {
+        flags - FopenFlags::FOPEN_KEEP_CACHE
     }
 }
 
@@ -323,6 +403,18 @@ impl Filesystem for NtFs {
                 tracing::debug!("kernel lacks FUSE capability {unsupported:?}");
             }
         }
+        if self.core.passthrough.wanted() && !self.writeback {
+            // Passthrough (module `passthrough`): the backing files are on a tmpfs, one level
+            // below this mount.
+            match config.add_capabilities(InitFlags::FUSE_PASSTHROUGH) {
+                Ok(()) if config.set_max_stack_depth(1).is_ok() => {
+                    self.core.passthrough.negotiated()
+                }
+                _ => tracing::info!(
+                    "the kernel has no FUSE passthrough: writes go through the daemon"
+                ),
+            }
+        }
         let _ = config.set_max_write(MAX_WRITE);
         if let Err(max) = config.set_max_readahead(u32::MAX) {
             let _ = config.set_max_readahead(max);
@@ -533,7 +625,20 @@ impl Filesystem for NtFs {
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let who = caller(req);
         let open = move |core: &Core, reply: ReplyOpen| match core.open(who, ino.0, flags.0) {
-            Ok(h) => reply.opened(FileHandle(h), open_flags(core, ino.0, h, flags.0)),
+            Ok(h) => match core.nodes.file_of(ino.0) {
+                Some(id) if core.passthrough.is_on() => {
+                    let lendable = core.lendable(id, flags.0);
+                    let answer = OpenAnswer {
+                        reply,
+                        core,
+                        ino: ino.0,
+                        fh: h,
+                        flags: flags.0,
+                    };
+                    core.passthrough.open(&core.vol, id, h, lendable, answer)
+                }
+                _ => reply.opened(FileHandle(h), open_flags(core, ino.0, h, flags.0)),
+            },
             Err(e) => reply.error(e.into()),
         };
         if self.writeback && self.core.has_other_nodes(ino.0) {
@@ -811,6 +916,20 @@ impl Filesystem for NtFs {
                 .core
                 .create(caller(req), parent.0, name.as_bytes(), mode, umask, flags);
             match r {
+                Ok((a, h)) if self.core.passthrough.is_on() => {
+                    let core = &*self.core;
+                    let id = a.stat.id;
+                    let lendable = core.lendable(id, flags);
+                    let answer = CreateAnswer {
+                        reply,
+                        core,
+                        ttl: self.entry_ttl,
+                        attr: file_attr(&a),
+                        fh: h,
+                        flags,
+                    };
+                    core.passthrough.open(&core.vol, id, h, lendable, answer)
+                }
                 Ok((a, h)) => reply.created(
                     &self.entry_ttl,
                     &file_attr(&a),

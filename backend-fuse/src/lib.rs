@@ -321,6 +321,7 @@ mod mount;
 mod names;
 mod negative;
 mod nodes;
+mod passthrough;
 mod perm;
 mod target;
 mod writeback;

@@ -87,6 +87,17 @@ pub struct MountOptions {
     /// kernel node of the file) does not change LastWriteTime (its time write-back is answered
     /// without a change). See docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
+    /// FUSE passthrough for opens for writing (`ntlinkfs mount --passthrough`): the kernel
+    /// sends their read(2), write(2) and mmap straight to a file of the daemon's own on a
+    /// private tmpfs, with no request per write, and the daemon keeps sizes, times, ARCHIVE
+    /// and the volume's size (A8) as if it had seen each write (module `passthrough`, crate
+    /// docs "Caching"). Used when the daemon runs as root (registering backing files needs
+    /// CAP_SYS_ADMIN) on a kernel that offers it (Linux 6.9 and later); otherwise, and with
+    /// [`MountOptions::writeback_cache`] (the kernel takes only one of them), writes go
+    /// through the daemon as without it. Callers that read the [`Volume`] directly while
+    /// mounted call [`MountHandle::sync`] first; a file still open for writing has its data
+    /// out of the volume until it is closed (the image save through the mount reads it).
+    pub passthrough: bool,
 }
 
 impl Default for MountOptions {
@@ -114,6 +125,7 @@ impl Default for MountOptions {
             image: None,
             wait_worker: true,
             writeback_cache: false,
+            passthrough: false,
         }
     }
 }
@@ -256,6 +268,7 @@ pub struct MountHandle {
     volume: Arc<Volume>,
     cache: core::CacheHandle,
     writeback: Arc<crate::writeback::Writeback>,
+    passthrough: Arc<crate::passthrough::Passthrough>,
     done: Mutex<Done>,
 }
 
@@ -313,6 +326,17 @@ pub fn mount(
     core.daemon_checks = daemon_checks;
     let writeback = Arc::new(crate::writeback::Writeback::new(opts.writeback_cache));
     core.writeback = writeback.clone();
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if opts.passthrough && !opts.writeback_cache && root && !opts.read_only {
+        match crate::passthrough::Passthrough::new(&volume) {
+            Ok(p) => core.passthrough = Arc::new(p),
+            Err(e) => tracing::warn!("passthrough off: its private tmpfs could not be made: {e}"),
+        }
+    } else if opts.passthrough && !root {
+        tracing::info!("passthrough needs a daemon running as root: writes go through the daemon");
+    }
+    let passthrough = core.passthrough.clone();
     let cache = core.cache_handle();
     // Daemon checks with several users: no cached names (see `Permissions::Daemon`).
     let mut glue_opts = opts.clone();
@@ -382,6 +406,7 @@ pub fn mount(
         volume,
         cache,
         writeback: writeback.clone(),
+        passthrough: passthrough.clone(),
         done: Mutex::new(Done { rx, result: None }),
     };
     // Ready means a request went through: stat the root of the new mount.
@@ -394,6 +419,12 @@ pub fn mount(
             // The kernel stamps no times for a write through a direct handle; the touch
             // thread has it stamp them (module `writeback`).
             writeback.start_toucher(handle.volume.clone(), &mp, m.dev());
+        }
+        Ok(m) if passthrough.is_on() => {
+            use std::os::unix::fs::MetadataExt;
+            // `sync` waits for the connection's requests in flight (the RELEASEs that give
+            // lent data back), counted in its control directory.
+            writeback.set_device(m.dev());
         }
         Ok(_) => {}
         Err(e) => {
@@ -456,6 +487,12 @@ impl MountHandle {
     /// seen in the size, mtime or ctime the kernel shows for a file it already knows (the
     /// kernel keeps its own for regular files; see the crate docs, "Caching").
     pub fn sync(&self) -> io::Result<()> {
+        if self.passthrough.is_on() {
+            // The kernel sends RELEASE in the background: the data of a file closed just
+            // before is given back once it is served.
+            self.writeback.wait_for_writes(0);
+            return Ok(());
+        }
         if !self.writeback.enabled {
             return Ok(());
         }
@@ -465,6 +502,18 @@ impl MountHandle {
         // request of this caller is in flight).
         self.writeback.wait_for_writes(0);
         Ok(())
+    }
+
+    /// Does this mount use FUSE passthrough ([`MountOptions::passthrough`] asked for it, the
+    /// daemon runs as root and the kernel took it)?
+    pub fn passthrough_active(&self) -> bool {
+        self.passthrough.is_on()
+    }
+
+    /// How many files have their data lent to passthrough opens now (out of the volume
+    /// until their last passthrough open is released).
+    pub fn lent_files(&self) -> usize {
+        self.passthrough.lent_count()
     }
 
     /// Something that can unmount this mount from another thread.

@@ -240,6 +240,18 @@ pub(crate) enum Settle {
 impl Core {
     /// SETXATTR of `name` on node `ino` (`flags`: XATTR_CREATE / XATTR_REPLACE), waiting
     /// for what it leaves (see [`Core::setxattr_settle`]).
+    /// Before the times, attributes or reparse point of a lent file change (module
+    /// `passthrough`): its writes so far are stamped first, so that they do not overwrite
+    /// the change later. A reparse point is not set on a lent file (its data is not in the
+    /// engine to be checked): EBUSY, as for a file in use.
+    fn settle_lent(&self, id: FileId, class: &Special) -> Result<(), Errno> {
+        if self.passthrough.settle(&self.vol, id).is_some() && matches!(class, Special::ReparseData)
+        {
+            return Err(Errno::EBUSY);
+        }
+        Ok(())
+    }
+
     pub(crate) fn setxattr(
         &self,
         who: Caller,
@@ -286,6 +298,7 @@ impl Core {
         let class = classify(name);
         if class.is_metadata() {
             self.owner_or_fowner(who, id)?;
+            self.settle_lent(id, &class)?;
         }
         if let Special::Control(_) = class {
             self.mounter_or_root(who)?;
@@ -343,6 +356,15 @@ impl Core {
         let class = classify(name);
         if let Special::Control(_) = class {
             self.mounter_or_root(who)?;
+        }
+        // Writes through passthrough are stamped before times and attributes are read
+        // (module `passthrough`).
+        match class {
+            Special::Attrib { .. } | Special::Times { .. } | Special::Crtime { .. } => {
+                self.passthrough.settle(&self.vol, id);
+            }
+            Special::Control(Control::Check) => self.passthrough.settle_all(&self.vol),
+            _ => {}
         }
         match class {
             Special::ReparseData => self.vol.get_reparse_point(id).map_err(errno),
@@ -408,6 +430,7 @@ impl Core {
         let class = classify(name);
         if class.is_metadata() {
             self.owner_or_fowner(who, id)?;
+            self.settle_lent(id, &class)?;
         }
         if let Special::Control(_) = class {
             self.mounter_or_root(who)?;
@@ -583,11 +606,21 @@ impl Core {
         // setxattr holds is not one write-back takes (Linux 6.18, tests/writeback.rs).
         self.sync_kernel(who);
         let vol = &self.vol;
-        let saved =
-            creds::run_as(who, || vfs_core::image::save_atomic(vol, path)).map_err(|e| {
-                tracing::warn!(target: "backend_fuse", "save to {}: {e}", path.display());
-                Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
-            })?;
+        // Data lent to passthrough opens is saved as the backing files hold it now.
+        let mut lent = self.passthrough.lent_data(vol);
+        let snapshot = if lent.is_empty() {
+            vol.snapshot()
+        } else {
+            let lent = parking_lot::Mutex::new(&mut lent);
+            vol.snapshot_lent(&|id| lent.lock().remove(&id).map(|d| (d, None)))
+        };
+        let saved = creds::run_as(who, || {
+            vfs_core::image::save_snapshot_atomic(&snapshot, path)
+        })
+        .map_err(|e| {
+            tracing::warn!(target: "backend_fuse", "save to {}: {e}", path.display());
+            Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
+        })?;
         saved.map_err(|e| {
             tracing::warn!(target: "backend_fuse", "save to {} failed: {e}", path.display());
             Errno::from_i32(e.errno())

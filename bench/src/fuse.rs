@@ -61,6 +61,9 @@ pub fn options(threads: Option<usize>, a: &crate::BenchArgs) -> backend_fuse::Mo
     if a.fuse_writeback {
         o.writeback_cache = true;
     }
+    if a.fuse_passthrough {
+        o.passthrough = true;
+    }
     o
 }
 

@@ -33,9 +33,9 @@ use std::sync::Arc;
 
 /// The backend's store of lent data, as the engine sees it.
 pub trait SpaceLender: Send + Sync + std::fmt::Debug {
-    /// Makes `limit` bytes the most the lent data may occupy. Returns false, changing
-    /// nothing, when the store already holds more than `limit`. Called under the volume's
-    /// lock: it must not call the volume.
+    /// Makes `limit` bytes the most the lent data may occupy (`u64::MAX`: no limit, for a
+    /// volume without a size). Returns false, changing nothing, when the store already
+    /// holds more than `limit`. Called under the volume's lock: it must not call the volume.
     fn set_limit(&self, limit: u64) -> bool;
 }
 
@@ -157,6 +157,12 @@ impl Volume {
         st.reserved += charge;
         st.lent.insert(id, shape);
         st.lend_cap = cap;
+        if cap.is_none() {
+            // A volume without a size: the store has no limit either.
+            if let Some(l) = &st.lender {
+                l.set_limit(u64::MAX);
+            }
+        }
         st.reserve_free();
         Ok((data, shape))
     }
@@ -216,6 +222,53 @@ impl Volume {
             st.reserve_free();
         }
         Ok(())
+    }
+
+    /// A lent file was written at `t` (the backend saw its copy change): LastWriteTime
+    /// becomes `t`, ChangeTime too unless it is later already, and ARCHIVE is set, as an
+    /// engine write does (A1: the times and attributes belong to the file, whatever name).
+    pub fn lent_written(&self, id: FileId, t: FileTime) -> Result<()> {
+        let mut st = self.state.write();
+        if !st.lent.contains_key(&id) {
+            return Err(Error::InvalidParameter);
+        }
+        let inode = st.get_mut(id)?;
+        inode.times.last_write = t;
+        inode.times.change = inode.times.change.max(t);
+        inode.attributes |= attrs::ARCHIVE;
+        Ok(())
+    }
+
+    /// A lent file's end of file moved (the backend resized its copy; a non-sparse
+    /// extension has allocated it there, so the space is the store's): as
+    /// [`Volume::set_size`] does, an extension makes the file sparse first with
+    /// `sparse_on_extend`, and LastWriteTime and ChangeTime become now. Returns whether the
+    /// file is sparse now. (Whether an extension needs allocating, the backend decides
+    /// beforehand the same way: [`Volume::lent_shape`]'s `sparse`, or `sparse_on_extend`.)
+    pub fn lent_resized(&self, id: FileId, extends: bool) -> Result<bool> {
+        let mut st = self.state.write();
+        let Some(shape) = st.lent.get(&id).copied() else {
+            return Err(Error::InvalidParameter);
+        };
+        let sparse = shape.sparse || (extends && self.opts.sparse_on_extend);
+        let inode = st.get_mut(id)?;
+        if sparse && !shape.sparse {
+            inode.attributes |= attrs::SPARSE_FILE;
+            if let Some(s) = st.lent.get_mut(&id) {
+                s.sparse = true;
+            }
+        }
+        let inode = st.get_mut(id)?;
+        let t = crate::types::now();
+        inode.times.last_write = t;
+        inode.times.change = t;
+        Ok(sparse)
+    }
+
+    /// How a lent file's allocation is reported now ([`Volume::lend`]'s shape, with what
+    /// changed since).
+    pub fn lent_shape(&self, id: FileId) -> Option<LentShape> {
+        self.state.read().lent.get(&id).copied()
     }
 
     /// Bytes reserved for lent data now (part of [`crate::Space::used_bytes`]).

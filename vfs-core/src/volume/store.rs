@@ -239,6 +239,7 @@ impl State {
                 self.used -= charge.min(self.used);
                 self.inodes.remove(id.slot());
                 self.share.remove(&id);
+                self.reserve_free();
             } else if inode.links.is_empty() && inode.opens == 0 && inode.has_data() {
                 // Only a backend reference (a FUSE lookup count, which the kernel drops when
                 // it pleases) keeps it: nothing can open it any more, so its data goes now
@@ -249,6 +250,7 @@ impl State {
                 let freed = super::space::data_charge(inode, cluster);
                 inode.body = Body::File(Default::default());
                 self.used -= freed.min(self.used);
+                self.reserve_free();
             }
         }
     }

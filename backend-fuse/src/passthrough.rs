@@ -1,0 +1,693 @@
+//! FUSE passthrough ([`crate::MountOptions::passthrough`]): opens for writing whose read(2),
+//! write(2), splice and mmap the kernel sends straight to a file of the daemon's own, with
+//! no request and no page cache of the FUSE inode (Linux 6.9 and later, `FUSE_PASSTHROUGH`;
+//! registering a backing file needs CAP_SYS_ADMIN, so only a daemon running as root uses it).
+//! What makes it keep NTFS's rules:
+//!
+//! * **Where the data is.** The first open for writing of a regular file *lends* its data
+//!   (`Volume::lend`: the data leaves the engine) to an unnamed file in the **pool**, a
+//!   private tmpfs instance that is mounted nowhere (fsopen/fsmount, no mount point). Every
+//!   open of the file while it is lent is a passthrough open of that one backing file (the
+//!   kernel keeps one I/O mode per inode: an open answered without passthrough while a
+//!   passthrough open is held fails with EIO, and the reverse too), through any of its
+//!   kernel nodes (names, spellings, a retired node and its successor share it). The last
+//!   RELEASE gives the data back (`Volume::give_back`). A file open without passthrough (a
+//!   read-only open while nothing lent it) is not lent by a later open for writing while it
+//!   stays open: that open goes the old way, served by WRITE requests.
+//! * **Sizes and times.** The daemon sees no write, so whenever it answers for a lent file it
+//!   first *settles*: an `fstat` of the backing file; if its size, mtime or ctime moved since
+//!   the last look, the file was written: LastWriteTime becomes the backing file's mtime,
+//!   ChangeTime too unless later already, and ARCHIVE is set (`Volume::lent_written`), as an
+//!   engine write would. tmpfs has multigrain timestamps (Linux 6.13 and later): a change
+//!   after a look always gets a new ctime, so no write is missed; on 6.9-6.12 two writes in
+//!   one clock tick after a look can look like one (untested there). Size and allocation
+//!   come from the backing file (allocation by the engine's rules, `LentShape`).
+//! * **Space (A8).** The pool's size is the engine's reservation for lent data
+//!   (`vfs_core::SpaceLender`): every free byte of the volume while anything is lent, taken
+//!   back when the engine needs it. A write(2) that does not fit fails with ENOSPC in the
+//!   kernel (tmpfs), exactly where the volume is full. tmpfs counts pages of 4 KiB: a file
+//!   of up to a few hundred bytes, which NTFS keeps in its file record, takes a page there;
+//!   a volume with larger clusters fits more in the pool than on NTFS (not measured).
+//!   One page of the pool is always held by a filler file, so that its limit can be any
+//!   number of whole pages from 0 up (tmpfs reads `size=0` as "no limit").
+//! * **Readers of engine state** settle first (the `system.ntfs_*` times and attributes,
+//!   `user.ntlinkfs.check`), and the image save reads lent data from the pool
+//!   (`Volume::snapshot_lent`).
+
+use crate::attr;
+use crate::errno::Errno;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use vfs_core::data::FileData;
+use vfs_core::{FileId, FileTime, LentShape, SpaceLender, Volume};
+
+/// The page size tmpfs counts in.
+const PAGE: u64 = 4096;
+
+// The new mount API (linux/mount.h); libc has the syscall numbers, not these flags.
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSCONFIG_CMD_RECONFIGURE: libc::c_uint = 7;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const FSPICK_CLOEXEC: libc::c_uint = 1;
+const FSPICK_EMPTY_PATH: libc::c_uint = 8;
+
+fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `fsconfig(fd, FSCONFIG_SET_STRING, key, value)`.
+fn set_string(fd: &OwnedFd, key: &str, value: &str) -> io::Result<()> {
+    let k = std::ffi::CString::new(key).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let v = std::ffi::CString::new(value).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: valid descriptor and NUL-terminated strings that outlive the call.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            k.as_ptr(),
+            v.as_ptr(),
+            0,
+        )
+    })?;
+    Ok(())
+}
+
+/// `fsconfig(fd, cmd)`.
+fn command(fd: &OwnedFd, cmd: libc::c_uint) -> io::Result<()> {
+    // SAFETY: a valid descriptor; the command takes no pointers.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd.as_raw_fd(),
+            cmd,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    Ok(())
+}
+
+fn owned(r: libc::c_long) -> io::Result<OwnedFd> {
+    let fd = cvt(r)? as libc::c_int;
+    // SAFETY: the kernel just returned this descriptor to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The private tmpfs holding lent data (module docs).
+#[derive(Debug)]
+pub(crate) struct Pool {
+    /// The root of the detached mount.
+    root: OwnedFd,
+    /// One page, always allocated (module docs, "Space").
+    _filler: File,
+    /// The limit last set, in bytes of lent data.
+    limit: Mutex<u64>,
+}
+
+impl Pool {
+    /// A new pool with room for nothing (CAP_SYS_ADMIN needed).
+    pub(crate) fn new() -> io::Result<Pool> {
+        let tmpfs = c"tmpfs";
+        // SAFETY: a NUL-terminated name.
+        let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, tmpfs.as_ptr(), FSOPEN_CLOEXEC) })?;
+        set_string(&fs, "size", &PAGE.to_string())?;
+        set_string(&fs, "mode", "0700")?;
+        set_string(&fs, "huge", "never")?;
+        command(&fs, FSCONFIG_CMD_CREATE)?;
+        // SAFETY: a configured file system context.
+        let root =
+            owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })?;
+        let filler = Pool::unnamed(&root)?;
+        filler.write_all_at(&[0u8; PAGE as usize], 0)?;
+        Ok(Pool {
+            root,
+            _filler: filler,
+            limit: Mutex::new(0),
+        })
+    }
+
+    fn unnamed(root: &OwnedFd) -> io::Result<File> {
+        // SAFETY: a valid directory descriptor and a NUL-terminated path.
+        let fd = unsafe {
+            libc::openat(
+                root.as_raw_fd(),
+                c".".as_ptr(),
+                libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
+                0o600,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: just opened.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// A new, empty backing file.
+    fn file(&self) -> io::Result<File> {
+        Pool::unnamed(&self.root)
+    }
+
+    /// Bytes of lent data the pool holds (its used pages, less the filler's).
+    pub(crate) fn used(&self) -> u64 {
+        // SAFETY: statfs of a valid descriptor into a zeroed struct.
+        let mut s: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::fstatfs(self.root.as_raw_fd(), &mut s) } != 0 {
+            return 0;
+        }
+        let used = (s.f_blocks as u64).saturating_sub(s.f_bfree as u64) * s.f_bsize as u64;
+        used.saturating_sub(PAGE)
+    }
+
+    fn resize(&self, bytes: u64) -> io::Result<()> {
+        // SAFETY: a valid mount descriptor and an empty, NUL-terminated path.
+        let fc = owned(unsafe {
+            libc::syscall(
+                libc::SYS_fspick,
+                self.root.as_raw_fd(),
+                c"".as_ptr(),
+                FSPICK_EMPTY_PATH | FSPICK_CLOEXEC,
+            )
+        })?;
+        set_string(&fc, "size", &bytes.to_string())?;
+        command(&fc, FSCONFIG_CMD_RECONFIGURE)
+    }
+}
+
+impl SpaceLender for Pool {
+    fn set_limit(&self, limit: u64) -> bool {
+        if limit == u64::MAX && *self.limit.lock() == u64::MAX {
+            return true;
+        }
+        // Whole pages of lent data, plus the filler's page; tmpfs reads 0 as no limit.
+        let bytes = if limit == u64::MAX {
+            0
+        } else {
+            (limit / PAGE + 1) * PAGE
+        };
+        match self.resize(bytes) {
+            Ok(()) => {
+                *self.limit.lock() = limit;
+                true
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
+            Err(e) => {
+                tracing::warn!(target: "backend_fuse", "passthrough pool: resizing to {bytes} bytes: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// What an `fstat` of a backing file says that a write changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    size: u64,
+    /// Bytes of the file's pages in the pool.
+    stored: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+fn stamp(f: &File) -> io::Result<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = f.metadata()?;
+    Ok(Stamp {
+        size: m.size(),
+        stored: m.blocks() * 512,
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+    })
+}
+
+/// A Unix time (seconds, nanoseconds) as a FILETIME.
+fn filetime(t: (i64, i64)) -> FileTime {
+    let st = if t.0 >= 0 {
+        UNIX_EPOCH + Duration::new(t.0 as u64, t.1 as u32)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(t.0.unsigned_abs()) + Duration::from_nanos(t.1 as u64)
+    };
+    attr::to_filetime(st)
+}
+
+/// One lent file.
+struct Lent {
+    file: File,
+    /// The kernel's registration of `file`; dropped (FUSE_DEV_IOC_BACKING_CLOSE) at return.
+    backing: fuser::BackingId,
+    /// Passthrough opens the kernel holds.
+    opens: u32,
+    /// The backing file when the engine last knew it.
+    seen: Stamp,
+}
+
+/// What a GETATTR of a lent file shows instead of the engine's empty data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shown {
+    pub(crate) size: u64,
+    pub(crate) allocation_size: u64,
+    pub(crate) resident: bool,
+    pub(crate) stored: u64,
+}
+
+#[derive(Default)]
+struct State {
+    lent: HashMap<FileId, Lent>,
+    /// Handles opened with passthrough, and their files.
+    lent_fh: HashMap<u64, FileId>,
+    /// Opens without passthrough per file, and their handles.
+    cached: HashMap<FileId, u32>,
+    cached_fh: HashMap<u64, FileId>,
+    /// Files given back since their last open without passthrough: the next such open drops
+    /// the kernel's pages of the file (they are from before the lending).
+    returned: HashSet<FileId>,
+}
+
+/// The reply to an OPEN or CREATE, as [`Passthrough::open`] uses it.
+pub(crate) trait Answer {
+    /// Registers `f` as a backing file with the kernel (fuser's `open_backing`).
+    fn register(&self, f: &File) -> io::Result<fuser::BackingId>;
+    /// Sends the reply.
+    fn answer(self, how: Opened<'_>);
+}
+
+/// How an open is answered.
+pub(crate) enum Opened<'a> {
+    /// With FOPEN_PASSTHROUGH and this backing file.
+    Passthrough(&'a fuser::BackingId),
+    /// The usual way; `keep_cache`: FOPEN_KEEP_CACHE may be given.
+    Cached { keep_cache: bool },
+}
+
+/// A mount's passthrough state (module docs).
+#[derive(Default)]
+pub(crate) struct Passthrough {
+    pool: Option<Arc<Pool>>,
+    /// The kernel took FUSE_PASSTHROUGH and registering works.
+    on: AtomicBool,
+    /// Files lent now (read without the lock: most answers need no look).
+    count: AtomicUsize,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Passthrough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passthrough")
+            .field("on", &self.on.load(Ordering::Relaxed))
+            .field("lent", &self.count.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Passthrough {
+    /// Passthrough for a mount of `vol`: makes the pool and gives it to the volume as the
+    /// store of lent data. It is used once the kernel takes it ([`Passthrough::negotiated`]).
+    pub(crate) fn new(vol: &Volume) -> io::Result<Passthrough> {
+        let pool = Arc::new(Pool::new()?);
+        vol.set_space_lender(Some(pool.clone()))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Passthrough {
+            pool: Some(pool),
+            ..Passthrough::default()
+        })
+    }
+
+    /// Was passthrough asked for (a pool exists)?
+    pub(crate) fn wanted(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// The kernel's INIT answer: passthrough is in use from now on.
+    pub(crate) fn negotiated(&self) {
+        self.on.store(self.pool.is_some(), Ordering::Release);
+    }
+
+    /// Is passthrough in use?
+    pub(crate) fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
+    }
+
+    /// How many files are lent now.
+    pub(crate) fn lent_count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Bytes of lent data in the pool.
+    pub(crate) fn pool_used(&self) -> u64 {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        self.pool.as_ref().map_or(0, |p| p.used())
+    }
+
+    /// Answers the open `fh` of `id` (`lendable`: a regular file the open may lend, for
+    /// writing) through `reply`, under this module's lock, so that no other open or release
+    /// of the file comes between the decision and the kernel's.
+    pub(crate) fn open<A: Answer>(
+        &self,
+        vol: &Volume,
+        id: FileId,
+        fh: u64,
+        lendable: bool,
+        reply: A,
+    ) {
+        let mut g = self.state.lock();
+        let st = &mut *g;
+        if !st.lent.contains_key(&id)
+            && lendable
+            && self.is_on()
+            && st.cached.get(&id).copied().unwrap_or(0) == 0
+        {
+            match self.lend(vol, id, |f| reply.register(f)) {
+                Ok(l) => {
+                    st.lent.insert(id, l);
+                    self.count.fetch_add(1, Ordering::AcqRel);
+                }
+                Err(e) => {
+                    tracing::debug!(target: "backend_fuse", "passthrough open of {id:?} not lent: {e}");
+                }
+            }
+        }
+        if let Some(l) = st.lent.get_mut(&id) {
+            l.opens += 1;
+            st.lent_fh.insert(fh, id);
+            return reply.answer(Opened::Passthrough(&l.backing));
+        }
+        *st.cached.entry(id).or_insert(0) += 1;
+        st.cached_fh.insert(fh, id);
+        let keep_cache = !st.returned.remove(&id);
+        reply.answer(Opened::Cached { keep_cache })
+    }
+
+    /// Lends `id`'s data to a new backing file and registers it.
+    fn lend(
+        &self,
+        vol: &Volume,
+        id: FileId,
+        register: impl FnOnce(&File) -> io::Result<fuser::BackingId>,
+    ) -> io::Result<Lent> {
+        let pool = self.pool.as_ref().ok_or(io::ErrorKind::Unsupported)?;
+        let (data, _) = vol.lend(id).map_err(|e| io::Error::other(e.to_string()))?;
+        let made = (|| {
+            let file = pool.file()?;
+            for (index, bytes) in data.allocated_chunks() {
+                file.write_all_at(bytes, index * vfs_core::data::CHUNK_SIZE as u64)?;
+            }
+            file.set_len(data.size())?;
+            let seen = stamp(&file)?;
+            let backing = register(&file).inspect_err(|e| {
+                if e.raw_os_error() != Some(libc::ENOSPC) {
+                    // Not root, or a kernel that refuses: no more tries this session.
+                    tracing::warn!(target: "backend_fuse", "passthrough off: registering a backing file: {e}");
+                    self.on.store(false, Ordering::Release);
+                }
+            })?;
+            Ok(Lent {
+                file,
+                backing,
+                opens: 0,
+                seen,
+            })
+        })();
+        if made.is_err() {
+            // The data goes back as it was: nothing was written through it.
+            if let Err(e) = vol.give_back(id, data, None) {
+                tracing::error!(target: "backend_fuse", "passthrough: giving back {id:?}: {e}");
+            }
+        }
+        made
+    }
+
+    /// RELEASE of `fh`: the last passthrough open of a file gives its data back. Returns
+    /// the file given back (its kernel pages are stale now).
+    pub(crate) fn release(&self, vol: &Volume, fh: u64) -> Option<FileId> {
+        let mut g = self.state.lock();
+        let st = &mut *g;
+        if let Some(id) = st.cached_fh.remove(&fh) {
+            if let Some(n) = st.cached.get_mut(&id) {
+                *n -= 1;
+                if *n == 0 {
+                    st.cached.remove(&id);
+                }
+            }
+            return None;
+        }
+        let id = st.lent_fh.remove(&fh)?;
+        let l = st.lent.get_mut(&id)?;
+        l.opens -= 1;
+        if l.opens > 0 {
+            return None;
+        }
+        let l = st.lent.remove(&id)?;
+        self.count.fetch_sub(1, Ordering::AcqRel);
+        self.give_back(vol, id, l);
+        st.returned.insert(id);
+        Some(id)
+    }
+
+    /// Settles `l` and gives its data back.
+    fn give_back(&self, vol: &Volume, id: FileId, mut l: Lent) {
+        settle_one(vol, id, &mut l);
+        let Lent { file, backing, .. } = l;
+        drop(backing);
+        let data = match read_all(&file) {
+            Ok(d) => d,
+            Err(e) => {
+                // Cannot happen for a tmpfs file short of memory; the data cannot be read.
+                tracing::error!(target: "backend_fuse", "passthrough: reading back {id:?}: {e}");
+                FileData::new()
+            }
+        };
+        drop(file);
+        if let Err(e) = vol.give_back(id, data, None) {
+            tracing::error!(target: "backend_fuse", "passthrough: giving back {id:?}: {e}");
+        }
+    }
+
+    /// Brings the engine's times and ARCHIVE up to date with a lent file's writes and
+    /// returns what stat shows of its data; None if `id` is not lent.
+    pub(crate) fn settle(&self, vol: &Volume, id: FileId) -> Option<Shown> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut g = self.state.lock();
+        let l = g.lent.get_mut(&id)?;
+        settle_one(vol, id, l);
+        let shape = vol.lent_shape(id)?;
+        Some(shown(&shape, &l.seen))
+    }
+
+    /// Settles every lent file (before the engine's state is read as a whole).
+    pub(crate) fn settle_all(&self, vol: &Volume) {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut g = self.state.lock();
+        for (id, l) in g.lent.iter_mut() {
+            settle_one(vol, *id, l);
+        }
+    }
+
+    /// A copy of every lent file's data (for an image save), settled first.
+    pub(crate) fn lent_data(&self, vol: &Volume) -> HashMap<FileId, FileData> {
+        let mut out = HashMap::new();
+        if self.count.load(Ordering::Acquire) == 0 {
+            return out;
+        }
+        let mut g = self.state.lock();
+        for (id, l) in g.lent.iter_mut() {
+            settle_one(vol, *id, l);
+            match read_all(&l.file) {
+                Ok(d) => {
+                    out.insert(*id, d);
+                }
+                Err(e) => {
+                    tracing::error!(target: "backend_fuse", "passthrough: reading {id:?}: {e}")
+                }
+            }
+        }
+        out
+    }
+
+    /// End of file of a lent file moves to `size` (truncate, ftruncate, an O_TRUNC open):
+    /// as `Volume::set_size` does it (A8: a non-sparse extension allocates, in the pool,
+    /// and fails with ENOSPC changing nothing). None if `id` is not lent.
+    pub(crate) fn set_size(
+        &self,
+        vol: &Volume,
+        id: FileId,
+        size: u64,
+    ) -> Option<Result<(), Errno>> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut g = self.state.lock();
+        let l = g.lent.get_mut(&id)?;
+        Some((|| {
+            if size > vfs_core::MAX_FILE_SIZE {
+                return Err(Errno::EFBIG);
+            }
+            settle_one(vol, id, l);
+            let shape = vol.lent_shape(id).ok_or(Errno::EIO)?;
+            let old = l.seen.size;
+            let extends = size > old;
+            let sparse = shape.sparse || (extends && vol.options().sparse_on_extend);
+            if extends && !sparse && size > shape.resident_limit {
+                allocate(&l.file, old, size - old)?;
+            }
+            l.file.set_len(size).map_err(|e| io_errno(&e))?;
+            vol.lent_resized(id, extends).map_err(crate::errno::errno)?;
+            l.seen = stamp(&l.file).map_err(|e| io_errno(&e))?;
+            Ok(())
+        })())
+    }
+
+    /// fallocate(2) of a lent file: mode 0 allocates the range in the pool (ENOSPC when
+    /// the volume is full, nothing changed), end of file growing to its end, as
+    /// `Volume::allocate`. None if `id` is not lent.
+    pub(crate) fn allocate(
+        &self,
+        vol: &Volume,
+        id: FileId,
+        offset: u64,
+        len: u64,
+    ) -> Option<Result<(), Errno>> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut g = self.state.lock();
+        let l = g.lent.get_mut(&id)?;
+        Some((|| {
+            offset
+                .checked_add(len)
+                .filter(|&e| e <= vfs_core::MAX_FILE_SIZE)
+                .ok_or(Errno::EFBIG)?;
+            settle_one(vol, id, l);
+            allocate(&l.file, offset, len)?;
+            vol.lent_resized(id, false).map_err(crate::errno::errno)?;
+            l.seen = stamp(&l.file).map_err(|e| io_errno(&e))?;
+            Ok(())
+        })())
+    }
+
+    /// Gives every lent file back (the end of the session: the kernel holds no open).
+    pub(crate) fn return_all(&self, vol: &Volume) {
+        let mut g = self.state.lock();
+        let lent: Vec<_> = g.lent.drain().collect();
+        g.lent_fh.clear();
+        g.cached.clear();
+        g.cached_fh.clear();
+        drop(g);
+        self.count.store(0, Ordering::Release);
+        for (id, l) in lent {
+            self.give_back(vol, id, l);
+        }
+    }
+}
+
+fn io_errno(e: &io::Error) -> Errno {
+    Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// fallocate(2) mode 0 of a backing file.
+fn allocate(f: &File, offset: u64, len: u64) -> Result<(), Errno> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: a valid descriptor.
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, offset as i64, len as i64) };
+    if r != 0 {
+        return Err(io_errno(&io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// What stat shows of lent data.
+fn shown(shape: &LentShape, s: &Stamp) -> Shown {
+    let (allocation_size, resident) = shape.allocation(s.size, s.stored);
+    Shown {
+        size: s.size,
+        allocation_size,
+        resident,
+        stored: s.stored,
+    }
+}
+
+/// A look at the backing file: a change since the last look was a write (module docs).
+fn settle_one(vol: &Volume, id: FileId, l: &mut Lent) {
+    let Ok(now) = stamp(&l.file) else { return };
+    if now != l.seen {
+        if let Err(e) = vol.lent_written(id, filetime(now.mtime)) {
+            tracing::error!(target: "backend_fuse", "passthrough: stamping {id:?}: {e}");
+        }
+        l.seen = now;
+    }
+}
+
+/// A backing file's data as engine data: its data ranges (SEEK_DATA / SEEK_HOLE), so that
+/// a sparse file's holes stay holes.
+fn read_all(f: &File) -> io::Result<FileData> {
+    let size = f.metadata()?.len();
+    let mut data = FileData::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    while pos < size {
+        // SAFETY: a valid descriptor.
+        let start = unsafe { libc::lseek(f.as_raw_fd(), pos as i64, libc::SEEK_DATA) };
+        if start < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                break;
+            }
+            return Err(e);
+        }
+        // SAFETY: as above.
+        let end = unsafe { libc::lseek(f.as_raw_fd(), start, libc::SEEK_HOLE) };
+        if end < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let (start, end) = (start as u64, (end as u64).min(size));
+        let mut at = start;
+        while at < end {
+            let n = ((end - at) as usize).min(buf.len());
+            f.read_exact_at(&mut buf[..n], at)?;
+            data.write(at, &buf[..n])
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            at += n as u64;
+        }
+        pos = end;
+    }
+    data.set_size(size)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetimes_of_unix_times() {
+        assert_eq!(filetime((0, 0)), vfs_core::FILETIME_UNIX_EPOCH);
+        assert_eq!(
+            filetime((1, 500)),
+            vfs_core::FILETIME_UNIX_EPOCH + 10_000_005
+        );
+    }
+}
