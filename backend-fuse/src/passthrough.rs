@@ -37,7 +37,7 @@
 use crate::attr;
 use crate::errno::Errno;
 use parking_lot::Mutex;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -115,8 +115,8 @@ pub(crate) struct Pool {
     root: OwnedFd,
     /// One page, always allocated (module docs, "Space").
     _filler: File,
-    /// The limit last set, in bytes of lent data.
-    limit: Mutex<u64>,
+    /// The tmpfs's size now, in bytes (0: no limit).
+    size: Mutex<u64>,
 }
 
 impl Pool {
@@ -137,7 +137,7 @@ impl Pool {
         Ok(Pool {
             root,
             _filler: filler,
-            limit: Mutex::new(0),
+            size: Mutex::new(PAGE),
         })
     }
 
@@ -192,18 +192,21 @@ impl Pool {
 
 impl SpaceLender for Pool {
     fn set_limit(&self, limit: u64) -> bool {
-        if limit == u64::MAX && *self.limit.lock() == u64::MAX {
-            return true;
-        }
         // Whole pages of lent data, plus the filler's page; tmpfs reads 0 as no limit.
         let bytes = if limit == u64::MAX {
             0
         } else {
             (limit / PAGE + 1) * PAGE
         };
+        let mut size = self.size.lock();
+        if *size == bytes {
+            // The same pages (a file record is a quarter of one): tmpfs holds no more than
+            // that already.
+            return true;
+        }
         match self.resize(bytes) {
             Ok(()) => {
-                *self.limit.lock() = limit;
+                *size = bytes;
                 true
             }
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
@@ -277,6 +280,27 @@ struct State {
     /// Files given back since their last open without passthrough: the next such open drops
     /// the kernel's pages of the file (they are from before the lending).
     returned: HashSet<FileId>,
+    /// `returned` in the order given back: only the last [`RETURNED`] are kept (the
+    /// invalidation queued at each return drops those pages too, milliseconds later; the
+    /// set covers an open that comes first).
+    returned_order: VecDeque<FileId>,
+    /// Emptied backing files, still registered, for the next files lent.
+    spares: Vec<Spare>,
+}
+
+/// How many files given back are remembered in [`State::returned`].
+const RETURNED: usize = 1024;
+
+/// How many emptied backing files are kept for reuse: a new one costs an open, a
+/// registration and at the end a close and an unregistration (a third of the daemon's time
+/// in a loop of create and close).
+const SPARES: usize = 64;
+
+/// An emptied backing file kept for reuse.
+struct Spare {
+    file: File,
+    backing: fuser::BackingId,
+    seen: Stamp,
 }
 
 /// The reply to an OPEN or CREATE, as [`Passthrough::open`] uses it.
@@ -374,7 +398,7 @@ impl Passthrough {
             && self.is_on()
             && st.cached.get(&id).copied().unwrap_or(0) == 0
         {
-            match self.lend(vol, id, |f| reply.register(f)) {
+            match self.lend(vol, id, &mut st.spares, |f| reply.register(f)) {
                 Ok(l) => {
                     st.lent.insert(id, l);
                     self.count.fetch_add(1, Ordering::AcqRel);
@@ -400,24 +424,37 @@ impl Passthrough {
         &self,
         vol: &Volume,
         id: FileId,
+        spares: &mut Vec<Spare>,
         register: impl FnOnce(&File) -> io::Result<fuser::BackingId>,
     ) -> io::Result<Lent> {
         let pool = self.pool.as_ref().ok_or(io::ErrorKind::Unsupported)?;
         let (data, _) = vol.lend(id).map_err(|e| io::Error::other(e.to_string()))?;
         let made = (|| {
-            let file = pool.file()?;
-            for (index, bytes) in data.allocated_chunks() {
-                file.write_all_at(bytes, index * vfs_core::data::CHUNK_SIZE as u64)?;
-            }
-            file.set_len(data.size())?;
-            let seen = stamp(&file)?;
-            let backing = register(&file).inspect_err(|e| {
-                if e.raw_os_error() != Some(libc::ENOSPC) {
-                    // Not root, or a kernel that refuses: no more tries this session.
-                    tracing::warn!(target: "backend_fuse", "passthrough off: registering a backing file: {e}");
-                    self.on.store(false, Ordering::Release);
+            let (file, backing, mut seen) = match spares.pop() {
+                Some(s) => (s.file, Some(s.backing), Some(s.seen)),
+                None => (pool.file()?, None, None),
+            };
+            if data.size() > 0 {
+                for (index, bytes) in data.allocated_chunks() {
+                    file.write_all_at(bytes, index * vfs_core::data::CHUNK_SIZE as u64)?;
                 }
-            })?;
+                file.set_len(data.size())?;
+                seen = None;
+            }
+            let seen = match seen {
+                Some(s) => s,
+                None => stamp(&file)?,
+            };
+            let backing = match backing {
+                Some(b) => b,
+                None => register(&file).inspect_err(|e| {
+                    if e.raw_os_error() != Some(libc::ENOSPC) {
+                        // Not root, or a kernel that refuses: no more tries this session.
+                        tracing::warn!(target: "backend_fuse", "passthrough off: registering a backing file: {e}");
+                        self.on.store(false, Ordering::Release);
+                    }
+                })?,
+            };
             Ok(Lent {
                 file,
                 backing,
@@ -456,27 +493,50 @@ impl Passthrough {
         }
         let l = st.lent.remove(&id)?;
         self.count.fetch_sub(1, Ordering::AcqRel);
-        self.give_back(vol, id, l);
-        st.returned.insert(id);
+        self.give_back(vol, id, l, Some(&mut st.spares));
+        if st.returned.insert(id) {
+            st.returned_order.push_back(id);
+            if st.returned_order.len() > RETURNED {
+                if let Some(old) = st.returned_order.pop_front() {
+                    st.returned.remove(&old);
+                }
+            }
+        }
         Some(id)
     }
 
-    /// Settles `l` and gives its data back.
-    fn give_back(&self, vol: &Volume, id: FileId, mut l: Lent) {
+    /// Settles `l` and gives its data back; its backing file, emptied, goes to `spares` if
+    /// there is room.
+    fn give_back(&self, vol: &Volume, id: FileId, mut l: Lent, spares: Option<&mut Vec<Spare>>) {
         settle_one(vol, id, &mut l);
-        let Lent { file, backing, .. } = l;
-        drop(backing);
-        let data = match read_all(&file) {
-            Ok(d) => d,
-            Err(e) => {
+        let Lent {
+            file,
+            backing,
+            seen,
+            ..
+        } = l;
+        let data = if seen.size == 0 {
+            FileData::new()
+        } else {
+            read_all(&file, seen.size).unwrap_or_else(|e| {
                 // Cannot happen for a tmpfs file short of memory; the data cannot be read.
                 tracing::error!(target: "backend_fuse", "passthrough: reading back {id:?}: {e}");
                 FileData::new()
-            }
+            })
         };
-        drop(file);
+        // Emptied before the data goes back, so the pool has the room the engine takes.
+        let emptied = (seen.size == 0 && seen.stored == 0) || file.set_len(0).is_ok();
         if let Err(e) = vol.give_back(id, data, None) {
             tracing::error!(target: "backend_fuse", "passthrough: giving back {id:?}: {e}");
+        }
+        if let Some(spares) = spares.filter(|s| emptied && s.len() < SPARES) {
+            if let Ok(seen) = stamp(&file) {
+                spares.push(Spare {
+                    file,
+                    backing,
+                    seen,
+                });
+            }
         }
     }
 
@@ -513,7 +573,7 @@ impl Passthrough {
         let mut g = self.state.lock();
         for (id, l) in g.lent.iter_mut() {
             settle_one(vol, *id, l);
-            match read_all(&l.file) {
+            match read_all(&l.file, l.seen.size) {
                 Ok(d) => {
                     out.insert(*id, d);
                 }
@@ -593,10 +653,11 @@ impl Passthrough {
         g.lent_fh.clear();
         g.cached.clear();
         g.cached_fh.clear();
+        g.spares.clear();
         drop(g);
         self.count.store(0, Ordering::Release);
         for (id, l) in lent {
-            self.give_back(vol, id, l);
+            self.give_back(vol, id, l, None);
         }
     }
 }
@@ -642,10 +703,11 @@ fn settle_one(vol: &Volume, id: FileId, l: &mut Lent) {
 
 /// A backing file's data as engine data: its data ranges (SEEK_DATA / SEEK_HOLE), so that
 /// a sparse file's holes stay holes.
-fn read_all(f: &File) -> io::Result<FileData> {
-    let size = f.metadata()?.len();
+fn read_all(f: &File, size: u64) -> io::Result<FileData> {
     let mut data = FileData::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // Sized to the file (most are small): a zeroed MiB per close cost a third of the
+    // daemon's time in a create loop.
+    let mut buf = Vec::new();
     let mut pos = 0u64;
     while pos < size {
         // SAFETY: a valid descriptor.
@@ -664,6 +726,9 @@ fn read_all(f: &File) -> io::Result<FileData> {
         }
         let (start, end) = (start as u64, (end as u64).min(size));
         let mut at = start;
+        if buf.is_empty() {
+            buf = vec![0u8; ((end - start) as usize).min(1 << 20)];
+        }
         while at < end {
             let n = ((end - at) as usize).min(buf.len());
             f.read_exact_at(&mut buf[..n], at)?;
