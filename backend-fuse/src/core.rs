@@ -45,6 +45,10 @@ pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
     fn entry_later(&self, parent: u64, name: &[u8]);
     /// Queues dropping a node's cached data pages (a link's cached target).
     fn pages_later(&self, ino: u64);
+    /// Drops a node's cached data pages now. The kernel locks each page it drops, and a page
+    /// stays locked while a READ of it waits for its answer: only for a node with no open
+    /// file the daemon serves reads for (no cached open, so no READ on its way).
+    fn pages_now(&self, ino: u64);
     /// Waits (briefly) until every queued invalidation is done.
     fn wait(&self);
     /// Runs `reply` once every queued invalidation is done (or after the same brief wait at
@@ -300,15 +304,22 @@ impl Core {
         })
     }
 
-    /// A file's data was given back after passthrough opens: what the kernel cached of it
-    /// through any node is from before (its pages, its attributes).
+    /// A file's data was given back after passthrough opens: another kernel node of it (a
+    /// retired node still open) may show attributes from before the writes through this one.
     pub(crate) fn given_back(&self, id: FileId) {
         let current = self.nodes.ino_of(id);
+        for ino in self.nodes.other_nodes(id, current) {
+            self.inval.attrs_now(ino);
+        }
+    }
+
+    /// Drops every page the kernel caches of `id`'s data, through any of its nodes, now:
+    /// before its data is lent (module `passthrough`), when no open of it without
+    /// passthrough is left, so no READ of it can be waiting for an answer.
+    pub(crate) fn drop_pages(&self, id: FileId) {
+        let current = self.nodes.ino_of(id);
         for ino in std::iter::once(current).chain(self.nodes.other_nodes(id, current)) {
-            if ino != 0 {
-                self.inval.attrs_now(ino);
-                self.inval.pages_later(ino);
-            }
+            self.inval.pages_now(ino);
         }
     }
 
@@ -1186,6 +1197,9 @@ pub(crate) mod testing {
             self.0.lock().push(Inval::Entry(parent, name.to_vec()));
         }
         fn pages_later(&self, ino: u64) {
+            self.0.lock().push(Inval::Pages(ino));
+        }
+        fn pages_now(&self, ino: u64) {
             self.0.lock().push(Inval::Pages(ino));
         }
         fn wait(&self) {

@@ -61,12 +61,9 @@ impl crate::passthrough::Answer for OpenAnswer<'_> {
                 self.reply
                     .opened_passthrough(FileHandle(self.fh), FopenFlags::FOPEN_NOFLUSH, b)
             }
-            Opened::Cached { keep_cache } => self.reply.opened(
+            Opened::Cached => self.reply.opened(
                 FileHandle(self.fh),
-                keep(
-                    keep_cache,
-                    open_flags(self.core, self.ino, self.fh, self.flags),
-                ),
+                open_flags(self.core, self.ino, self.fh, self.flags),
             ),
         }
     }
@@ -97,27 +94,14 @@ impl crate::passthrough::Answer for CreateAnswer<'_> {
                 FopenFlags::FOPEN_NOFLUSH,
                 b,
             ),
-            Opened::Cached { keep_cache } => self.reply.created(
+            Opened::Cached => self.reply.created(
                 &self.ttl,
                 &self.attr,
                 Generation(0),
                 fh,
-                keep(
-                    keep_cache,
-                    open_flags(self.core, self.attr.ino.0, self.fh, self.flags),
-                ),
+                open_flags(self.core, self.attr.ino.0, self.fh, self.flags),
             ),
         }
-    }
-}
-
-/// `flags` without FOPEN_KEEP_CACHE unless `keep_cache`: the kernel then drops the file's
-/// cached pages at this open (data given back after passthrough opens changed it).
-fn keep(keep_cache: bool, flags: FopenFlags) -> FopenFlags {
-    if keep_cache {
-        flags
-    } else {
-        flags - FopenFlags::FOPEN_KEEP_CACHE
     }
 }
 
@@ -635,7 +619,9 @@ impl Filesystem for NtFs {
                         fh: h,
                         flags: flags.0,
                     };
-                    core.passthrough.open(&core.vol, id, h, lendable, answer)
+                    let drop_pages = || core.drop_pages(id);
+                    core.passthrough
+                        .open(&core.vol, id, h, lendable, Some(&drop_pages), answer)
                 }
                 _ => reply.opened(FileHandle(h), open_flags(core, ino.0, h, flags.0)),
             },
@@ -928,7 +914,9 @@ impl Filesystem for NtFs {
                         fh: h,
                         flags,
                     };
-                    core.passthrough.open(&core.vol, id, h, lendable, answer)
+                    // A new file: the kernel has no pages of it.
+                    core.passthrough
+                        .open(&core.vol, id, h, lendable, None, answer)
                 }
                 Ok((a, h)) => reply.created(
                     &self.entry_ttl,

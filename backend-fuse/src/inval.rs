@@ -168,6 +168,16 @@ impl Invalidator {
         }
     }
 
+    /// Drops a node's cached data pages (and attributes), now: only where no request of the
+    /// node can be waiting for this thread (see `KernelCache::pages_now`).
+    pub(crate) fn pages_now(&self, ino: u64) {
+        if let Some(n) = self.notifier.get() {
+            if let Err(e) = n.inval_inode(INodeNo(ino), 0, 0) {
+                tracing::debug!(ino, "inval_inode: {e}");
+            }
+        }
+    }
+
     /// Queues dropping a cached name (after the reply).
     pub(crate) fn entry_later(&self, parent: u64, name: &[u8]) {
         let _ = self.tx.send(Job::Entry(parent, name.into()));
@@ -219,6 +229,9 @@ impl KernelCache for Invalidator {
     }
     fn pages_later(&self, ino: u64) {
         Invalidator::pages_later(self, ino)
+    }
+    fn pages_now(&self, ino: u64) {
+        Invalidator::pages_now(self, ino)
     }
     fn wait(&self) {
         Invalidator::wait(self)

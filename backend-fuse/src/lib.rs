@@ -178,6 +178,26 @@
 //!    regular file the kernel stamps its ctime and sends it at once (300 SETATTR for 100 each
 //!    of `ln`, `mv`, `rm`, fuse tracepoint on Linux 6.18); FLUSH, which the kernel sends at
 //!    every close with the cache despite FOPEN_NOFLUSH, is answered ENOSYS once, so it stops.
+//! 8. With passthrough ([`MountOptions::passthrough`]; module `passthrough`) the first open
+//!    for writing of a regular file lends its data to a backing file on a private tmpfs, and
+//!    the kernel serves that open's read(2), write(2), splice and mmap from it, with no
+//!    request and no page cache of the FUSE inode; every open of the file while it is lent
+//!    is a passthrough open of the same backing file (the kernel keeps one I/O mode per
+//!    inode, and fails an open of the other mode with EIO), through any of its nodes; the
+//!    last RELEASE gives the data back to the engine. A file open without passthrough is not
+//!    lent by a later open for writing while it stays open. No name operation changes: the
+//!    kernel still asks for every name and attribute as without it. What the kernel caches:
+//!    after a passthrough write it drops the node's size and times itself, so the next stat
+//!    asks, and the daemon answers from the backing file (size, allocation) after stamping
+//!    the write (LastWriteTime, ChangeTime, ARCHIVE: a change of the backing file's size,
+//!    mtime or ctime since the daemon last looked is a write; tmpfs gives a change after a
+//!    look a new ctime on Linux 6.13 and later). When the data comes back, the file's nodes
+//!    drop their attributes and pages (after the reply), and its next open without
+//!    passthrough is answered without FOPEN_KEEP_CACHE, so nothing from before the lending
+//!    is read. Limits: another kernel node of a lent file (a retired node still open) is not
+//!    told of a write through this one, and shows the old size until its attributes expire
+//!    or the daemon answers for it; the first read of a file after it was written through
+//!    passthrough comes from the daemon (the writes filled no page cache of the FUSE inode).
 //!
 //! Verified on Linux 6.18 by `tests/cache.rs` (each case 200 times, plus two threads racing
 //! changes against readers) and, for rule 1, `tests/negative.rs` (LOOKUPs counted with the

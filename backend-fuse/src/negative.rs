@@ -524,6 +524,7 @@ mod tests {
             fn attrs_now(&self, _: u64) {}
             fn entry_later(&self, _: u64, _: &[u8]) {}
             fn pages_later(&self, _: u64) {}
+            fn pages_now(&self, _: u64) {}
             fn wait(&self) {}
             fn epoch_now(&self) {
                 panic!("no epoch on this kernel");

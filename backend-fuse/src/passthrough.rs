@@ -37,7 +37,7 @@
 use crate::attr;
 use crate::errno::Errno;
 use parking_lot::Mutex;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -277,19 +277,9 @@ struct State {
     /// Opens without passthrough per file, and their handles.
     cached: HashMap<FileId, u32>,
     cached_fh: HashMap<u64, FileId>,
-    /// Files given back since their last open without passthrough: the next such open drops
-    /// the kernel's pages of the file (they are from before the lending).
-    returned: HashSet<FileId>,
-    /// `returned` in the order given back: only the last [`RETURNED`] are kept (the
-    /// invalidation queued at each return drops those pages too, milliseconds later; the
-    /// set covers an open that comes first).
-    returned_order: VecDeque<FileId>,
     /// Emptied backing files, still registered, for the next files lent.
     spares: Vec<Spare>,
 }
-
-/// How many files given back are remembered in [`State::returned`].
-const RETURNED: usize = 1024;
 
 /// How many emptied backing files are kept for reuse: a new one costs an open, a
 /// registration and at the end a close and an unregistration (a third of the daemon's time
@@ -315,8 +305,8 @@ pub(crate) trait Answer {
 pub(crate) enum Opened<'a> {
     /// With FOPEN_PASSTHROUGH and this backing file.
     Passthrough(&'a fuser::BackingId),
-    /// The usual way; `keep_cache`: FOPEN_KEEP_CACHE may be given.
-    Cached { keep_cache: bool },
+    /// The usual way.
+    Cached,
 }
 
 /// A mount's passthrough state (module docs).
@@ -389,6 +379,7 @@ impl Passthrough {
         id: FileId,
         fh: u64,
         lendable: bool,
+        drop_pages: Option<&dyn Fn()>,
         reply: A,
     ) {
         let mut g = self.state.lock();
@@ -400,6 +391,12 @@ impl Passthrough {
         {
             match self.lend(vol, id, &mut st.spares, |f| reply.register(f)) {
                 Ok(l) => {
+                    // Pages the kernel kept from opens before are stale once the file is
+                    // written through the backing file, and passthrough fills none of its
+                    // own: dropped now, nothing comes back into them while the file is lent.
+                    if let Some(d) = drop_pages {
+                        d();
+                    }
                     st.lent.insert(id, l);
                     self.count.fetch_add(1, Ordering::AcqRel);
                 }
@@ -415,8 +412,7 @@ impl Passthrough {
         }
         *st.cached.entry(id).or_insert(0) += 1;
         st.cached_fh.insert(fh, id);
-        let keep_cache = !st.returned.remove(&id);
-        reply.answer(Opened::Cached { keep_cache })
+        reply.answer(Opened::Cached)
     }
 
     /// Lends `id`'s data to a new backing file and registers it.
@@ -472,7 +468,7 @@ impl Passthrough {
     }
 
     /// RELEASE of `fh`: the last passthrough open of a file gives its data back. Returns
-    /// the file given back (its kernel pages are stale now).
+    /// the file given back.
     pub(crate) fn release(&self, vol: &Volume, fh: u64) -> Option<FileId> {
         let mut g = self.state.lock();
         let st = &mut *g;
@@ -494,14 +490,6 @@ impl Passthrough {
         let l = st.lent.remove(&id)?;
         self.count.fetch_sub(1, Ordering::AcqRel);
         self.give_back(vol, id, l, Some(&mut st.spares));
-        if st.returned.insert(id) {
-            st.returned_order.push_back(id);
-            if st.returned_order.len() > RETURNED {
-                if let Some(old) = st.returned_order.pop_front() {
-                    st.returned.remove(&old);
-                }
-            }
-        }
         Some(id)
     }
 
