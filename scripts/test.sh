@@ -11,6 +11,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== unit and integration tests (engine, FUSE mounts, conformance, fixtures, images)"
 cargo test --workspace
 
+echo "== the FUSE mount tests once more without passthrough (every write a request)"
+NTLINKFS_TEST_NO_PASSTHROUGH=1 cargo test -p backend-fuse
+
 echo "== conformance matrix: core, fuse, ntfs-3g"
 cargo build --release -p ntlinkfs
 mkdir -p target/reports

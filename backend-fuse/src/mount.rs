@@ -87,7 +87,8 @@ pub struct MountOptions {
     /// kernel node of the file) does not change LastWriteTime (its time write-back is answered
     /// without a change). See docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
-    /// FUSE passthrough for opens for writing (`ntlinkfs mount --passthrough`): the kernel
+    /// FUSE passthrough for opens for writing (on by default; `ntlinkfs mount
+    /// --no-passthrough` turns it off): the kernel
     /// sends their read(2), write(2) and mmap straight to a file of the daemon's own on a
     /// private tmpfs, with no request per write, and the daemon keeps sizes, times, ARCHIVE
     /// and the volume's size (A8) as if it had seen each write (module `passthrough`, crate
@@ -125,7 +126,9 @@ impl Default for MountOptions {
             image: None,
             wait_worker: true,
             writeback_cache: false,
-            passthrough: false,
+            // 4 KiB writes 0.09x -> 0.94x tmpfs, name operations unchanged within the noise
+            // (docs/BENCHMARKS.md, "Issue 17, fifth round").
+            passthrough: true,
         }
     }
 }
@@ -334,7 +337,7 @@ pub fn mount(
             Err(e) => tracing::warn!("passthrough off: its private tmpfs could not be made: {e}"),
         }
     } else if opts.passthrough && !root {
-        tracing::info!("passthrough needs a daemon running as root: writes go through the daemon");
+        tracing::debug!("passthrough needs a daemon running as root: writes go through the daemon");
     }
     let passthrough = core.passthrough.clone();
     let cache = core.cache_handle();

@@ -1,7 +1,7 @@
 //! FUSE passthrough (`MountOptions::passthrough`, module `passthrough`): writes that no
 //! request carries still end up in the volume with NTFS's sizes, times, ARCHIVE bit and
-//! volume size (A1, A8). The rest of the suite runs once more with passthrough on
-//! (`NTLINKFS_TEST_PASSTHROUGH`, scripts/test.sh).
+//! volume size (A1, A8). Passthrough is on by default, so the rest of the suite runs with it
+//! too, and once more without it (`NTLINKFS_TEST_NO_PASSTHROUGH`, scripts/test.sh).
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -16,13 +16,7 @@ use vfs_core::{attrs, VolumeOptions};
 /// A mount with passthrough, which must be in use: these tests fail rather than pass
 /// without it.
 fn mounted(vo: VolumeOptions) -> Mounted {
-    let m = Mounted::with(
-        vo,
-        MountOptions {
-            passthrough: true,
-            ..MountOptions::default()
-        },
-    );
+    let m = Mounted::with_passthrough(vo);
     assert!(
         m.handle().passthrough_active(),
         "FUSE passthrough is not in use: it needs the tests to run as root on Linux 6.9 or later"

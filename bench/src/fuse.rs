@@ -61,8 +61,8 @@ pub fn options(threads: Option<usize>, a: &crate::BenchArgs) -> backend_fuse::Mo
     if a.fuse_writeback {
         o.writeback_cache = true;
     }
-    if a.fuse_passthrough {
-        o.passthrough = true;
+    if a.fuse_no_passthrough || a.fuse_writeback {
+        o.passthrough = false;
     }
     o
 }

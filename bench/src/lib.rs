@@ -123,10 +123,11 @@ pub struct BenchArgs {
     /// `MountOptions::writeback_cache`; off by default).
     #[arg(long)]
     pub fuse_writeback: bool,
-    /// Mount the FUSE target with FUSE passthrough for opens for writing (backend-fuse
-    /// `MountOptions::passthrough`: used when the bench runs as root on Linux 6.9 or later).
-    #[arg(long, conflicts_with = "fuse_writeback")]
-    pub fuse_passthrough: bool,
+    /// Mount the FUSE target without FUSE passthrough (backend-fuse
+    /// `MountOptions::passthrough`, on by default: used when the bench runs as root on Linux
+    /// 6.9 or later), so every write is a request.
+    #[arg(long)]
+    pub fuse_no_passthrough: bool,
     /// Write the results as JSON to this file (`-` for standard output, the table then goes to
     /// standard error).
     #[arg(long)]

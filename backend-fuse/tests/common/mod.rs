@@ -36,11 +36,26 @@ impl Mounted {
     }
 
     pub fn with(vo: VolumeOptions, mut mo: MountOptions) -> Mounted {
-        require_fuse();
-        // The whole suite once more with passthrough (scripts/test.sh runs it so).
-        if std::env::var_os("NTLINKFS_TEST_PASSTHROUGH").is_some() && !mo.writeback_cache {
-            mo.passthrough = true;
+        // The whole suite once more without passthrough (scripts/test.sh runs it so).
+        if std::env::var_os("NTLINKFS_TEST_NO_PASSTHROUGH").is_some() {
+            mo.passthrough = false;
         }
+        Mounted::with_exactly(vo, mo)
+    }
+
+    /// A mount with passthrough asked for, whatever the environment says.
+    pub fn with_passthrough(vo: VolumeOptions) -> Mounted {
+        Mounted::with_exactly(
+            vo,
+            MountOptions {
+                passthrough: true,
+                ..MountOptions::default()
+            },
+        )
+    }
+
+    fn with_exactly(vo: VolumeOptions, mo: MountOptions) -> Mounted {
+        require_fuse();
         let dir = tempfile::Builder::new()
             .prefix("ntlinkfs-test-")
             .tempdir()

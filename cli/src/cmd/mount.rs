@@ -43,13 +43,14 @@ pub struct MountArgs {
     /// and the writeback cache"). Off by default.
     #[arg(long)]
     pub writeback_cache: bool,
-    /// FUSE passthrough for files open for writing: the kernel sends their reads, writes
-    /// and mmaps to a file of the daemon's own, with no request per write (Linux 6.9 and
-    /// later, daemon running as root; otherwise writes go through the daemon as without
-    /// it). Sizes, times, ARCHIVE and the drive's size stay NTFS's (backend-fuse
-    /// `MountOptions::passthrough`). Not with --writeback-cache.
-    #[arg(long, conflicts_with = "writeback_cache")]
-    pub passthrough: bool,
+    /// Serve every write through the daemon, without FUSE passthrough. By default a file
+    /// open for writing has its reads, writes and mmaps sent by the kernel to a file of the
+    /// daemon's own, with no request per write (Linux 6.9 and later, daemon running as root;
+    /// otherwise writes go through the daemon anyway); sizes, times, ARCHIVE and the drive's
+    /// size stay NTFS's (backend-fuse `MountOptions::passthrough`). --writeback-cache implies
+    /// it (the kernel takes only one of the two).
+    #[arg(long)]
+    pub no_passthrough: bool,
     /// Freed file data kept for reuse by newly written data, in MiB (default 64): a new
     /// file's data then needs no fresh memory from the system, which costs a page fault and
     /// clearing per 4 KiB page. 0 hands freed data straight back to the allocator.
@@ -258,7 +259,7 @@ pub fn run(a: MountArgs) -> anyhow::Result<i32> {
         // Shown to `ntlinkfs unmount`, which says where the drive went.
         image: a.image.as_ref().map(std::path::absolute).transpose()?,
         writeback_cache: a.writeback_cache,
-        passthrough: a.passthrough,
+        passthrough: !a.no_passthrough && !a.writeback_cache,
         ..Default::default()
     };
     if let Some(n) = a.threads {
