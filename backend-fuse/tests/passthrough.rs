@@ -6,7 +6,6 @@
 
 mod common;
 
-use backend_fuse::MountOptions;
 use common::*;
 use std::fs;
 use std::io::Write;
