@@ -391,6 +391,31 @@ mod tests {
         v.check().unwrap();
     }
 
+    /// A file deleted while something is lent frees its space for the store at once, also
+    /// when it goes at its last close (the inode freed, not a recharge).
+    #[test]
+    fn space_freed_by_a_delete_goes_to_the_store() {
+        let (v, store) = volume();
+        let lent = v.write_file_path(r"\lent", &[]).unwrap();
+        let gone = v.write_file_path(r"\gone", &[1; 200_000]).unwrap();
+        v.lend(lent).unwrap();
+        let before = *store.limit.lock();
+        let h = v.open(gone, Access::READ, Share::ALL).unwrap();
+        let name = crate::Name::from_str_checked("gone").unwrap();
+        v.unlink(v.root(), &name, UnlinkKind::Any, false).unwrap();
+        assert_eq!(*store.limit.lock(), before, "open: not freed yet");
+        v.close(h).unwrap();
+        assert_eq!(
+            *store.limit.lock(),
+            before + 200_704 + 1024,
+            "data and record"
+        );
+        v.check().unwrap();
+        *store.used.lock() = 0;
+        v.give_back(lent, FileData::new(), None).unwrap();
+        v.check().unwrap();
+    }
+
     /// Two files lent: giving one back keeps the reservation for the other (less the data
     /// that came back), and a file deleted meanwhile is only taken off the list.
     #[test]
