@@ -582,33 +582,23 @@ impl Passthrough {
         id: FileId,
         size: u64,
     ) -> Option<Result<(), Errno>> {
-        if self.count.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let mut g = self.state.lock();
-        let l = g.lent.get_mut(&id)?;
-        Some((|| {
+        self.change(vol, id, |file, seen, shape| {
             if size > vfs_core::MAX_FILE_SIZE {
                 return Err(Errno::EFBIG);
             }
-            settle_one(vol, id, l);
-            let shape = vol.lent_shape(id).ok_or(Errno::EIO)?;
-            let old = l.seen.size;
-            let extends = size > old;
+            let extends = size > seen.size;
             let sparse = shape.sparse || (extends && vol.options().sparse_on_extend);
             if extends && !sparse && size > shape.resident_limit {
-                allocate(&l.file, old, size - old)?;
+                allocate(file, seen.size, size - seen.size)?;
             }
-            l.file.set_len(size).map_err(|e| io_errno(&e))?;
-            vol.lent_resized(id, extends).map_err(crate::errno::errno)?;
-            l.seen = stamp(&l.file).map_err(|e| io_errno(&e))?;
-            Ok(())
-        })())
+            file.set_len(size).map_err(|e| io_errno(&e))?;
+            Ok(Some(extends))
+        })
     }
 
-    /// fallocate(2) of a lent file: mode 0 allocates the range in the pool (ENOSPC when
-    /// the volume is full, nothing changed), end of file growing to its end, as
-    /// `Volume::allocate`. None if `id` is not lent.
+    /// fallocate(2) mode 0 of a lent file: the range is allocated in the pool (ENOSPC when
+    /// the volume is full, nothing changed), end of file growing to its end, and the times
+    /// stamped when that changes anything, as `Volume::allocate`. None if `id` is not lent.
     pub(crate) fn allocate(
         &self,
         vol: &Volume,
@@ -616,19 +606,41 @@ impl Passthrough {
         offset: u64,
         len: u64,
     ) -> Option<Result<(), Errno>> {
+        self.change(vol, id, |file, seen, shape| {
+            let end = offset
+                .checked_add(len)
+                .filter(|&e| e <= vfs_core::MAX_FILE_SIZE)
+                .ok_or(Errno::EFBIG)?;
+            if !shape.sparse && end <= seen.size {
+                // Already allocated (a normal file has every cluster up to end of file).
+                return Ok(None);
+            }
+            allocate(file, offset, len)?;
+            Ok(Some(false))
+        })
+    }
+
+    /// Runs `change` on lent `id`'s backing file, settled first, and looks at it again
+    /// after. `change` answers whether the engine stamps the times of a size change (and
+    /// whether it extended the file: `Volume::lent_resized`), or leaves them. None if `id`
+    /// is not lent.
+    fn change(
+        &self,
+        vol: &Volume,
+        id: FileId,
+        change: impl FnOnce(&File, &Stamp, &LentShape) -> Result<Option<bool>, Errno>,
+    ) -> Option<Result<(), Errno>> {
         if self.count.load(Ordering::Acquire) == 0 {
             return None;
         }
         let mut g = self.state.lock();
         let l = g.lent.get_mut(&id)?;
+        settle_one(vol, id, l);
         Some((|| {
-            offset
-                .checked_add(len)
-                .filter(|&e| e <= vfs_core::MAX_FILE_SIZE)
-                .ok_or(Errno::EFBIG)?;
-            settle_one(vol, id, l);
-            allocate(&l.file, offset, len)?;
-            vol.lent_resized(id, false).map_err(crate::errno::errno)?;
+            let shape = vol.lent_shape(id).ok_or(Errno::EIO)?;
+            if let Some(extends) = change(&l.file, &l.seen, &shape)? {
+                vol.lent_resized(id, extends).map_err(crate::errno::errno)?;
+            }
             l.seen = stamp(&l.file).map_err(|e| io_errno(&e))?;
             Ok(())
         })())
