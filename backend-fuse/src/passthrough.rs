@@ -659,6 +659,12 @@ impl Passthrough {
         for (id, l) in lent {
             self.give_back(vol, id, l, None);
         }
+        if self.pool.is_some() {
+            // The volume outlives the mount; the pool goes with the session.
+            if let Err(e) = vol.set_space_lender(None) {
+                tracing::error!(target: "backend_fuse", "passthrough: ending the pool: {e}");
+            }
+        }
     }
 }
 

@@ -189,12 +189,12 @@ impl Volume {
         let cluster = st.cluster;
         let charge = match st.get_mut(id) {
             Ok(inode) => {
+                if shape.non_resident || data.size() > space::limit_of(inode) {
+                    data.make_non_resident();
+                }
                 let Body::File(d) = &mut inode.body else {
                     unreachable!("only files are lent")
                 };
-                if shape.non_resident || data.size() > shape.resident_limit {
-                    data.make_non_resident();
-                }
                 *d = data;
                 if let Some(t) = written {
                     inode.times.last_write = t;
@@ -247,18 +247,16 @@ impl Volume {
     /// beforehand the same way: [`Volume::lent_shape`]'s `sparse`, or `sparse_on_extend`.)
     pub fn lent_resized(&self, id: FileId, extends: bool) -> Result<bool> {
         let mut st = self.state.write();
-        let Some(shape) = st.lent.get(&id).copied() else {
+        if !st.lent.contains_key(&id) {
             return Err(Error::InvalidParameter);
-        };
-        let sparse = shape.sparse || (extends && self.opts.sparse_on_extend);
-        let inode = st.get_mut(id)?;
-        if sparse && !shape.sparse {
-            inode.attributes |= attrs::SPARSE_FILE;
-            if let Some(s) = st.lent.get_mut(&id) {
-                s.sparse = true;
-            }
         }
         let inode = st.get_mut(id)?;
+        let was_sparse = space::is_sparse(inode);
+        let sparse = was_sparse || (extends && self.opts.sparse_on_extend);
+        if sparse && !was_sparse {
+            // No data here to recharge: the file's clusters are the store's while it is lent.
+            inode.attributes |= attrs::SPARSE_FILE;
+        }
         let t = crate::types::now();
         inode.times.last_write = t;
         inode.times.change = t;
@@ -268,7 +266,15 @@ impl Volume {
     /// How a lent file's allocation is reported now ([`Volume::lend`]'s shape, with what
     /// changed since).
     pub fn lent_shape(&self, id: FileId) -> Option<LentShape> {
-        self.state.read().lent.get(&id).copied()
+        let st = self.state.read();
+        let mut shape = st.lent.get(&id).copied()?;
+        // The sparse flag (`system.ntfs_attrib`) and the first name (a rename) may have
+        // changed since the file was lent: read as they are now.
+        if let Ok(inode) = st.get(id) {
+            shape.sparse = space::is_sparse(inode);
+            shape.resident_limit = space::limit_of(inode);
+        }
+        Some(shape)
     }
 
     /// Bytes reserved for lent data now (part of [`crate::Space::used_bytes`]).
