@@ -30,6 +30,11 @@
 //!   a volume with larger clusters fits more in the pool than on NTFS (not measured).
 //!   One page of the pool is always held by a filler file, so that its limit can be any
 //!   number of whole pages from 0 up (tmpfs reads `size=0` as "no limit").
+//! * **Set-user-ID.** The kernel clears S_ISUID and S_ISGID at a write only by asking the
+//!   daemon (FUSE_WRITE_KILL_SUIDGID with the WRITE), and a passthrough write asks nothing:
+//!   a set-user-ID or set-group-ID file is never lent (its writes stay requests), and a write
+//!   seen in a file made so while lent clears the bits, as for a writer without CAP_FSETID
+//!   (root's write too, which Linux would leave them for).
 //! * **Readers of engine state** settle first (the `system.ntfs_*` times and attributes,
 //!   `user.ntlinkfs.check`), and the image save reads lent data from the pool
 //!   (`Volume::snapshot_lent`).

@@ -6,6 +6,7 @@
 
 mod common;
 
+use backend_fuse::MountOptions;
 use common::*;
 use std::fs;
 use std::io::Write;
@@ -15,7 +16,11 @@ use vfs_core::{attrs, VolumeOptions};
 /// A mount with passthrough, which must be in use: these tests fail rather than pass
 /// without it.
 fn mounted(vo: VolumeOptions) -> Mounted {
-    let m = Mounted::with_passthrough(vo);
+    mounted_with(vo, MountOptions::default())
+}
+
+fn mounted_with(vo: VolumeOptions, mo: MountOptions) -> Mounted {
+    let m = Mounted::with_passthrough(vo, mo);
     assert!(
         m.handle().passthrough_active(),
         "FUSE passthrough is not in use: it needs the tests to run as root on Linux 6.9 or later"
@@ -315,6 +320,62 @@ fn an_image_saved_while_a_file_is_open_has_its_data() {
     assert_ne!(saved.stat(id).unwrap().attributes & attrs::ARCHIVE, 0);
     saved.check().unwrap();
     drop(f);
+    m.finish();
+}
+
+/// A set-user-ID file is not lent (a passthrough write would not ask the daemon to clear
+/// the bit): written by another user, it loses set-user-ID as on Linux; a plain file written
+/// by that user keeps its mode.
+#[test]
+fn a_set_user_id_file_is_not_lent_and_loses_the_bit_to_another_writer() {
+    need("setpriv", "util-linux");
+    let m = mounted_with(
+        sized(64 << 20),
+        MountOptions {
+            allow_other: true,
+            ..MountOptions::default()
+        },
+    );
+    let perm = |p: &std::path::Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+    };
+    perm(m.root(), 0o777);
+    fs::write(m.p("suid"), b"#!/bin/sh\n").unwrap();
+    perm(&m.p("suid"), 0o4777);
+    fs::write(m.p("plain"), b"x").unwrap();
+    perm(&m.p("plain"), 0o666);
+    let open = fs::OpenOptions::new()
+        .append(true)
+        .open(m.p("suid"))
+        .unwrap();
+    assert_eq!(m.handle().lent_files(), 0, "a set-user-ID file is not lent");
+    drop(open);
+    for name in ["suid", "plain"] {
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "--",
+            ])
+            .args(["sh", "-c", "printf more >> \"$0\""])
+            .arg(m.p(name))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    m.handle().sync().unwrap();
+    assert_eq!(fs::metadata(m.p("suid")).unwrap().mode() & 0o7777, 0o777);
+    assert_eq!(fs::metadata(m.p("plain")).unwrap().mode() & 0o7777, 0o666);
+    assert_eq!(fs::read(m.p("suid")).unwrap(), b"#!/bin/sh\nmore");
+    assert_eq!(fs::read(m.p("plain")).unwrap(), b"xmore");
     m.finish();
 }
 

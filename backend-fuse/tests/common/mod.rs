@@ -44,12 +44,12 @@ impl Mounted {
     }
 
     /// A mount with passthrough asked for, whatever the environment says.
-    pub fn with_passthrough(vo: VolumeOptions) -> Mounted {
+    pub fn with_passthrough(vo: VolumeOptions, mo: MountOptions) -> Mounted {
         Mounted::with_exactly(
             vo,
             MountOptions {
                 passthrough: true,
-                ..MountOptions::default()
+                ..mo
             },
         )
     }

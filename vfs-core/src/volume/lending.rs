@@ -226,7 +226,8 @@ impl Volume {
 
     /// A lent file was written at `t` (the backend saw its copy change): LastWriteTime
     /// becomes `t`, ChangeTime too unless it is later already, and ARCHIVE is set, as an
-    /// engine write does (A1: the times and attributes belong to the file, whatever name).
+    /// engine write does (A1: the times and attributes belong to the file, whatever name);
+    /// set-user-ID (and set-group-ID with group execute) go, as for an unprivileged writer.
     pub fn lent_written(&self, id: FileId, t: FileTime) -> Result<()> {
         let mut st = self.state.write();
         if !st.lent.contains_key(&id) {
@@ -236,6 +237,14 @@ impl Volume {
         inode.times.last_write = t;
         inode.times.change = inode.times.change.max(t);
         inode.attributes |= attrs::ARCHIVE;
+        // As a write by a caller without CAP_FSETID clears them on Linux (`file_remove_privs`):
+        // the backend cannot tell who wrote, so it is taken as such a caller.
+        if inode.mode & 0o4000 != 0 {
+            inode.mode &= !0o4000;
+        }
+        if inode.mode & 0o2010 == 0o2010 {
+            inode.mode &= !0o2000;
+        }
         Ok(())
     }
 
@@ -394,6 +403,27 @@ mod tests {
         v.give_back(id, FileData::new(), None).unwrap();
         assert_eq!(v.space().lent_reserved, 0);
         v.write(other, 0, &[1; 512 << 10]).unwrap();
+        v.check().unwrap();
+    }
+
+    /// A write seen in lent data clears set-user-ID, and set-group-ID with group execute,
+    /// as Linux does for a writer without CAP_FSETID.
+    #[test]
+    fn a_lent_write_clears_set_id_bits() {
+        let (v, _) = volume();
+        let id = v.write_file_path(r"\tool", b"#!").unwrap();
+        v.set_owner_mode(id, None, None, Some(0o6755)).unwrap();
+        v.lend(id).unwrap();
+        v.lent_written(id, 133_000_000_000_000_000).unwrap();
+        assert_eq!(v.stat(id).unwrap().mode, 0o0755);
+        v.set_owner_mode(id, None, None, Some(0o2745)).unwrap();
+        v.lent_written(id, 133_000_000_000_000_001).unwrap();
+        assert_eq!(
+            v.stat(id).unwrap().mode,
+            0o2745,
+            "no group execute: a lock bit"
+        );
+        v.give_back(id, FileData::new(), None).unwrap();
         v.check().unwrap();
     }
 
