@@ -197,7 +197,10 @@
 //!    is read. Limits: another kernel node of a lent file (a retired node still open) is not
 //!    told of a write through this one, and shows the old size until its attributes expire
 //!    or the daemon answers for it; the first read of a file after it was written through
-//!    passthrough comes from the daemon (the writes filled no page cache of the FUSE inode).
+//!    passthrough comes from the daemon (the writes filled no page cache of the FUSE inode);
+//!    a write past NTFS's largest file size is not refused (EFBIG) but cut at the maximum
+//!    when the data comes back; a gap a write leaves on a volume without `sparse_on_extend`
+//!    and without room for it makes the file sparse instead of failing with ENOSPC.
 //!
 //! Verified on Linux 6.18 by `tests/cache.rs` (each case 200 times, plus two threads racing
 //! changes against readers) and, for rule 1, `tests/negative.rs` (LOOKUPs counted with the

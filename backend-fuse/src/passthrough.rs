@@ -35,6 +35,12 @@
 //!   a set-user-ID or set-group-ID file is never lent (its writes stay requests), and a write
 //!   seen in a file made so while lent clears the bits, as for a writer without CAP_FSETID
 //!   (root's write too, which Linux would leave them for).
+//! * **Limits.** A write past NTFS's largest file size (`vfs_core::MAX_FILE_SIZE`, 16 TiB
+//!   less 64 KiB) through a passthrough open is not refused with EFBIG, as the engine
+//!   refuses it: the kernel checks the backing file's limit (tmpfs's, far larger) and asks the
+//!   daemon nothing. stat shows the file at most that large, and when its data comes back
+//!   what lies past the limit is dropped, the file ending at the limit. A size change past it
+//!   (truncate, fallocate) is a request and still fails with EFBIG.
 //! * **Readers of engine state** settle first (the `system.ntfs_*` times and attributes,
 //!   `user.ntlinkfs.check`), and the image save reads lent data from the pool
 //!   (`Volume::snapshot_lent`).
@@ -429,7 +435,7 @@ impl Passthrough {
         register: impl FnOnce(&File) -> io::Result<fuser::BackingId>,
     ) -> io::Result<Lent> {
         let pool = self.pool.as_ref().ok_or(io::ErrorKind::Unsupported)?;
-        let (data, _) = vol.lend(id).map_err(|e| io::Error::other(e.to_string()))?;
+        let (data, shape) = vol.lend(id).map_err(|e| io::Error::other(e.to_string()))?;
         let made = (|| {
             let (file, backing, mut seen) = match spares.pop() {
                 Some(s) => (s.file, Some(s.backing), Some(s.seen)),
@@ -440,6 +446,12 @@ impl Passthrough {
                     file.write_all_at(bytes, index * vfs_core::data::CHUNK_SIZE as u64)?;
                 }
                 file.set_len(data.size())?;
+                if !shape.sparse && shape.non_resident {
+                    // A normal file occupies every cluster to its end (A8), zeros the engine
+                    // keeps no memory for included: so it does in the pool.
+                    allocate(&file, 0, data.size())
+                        .map_err(|e| io::Error::from_raw_os_error(e.code()))?;
+                }
                 seen = None;
             }
             let seen = match seen {
@@ -692,9 +704,10 @@ fn allocate(f: &File, offset: u64, len: u64) -> Result<(), Errno> {
 
 /// What stat shows of lent data.
 fn shown(shape: &LentShape, s: &Stamp) -> Shown {
-    let (allocation_size, resident) = shape.allocation(s.size, s.stored);
+    let size = s.size.min(vfs_core::MAX_FILE_SIZE);
+    let (allocation_size, resident) = shape.allocation(size, s.stored);
     Shown {
-        size: s.size,
+        size,
         allocation_size,
         resident,
         stored: s.stored,
@@ -703,18 +716,47 @@ fn shown(shape: &LentShape, s: &Stamp) -> Shown {
 
 /// A look at the backing file: a change since the last look was a write (module docs).
 fn settle_one(vol: &Volume, id: FileId, l: &mut Lent) {
-    let Ok(now) = stamp(&l.file) else { return };
+    let Ok(mut now) = stamp(&l.file) else { return };
     if now != l.seen {
         if let Err(e) = vol.lent_written(id, filetime(now.mtime)) {
             tracing::error!(target: "backend_fuse", "passthrough: stamping {id:?}: {e}");
+        }
+        if has_holes(&now) && vol.lent_shape(id).is_some_and(|s| !s.sparse) {
+            // A write past the end left a gap. The engine's write makes such a file sparse
+            // with `sparse_on_extend` (as ntfs-3g does) and otherwise allocates the gap
+            // (A8): so does this, in the pool; a gap the volume has no room for makes the
+            // file sparse instead, since the write cannot be refused any more.
+            let allocated =
+                !vol.options().sparse_on_extend && allocate(&l.file, 0, now.size).is_ok();
+            if !allocated {
+                if let Err(e) = vol.lent_set_sparse(id) {
+                    tracing::error!(target: "backend_fuse", "passthrough: making {id:?} sparse: {e}");
+                }
+            }
+            if let Ok(s) = stamp(&l.file) {
+                now = s;
+            }
         }
         l.seen = now;
     }
 }
 
+/// Does the backing file have unwritten pages below its end (tmpfs allocates the pages it
+/// holds data for)?
+fn has_holes(s: &Stamp) -> bool {
+    s.stored < s.size.div_ceil(PAGE) * PAGE
+}
+
 /// A backing file's data as engine data: its data ranges (SEEK_DATA / SEEK_HOLE), so that
 /// a sparse file's holes stay holes.
 fn read_all(f: &File, size: u64) -> io::Result<FileData> {
+    // NTFS's largest file (A8): the kernel cannot be made to refuse a passthrough write
+    // past it with EFBIG (the backing file's limit is tmpfs's), so what lies past it is
+    // dropped here and the file ends there (module docs, "Limits").
+    if size > vfs_core::MAX_FILE_SIZE {
+        tracing::warn!(target: "backend_fuse", "passthrough: a file was written past NTFS's largest size ({size} bytes); cut at {}", vfs_core::MAX_FILE_SIZE);
+    }
+    let size = size.min(vfs_core::MAX_FILE_SIZE);
     let mut data = FileData::new();
     // Sized to the file (most are small): a zeroed MiB per close cost a third of the
     // daemon's time in a create loop.

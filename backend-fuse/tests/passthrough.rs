@@ -379,6 +379,35 @@ fn a_set_user_id_file_is_not_lent_and_loses_the_bit_to_another_writer() {
     m.finish();
 }
 
+/// A write past NTFS's largest file size through passthrough is not refused (the kernel
+/// asks the daemon nothing): stat shows the file at the maximum, and at close what lies
+/// past it is dropped; the data below stays, and the volume is consistent. A size change
+/// past it is still EFBIG.
+#[test]
+fn a_write_past_the_largest_file_is_cut_at_the_maximum() {
+    let m = mounted(sized(64 << 20));
+    let max = vfs_core::MAX_FILE_SIZE;
+    let f = fs::File::create(m.p("huge")).unwrap();
+    f.write_all_at(b"start", 0).unwrap();
+    assert_errno(f.set_len(max + 1), libc::EFBIG);
+    f.write_all_at(b"end!", max - 2).unwrap();
+    assert_eq!(fs::metadata(m.p("huge")).unwrap().len(), max);
+    drop(f);
+    m.handle().sync().unwrap();
+    assert_eq!(m.handle().lent_files(), 0);
+    let f = fs::File::open(m.p("huge")).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), max);
+    let mut buf = [0u8; 5];
+    f.read_exact_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf, b"start");
+    let mut tail = [0u8; 2];
+    f.read_exact_at(&mut tail, max - 2).unwrap();
+    assert_eq!(&tail, b"en");
+    drop(f);
+    m.assert_check_ok();
+    m.finish();
+}
+
 /// statvfs of the mount: (free blocks, block size).
 fn nix_statvfs(p: &std::path::Path) -> (u64, u64) {
     // SAFETY: a zeroed struct filled by statvfs for a NUL-terminated path.

@@ -272,6 +272,18 @@ impl Volume {
         Ok(sparse)
     }
 
+    /// Makes a lent file sparse (FILE_ATTRIBUTE_SPARSE_FILE) without changing its times: a
+    /// write through the backend left a gap, which a sparse file does not allocate. Its data
+    /// is not here, so nothing is recharged until it comes back.
+    pub fn lent_set_sparse(&self, id: FileId) -> Result<()> {
+        let mut st = self.state.write();
+        if !st.lent.contains_key(&id) {
+            return Err(Error::InvalidParameter);
+        }
+        st.get_mut(id)?.attributes |= attrs::SPARSE_FILE;
+        Ok(())
+    }
+
     /// How a lent file's allocation is reported now ([`Volume::lend`]'s shape, with what
     /// changed since).
     pub fn lent_shape(&self, id: FileId) -> Option<LentShape> {
