@@ -658,7 +658,11 @@ impl Passthrough {
             if let Some(extends) = change(&l.file, &l.seen, &shape)? {
                 vol.lent_resized(id, extends).map_err(crate::errno::errno)?;
             }
-            l.seen = stamp(&l.file).map_err(|e| io_errno(&e))?;
+            let now = stamp(&l.file).map_err(|e| io_errno(&e))?;
+            if (now.size > 0) != (l.seen.size > 0) {
+                let _ = vol.lent_holds_data(id, now.size > 0);
+            }
+            l.seen = now;
             Ok(())
         })())
     }
@@ -720,6 +724,9 @@ fn settle_one(vol: &Volume, id: FileId, l: &mut Lent) {
     if now != l.seen {
         if let Err(e) = vol.lent_written(id, filetime(now.mtime)) {
             tracing::error!(target: "backend_fuse", "passthrough: stamping {id:?}: {e}");
+        }
+        if (now.size > 0) != (l.seen.size > 0) {
+            let _ = vol.lent_holds_data(id, now.size > 0);
         }
         if has_holes(&now) && vol.lent_shape(id).is_some_and(|s| !s.sparse) {
             // A write past the end left a gap. The engine's write makes such a file sparse

@@ -238,20 +238,16 @@ pub(crate) enum Settle {
 }
 
 impl Core {
-    /// SETXATTR of `name` on node `ino` (`flags`: XATTR_CREATE / XATTR_REPLACE), waiting
-    /// for what it leaves (see [`Core::setxattr_settle`]).
     /// Before the times, attributes or reparse point of a lent file change (module
     /// `passthrough`): its writes so far are stamped first, so that they do not overwrite
-    /// the change later. A reparse point is not set on a lent file (its data is not in the
-    /// engine to be checked): EBUSY, as for a file in use.
-    fn settle_lent(&self, id: FileId, class: &Special) -> Result<(), Errno> {
-        if self.passthrough.settle(&self.vol, id).is_some() && matches!(class, Special::ReparseData)
-        {
-            return Err(Errno::EBUSY);
-        }
-        Ok(())
+    /// the change later (and the engine knows whether its data holds bytes, which a
+    /// symbolic link may not be set on).
+    fn settle_lent(&self, id: FileId) {
+        self.passthrough.settle(&self.vol, id);
     }
 
+    /// SETXATTR of `name` on node `ino` (`flags`: XATTR_CREATE / XATTR_REPLACE), waiting
+    /// for what it leaves (see [`Core::setxattr_settle`]).
     pub(crate) fn setxattr(
         &self,
         who: Caller,
@@ -298,7 +294,7 @@ impl Core {
         let class = classify(name);
         if class.is_metadata() {
             self.owner_or_fowner(who, id)?;
-            self.settle_lent(id, &class)?;
+            self.settle_lent(id);
         }
         if let Special::Control(_) = class {
             self.mounter_or_root(who)?;
@@ -430,7 +426,7 @@ impl Core {
         let class = classify(name);
         if class.is_metadata() {
             self.owner_or_fowner(who, id)?;
-            self.settle_lent(id, &class)?;
+            self.settle_lent(id);
         }
         if let Special::Control(_) = class {
             self.mounter_or_root(who)?;

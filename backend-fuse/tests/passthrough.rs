@@ -408,6 +408,38 @@ fn a_write_past_the_largest_file_is_cut_at_the_maximum() {
     m.finish();
 }
 
+/// Reparse points on a file open for writing, whose data is lent: the engine's rules hold
+/// as without passthrough (a junction needs a directory: ENOTDIR; a symbolic link is refused on a file
+/// holding data and accepted on an empty one: IO_REPARSE_DATA_INVALID, A3), the data
+/// written meanwhile counting.
+#[test]
+fn reparse_points_on_an_open_file_follow_the_engine_rules() {
+    let m = mounted(sized(64 << 20));
+    let full = fs::File::create(m.p("full")).unwrap();
+    full.write_all_at(b"data", 0).unwrap();
+    let empty = fs::File::create(m.p("empty")).unwrap();
+    assert_eq!(m.handle().lent_files(), 2);
+    let rd = "system.ntfs_reparse_data";
+    assert_errno(
+        xattr::set(m.p("full"), rd, &junction(r"C:\")),
+        libc::ENOTDIR,
+    );
+    assert_errno(
+        xattr::set(m.p("full"), rd, &symlink_buf(r"C:\x")),
+        libc::EINVAL,
+    );
+    xattr::set(m.p("empty"), rd, &symlink_buf(r"C:\x")).unwrap();
+    drop((full, empty));
+    m.handle().sync().unwrap();
+    assert_eq!(fs::read(m.p("full")).unwrap(), b"data");
+    assert!(fs::symlink_metadata(m.p("empty"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    m.assert_check_ok();
+    m.finish();
+}
+
 /// statvfs of the mount: (free blocks, block size).
 fn nix_statvfs(p: &std::path::Path) -> (u64, u64) {
     // SAFETY: a zeroed struct filled by statvfs for a NUL-terminated path.

@@ -50,6 +50,9 @@ pub struct LentShape {
     pub resident_limit: u64,
     /// Bytes per cluster.
     pub cluster: u64,
+    /// The lent data holds bytes (as the backend last said, `Volume::lent_holds_data`): a
+    /// symbolic link is not set on such a file (`Volume::set_reparse_point`).
+    pub has_data: bool,
 }
 
 impl LentShape {
@@ -146,6 +149,7 @@ impl Volume {
             non_resident: d.non_resident(),
             resident_limit: space::limit_of(inode),
             cluster,
+            has_data: d.has_data(),
         };
         let charge = space::data_charge(inode, cluster);
         let inode = st.get_mut(id)?;
@@ -270,6 +274,14 @@ impl Volume {
         inode.times.last_write = t;
         inode.times.change = t;
         Ok(sparse)
+    }
+
+    /// Whether a lent file's data holds any byte now (the backend saw its size).
+    pub fn lent_holds_data(&self, id: FileId, has_data: bool) -> Result<()> {
+        let mut st = self.state.write();
+        let shape = st.lent.get_mut(&id).ok_or(Error::InvalidParameter)?;
+        shape.has_data = has_data;
+        Ok(())
     }
 
     /// Makes a lent file sparse (FILE_ATTRIBUTE_SPARSE_FILE) without changing its times: a

@@ -44,7 +44,8 @@ impl Volume {
                 return Err(Error::DirectoryNotEmpty);
             }
         }
-        if rp.is_symlink() && inode.data().is_some_and(|d| d.has_data()) {
+        let lent_data = st.lent.get(&id).is_some_and(|s| s.has_data);
+        if rp.is_symlink() && (lent_data || inode.data().is_some_and(|d| d.has_data())) {
             // WinBtrfs reparse.cpp: a symlink on a file holding data is
             // STATUS_IO_REPARSE_DATA_INVALID; on an empty file it is accepted and data written
             // afterwards through the handle is kept.
