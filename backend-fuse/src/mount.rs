@@ -88,11 +88,12 @@ pub struct MountOptions {
     /// without a change). See docs/BENCHMARKS.md, "Small writes and the writeback cache".
     pub writeback_cache: bool,
     /// FUSE passthrough for opens for writing (on by default; `ntlinkfs mount
-    /// --no-passthrough` turns it off): the kernel
-    /// sends their read(2), write(2) and mmap straight to a file of the daemon's own on a
-    /// private tmpfs, with no request per write, and the daemon keeps sizes, times, ARCHIVE
-    /// and the volume's size (A8) as if it had seen each write (module `passthrough`, crate
-    /// docs "Caching"). Used when the daemon runs as root (registering backing files needs
+    /// --no-passthrough` turns it off): the kernel sends their read(2), write(2) and mmap
+    /// straight to a file of the daemon's own on a private tmpfs, with no request per write,
+    /// and the daemon keeps sizes, times, ARCHIVE and the volume's size (A8) as if it had
+    /// seen each write (module `passthrough`, crate docs "Caching", rule 8, with its limits:
+    /// a write past NTFS's largest file size is cut at the maximum instead of failing with
+    /// EFBIG). Used when the daemon runs as root (registering backing files needs
     /// CAP_SYS_ADMIN) on a kernel that offers it (Linux 6.9 and later); otherwise, and with
     /// [`MountOptions::writeback_cache`] (the kernel takes only one of them), writes go
     /// through the daemon as without it. Callers that read the [`Volume`] directly while
@@ -126,8 +127,8 @@ impl Default for MountOptions {
             image: None,
             wait_worker: true,
             writeback_cache: false,
-            // 4 KiB writes 0.09x -> 0.94x tmpfs, name operations unchanged within the noise
-            // (docs/BENCHMARKS.md, "Issue 17, fifth round").
+            // 4 KiB writes 0.08x -> 1.04x tmpfs at the median, name operations within the
+            // run-to-run swing (docs/BENCHMARKS.md, "Issue 17, fifth round").
             passthrough: true,
         }
     }
@@ -489,6 +490,11 @@ impl MountHandle {
     /// threads serve). Changes made to the volume directly under a writeback mount are not
     /// seen in the size, mtime or ctime the kernel shows for a file it already knows (the
     /// kernel keeps its own for regular files; see the crate docs, "Caching").
+    ///
+    /// With passthrough ([`MountOptions::passthrough`]) it waits, 5 s at most, until the
+    /// connection has no request in flight, so the RELEASEs of files closed before the call,
+    /// which give their data back to the volume, are served; a file still open for writing
+    /// has its data out of the volume until it is closed.
     pub fn sync(&self) -> io::Result<()> {
         if self.passthrough.is_on() {
             // The kernel sends RELEASE in the background: the data of a file closed just
