@@ -388,13 +388,7 @@ impl Core {
     /// this to the file system). The mount is `nosuid` anyway; this keeps `stat` honest.
     fn kill_suidgid(&self, id: FileId) {
         if let Ok(st) = self.vol.stat(id) {
-            let mut mode = st.mode;
-            if mode & 0o4000 != 0 {
-                mode &= !0o4000;
-            }
-            if mode & 0o2010 == 0o2010 {
-                mode &= !0o2000;
-            }
+            let mode = vfs_core::mode_after_write(st.mode);
             if mode != st.mode {
                 let _ = self.vol.set_owner_mode(id, None, None, Some(mode));
             }

@@ -60,6 +60,11 @@ impl Errno {
     }
 }
 
+/// The errno of a failed system call (EIO if it carries none).
+pub(crate) fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
 /// The errno of an engine error (the engine's table).
 pub(crate) fn errno(e: Error) -> Errno {
     Errno::from_i32(e.errno())

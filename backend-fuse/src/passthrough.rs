@@ -46,12 +46,12 @@
 //!   (`Volume::snapshot_lent`).
 
 use crate::attr;
-use crate::errno::Errno;
+use crate::errno::{io_errno, Errno};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -61,63 +61,6 @@ use vfs_core::{FileId, FileTime, LentShape, SpaceLender, Volume};
 
 /// The page size tmpfs counts in.
 const PAGE: u64 = 4096;
-
-// The new mount API (linux/mount.h); libc has the syscall numbers, not these flags.
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSCONFIG_SET_STRING: libc::c_uint = 1;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSCONFIG_CMD_RECONFIGURE: libc::c_uint = 7;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-const FSPICK_CLOEXEC: libc::c_uint = 1;
-const FSPICK_EMPTY_PATH: libc::c_uint = 8;
-
-fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-/// `fsconfig(fd, FSCONFIG_SET_STRING, key, value)`.
-fn set_string(fd: &OwnedFd, key: &str, value: &str) -> io::Result<()> {
-    let k = std::ffi::CString::new(key).map_err(|_| io::ErrorKind::InvalidInput)?;
-    let v = std::ffi::CString::new(value).map_err(|_| io::ErrorKind::InvalidInput)?;
-    // SAFETY: valid descriptor and NUL-terminated strings that outlive the call.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fd.as_raw_fd(),
-            FSCONFIG_SET_STRING,
-            k.as_ptr(),
-            v.as_ptr(),
-            0,
-        )
-    })?;
-    Ok(())
-}
-
-/// `fsconfig(fd, cmd)`.
-fn command(fd: &OwnedFd, cmd: libc::c_uint) -> io::Result<()> {
-    // SAFETY: a valid descriptor; the command takes no pointers.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fd.as_raw_fd(),
-            cmd,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    })?;
-    Ok(())
-}
-
-fn owned(r: libc::c_long) -> io::Result<OwnedFd> {
-    let fd = cvt(r)? as libc::c_int;
-    // SAFETY: the kernel just returned this descriptor to us.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
 
 /// The private tmpfs holding lent data (module docs).
 #[derive(Debug)]
@@ -133,16 +76,14 @@ pub(crate) struct Pool {
 impl Pool {
     /// A new pool with room for nothing (CAP_SYS_ADMIN needed).
     pub(crate) fn new() -> io::Result<Pool> {
-        let tmpfs = c"tmpfs";
-        // SAFETY: a NUL-terminated name.
-        let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, tmpfs.as_ptr(), FSOPEN_CLOEXEC) })?;
-        set_string(&fs, "size", &PAGE.to_string())?;
-        set_string(&fs, "mode", "0700")?;
-        set_string(&fs, "huge", "never")?;
-        command(&fs, FSCONFIG_CMD_CREATE)?;
-        // SAFETY: a configured file system context.
-        let root =
-            owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })?;
+        use rustix::mount::{fsconfig_create, fsconfig_set_string, fsmount, fsopen};
+        use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
+        let fs = fsopen("tmpfs", FsOpenFlags::FSOPEN_CLOEXEC)?;
+        fsconfig_set_string(&fs, "size", PAGE.to_string())?;
+        fsconfig_set_string(&fs, "mode", "0700")?;
+        fsconfig_set_string(&fs, "huge", "never")?;
+        fsconfig_create(&fs)?;
+        let root = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())?;
         let filler = Pool::unnamed(&root)?;
         filler.write_all_at(&[0u8; PAGE as usize], 0)?;
         Ok(Pool {
@@ -153,20 +94,9 @@ impl Pool {
     }
 
     fn unnamed(root: &OwnedFd) -> io::Result<File> {
-        // SAFETY: a valid directory descriptor and a NUL-terminated path.
-        let fd = unsafe {
-            libc::openat(
-                root.as_raw_fd(),
-                c".".as_ptr(),
-                libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
-                0o600,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: just opened.
-        Ok(unsafe { File::from_raw_fd(fd) })
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+        Ok(rustix::fs::openat(root, ".", flags, Mode::RUSR | Mode::WUSR)?.into())
     }
 
     /// A new, empty backing file.
@@ -176,28 +106,22 @@ impl Pool {
 
     /// Bytes of lent data the pool holds (its used pages, less the filler's).
     pub(crate) fn used(&self) -> u64 {
-        // SAFETY: statfs of a valid descriptor into a zeroed struct.
-        let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::fstatfs(self.root.as_raw_fd(), &mut s) } != 0 {
+        let Ok(s) = rustix::fs::fstatfs(&self.root) else {
             return 0;
-        }
-        let used = (s.f_blocks as u64).saturating_sub(s.f_bfree as u64) * s.f_bsize as u64;
+        };
+        let used = s.f_blocks.saturating_sub(s.f_bfree) * s.f_bsize as u64;
         used.saturating_sub(PAGE)
     }
 
     fn resize(&self, bytes: u64) -> io::Result<()> {
-        // SAFETY: a valid mount descriptor and an empty, NUL-terminated path.
-        let fc = owned(unsafe {
-            libc::syscall(
-                libc::SYS_fspick,
-                self.root.as_raw_fd(),
-                c"".as_ptr(),
-                FSPICK_EMPTY_PATH | FSPICK_CLOEXEC,
-            )
-        })?;
-        set_string(&fc, "size", &bytes.to_string())?;
-        command(&fc, FSCONFIG_CMD_RECONFIGURE)
+        use rustix::mount::{fsconfig_reconfigure, fsconfig_set_string, fspick, FsPickFlags};
+        let fc = fspick(
+            &self.root,
+            "",
+            FsPickFlags::FSPICK_EMPTY_PATH | FsPickFlags::FSPICK_CLOEXEC,
+        )?;
+        fsconfig_set_string(&fc, "size", bytes.to_string())?;
+        Ok(fsconfig_reconfigure(&fc)?)
     }
 }
 
@@ -477,7 +401,7 @@ impl Passthrough {
         })();
         if made.is_err() {
             // The data goes back as it was: nothing was written through it.
-            if let Err(e) = vol.give_back(id, data, None) {
+            if let Err(e) = vol.give_back(id, data) {
                 tracing::error!(target: "backend_fuse", "passthrough: giving back {id:?}: {e}");
             }
         }
@@ -531,7 +455,7 @@ impl Passthrough {
         };
         // Emptied before the data goes back, so the pool has the room the engine takes.
         let emptied = (seen.size == 0 && seen.stored == 0) || file.set_len(0).is_ok();
-        if let Err(e) = vol.give_back(id, data, None) {
+        if let Err(e) = vol.give_back(id, data) {
             tracing::error!(target: "backend_fuse", "passthrough: giving back {id:?}: {e}");
         }
         if let Some(spares) = spares.filter(|s| emptied && s.len() < SPARES) {
@@ -689,21 +613,13 @@ impl Passthrough {
     }
 }
 
-fn io_errno(e: &io::Error) -> Errno {
-    Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
 /// fallocate(2) mode 0 of a backing file.
 fn allocate(f: &File, offset: u64, len: u64) -> Result<(), Errno> {
     if len == 0 {
         return Ok(());
     }
-    // SAFETY: a valid descriptor.
-    let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, offset as i64, len as i64) };
-    if r != 0 {
-        return Err(io_errno(&io::Error::last_os_error()));
-    }
-    Ok(())
+    rustix::fs::fallocate(f, rustix::fs::FallocateFlags::empty(), offset, len)
+        .map_err(|e| Errno::from_i32(e.raw_os_error()))
 }
 
 /// What stat shows of lent data.
@@ -770,21 +686,13 @@ fn read_all(f: &File, size: u64) -> io::Result<FileData> {
     let mut buf = Vec::new();
     let mut pos = 0u64;
     while pos < size {
-        // SAFETY: a valid descriptor.
-        let start = unsafe { libc::lseek(f.as_raw_fd(), pos as i64, libc::SEEK_DATA) };
-        if start < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ENXIO) {
-                break;
-            }
-            return Err(e);
-        }
-        // SAFETY: as above.
-        let end = unsafe { libc::lseek(f.as_raw_fd(), start, libc::SEEK_HOLE) };
-        if end < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let (start, end) = (start as u64, (end as u64).min(size));
+        use rustix::fs::{seek, SeekFrom};
+        let start = match seek(f, SeekFrom::Data(pos)) {
+            Ok(start) => start,
+            Err(rustix::io::Errno::NXIO) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let end = seek(f, SeekFrom::Hole(start))?.min(size);
         let mut at = start;
         if buf.is_empty() {
             buf = vec![0u8; ((end - start) as usize).min(1 << 20)];

@@ -607,15 +607,14 @@ impl Core {
         let snapshot = if lent.is_empty() {
             vol.snapshot()
         } else {
-            let lent = parking_lot::Mutex::new(&mut lent);
-            vol.snapshot_lent(&|id| lent.lock().remove(&id).map(|d| (d, None)))
+            vol.snapshot_lent(&mut |id| lent.remove(&id))
         };
         let saved = creds::run_as(who, || {
             vfs_core::image::save_snapshot_atomic(&snapshot, path)
         })
         .map_err(|e| {
             tracing::warn!(target: "backend_fuse", "save to {}: {e}", path.display());
-            Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
+            crate::errno::io_errno(&e)
         })?;
         saved.map_err(|e| {
             tracing::warn!(target: "backend_fuse", "save to {} failed: {e}", path.display());

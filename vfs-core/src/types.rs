@@ -263,6 +263,17 @@ pub const MAX_LINKS: usize = 1024;
 /// particular path" (symbolic-link-programming-considerations; A4).
 pub const MAX_REPARSE_POINTS_IN_PATH: usize = 63;
 
+/// Permission bits after a write by a caller without CAP_FSETID, as Linux leaves them
+/// (`file_remove_privs`): set-user-ID goes, and set-group-ID with group execute (without it,
+/// the bit means mandatory locking and stays).
+pub fn mode_after_write(mode: u32) -> u32 {
+    let mut mode = mode & !0o4000;
+    if mode & 0o2010 == 0o2010 {
+        mode &= !0o2000;
+    }
+    mode
+}
+
 /// NTFS's maximum file size: 2^44 - 64 KiB on Windows 8+ with 4 KiB clusters
 /// (https://learn.microsoft.com/windows-server/storage/file-server/ntfs-overview, "16 TB minus
 /// 64 KB").

@@ -176,16 +176,11 @@ impl Volume {
         self.state.read().lent.contains_key(&id)
     }
 
-    /// Puts a lent file's data back (module docs). `written`: the file was written while
-    /// lent, at that time: LastWriteTime and ChangeTime become it and ARCHIVE is set, as an
-    /// engine write would have done. Never refuses for space (the data was on the volume
-    /// already, in the store); a file that is gone meanwhile is only taken off the list.
-    pub fn give_back(
-        &self,
-        id: FileId,
-        mut data: FileData,
-        written: Option<FileTime>,
-    ) -> Result<()> {
+    /// Puts a lent file's data back (module docs); the times and ARCHIVE of its writes were
+    /// stamped as they were seen ([`Volume::lent_written`]). Never refuses for space (the
+    /// data was on the volume already, in the store); a file that is gone meanwhile is only
+    /// taken off the list.
+    pub fn give_back(&self, id: FileId, mut data: FileData) -> Result<()> {
         let mut st = self.state.write();
         let Some(shape) = st.lent.remove(&id) else {
             return Err(Error::InvalidParameter);
@@ -200,11 +195,6 @@ impl Volume {
                     unreachable!("only files are lent")
                 };
                 *d = data;
-                if let Some(t) = written {
-                    inode.times.last_write = t;
-                    inode.times.change = t;
-                    inode.attributes |= attrs::ARCHIVE;
-                }
                 space::data_charge(inode, cluster)
             }
             Err(_) => 0,
@@ -241,24 +231,18 @@ impl Volume {
         inode.times.last_write = t;
         inode.times.change = inode.times.change.max(t);
         inode.attributes |= attrs::ARCHIVE;
-        // As a write by a caller without CAP_FSETID clears them on Linux (`file_remove_privs`):
-        // the backend cannot tell who wrote, so it is taken as such a caller.
-        if inode.mode & 0o4000 != 0 {
-            inode.mode &= !0o4000;
-        }
-        if inode.mode & 0o2010 == 0o2010 {
-            inode.mode &= !0o2000;
-        }
+        // The backend cannot tell who wrote: taken as a caller without CAP_FSETID.
+        inode.mode = crate::types::mode_after_write(inode.mode);
         Ok(())
     }
 
     /// A lent file's end of file moved (the backend resized its copy; a non-sparse
     /// extension has allocated it there, so the space is the store's): as
     /// [`Volume::set_size`] does, an extension makes the file sparse first with
-    /// `sparse_on_extend`, and LastWriteTime and ChangeTime become now. Returns whether the
-    /// file is sparse now. (Whether an extension needs allocating, the backend decides
-    /// beforehand the same way: [`Volume::lent_shape`]'s `sparse`, or `sparse_on_extend`.)
-    pub fn lent_resized(&self, id: FileId, extends: bool) -> Result<bool> {
+    /// `sparse_on_extend`, and LastWriteTime and ChangeTime become now. (Whether an
+    /// extension needs allocating, the backend decides beforehand the same way:
+    /// [`Volume::lent_shape`]'s `sparse`, or `sparse_on_extend`.)
+    pub fn lent_resized(&self, id: FileId, extends: bool) -> Result<()> {
         let mut st = self.state.write();
         if !st.lent.contains_key(&id) {
             return Err(Error::InvalidParameter);
@@ -273,7 +257,7 @@ impl Volume {
         let t = crate::types::now();
         inode.times.last_write = t;
         inode.times.change = t;
-        Ok(sparse)
+        Ok(())
     }
 
     /// Whether a lent file's data holds any byte now (the backend saw its size).
@@ -308,11 +292,6 @@ impl Volume {
             shape.resident_limit = space::limit_of(inode);
         }
         Some(shape)
-    }
-
-    /// Bytes reserved for lent data now (part of [`crate::Space::used_bytes`]).
-    pub fn lent_reserved(&self) -> u64 {
-        self.state.read().reserved
     }
 }
 
@@ -375,8 +354,10 @@ mod tests {
         v.check().unwrap();
         let mut back = data.clone();
         back.write(10_000, b"more").unwrap();
-        let t: FileTime = 133_000_000_000_000_000;
-        v.give_back(id, back, Some(t)).unwrap();
+        // The write seen, later than every time the file has.
+        let t: FileTime = crate::types::now() + 10_000_000;
+        v.lent_written(id, t).unwrap();
+        v.give_back(id, back).unwrap();
         let st = v.stat(id).unwrap();
         assert_eq!(st.size, 10_004);
         assert_eq!(st.times.last_write, t);
@@ -389,7 +370,7 @@ mod tests {
         v.set_attributes(id, attrs::NORMAL).unwrap();
         let st = v.stat(id).unwrap();
         let (data, _) = v.lend(id).unwrap();
-        v.give_back(id, data, None).unwrap();
+        v.give_back(id, data).unwrap();
         let again = v.stat(id).unwrap();
         assert_eq!(again.times, st.times);
         assert_eq!(again.attributes & attrs::ARCHIVE, 0);
@@ -424,7 +405,7 @@ mod tests {
         v.check().unwrap();
         // The store gives its space back with the data.
         *store.used.lock() = 0;
-        v.give_back(id, FileData::new(), None).unwrap();
+        v.give_back(id, FileData::new()).unwrap();
         assert_eq!(v.space().lent_reserved, 0);
         v.write(other, 0, &[1; 512 << 10]).unwrap();
         v.check().unwrap();
@@ -447,7 +428,7 @@ mod tests {
             0o2745,
             "no group execute: a lock bit"
         );
-        v.give_back(id, FileData::new(), None).unwrap();
+        v.give_back(id, FileData::new()).unwrap();
         v.check().unwrap();
     }
 
@@ -472,7 +453,7 @@ mod tests {
         );
         v.check().unwrap();
         *store.used.lock() = 0;
-        v.give_back(lent, FileData::new(), None).unwrap();
+        v.give_back(lent, FileData::new()).unwrap();
         v.check().unwrap();
     }
 
@@ -486,14 +467,14 @@ mod tests {
         let (da, _) = v.lend(a).unwrap();
         v.lend(b).unwrap();
         *store.used.lock() = 0;
-        v.give_back(a, da, None).unwrap();
+        v.give_back(a, da).unwrap();
         assert!(v.is_lent(b) && !v.is_lent(a));
         assert_eq!(v.space().used_bytes, CAP);
         assert_eq!(v.stat(a).unwrap().size, 100_000);
         v.check().unwrap();
         let name = crate::Name::from_str_checked("b").unwrap();
         v.unlink(v.root(), &name, UnlinkKind::Any, false).unwrap();
-        v.give_back(b, FileData::new(), None).unwrap();
+        v.give_back(b, FileData::new()).unwrap();
         assert_eq!(v.space().lent_reserved, 0);
         v.check().unwrap();
     }

@@ -31,17 +31,13 @@ impl Volume {
     /// times, owner/mode, security, xattrs, case-sensitive flags, options and allocated
     /// data. Delete-pending names and files kept only by handles or pins are left out.
     pub fn snapshot(&self) -> Snapshot {
-        self.snapshot_lent(&|_| None)
+        self.snapshot_lent(&mut |_| None)
     }
 
     /// [`Volume::snapshot`] of a volume with lent data (`lending.rs`): `lent` gives a lent
-    /// file's data as the backend holds it now, and the time it was last written if it was
-    /// written while lent (what [`Volume::give_back`] would store). A lent file `lent` has no
-    /// data for is saved empty.
-    pub fn snapshot_lent(
-        &self,
-        lent: &dyn Fn(FileId) -> Option<(FileData, Option<crate::types::FileTime>)>,
-    ) -> Snapshot {
+    /// file's data as the backend holds it now (its writes stamped already,
+    /// [`Volume::lent_written`]). A lent file `lent` has no data for is saved empty.
+    pub fn snapshot_lent(&self, lent: &mut dyn FnMut(FileId) -> Option<FileData>) -> Snapshot {
         let st = self.state.read();
         let kept = reachable(&st);
         let files = st
@@ -53,14 +49,9 @@ impl Volume {
                     return None;
                 }
                 if st.lent.contains_key(&id) {
-                    if let Some((data, written)) = lent(id) {
+                    if let Some(data) = lent(id) {
                         let mut inode = inode.clone();
                         inode.body = Body::File(data);
-                        if let Some(t) = written {
-                            inode.times.last_write = t;
-                            inode.times.change = t;
-                            inode.attributes |= attrs::ARCHIVE;
-                        }
                         return Some(snap_file(&st, &kept, id, &inode));
                     }
                 }
