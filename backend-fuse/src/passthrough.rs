@@ -692,6 +692,10 @@ fn read_all(f: &File, size: u64) -> io::Result<FileData> {
             Err(rustix::io::Errno::NXIO) => break,
             Err(e) => return Err(e.into()),
         };
+        if start >= size {
+            // Only data past NTFS's largest size is left (dropped, above).
+            break;
+        }
         let end = seek(f, SeekFrom::Hole(start))?.min(size);
         let mut at = start;
         if buf.is_empty() {

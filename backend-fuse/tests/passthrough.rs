@@ -391,7 +391,12 @@ fn a_write_past_the_largest_file_is_cut_at_the_maximum() {
     f.write_all_at(b"start", 0).unwrap();
     assert_errno(f.set_len(max + 1), libc::EFBIG);
     f.write_all_at(b"end!", max - 2).unwrap();
+    f.write_all_at(b"past", max + (1 << 20)).unwrap();
     assert_eq!(fs::metadata(m.p("huge")).unwrap().len(), max);
+    // Data only far past the maximum: nothing of it comes back.
+    let g = fs::File::create(m.p("beyond")).unwrap();
+    g.write_all_at(b"past", max + (1 << 20)).unwrap();
+    drop(g);
     drop(f);
     m.handle().sync().unwrap();
     assert_eq!(m.handle().lent_files(), 0);
@@ -404,6 +409,11 @@ fn a_write_past_the_largest_file_is_cut_at_the_maximum() {
     f.read_exact_at(&mut tail, max - 2).unwrap();
     assert_eq!(&tail, b"en");
     drop(f);
+    let g = fs::File::open(m.p("beyond")).unwrap();
+    assert_eq!(g.metadata().unwrap().len(), max);
+    g.read_exact_at(&mut buf, max - 5).unwrap();
+    assert_eq!(buf, [0; 5]);
+    drop(g);
     m.assert_check_ok();
     m.finish();
 }
