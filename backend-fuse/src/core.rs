@@ -293,20 +293,18 @@ impl Core {
         }
     }
 
-    /// May an open with open(2) `flags` lend `id`'s data to a passthrough backing file? An
+    /// May an open with open(2) `flags` lend the data of the file with attributes `st` to a passthrough backing file? An
     /// open for writing, not O_DIRECT, of a regular file that is no reparse point and not
     /// set-user-ID or set-group-ID: the kernel clears those bits at a write only by asking
     /// the daemon (FUSE_WRITE_KILL_SUIDGID), and a passthrough write asks nothing.
-    pub(crate) fn lendable(&self, id: FileId, flags: i32) -> bool {
-        if !self.passthrough.is_on() || !access_of(flags).write || flags & libc::O_DIRECT != 0 {
-            return false;
-        }
-        self.vol.stat(id).is_ok_and(|st| {
-            st.kind == FileKind::File
-                && st.reparse_tag.is_none()
-                && st.special.is_none()
-                && st.mode & 0o6000 == 0
-        })
+    pub(crate) fn lendable(&self, st: &Stat, flags: i32) -> bool {
+        self.passthrough.is_on()
+            && access_of(flags).write
+            && flags & libc::O_DIRECT == 0
+            && st.kind == FileKind::File
+            && st.reparse_tag.is_none()
+            && st.special.is_none()
+            && st.mode & 0o6000 == 0
     }
 
     /// A file's data was given back after passthrough opens: another kernel node of it (a

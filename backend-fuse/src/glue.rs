@@ -614,7 +614,10 @@ impl Filesystem for NtFs {
         let open = move |core: &Core, reply: ReplyOpen| match core.open(who, ino.0, flags.0) {
             Ok(h) => match core.nodes.file_of(ino.0) {
                 Some(id) if core.passthrough.is_on() => {
-                    let lendable = core.lendable(id, flags.0);
+                    let lendable = core
+                        .vol
+                        .stat(id)
+                        .is_ok_and(|st| core.lendable(&st, flags.0));
                     let answer = OpenAnswer {
                         reply,
                         core,
@@ -908,7 +911,7 @@ impl Filesystem for NtFs {
                 Ok((a, h)) if self.core.passthrough.is_on() => {
                     let core = &*self.core;
                     let id = a.stat.id;
-                    let lendable = core.lendable(id, flags);
+                    let lendable = core.lendable(&a.stat, flags);
                     let answer = CreateAnswer {
                         reply,
                         core,
