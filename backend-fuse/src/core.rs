@@ -293,10 +293,11 @@ impl Core {
         }
     }
 
-    /// May an open with open(2) `flags` lend the data of the file with attributes `st` to a passthrough backing file? An
-    /// open for writing, not O_DIRECT, of a regular file that is no reparse point and not
-    /// set-user-ID or set-group-ID: the kernel clears those bits at a write only by asking
-    /// the daemon (FUSE_WRITE_KILL_SUIDGID), and a passthrough write asks nothing.
+    /// May an open with open(2) `flags` lend the data of the file whose attributes are `st`
+    /// to a passthrough backing file? An open for writing, not O_DIRECT, of a regular file
+    /// that is no reparse point and not set-user-ID or set-group-ID: the kernel clears those
+    /// bits at a write only by asking the daemon (FUSE_WRITE_KILL_SUIDGID), and a passthrough
+    /// write asks nothing.
     pub(crate) fn lendable(&self, st: &Stat, flags: i32) -> bool {
         self.passthrough.is_on()
             && access_of(flags).write
