@@ -302,6 +302,9 @@ fn engine_state_matches_what_linux_did() {
     fs::create_dir(m.p("Dir")).unwrap();
     fs::write(m.p("dir/File.txt"), b"abc").unwrap();
     fs::hard_link(m.p("DIR/file.TXT"), m.p("second")).unwrap();
+    // The volume read directly: the RELEASE of the write may still be on its way (with
+    // passthrough the data comes back with it), which `MountHandle::sync` waits for.
+    m.handle().sync().unwrap();
     let st = m.vol.stat_path(r"\DIR\FILE.TXT", false).unwrap();
     assert_eq!(st.links, 2);
     assert_ne!(st.attributes & attrs::ARCHIVE, 0);
