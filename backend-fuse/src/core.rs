@@ -58,6 +58,18 @@ pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
         self.wait();
         reply()
     }
+    /// Drops `names` (a link's old names) and then runs `reply`, as [`KernelCache::then`]
+    /// after [`KernelCache::entry_later`] of each: a mount does it on the calling thread
+    /// when that cannot deadlock (module `spare`), which saves a thread hop.
+    fn names_then(&self, names: Vec<KernelName>, reply: Box<dyn FnOnce() + Send>) {
+        for (p, n) in &names {
+            self.entry_later(*p, n);
+        }
+        self.then(reply)
+    }
+    /// Called by a serving thread after each request it answered (a mount's spare serving
+    /// thread parks here, module `spare`).
+    fn rest(&self) {}
     /// Makes every name the kernel has cached for this mount, positive or negative, fail its
     /// next revalidation (FUSE_NOTIFY_INC_EPOCH), now: it takes no kernel lock, so it is safe
     /// inside any handler, before the reply. The kernel then asks again (LOOKUP) for each

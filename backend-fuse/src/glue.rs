@@ -190,7 +190,7 @@ impl NtFs {
         fn handle_refusal(r: &Result<Vec<KernelName>, Errno>) -> bool {
             matches!(r, Err(e) if *e == Errno::EACCES || *e == Errno::EBUSY)
         }
-        guarded(op, || {
+        self.serve(op, || {
             let seen = self.core.releases();
             let r = job(&self.core);
             // No handle left counts only if no RELEASE came in since the job looked: the last
@@ -236,6 +236,13 @@ impl NtFs {
             }
             _ => guarded(op, || job(&self.core)),
         }
+    }
+
+    /// Runs a request's handler on this serving thread ([`guarded`]), then lets the thread
+    /// rest: the spare serving thread parks there (module `spare`).
+    fn serve(&self, op: &'static str, f: impl FnOnce()) {
+        guarded(op, f);
+        self.core.inval.rest();
     }
 
     fn entry(&self, reply: ReplyEntry, r: Result<Attr, Errno>) {
@@ -418,7 +425,7 @@ impl Filesystem for NtFs {
     }
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        guarded("lookup", || {
+        self.serve("lookup", || {
             match self
                 .core
                 .lookup_entry(caller(req), parent.0, name.as_bytes())
@@ -454,11 +461,11 @@ impl Filesystem for NtFs {
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
-        guarded("forget", || self.core.forget(ino.0, nlookup))
+        self.serve("forget", || self.core.forget(ino.0, nlookup))
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
-        guarded("getattr", || match self.core.getattr(ino.0, fh.is_some()) {
+        self.serve("getattr", || match self.core.getattr(ino.0, fh.is_some()) {
             Ok(a) => reply.attr(&self.attr_ttl, &file_attr(&a)),
             Err(e) => reply.error(e.into()),
         })
@@ -482,7 +489,7 @@ impl Filesystem for NtFs {
         _flags: Option<fuser::BsdFileFlags>,
         reply: ReplyAttr,
     ) {
-        guarded("setattr", || {
+        self.serve("setattr", || {
             let a = SetAttr {
                 mode,
                 uid,
@@ -504,7 +511,7 @@ impl Filesystem for NtFs {
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        guarded("readlink", || match self.core.readlink(ino.0) {
+        self.serve("readlink", || match self.core.readlink(ino.0) {
             Ok(s) => reply.data(s.as_bytes()),
             Err(e) => reply.error(e.into()),
         })
@@ -520,7 +527,7 @@ impl Filesystem for NtFs {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        guarded("mknod", || {
+        self.serve("mknod", || {
             let r = self
                 .core
                 .mknod_dev(caller(req), parent.0, name.as_bytes(), mode, umask, rdev);
@@ -537,7 +544,7 @@ impl Filesystem for NtFs {
         umask: u32,
         reply: ReplyEntry,
     ) {
-        guarded("mkdir", || {
+        self.serve("mkdir", || {
             let r = self
                 .core
                 .mkdir(caller(req), parent.0, name.as_bytes(), mode, umask);
@@ -565,7 +572,7 @@ impl Filesystem for NtFs {
         target: &Path,
         reply: ReplyEntry,
     ) {
-        guarded("symlink", || {
+        self.serve("symlink", || {
             let r = self.core.symlink(
                 caller(req),
                 parent.0,
@@ -601,7 +608,7 @@ impl Filesystem for NtFs {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        guarded("link", || {
+        self.serve("link", || {
             let r = self
                 .core
                 .link(caller(req), ino.0, newparent.0, newname.as_bytes());
@@ -642,7 +649,7 @@ impl Filesystem for NtFs {
                 open(core, reply)
             })
         } else {
-            guarded("open", || open(&self.core, reply))
+            self.serve("open", || open(&self.core, reply))
         }
     }
 
@@ -657,7 +664,7 @@ impl Filesystem for NtFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        guarded("read", || match self.core.read(ino.0, offset, size) {
+        self.serve("read", || match self.core.read(ino.0, offset, size) {
             Ok(buf) => reply.data(&buf),
             Err(e) => reply.error(e.into()),
         })
@@ -675,7 +682,7 @@ impl Filesystem for NtFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        guarded("write", || {
+        self.serve("write", || {
             let kill = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
             let from_cache = write_flags.contains(WriteFlags::FUSE_WRITE_CACHE);
             match self.core.write(ino.0, fh.0, offset, data, kill, from_cache) {
@@ -715,7 +722,7 @@ impl Filesystem for NtFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        guarded("release", || {
+        self.serve("release", || {
             self.core.release(fh.0);
             reply.ok();
         })
@@ -726,7 +733,7 @@ impl Filesystem for NtFs {
     }
 
     fn opendir(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        guarded("opendir", || {
+        self.serve("opendir", || {
             match self.core.opendir(caller(req), ino.0, flags.0) {
                 Ok(h) => reply.opened(FileHandle(h), FopenFlags::empty()),
                 Err(e) => reply.error(e.into()),
@@ -742,7 +749,7 @@ impl Filesystem for NtFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        guarded("readdir", || {
+        self.serve("readdir", || {
             let r = self
                 .core
                 .readdir(ino.0, fh.0, offset, |d_ino, off, kind, name| {
@@ -763,7 +770,7 @@ impl Filesystem for NtFs {
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        guarded("readdirplus", || {
+        self.serve("readdirplus", || {
             let r = self
                 .core
                 .readdirplus(caller(req), ino.0, fh.0, offset, |e| {
@@ -790,7 +797,7 @@ impl Filesystem for NtFs {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        guarded("releasedir", || {
+        self.serve("releasedir", || {
             self.core.releasedir(fh.0);
             reply.ok();
         })
@@ -808,7 +815,7 @@ impl Filesystem for NtFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        guarded("statfs", || {
+        self.serve("statfs", || {
             let (blocks, bfree, files, ffree, cluster) = self.core.statfs();
             reply.statfs(
                 blocks,
@@ -842,7 +849,7 @@ impl Filesystem for NtFs {
                 empty(reply, core.setxattr(who, ino.0, &name, &value, flags))
             })
         } else {
-            guarded("setxattr", || {
+            self.serve("setxattr", || {
                 let r = self.core.setxattr_settle(who, ino.0, name, value, flags);
                 self.core.reply_settled(r, move |r| empty(reply, r))
             })
@@ -859,7 +866,7 @@ impl Filesystem for NtFs {
                 xattr_reply(reply, size, core.getxattr(who, ino.0, &name))
             });
         }
-        guarded("getxattr", || {
+        self.serve("getxattr", || {
             xattr_reply(
                 reply,
                 size,
@@ -869,7 +876,7 @@ impl Filesystem for NtFs {
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
-        guarded("listxattr", || {
+        self.serve("listxattr", || {
             xattr_reply(reply, size, self.core.listxattr(ino.0))
         })
     }
@@ -885,7 +892,7 @@ impl Filesystem for NtFs {
     }
 
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
-        guarded("access", || {
+        self.serve("access", || {
             empty(
                 reply,
                 self.core.access(caller(req), ino.0, mask.bits() as u32),
@@ -903,7 +910,7 @@ impl Filesystem for NtFs {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        guarded("create", || {
+        self.serve("create", || {
             let r = self
                 .core
                 .create(caller(req), parent.0, name.as_bytes(), mode, umask, flags);
@@ -946,7 +953,7 @@ impl Filesystem for NtFs {
         mode: i32,
         reply: ReplyEmpty,
     ) {
-        guarded("fallocate", || {
+        self.serve("fallocate", || {
             empty(reply, self.core.fallocate(ino.0, offset, length, mode))
         })
     }

@@ -22,8 +22,13 @@
 //! the 16-byte notification (a `fuse_out_header` with `unique` 0 and the notification code in
 //! `error`) is written to a duplicate of the session's /dev/fuse descriptor. A kernel without
 //! it refuses the code (EINVAL); that is found out once, at mount ([`Invalidator::probe_epoch`]).
+//!
+//! A junction's names are dropped by the serving thread itself where that is safe
+//! ([`Invalidator::names_then`], module `spare`); the invalidation thread is the fallback.
 
 use crate::core::KernelCache;
+use crate::nodes::KernelName;
+use crate::spare::Spare;
 use fuser::{INodeNo, Notifier};
 use std::collections::VecDeque;
 use std::ffi::OsStr;
@@ -94,14 +99,21 @@ pub(crate) struct Invalidator {
     epoch: Arc<AtomicBool>,
     /// Deferred replies not yet known to be sent, for the guard thread.
     guard: Arc<Guard>,
+    /// The spare serving thread that makes inline name invalidations safe (module `spare`).
+    spare: Arc<Spare<Arc<Deferred>>>,
 }
 
 /// The notification code of FUSE_NOTIFY_INC_EPOCH (include/uapi/linux/fuse.h, protocol 7.44).
 const FUSE_NOTIFY_INC_EPOCH: i32 = 8;
 
 impl Invalidator {
-    /// Starts the invalidation thread. It ends when every Invalidator is dropped.
-    pub(crate) fn start(notifier: Arc<OnceLock<Notifier>>) -> std::io::Result<Invalidator> {
+    /// Starts the invalidation thread. It ends when every Invalidator is dropped. `spare`:
+    /// the mount runs a spare serving thread (module `spare`), so that a junction's names
+    /// may be dropped inline.
+    pub(crate) fn start(
+        notifier: Arc<OnceLock<Notifier>>,
+        spare: bool,
+    ) -> std::io::Result<Invalidator> {
         let (tx, rx) = mpsc::channel::<Job>();
         let n = notifier.clone();
         std::thread::Builder::new()
@@ -118,13 +130,33 @@ impl Invalidator {
             dev: Arc::new(OnceLock::new()),
             epoch: Arc::new(AtomicBool::new(false)),
             guard,
+            spare: Arc::new(Spare::new(spare)),
         })
+    }
+
+    /// Does the mount need its spare serving thread (one fuser thread more)?
+    pub(crate) fn has_spare(&self) -> bool {
+        self.spare.is_on()
+    }
+
+    /// How many times a stuck inline invalidation woke the spare thread.
+    pub(crate) fn spare_rescues(&self) -> u64 {
+        self.spare.rescues()
+    }
+
+    /// Wakes the parked spare thread to look at the connection (after an unmount).
+    pub(crate) fn wake_spare(&self) {
+        self.spare.wake()
     }
 
     /// Gives the invalidator the session's device (a duplicate of its descriptor) and finds
     /// out whether the kernel takes FUSE_NOTIFY_INC_EPOCH, by sending one: raising the epoch
     /// of a fresh mount only makes the kernel look its root's children up again.
     pub(crate) fn probe_epoch(&self, dev: OwnedFd) {
+        match dev.try_clone() {
+            Ok(d) => self.spare.connect(Arc::new(d)),
+            Err(e) => tracing::debug!("dup of /dev/fuse: {e}; link names are dropped off-thread"),
+        }
         let _ = self.dev.set(dev);
         let ok = self.send_epoch();
         if !ok {
@@ -205,17 +237,49 @@ impl Invalidator {
     /// [`Invalidator::wait`] without a thread waiting: the handler's thread goes on serving.
     pub(crate) fn then(&self, reply: Box<dyn FnOnce() + Send>) {
         let d = Deferred::new(reply);
-        {
-            let mut q = self.guard.queue.lock();
-            q.entries.push_back((Instant::now() + SYNC_WAIT, d.clone()));
-            if q.idle {
-                q.idle = false;
-                self.guard.wake.notify_one();
-            }
-        }
+        self.guard_at(Instant::now() + SYNC_WAIT, d.clone());
         if let Err(mpsc::SendError(Job::Then(d))) = self.tx.send(Job::Then(d)) {
             // The invalidation thread is gone (end of session): nothing is left to wait for.
             d.run();
+        }
+    }
+
+    /// Has the guard thread send `d` at `at` if nothing has by then.
+    fn guard_at(&self, at: Instant, d: Arc<Deferred>) {
+        let mut q = self.guard.queue.lock();
+        q.entries.push_back((at, d));
+        if q.idle {
+            q.idle = false;
+            self.guard.wake.notify_one();
+        }
+    }
+
+    /// Drops `names` from the kernel's cache, then runs `reply`; on this thread when that is
+    /// safe (module `spare`), else as [`Invalidator::then`] after queueing them. Either way
+    /// the guard thread sends the reply after [`SYNC_WAIT`] if the invalidation is stuck.
+    pub(crate) fn names_then(&self, names: Vec<KernelName>, reply: Box<dyn FnOnce() + Send>) {
+        let (Some(n), Some(inline)) = (self.notifier.get(), self.spare.enter()) else {
+            for (p, name) in &names {
+                self.entry_later(*p, name);
+            }
+            return self.then(reply);
+        };
+        let d = Deferred::new(reply);
+        inline.hold(d.clone());
+        for (p, name) in &names {
+            if let Err(e) = n.inval_entry(INodeNo(*p), OsStr::from_bytes(name)) {
+                tracing::debug!("invalidation: {e}");
+            }
+        }
+        drop(inline);
+        d.run();
+    }
+
+    /// Called by a serving thread after each request it answered: the spare thread parks
+    /// here (module `spare`). A stuck invalidation's reply it was woken for goes to the guard.
+    pub(crate) fn rest(&self) {
+        if let Some(h) = self.spare.rest() {
+            self.guard_at(h.since + SYNC_WAIT, h.reply);
         }
     }
 }
@@ -244,6 +308,12 @@ impl KernelCache for Invalidator {
     }
     fn has_epoch(&self) -> bool {
         self.epoch.load(Ordering::Relaxed)
+    }
+    fn names_then(&self, names: Vec<KernelName>, reply: Box<dyn FnOnce() + Send>) {
+        Invalidator::names_then(self, names, reply)
+    }
+    fn rest(&self) {
+        Invalidator::rest(self)
     }
 }
 

@@ -346,6 +346,7 @@ mod negative;
 mod nodes;
 mod passthrough;
 mod perm;
+mod spare;
 mod target;
 mod writeback;
 mod xattr;

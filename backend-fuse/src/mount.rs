@@ -50,9 +50,17 @@ pub struct MountOptions {
     /// name change refused for an open handle, which waits for the RELEASEs on their way) on
     /// a worker thread that sends their replies, so that the serving threads keep answering
     /// meanwhile. With it one serving thread is enough for correctness (see
-    /// docs/BENCHMARKS.md, "Serving model"). (A reparse point change needs no thread: its
-    /// reply is sent by the invalidation thread, see the crate docs, "Caching" 4.)
+    /// docs/BENCHMARKS.md, "Serving model"). (A reparse point change needs no worker: see
+    /// [`MountOptions::spare_thread`] and the crate docs, "Caching" 4.)
     pub wait_worker: bool,
+    /// Run one serving thread more than [`MountOptions::threads`], parked until needed, so
+    /// that a serving thread may drop a junction's old kernel names itself before replying
+    /// instead of handing the reply to the invalidation thread (module `spare`: when the
+    /// invalidation is held up by a lookup in the same directory, the parked thread wakes
+    /// and serves it). On by default: about 15 µs less per junction
+    /// (docs/BENCHMARKS.md, "Issue 17, sixth round"). Off: every junction's names are dropped
+    /// by the invalidation thread, as before.
+    pub spare_thread: bool,
     /// Negotiate FUSE_WRITEBACK_CACHE (`ntlinkfs mount --writeback-cache`, bench
     /// `--fuse-writeback`): write(2) copies into the kernel's page cache and returns; the
     /// kernel sends the data later in WRITE requests of up to 1 MiB (at close, fsync, or from
@@ -126,6 +134,7 @@ impl Default for MountOptions {
             nonempty: false,
             image: None,
             wait_worker: true,
+            spare_thread: true,
             writeback_cache: false,
             // 4 KiB writes 0.08x -> 1.04x tmpfs at the median, name operations within the
             // run-to-run swing (docs/BENCHMARKS.md, "Issue 17, fifth round").
@@ -273,6 +282,7 @@ pub struct MountHandle {
     cache: core::CacheHandle,
     writeback: Arc<crate::writeback::Writeback>,
     passthrough: Arc<crate::passthrough::Passthrough>,
+    inval: Arc<inval::Invalidator>,
     done: Mutex<Done>,
 }
 
@@ -317,9 +327,11 @@ pub fn mount(
         return Err(MountError::NoFuseDevice);
     }
     let notifier = Arc::new(OnceLock::new());
-    let inval = inval::Invalidator::start(notifier.clone()).map_err(|e| MountError::Mount {
-        path: mp.clone(),
-        cause: e,
+    let inval = inval::Invalidator::start(notifier.clone(), opts.spare_thread).map_err(|e| {
+        MountError::Mount {
+            path: mp.clone(),
+            cause: e,
+        }
     })?;
     let inval = Arc::new(inval);
     let permissions = opts
@@ -369,7 +381,9 @@ pub fn mount(
     } else {
         fuser::SessionACL::Owner
     };
-    cfg.n_threads = Some(opts.threads.max(1));
+    // The spare thread (module `spare`) is one fuser thread more, parked after its first
+    // request.
+    cfg.n_threads = Some(opts.threads.max(1) + usize::from(inval.has_spare()));
     // The pure-Rust mount opens /dev/fuse itself (then mounts directly as root, or through
     // the setuid fusermount3 otherwise); so does cloning it for each thread.
     let dev = std::fs::OpenOptions::new()
@@ -411,6 +425,7 @@ pub fn mount(
         cache,
         writeback: writeback.clone(),
         passthrough: passthrough.clone(),
+        inval: inval.clone(),
         done: Mutex::new(Done { rx, result: None }),
     };
     // Ready means a request went through: stat the root of the new mount.
@@ -525,6 +540,12 @@ impl MountHandle {
         self.passthrough.lent_count()
     }
 
+    /// How many times a junction's inline name invalidation was held up long enough that
+    /// the parked spare thread woke to serve ([`MountOptions::spare_thread`]; diagnostics).
+    pub fn spare_rescues(&self) -> u64 {
+        self.inval.spare_rescues()
+    }
+
     /// Something that can unmount this mount from another thread.
     pub fn unmounter(&self) -> Unmounter {
         Unmounter {
@@ -586,6 +607,8 @@ impl MountHandle {
                 path: self.mountpoint.clone(),
                 cause: e,
             })?;
+            // A parked spare thread looks at the connection now, not at its next look.
+            self.inval.wake_spare();
         }
         match self.wait_inner(Some(UNMOUNT_WAIT)) {
             // The connection ended because this unmount ended it. A serving thread's read of
@@ -611,6 +634,7 @@ impl Drop for MountHandle {
     fn drop(&mut self) {
         if !self.is_finished() {
             let _ = unmount_path(&self.mountpoint);
+            self.inval.wake_spare();
             let _ = self.wait_inner(Some(UNMOUNT_WAIT));
         }
     }

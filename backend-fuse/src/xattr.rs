@@ -227,13 +227,16 @@ pub(crate) fn times_update(v: &[FileTime]) -> SetTimes {
 }
 
 /// What is left of a request once its handler has run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub(crate) enum Settle {
     /// Reply now.
     Reply,
-    /// Reply once the queued invalidations are done ([`KernelCache::then`]): a reparse point
-    /// change, whose caller must not see the kernel's old names of the link.
+    /// Drop these names of a link whose kind changed, then reply
+    /// ([`crate::core::KernelCache::names_then`]): its caller must not see the kernel's old names.
+    AfterNames(Vec<crate::nodes::KernelName>),
+    /// Reply once the queued invalidations are done ([`crate::core::KernelCache::then`]): a link's new
+    /// target, whose cached pages go.
     AfterInvalidations,
 }
 
@@ -263,8 +266,13 @@ impl Core {
 
     /// Waits for what a handler left ([`Settle`]).
     pub(crate) fn settle(&self, s: Settle) {
-        if s == Settle::AfterInvalidations {
-            self.inval.wait();
+        match s {
+            Settle::Reply => {}
+            Settle::AfterNames(names) => {
+                self.drop_names_later(&names);
+                self.inval.wait();
+            }
+            Settle::AfterInvalidations => self.inval.wait(),
         }
     }
 
@@ -277,6 +285,9 @@ impl Core {
     ) {
         match r {
             Ok(Settle::AfterInvalidations) => self.inval.then(Box::new(move || reply(Ok(())))),
+            Ok(Settle::AfterNames(names)) => self
+                .inval
+                .names_then(names, Box::new(move || reply(Ok(())))),
             r => reply(r.map(|_| ())),
         }
     }
@@ -507,17 +518,15 @@ impl Core {
             // name the kernel may have cached for it before the setxattr returns, so that even
             // calls that never ask the file system (readlink on a name cached as a directory)
             // see the new kind.
-            let names = self.retire(id);
-            self.drop_names_later(&names);
-        } else {
-            // Same kind, new target: drop the cached size (target length) and the cached
-            // target (FUSE_CACHE_SYMLINKS keeps it in the inode's pages), on every node of the
-            // file, before the setxattr returns.
-            self.inval.attrs_now(ino);
-            self.inval.pages_later(ino);
-            self.others_changed(id, ino);
+            return Ok(Settle::AfterNames(self.retire(id)));
         }
-        // The caller replies only once the invalidations queued here are done.
+        // Same kind, new target: drop the cached size (target length) and the cached target
+        // (FUSE_CACHE_SYMLINKS keeps it in the inode's pages), on every node of the file,
+        // before the setxattr returns: the caller replies only once the invalidations queued
+        // here are done.
+        self.inval.attrs_now(ino);
+        self.inval.pages_later(ino);
+        self.others_changed(id, ino);
         Ok(Settle::AfterInvalidations)
     }
 

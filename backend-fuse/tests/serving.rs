@@ -1,9 +1,12 @@
 //! The serving model (issue 17, item 2): with one serving thread, the handlers that wait run
 //! off it, so every other request is still answered while they wait: an image save runs on the
-//! mount's worker, and a reparse setxattr, which waits for the kernel to drop names, hands its
-//! reply to the invalidation thread (sent once the names are dropped, or by the guard thread
-//! after 200 ms). The save test fails with `wait_worker: false`, the reparse test with the
-//! setxattr waiting on the serving thread (both checked when they were written).
+//! mount's worker, and a reparse setxattr, which waits for the kernel to drop names, drops them
+//! itself when nothing can hold the directory's lock, with the parked spare thread to serve
+//! if something does (`MountOptions::spare_thread`), and otherwise hands its reply to the
+//! invalidation thread (sent once the names are dropped, or by the guard thread after 200 ms).
+//! The reparse tests run with and without the spare thread. The save test fails with
+//! `wait_worker: false`, the reparse test with the setxattr waiting on the serving thread
+//! (both checked when they were written).
 
 mod common;
 use backend_fuse::MountOptions;
@@ -18,11 +21,17 @@ use vfs_core::VolumeOptions;
 
 /// One serving thread and the worker: the model whose correctness is at stake.
 fn one_thread() -> Mounted {
+    one_thread_spare(true)
+}
+
+/// One serving thread and the worker, with or without the spare serving thread.
+fn one_thread_spare(spare_thread: bool) -> Mounted {
     Mounted::with(
         VolumeOptions::default(),
         MountOptions {
             threads: 1,
             wait_worker: true,
+            spare_thread,
             ..MountOptions::default()
         },
     )
@@ -147,7 +156,15 @@ fn a_save_into_the_drive_is_refused_not_hung() {
 /// with the reply sent by the invalidation thread, neither waits.
 #[test]
 fn lookups_are_answered_while_a_reparse_setxattr_waits() {
-    let m = one_thread();
+    lookups_beside_junctions(one_thread());
+}
+
+#[test]
+fn lookups_are_answered_while_a_reparse_setxattr_waits_without_the_spare_thread() {
+    lookups_beside_junctions(one_thread_spare(false));
+}
+
+fn lookups_beside_junctions(m: Mounted) {
     fs::create_dir(m.p("target")).unwrap();
     fs::create_dir(m.p("p")).unwrap();
     let dev = fs::metadata(m.root()).unwrap().dev();
@@ -223,7 +240,17 @@ fn lookups_are_answered_while_a_reparse_setxattr_waits() {
 /// stays consistent, and a name left behind is a junction or a directory.
 #[test]
 fn a_reparse_setxattr_racing_an_rmdir_of_its_directory_always_returns() {
-    let m = one_thread();
+    junctions_racing_rmdirs(one_thread(), true);
+}
+
+#[test]
+fn a_reparse_setxattr_racing_an_rmdir_without_the_spare_thread_always_returns() {
+    junctions_racing_rmdirs(one_thread_spare(false), false);
+}
+
+/// `spare`: the mount has the spare thread, which the collisions that block an inline
+/// invalidation wake (about half of those the wait limit answers, in the runs so far).
+fn junctions_racing_rmdirs(m: Mounted, spare: bool) {
     fs::create_dir(m.p("target")).unwrap();
     fs::create_dir(m.p("p")).unwrap();
     let dev = fs::metadata(m.root()).unwrap().dev();
@@ -267,12 +294,47 @@ fn a_reparse_setxattr_racing_an_rmdir_of_its_directory_always_returns() {
     });
     stop.store(true, Ordering::Relaxed);
     let removed = remover.join().unwrap();
-    eprintln!("{removed} directories removed; {slow} setxattrs answered by the wait limit");
+    eprintln!(
+        "{removed} directories removed; {slow} setxattrs answered by the wait limit; the spare \
+         thread woke {} times",
+        m.handle().spare_rescues()
+    );
+    if !spare {
+        assert_eq!(m.handle().spare_rescues(), 0);
+    } else if slow >= 10 {
+        assert!(
+            m.handle().spare_rescues() > 0,
+            "{slow} setxattrs were held up, none inline: is the spare thread in use?"
+        );
+    }
     for e in fs::read_dir(&dir).unwrap() {
         let t = e.unwrap().file_type().unwrap();
         assert!(t.is_symlink() || t.is_dir(), "{t:?}");
     }
     m.finish();
+}
+
+/// With the spare thread parked, an unmount from outside (`umount`, which does not wake it)
+/// still ends the session: the parked thread looks at the connection five times a second.
+#[test]
+fn the_session_ends_after_an_unmount_from_outside_with_the_spare_thread_parked() {
+    let m = one_thread();
+    // A few requests, so that one serving thread has parked.
+    for i in 0..20 {
+        fs::create_dir(m.p(&format!("d{i}"))).unwrap();
+    }
+    let t = Instant::now();
+    let st = std::process::Command::new("umount")
+        .arg(m.root())
+        .status()
+        .expect("umount (util-linux: apt-get install mount)");
+    assert!(st.success(), "umount {}", m.root().display());
+    let end = m.handle().wait_timeout(Duration::from_secs(5));
+    assert!(
+        matches!(end, Some(Ok(()))),
+        "the session ended after the unmount: {end:?}"
+    );
+    eprintln!("the session ended {:?} after the unmount", t.elapsed());
 }
 
 /// rmdir(2) of `p`: true when it removed a directory. A junction is a link to Linux (ENOTDIR),

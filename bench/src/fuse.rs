@@ -64,6 +64,9 @@ pub fn options(threads: Option<usize>, a: &crate::BenchArgs) -> backend_fuse::Mo
     if a.fuse_no_passthrough || a.fuse_writeback {
         o.passthrough = false;
     }
+    if a.fuse_no_spare_thread {
+        o.spare_thread = false;
+    }
     o
 }
 

@@ -128,6 +128,11 @@ pub struct BenchArgs {
     /// 6.9 or later), so every write is a request.
     #[arg(long)]
     pub fuse_no_passthrough: bool,
+    /// Mount the FUSE target without the spare serving thread (backend-fuse
+    /// `MountOptions::spare_thread`, on by default), so that every junction's old names are
+    /// dropped by the invalidation thread.
+    #[arg(long)]
+    pub fuse_no_spare_thread: bool,
     /// Write the results as JSON to this file (`-` for standard output, the table then goes to
     /// standard error).
     #[arg(long)]
