@@ -49,6 +49,10 @@ pub(crate) trait KernelCache: Send + Sync + std::fmt::Debug {
     /// stays locked while a READ of it waits for its answer: only for a node with no open
     /// file the daemon serves reads for (no cached open, so no READ on its way).
     fn pages_now(&self, ino: u64);
+    /// Puts `data` into a node's cached pages at `offset` (FUSE_NOTIFY_STORE), now. The kernel
+    /// locks each page it fills, as [`KernelCache::pages_now`] does: only where no READ of the
+    /// node can be waiting for this thread.
+    fn store_pages(&self, _ino: u64, _offset: u64, _data: &[u8]) {}
     /// Waits (briefly) until every queued invalidation is done.
     fn wait(&self);
     /// Runs `reply` once every queued invalidation is done (or after the same brief wait at
@@ -1027,22 +1031,30 @@ impl Core {
         Ok(n as u32)
     }
 
-    /// RELEASE.
-    pub(crate) fn release(&self, fh: u64) {
-        self.releasing(fh, || {});
+    /// RELEASE of handle `fh` on node `ino`.
+    pub(crate) fn release(&self, ino: u64, fh: u64) {
+        self.releasing(fh, Some(ino), || {});
     }
 
     /// Closes the kernel's handle `fh` (after `also`, under the same lock), counts it, and
     /// wakes [`Core::wait_for_release`]. The count's lock is held throughout, so a waiter never
     /// sees the handle gone from `open_handles` before the count that says so.
-    pub(crate) fn releasing(&self, fh: u64, also: impl FnOnce()) {
+    /// `ino`: the node of a file's handle, whose cached pages lent data given back fills.
+    pub(crate) fn releasing(&self, fh: u64, ino: Option<u64>, also: impl FnOnce()) {
         let (n, cv) = &self.releases;
         let mut g = n.lock();
         also();
         self.open_handles.lock().remove(&fh);
         self.writeback.released(fh);
         // Lent data comes back before the engine's handle closes (a delete at close frees it).
-        if let Some(id) = self.passthrough.release(&self.vol, fh) {
+        // The data also fills the node's page cache, which passthrough writes left empty, so
+        // that reading the file next costs no READ (module `passthrough`, "Pages").
+        let mut fill = |offset: u64, data: &[u8]| {
+            if let Some(ino) = ino {
+                self.inval.store_pages(ino, offset, data)
+            }
+        };
+        if let Some(id) = self.passthrough.release(&self.vol, fh, &mut fill) {
             self.given_back(id);
         }
         let _ = self.vol.close(HandleId(fh));
@@ -1678,7 +1690,7 @@ mod tests {
         );
         c.fallocate(a.ino, 0, 10, 0).unwrap();
         assert_eq!(c.getattr(a.ino, true).unwrap().stat.size, 10);
-        c.release(h);
+        c.release(a.ino, h);
         c.destroy();
         c.vol.check().unwrap();
     }

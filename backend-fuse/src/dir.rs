@@ -189,7 +189,7 @@ impl Core {
 
     /// RELEASEDIR.
     pub(crate) fn releasedir(&self, fh: u64) {
-        self.releasing(fh, || {
+        self.releasing(fh, None, || {
             self.dirs.lock().remove(&fh);
         });
     }

@@ -715,7 +715,7 @@ impl Filesystem for NtFs {
     fn release(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
@@ -723,7 +723,7 @@ impl Filesystem for NtFs {
         reply: ReplyEmpty,
     ) {
         self.serve("release", || {
-            self.core.release(fh.0);
+            self.core.release(ino.0, fh.0);
             reply.ok();
         })
     }

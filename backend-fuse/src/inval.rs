@@ -6,11 +6,12 @@
 //! wait for a lock that is only released after its own reply: a deadlock. Name invalidations
 //! therefore run on this module's own thread, after the reply. A handler that needs one done
 //! before its syscall returns (setxattr turning a directory into a junction: no directory lock
-//! is held for it) hands its reply to this thread, which sends it right after the queued
-//! invalidations ([`Invalidator::then`]): the serving thread goes on at once, and the reply
-//! costs no further thread switch. A guard thread sends such a reply anyway once it has waited
-//! [`SYNC_WAIT`], so that a rare lock chain (another syscall holding the directory and waiting
-//! for the file this setxattr holds) delays the reply instead of deadlocking.
+//! is held for it) does it itself when that is safe ([`Invalidator::names_then`], module
+//! `spare`), and otherwise hands its reply to this thread, which sends it right after the
+//! queued invalidations ([`Invalidator::then`]): the serving thread goes on at once. A guard
+//! thread sends such a reply anyway once it has waited [`SYNC_WAIT`], so that a rare lock
+//! chain (another syscall holding the directory and waiting for the file this setxattr holds)
+//! delays the reply instead of deadlocking.
 //!
 //! Invalidating an inode's *attributes* takes no sleeping lock in the kernel (a spinlock and
 //! the attribute version counter), so handlers do that directly, before replying.
@@ -22,9 +23,6 @@
 //! the 16-byte notification (a `fuse_out_header` with `unique` 0 and the notification code in
 //! `error`) is written to a duplicate of the session's /dev/fuse descriptor. A kernel without
 //! it refuses the code (EINVAL); that is found out once, at mount ([`Invalidator::probe_epoch`]).
-//!
-//! A junction's names are dropped by the serving thread itself where that is safe
-//! ([`Invalidator::names_then`], module `spare`); the invalidation thread is the fallback.
 
 use crate::core::KernelCache;
 use crate::nodes::KernelName;
@@ -210,6 +208,16 @@ impl Invalidator {
         }
     }
 
+    /// Fills a node's cached pages with `data` at `offset`, now (see
+    /// `KernelCache::store_pages` for where that is safe).
+    pub(crate) fn store_pages(&self, ino: u64, offset: u64, data: &[u8]) {
+        if let Some(n) = self.notifier.get() {
+            if let Err(e) = n.store(INodeNo(ino), offset, data) {
+                tracing::debug!(ino, "notify store: {e}");
+            }
+        }
+    }
+
     /// Queues dropping a cached name (after the reply).
     pub(crate) fn entry_later(&self, parent: u64, name: &[u8]) {
         let _ = self.tx.send(Job::Entry(parent, name.into()));
@@ -296,6 +304,9 @@ impl KernelCache for Invalidator {
     }
     fn pages_now(&self, ino: u64) {
         Invalidator::pages_now(self, ino)
+    }
+    fn store_pages(&self, ino: u64, offset: u64, data: &[u8]) {
+        Invalidator::store_pages(self, ino, offset, data)
     }
     fn wait(&self) {
         Invalidator::wait(self)

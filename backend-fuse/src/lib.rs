@@ -101,15 +101,19 @@
 //!    the handler would deadlock. For setxattr/removexattr of `system.ntfs_reparse_data` (no
 //!    directory lock held) the reply waits for those invalidations (200 ms at most), so even
 //!    calls that never reach the file system (readlink on a name the kernel still thinks is a
-//!    directory) see the new kind. No thread waits for it: the handler runs on the serving
-//!    thread and hands its reply to the invalidation thread, which sends it right after the
-//!    names are dropped; a guard thread sends it after 200 ms if the invalidation is stuck
-//!    behind a lock chain (an `rmdir` of the same directory holds its parent and waits for it).
-//!    The invalidation needs the directory lock that an unanswered lookup in the same
-//!    directory holds, so waiting for it on a serving thread would stall that lookup and
-//!    everything behind it (with one serving thread, the default on 1 or 2 CPUs, every
-//!    request). The image save, which waits for its writes, runs on the mount's worker thread
-//!    ([`MountOptions::wait_worker`]), which sends its reply.
+//!    directory) see the new kind. The invalidation needs the directory lock that an
+//!    unanswered lookup in the same directory holds, so a serving thread blocked on it would
+//!    stall that lookup and everything behind it (with one serving thread, the default on 1
+//!    or 2 CPUs, every request). So the serving thread drops the names itself only when no
+//!    request is waiting to be read, and the mount keeps a spare serving thread parked
+//!    ([`MountOptions::spare_thread`], module `spare`), which a timer wakes to serve if the
+//!    invalidation is still blocked after 1 ms (a lookup that took the lock in between).
+//!    Otherwise the reply goes to the invalidation thread, which sends it right after the
+//!    names are dropped. Either way a guard thread sends it after 200 ms if the invalidation
+//!    is stuck behind a lock chain (an `rmdir` of the same directory holds its parent and
+//!    waits for the directory, which the setxattr holds). The image save, which waits for its
+//!    writes, runs on the mount's worker thread ([`MountOptions::wait_worker`]), which sends
+//!    its reply.
 //!
 //! 5. A node is bound to the file type it was created with; every reply carrying attributes is
 //!    checked against it under the node table's lock, and a mismatch retires the node instead
@@ -191,13 +195,14 @@
 //!    asks, and the daemon answers from the backing file (size, allocation) after stamping
 //!    the write (LastWriteTime, ChangeTime, ARCHIVE: a change of the backing file's size,
 //!    mtime or ctime since the daemon last looked is a write; tmpfs gives a change after a
-//!    look a new ctime on Linux 6.13 and later). When the data comes back, the file's nodes
-//!    drop their attributes and pages (after the reply), and its next open without
-//!    passthrough is answered without FOPEN_KEEP_CACHE, so nothing from before the lending
-//!    is read. Limits: another kernel node of a lent file (a retired node still open) is not
-//!    told of a write through this one, and shows the old size until its attributes expire
-//!    or the daemon answers for it; the first read of a file after it was written through
-//!    passthrough comes from the daemon (the writes filled no page cache of the FUSE inode);
+//!    look a new ctime on Linux 6.13 and later). The pages every node of the file had
+//!    cached are dropped when it is lent (no open without passthrough is left then, so no
+//!    READ can be waiting for them), and when the data comes back it fills the page cache of
+//!    the node whose open was the last (FUSE_NOTIFY_STORE, data ranges only), so the first
+//!    read after costs no READ; the file's other nodes drop their attributes. Limits:
+//!    another kernel node of a lent file (a retired node still open) is not told of a write
+//!    through this one, and shows the old size until its attributes expire or the daemon
+//!    answers for it, and reads through it come from the daemon;
 //!    a write past NTFS's largest file size is not refused (EFBIG) but cut at the maximum
 //!    when the data comes back; a gap a write leaves on a volume without `sparse_on_extend`
 //!    and without room for it makes the file sparse instead of failing with ENOSPC.

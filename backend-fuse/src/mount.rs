@@ -19,7 +19,8 @@ use crate::{core, glue, inval};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountOptions {
     /// Threads serving requests, each with its own cloned `/dev/fuse` descriptor when the
-    /// device can be opened (fuser `Config::n_threads` and `clone_fd`). At least 1.
+    /// device can be opened (fuser `Config::n_threads` and `clone_fd`). At least 1. The
+    /// parked spare of [`MountOptions::spare_thread`] is one more.
     pub threads: usize,
     /// Let other users reach the drive (`allow_other`). Off by default: only the mounting user
     /// can. Needs `user_allow_other` in /etc/fuse.conf when not mounting as root.

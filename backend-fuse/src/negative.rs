@@ -340,8 +340,8 @@ mod tests {
             (
                 "create",
                 Box::new(|c, n| {
-                    let (_, h) = c.create(ROOT, ROOT_INO, n, 0o644, 0, libc::O_RDWR).unwrap();
-                    c.release(h);
+                    let (a, h) = c.create(ROOT, ROOT_INO, n, 0o644, 0, libc::O_RDWR).unwrap();
+                    c.release(a.ino, h);
                 }),
             ),
             (

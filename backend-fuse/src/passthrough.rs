@@ -41,6 +41,15 @@
 //!   daemon nothing. stat shows the file at most that large, and when its data comes back
 //!   what lies past the limit is dropped, the file ending at the limit. A size change past it
 //!   (truncate, fallocate) is a request and still fails with EFBIG.
+//! * **Pages.** Passthrough reads and writes go to the backing file, so the FUSE inode's
+//!   page cache holds nothing of a lent file (the pages it had are dropped when the file is
+//!   lent: they would be stale once it is given back). When the last passthrough open is
+//!   released, each data range read back for the engine also fills the page cache of the
+//!   releasing node (FUSE_NOTIFY_STORE; holes get no pages, a file with no name left none),
+//!   so that the first read after costs no READ, as after writes through the daemon. It is
+//!   done with the state locked: no open of the file is answered meanwhile, so no READ of it
+//!   can be waiting for a page the store locks, and no new lend drops the pages before they
+//!   are filled. Another kernel node of the file (a retired node still open) is not filled.
 //! * **Readers of engine state** settle first (the `system.ntfs_*` times and attributes,
 //!   `user.ntlinkfs.check`), and the image save reads lent data from the pool
 //!   (`Volume::snapshot_lent`).
@@ -408,9 +417,17 @@ impl Passthrough {
         made
     }
 
-    /// RELEASE of `fh`: the last passthrough open of a file gives its data back. Returns
-    /// the file given back.
-    pub(crate) fn release(&self, vol: &Volume, fh: u64) -> Option<FileId> {
+    /// RELEASE of `fh`: the last passthrough open of a file gives its data back, each data
+    /// range also handed to `fill` (offset, bytes) for the kernel's page cache, while the
+    /// state is locked (no open of the file is answered meanwhile, so no READ of it can be
+    /// waiting, and no new lend can drop pages before they are filled). Returns the file
+    /// given back.
+    pub(crate) fn release(
+        &self,
+        vol: &Volume,
+        fh: u64,
+        fill: &mut dyn FnMut(u64, &[u8]),
+    ) -> Option<FileId> {
         let mut g = self.state.lock();
         let st = &mut *g;
         if let Some(id) = st.cached_fh.remove(&fh) {
@@ -430,13 +447,23 @@ impl Passthrough {
         }
         let l = st.lent.remove(&id)?;
         self.count.fetch_sub(1, Ordering::AcqRel);
-        self.give_back(vol, id, l, Some(&mut st.spares));
+        // A file with no name left (deleted, or delete-pending: freed at this close) is
+        // never read again: no pages for it.
+        let named = vol.stat(id).is_ok_and(|s| !s.delete_pending);
+        self.give_back(vol, id, l, Some(&mut st.spares), named.then_some(fill));
         Some(id)
     }
 
     /// Settles `l` and gives its data back; its backing file, emptied, goes to `spares` if
-    /// there is room.
-    fn give_back(&self, vol: &Volume, id: FileId, mut l: Lent, spares: Option<&mut Vec<Spare>>) {
+    /// there is room; `fill` gets each data range.
+    fn give_back(
+        &self,
+        vol: &Volume,
+        id: FileId,
+        mut l: Lent,
+        spares: Option<&mut Vec<Spare>>,
+        fill: Option<&mut dyn FnMut(u64, &[u8])>,
+    ) {
         settle_one(vol, id, &mut l);
         let Lent {
             file,
@@ -447,7 +474,7 @@ impl Passthrough {
         let data = if seen.size == 0 {
             FileData::new()
         } else {
-            read_all(&file, seen.size).unwrap_or_else(|e| {
+            read_all(&file, seen.size, fill).unwrap_or_else(|e| {
                 // Cannot happen for a tmpfs file short of memory; the data cannot be read.
                 tracing::error!(target: "backend_fuse", "passthrough: reading back {id:?}: {e}");
                 FileData::new()
@@ -502,7 +529,7 @@ impl Passthrough {
         let mut g = self.state.lock();
         for (id, l) in g.lent.iter_mut() {
             settle_one(vol, *id, l);
-            match read_all(&l.file, l.seen.size) {
+            match read_all(&l.file, l.seen.size, None) {
                 Ok(d) => {
                     out.insert(*id, d);
                 }
@@ -602,7 +629,7 @@ impl Passthrough {
         drop(g);
         self.count.store(0, Ordering::Release);
         for (id, l) in lent {
-            self.give_back(vol, id, l, None);
+            self.give_back(vol, id, l, None, None);
         }
         if self.pool.is_some() {
             // The volume outlives the mount; the pool goes with the session.
@@ -671,8 +698,12 @@ fn has_holes(s: &Stamp) -> bool {
 }
 
 /// A backing file's data as engine data: its data ranges (SEEK_DATA / SEEK_HOLE), so that
-/// a sparse file's holes stay holes.
-fn read_all(f: &File, size: u64) -> io::Result<FileData> {
+/// a sparse file's holes stay holes; each piece read also goes to `fill`.
+fn read_all(
+    f: &File,
+    size: u64,
+    mut fill: Option<&mut dyn FnMut(u64, &[u8])>,
+) -> io::Result<FileData> {
     // NTFS's largest file (A8): the kernel cannot be made to refuse a passthrough write
     // past it with EFBIG (the backing file's limit is tmpfs's), so what lies past it is
     // dropped here and the file ends there (module docs, "Limits").
@@ -706,6 +737,9 @@ fn read_all(f: &File, size: u64) -> io::Result<FileData> {
             f.read_exact_at(&mut buf[..n], at)?;
             data.write(at, &buf[..n])
                 .map_err(|e| io::Error::other(e.to_string()))?;
+            if let Some(fill) = fill.as_mut() {
+                fill(at, &buf[..n]);
+            }
             at += n as u64;
         }
         pos = end;

@@ -111,8 +111,8 @@ pub const CONTROL_PREFIX: &str = control::PREFIX;
 
 /// Whether a setxattr/removexattr of `name` may wait before replying: a save writes a whole
 /// image (`save_image`). glue runs it on the mount's worker thread. (A reparse point change
-/// waits too, for the kernel to drop the link's names, but not on a thread: its reply is sent
-/// by the invalidation thread once that is done, [`Settle::AfterInvalidations`].)
+/// waits too, for the kernel to drop the link's names, but never blocks a serving thread on
+/// it: [`Settle::AfterNames`].)
 pub(crate) fn may_wait(name: &[u8]) -> bool {
     matches!(classify(name), Special::Control(Control::Save))
 }

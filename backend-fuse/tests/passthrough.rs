@@ -450,6 +450,88 @@ fn reparse_points_on_an_open_file_follow_the_engine_rules() {
     m.finish();
 }
 
+/// Which pages of the file at `p` are in the kernel's page cache (mincore(2) of a read-only
+/// mapping: mapping a file reads nothing).
+fn cached_pages(p: &std::path::Path) -> Vec<bool> {
+    let f = fs::File::open(p).unwrap();
+    let len = f.metadata().unwrap().len() as usize;
+    let pages = len.div_ceil(4096);
+    let mut v = vec![0u8; pages];
+    // SAFETY: a fresh read-only mapping of `len` bytes of an open file, never dereferenced
+    // (mincore only looks at residency), unmapped below.
+    unsafe {
+        let a = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            0,
+        );
+        assert_ne!(a, libc::MAP_FAILED, "{}", std::io::Error::last_os_error());
+        assert_eq!(libc::mincore(a, len, v.as_mut_ptr()), 0);
+        assert_eq!(libc::munmap(a, len), 0);
+    }
+    v.into_iter().map(|b| b & 1 == 1).collect()
+}
+
+/// Passthrough writes fill no page cache of the FUSE inode, so at close the data given back
+/// also fills it (FUSE_NOTIFY_STORE): the first read after costs no READ. The pages are the
+/// data as written, a later write through a new open replaces them (never stale), and a
+/// sparse file's holes get none.
+#[test]
+fn a_file_written_through_passthrough_is_cached_when_it_is_closed() {
+    let m = mounted(sized(256 << 20));
+    let p = m.p("f");
+    let first: Vec<u8> = (0..(1 << 20) + 100).map(|i| (i % 251) as u8).collect();
+    fs::write(&p, &first).unwrap();
+    m.handle().sync().unwrap();
+    assert_eq!(m.handle().lent_files(), 0);
+    let pages = cached_pages(&p);
+    assert_eq!(pages.len(), 257);
+    assert!(
+        pages.iter().all(|&c| c),
+        "every page cached at close: {pages:?}"
+    );
+    assert_eq!(fs::read(&p).unwrap(), first);
+    // A second open for writing: its writes go to the pool again, and at its close the
+    // cache holds the new bytes.
+    let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.write_all_at(b"second", 4096 + 10).unwrap();
+    drop(f);
+    m.handle().sync().unwrap();
+    let mut want = first.clone();
+    want[4106..4112].copy_from_slice(b"second");
+    assert_eq!(fs::read(&p).unwrap(), want);
+    assert!(cached_pages(&p).iter().all(|&c| c));
+    // Sparse: two written pages 64 MiB apart; only they are cached, the hole reads zeros.
+    let s = m.p("sparse");
+    let f = fs::File::create(&s).unwrap();
+    f.write_all_at(b"head", 0).unwrap();
+    f.write_all_at(b"tail", 64 << 20).unwrap();
+    drop(f);
+    m.handle().sync().unwrap();
+    let pages = cached_pages(&s);
+    assert!(
+        pages[0] && pages[pages.len() - 1],
+        "the written pages are cached"
+    );
+    assert_eq!(
+        pages.iter().filter(|&&c| c).count(),
+        2,
+        "no pages for the hole"
+    );
+    let mut mid = [1u8; 4096];
+    fs::File::open(&s)
+        .unwrap()
+        .read_exact_at(&mut mid, 32 << 20)
+        .unwrap();
+    assert_eq!(mid, [0u8; 4096]);
+    // The volume has the same bytes.
+    assert_eq!(m.vol.read_file_path(r"\f").unwrap(), want);
+    m.finish();
+}
+
 /// statvfs of the mount: (free blocks, block size).
 fn nix_statvfs(p: &std::path::Path) -> (u64, u64) {
     // SAFETY: a zeroed struct filled by statvfs for a NUL-terminated path.
