@@ -68,6 +68,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use vfs_core::data::FileData;
 use vfs_core::{FileId, FileTime, LentShape, SpaceLender, Volume};
 
+/// Where the data ranges read back at a give-back also go (offset, bytes): the releasing
+/// node's page cache (module docs, "Pages").
+pub(crate) type Fill<'a> = &'a mut dyn FnMut(u64, &[u8]);
+
 /// The page size tmpfs counts in.
 const PAGE: u64 = 4096;
 
@@ -422,12 +426,7 @@ impl Passthrough {
     /// state is locked (no open of the file is answered meanwhile, so no READ of it can be
     /// waiting, and no new lend can drop pages before they are filled). Returns the file
     /// given back.
-    pub(crate) fn release(
-        &self,
-        vol: &Volume,
-        fh: u64,
-        fill: &mut dyn FnMut(u64, &[u8]),
-    ) -> Option<FileId> {
+    pub(crate) fn release(&self, vol: &Volume, fh: u64, fill: Fill<'_>) -> Option<FileId> {
         let mut g = self.state.lock();
         let st = &mut *g;
         if let Some(id) = st.cached_fh.remove(&fh) {
@@ -462,7 +461,7 @@ impl Passthrough {
         id: FileId,
         mut l: Lent,
         spares: Option<&mut Vec<Spare>>,
-        fill: Option<&mut dyn FnMut(u64, &[u8])>,
+        fill: Option<Fill<'_>>,
     ) {
         settle_one(vol, id, &mut l);
         let Lent {
@@ -699,11 +698,7 @@ fn has_holes(s: &Stamp) -> bool {
 
 /// A backing file's data as engine data: its data ranges (SEEK_DATA / SEEK_HOLE), so that
 /// a sparse file's holes stay holes; each piece read also goes to `fill`.
-fn read_all(
-    f: &File,
-    size: u64,
-    mut fill: Option<&mut dyn FnMut(u64, &[u8])>,
-) -> io::Result<FileData> {
+fn read_all(f: &File, size: u64, mut fill: Option<Fill<'_>>) -> io::Result<FileData> {
     // NTFS's largest file (A8): the kernel cannot be made to refuse a passthrough write
     // past it with EFBIG (the backing file's limit is tmpfs's), so what lies past it is
     // dropped here and the file ends there (module docs, "Limits").
