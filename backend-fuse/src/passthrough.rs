@@ -46,7 +46,8 @@
 //!   lent: they would be stale once it is given back). When the last passthrough open is
 //!   released, each data range read back for the engine also fills the page cache of the
 //!   releasing node (FUSE_NOTIFY_STORE; holes get no pages, a file with no name left none),
-//!   so that the first read after costs no READ, as after writes through the daemon. It is
+//!   so that the first read after costs no READ, as after writes through the daemon (the
+//!   first [`STORE_LIMIT`] bytes of data: the copy takes the serving thread's time). It is
 //!   done with the state locked: no open of the file is answered meanwhile, so no READ of it
 //!   can be waiting for a page the store locks, and no new lend drops the pages before they
 //!   are filled. Another kernel node of the file (a retired node still open) is not filled.
@@ -71,6 +72,24 @@ use vfs_core::{FileId, FileTime, LentShape, SpaceLender, Volume};
 /// Where the data ranges read back at a give-back also go (offset, bytes): the releasing
 /// node's page cache (module docs, "Pages").
 pub(crate) type Fill<'a> = &'a mut dyn FnMut(u64, &[u8]);
+
+/// At most this much of a file's data fills the kernel's page cache when it is given back
+/// (module docs, "Pages"): the copy runs on the serving thread, after the one into the
+/// engine, so a file of many GiB costs that thread a bounded extra time at its close; the
+/// rest is read through the daemon the first time, as before.
+const STORE_LIMIT: u64 = 1 << 30;
+
+/// `fill`, for the first `limit` bytes handed to it (a piece that crosses the limit is cut).
+fn capped<'a>(fill: Fill<'a>, limit: u64) -> impl FnMut(u64, &[u8]) + 'a {
+    let mut left = limit;
+    move |offset, data| {
+        let n = (data.len() as u64).min(left) as usize;
+        if n > 0 {
+            left -= n as u64;
+            fill(offset, &data[..n]);
+        }
+    }
+}
 
 /// The page size tmpfs counts in.
 const PAGE: u64 = 4096;
@@ -449,7 +468,9 @@ impl Passthrough {
         // A file with no name left (deleted, or delete-pending: freed at this close) is
         // never read again: no pages for it.
         let named = vol.stat(id).is_ok_and(|s| !s.delete_pending);
-        self.give_back(vol, id, l, Some(&mut st.spares), named.then_some(fill));
+        let mut capped = capped(fill, STORE_LIMIT);
+        let fill: Option<Fill<'_>> = if named { Some(&mut capped) } else { None };
+        self.give_back(vol, id, l, Some(&mut st.spares), fill);
         Some(id)
     }
 
@@ -747,6 +768,20 @@ fn read_all(f: &File, size: u64, mut fill: Option<Fill<'_>>) -> io::Result<FileD
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_store_stops_at_its_limit() {
+        let mut got = Vec::new();
+        {
+            let mut sink = |o: u64, d: &[u8]| got.push((o, d.len()));
+            let mut c = capped(&mut sink, 10_000);
+            c(0, &[0; 4096]);
+            c(8192, &[0; 4096]);
+            c(1 << 20, &[0; 4096]);
+            c(2 << 20, &[0; 4096]);
+        }
+        assert_eq!(got, vec![(0, 4096), (8192, 4096), (1 << 20, 1808)]);
+    }
 
     #[test]
     fn filetimes_of_unix_times() {
