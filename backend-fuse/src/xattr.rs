@@ -233,10 +233,11 @@ pub(crate) enum Settle {
     /// Reply now.
     Reply,
     /// Drop these names of a link whose kind changed, then reply
-    /// ([`crate::core::KernelCache::names_then`]): its caller must not see the kernel's old names.
+    /// ([`crate::core::KernelCache::names_then`]): its caller must not see the kernel's old
+    /// names.
     AfterNames(Vec<crate::nodes::KernelName>),
-    /// Reply once the queued invalidations are done ([`crate::core::KernelCache::then`]): a link's new
-    /// target, whose cached pages go.
+    /// Reply once the queued invalidations are done ([`crate::core::KernelCache::then`]): a
+    /// link's new target, whose cached pages go.
     AfterInvalidations,
 }
 
