@@ -34,7 +34,8 @@ pub struct MountArgs {
     #[arg(long)]
     pub legacy_delete: bool,
     /// Threads serving requests (default: 1 on machines with 1 or 2 CPUs, else one per CPU up
-    /// to 8; image saves run on a worker thread either way).
+    /// to 8; image saves run on a worker thread either way, and one more serving thread stays
+    /// parked for junctions, backend-fuse `MountOptions::spare_thread`).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Let the kernel cache writes (FUSE_WRITEBACK_CACHE): small writes return from the page
