@@ -352,24 +352,17 @@ fn a_set_user_id_file_is_not_lent_and_loses_the_bit_to_another_writer() {
     assert_eq!(m.handle().lent_files(), 0, "a set-user-ID file is not lent");
     drop(open);
     for name in ["suid", "plain"] {
-        let out = std::process::Command::new("setpriv")
-            .args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                "--",
-            ])
-            .args(["sh", "-c", "printf more >> \"$0\""])
-            .arg(m.p(name))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let p = m.p(name);
+        let (ok, err) = as_user(
+            NOBODY,
+            &[
+                "sh".as_ref(),
+                "-c".as_ref(),
+                "printf more >> \"$0\"".as_ref(),
+                p.as_os_str(),
+            ],
         );
+        assert!(ok, "{err}");
     }
     m.handle().sync().unwrap();
     assert_eq!(fs::metadata(m.p("suid")).unwrap().mode() & 0o7777, 0o777);

@@ -18,26 +18,10 @@ use std::path::Path;
 use std::process::Command;
 use vfs_core::VolumeOptions;
 
-const NOBODY: u32 = 65534;
 /// A second unprivileged user (no account needed: ids are only numbers to the kernel).
 const OTHER: u32 = 65533;
 /// Set in the copy of this binary that runs as nobody.
 const CHILD: &str = "NTLINKFS_PERMISSIONS_CHILD";
-
-/// Runs `args` as user `uid` (group `uid`, no supplementary groups); (success, stderr).
-fn as_user(uid: u32, args: &[&OsStr]) -> (bool, String) {
-    need("setpriv", "util-linux");
-    let id = uid.to_string();
-    let out = Command::new("setpriv")
-        .args(["--reuid", &id, "--regid", &id, "--clear-groups", "--"])
-        .args(args)
-        .output()
-        .expect("run setpriv");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)

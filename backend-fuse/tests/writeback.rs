@@ -12,7 +12,6 @@ mod common;
 
 use backend_fuse::{MountOptions, Permissions};
 use common::*;
-use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -362,21 +361,9 @@ fn readonly_after_open_keeps_the_handle_writing() {
     }
 }
 
-const NOBODY: u32 = 65534;
-
 /// Runs `args` as nobody; (success, stderr).
 fn as_nobody(args: &[&str]) -> (bool, String) {
-    need("setpriv", "util-linux");
-    let id = NOBODY.to_string();
-    let out = Command::new("setpriv")
-        .args(["--reuid", &id, "--regid", &id, "--clear-groups", "--"])
-        .args(args.iter().map(OsStr::new))
-        .output()
-        .expect("run setpriv");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    as_user(NOBODY, args)
 }
 
 /// The kernel sends the times it stamped as a SETATTR at write-back, from the writer's

@@ -257,6 +257,26 @@ pub fn ntfs_attrib(p: &Path) -> u32 {
 
 pub const REPARSE: &str = "system.ntfs_reparse_data";
 
+/// The unprivileged user the tests play (no account needed: ids are only numbers to the
+/// kernel).
+pub const NOBODY: u32 = 65534;
+
+/// Runs `args` as user `uid` (group `uid`, no supplementary groups, no capabilities) with
+/// `setpriv` (util-linux); (success, stderr).
+pub fn as_user<S: AsRef<std::ffi::OsStr>>(uid: u32, args: &[S]) -> (bool, String) {
+    need("setpriv", "util-linux");
+    let id = uid.to_string();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", &id, "--regid", &id, "--clear-groups", "--"])
+        .args(args)
+        .output()
+        .expect("run setpriv");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Fails with what to install when `program` is not on PATH (mount tests never skip).
 pub fn need(program: &str, package: &str) {
     let found = std::process::Command::new("sh")
