@@ -282,17 +282,33 @@ impl Core {
 
     pub(crate) fn attr_of(&self, ino: u64, id: FileId, st: &Stat) -> Attr {
         let mut stat = st.clone();
-        if let Some(shown) = self.passthrough.settle(&self.vol, id) {
-            // Lent (module `passthrough`): the data, its size and allocation are the backing
-            // file's; the times and attributes were just brought up to date.
-            if let Ok(fresh) = self.vol.stat(id) {
-                stat.times = fresh.times;
-                stat.attributes = fresh.attributes;
+        // A few rounds at most: each one that goes on saw the file lent, then given back.
+        for _ in 0..4 {
+            if let Some(shown) = self.passthrough.settle(&self.vol, id) {
+                // Lent (module `passthrough`): the data, its size and allocation are the
+                // backing file's; the times and attributes were just brought up to date.
+                if let Ok(fresh) = self.vol.stat(id) {
+                    stat.times = fresh.times;
+                    stat.attributes = fresh.attributes;
+                }
+                stat.size = shown.size;
+                stat.allocation_size = shown.allocation_size;
+                stat.resident = shown.resident;
+                stat.allocated = shown.stored;
+                break;
             }
-            stat.size = shown.size;
-            stat.allocation_size = shown.allocation_size;
-            stat.resident = shown.resident;
-            stat.allocated = shown.stored;
+            if !stat.lent {
+                break;
+            }
+            // Read while lent and given back since (a RELEASE served on another thread):
+            // the engine's size was the one from before the lend, so read it again now that
+            // the data is back (a lookup beside the last close of a file just written
+            // answered size 0: test negative.rs
+            // `creating_under_another_spelling_raises_the_epoch_only_then`).
+            match self.vol.stat(id) {
+                Ok(fresh) => stat = fresh,
+                Err(_) => break,
+            }
         }
         Attr {
             ino,

@@ -107,10 +107,12 @@ const FUSE_NOTIFY_INC_EPOCH: i32 = 8;
 impl Invalidator {
     /// Starts the invalidation thread. It ends when every Invalidator is dropped. `spare`:
     /// the mount runs a spare serving thread (module `spare`), so that a junction's names
-    /// may be dropped inline.
+    /// may be dropped inline; `extra`: serving threads it adds while the machine is idle
+    /// (0 or 1, only with the spare).
     pub(crate) fn start(
         notifier: Arc<OnceLock<Notifier>>,
         spare: bool,
+        extra: usize,
     ) -> std::io::Result<Invalidator> {
         let (tx, rx) = mpsc::channel::<Job>();
         let n = notifier.clone();
@@ -128,13 +130,19 @@ impl Invalidator {
             dev: Arc::new(OnceLock::new()),
             epoch: Arc::new(AtomicBool::new(false)),
             guard,
-            spare: Arc::new(Spare::new(spare)),
+            spare: Arc::new(Spare::new(spare, extra)),
         })
     }
 
-    /// Does the mount need its spare serving thread (one fuser thread more)?
-    pub(crate) fn has_spare(&self) -> bool {
-        self.spare.is_on()
+    /// Fuser threads the mount needs beyond its serving threads: the spare, and the one
+    /// that serves only while the machine is idle (module `spare`).
+    pub(crate) fn threads_beyond(&self) -> usize {
+        self.spare.threads_beyond()
+    }
+
+    /// How many times the mount widened (module `spare`).
+    pub(crate) fn widenings(&self) -> u64 {
+        self.spare.widenings()
     }
 
     /// How many times a stuck inline invalidation woke the spare thread.

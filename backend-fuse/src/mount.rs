@@ -62,6 +62,15 @@ pub struct MountOptions {
     /// (docs/BENCHMARKS.md, "Issue 17, sixth round"). Off: every junction's names are dropped
     /// by the invalidation thread, as before.
     pub spare_thread: bool,
+    /// While the machine is idle, serve with one thread more than [`MountOptions::threads`]
+    /// (when that is fewer than the CPUs, and with [`MountOptions::spare_thread`]): the extra
+    /// thread parks beside the spare while at least 60% of the CPU time is in use and serves
+    /// once half of it is idle (module `spare`, read from `/proc/stat` five times a second by
+    /// a parked thread). On by default; `ntlinkfs mount --threads N` turns it off. On an idle
+    /// 2-CPU machine two threads served the store's name operations about twice as fast as
+    /// one, beside a CPU hog one was 1.2–1.6× faster (docs/BENCHMARKS.md, "Issue 17, seventh
+    /// round"). Measured on 2 CPUs only.
+    pub widen_when_idle: bool,
     /// Negotiate FUSE_WRITEBACK_CACHE (`ntlinkfs mount --writeback-cache`, bench
     /// `--fuse-writeback`): write(2) copies into the kernel's page cache and returns; the
     /// kernel sends the data later in WRITE requests of up to 1 MiB (at close, fsync, or from
@@ -111,9 +120,14 @@ pub struct MountOptions {
     pub passthrough: bool,
 }
 
+/// CPUs this process may run on (2 when unknown).
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 impl Default for MountOptions {
     fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cpus = cpus();
         MountOptions {
             // With the worker taking the handlers that wait, one serving thread is correct.
             // On 2 CPUs it is also faster for most operations at the loads measured (issue 17
@@ -136,6 +150,7 @@ impl Default for MountOptions {
             image: None,
             wait_worker: true,
             spare_thread: true,
+            widen_when_idle: true,
             writeback_cache: false,
             // 4 KiB writes 0.08x -> 1.04x tmpfs at the median, name operations within the
             // run-to-run swing (docs/BENCHMARKS.md, "Issue 17, fifth round").
@@ -199,6 +214,50 @@ fn kernel_has_epoch(release: &str) -> bool {
         (Some(major), Some(minor)) => (major, minor) >= (6, 16),
         _ => false,
     }
+}
+
+/// Where the kernel shows each FUSE connection's state (the fusectl file system).
+const FUSECTL_DIR: &str = "/sys/fs/fuse/connections";
+
+/// Makes sure the fusectl file system is mounted at [`FUSECTL_DIR`]: [`MountHandle::sync`]
+/// and the writeback cache's coherence wait on its `waiting` count of requests in flight
+/// (module `writeback`). systemd mounts it at boot; a container or a minimal VM may not
+/// (the machines CI runs on), so a daemon running as root mounts it, as systemd would.
+/// Otherwise the waits cannot be exact: a warning says what to run.
+fn ensure_fusectl() {
+    // FUSE_CTL_SUPER_MAGIC (include/uapi/linux/magic.h).
+    const FUSECTL_MAGIC: i64 = 0x6573_5543;
+    let dir = std::ffi::CString::new(FUSECTL_DIR).expect("no NUL");
+    let mounted = || {
+        // SAFETY: statfs fills a zeroed struct; `dir` is NUL-terminated.
+        let mut s: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        unsafe { libc::statfs(dir.as_ptr(), &mut s) == 0 && s.f_type as i64 == FUSECTL_MAGIC }
+    };
+    if !Path::new(FUSECTL_DIR).is_dir() || mounted() {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let fstype = c"fusectl";
+        // SAFETY: NUL-terminated strings; no data.
+        let r = unsafe {
+            libc::mount(
+                fstype.as_ptr(),
+                dir.as_ptr(),
+                fstype.as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if r == 0 && mounted() {
+            tracing::debug!("mounted fusectl at {FUSECTL_DIR}");
+            return;
+        }
+    }
+    tracing::warn!(
+        "fusectl is not mounted at {FUSECTL_DIR}: waits for requests in flight (sync, the writeback cache) cannot be exact; run `mount -t fusectl none {FUSECTL_DIR}` as root"
+    );
 }
 
 /// The running kernel's release (uname -r), empty when it cannot be read.
@@ -327,13 +386,16 @@ pub fn mount(
     if !Path::new("/dev/fuse").exists() {
         return Err(MountError::NoFuseDevice);
     }
+    ensure_fusectl();
     let notifier = Arc::new(OnceLock::new());
-    let inval = inval::Invalidator::start(notifier.clone(), opts.spare_thread).map_err(|e| {
-        MountError::Mount {
-            path: mp.clone(),
-            cause: e,
-        }
-    })?;
+    let extra = usize::from(opts.widen_when_idle && opts.threads.max(1) < cpus());
+    let inval =
+        inval::Invalidator::start(notifier.clone(), opts.spare_thread, extra).map_err(|e| {
+            MountError::Mount {
+                path: mp.clone(),
+                cause: e,
+            }
+        })?;
     let inval = Arc::new(inval);
     let permissions = opts
         .permissions
@@ -383,8 +445,8 @@ pub fn mount(
         fuser::SessionACL::Owner
     };
     // The spare thread (module `spare`) is one fuser thread more, parked after its first
-    // request.
-    cfg.n_threads = Some(opts.threads.max(1) + usize::from(inval.has_spare()));
+    // request, and so is the thread that serves only while the machine is idle.
+    cfg.n_threads = Some(opts.threads.max(1) + inval.threads_beyond());
     // The pure-Rust mount opens /dev/fuse itself (then mounts directly as root, or through
     // the setuid fusermount3 otherwise); so does cloning it for each thread.
     let dev = std::fs::OpenOptions::new()
@@ -545,6 +607,12 @@ impl MountHandle {
     /// the parked spare thread woke to serve ([`MountOptions::spare_thread`]; diagnostics).
     pub fn spare_rescues(&self) -> u64 {
         self.inval.spare_rescues()
+    }
+
+    /// How many times the machine was idle enough that one more thread began serving
+    /// ([`MountOptions::widen_when_idle`]; diagnostics).
+    pub fn widenings(&self) -> u64 {
+        self.inval.widenings()
     }
 
     /// Something that can unmount this mount from another thread.

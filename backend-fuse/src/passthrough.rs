@@ -464,13 +464,18 @@ impl Passthrough {
             return None;
         }
         let l = st.lent.remove(&id)?;
-        self.count.fetch_sub(1, Ordering::AcqRel);
         // A file with no name left (deleted, or delete-pending: freed at this close) is
         // never read again: no pages for it.
         let named = vol.stat(id).is_ok_and(|s| !s.delete_pending);
         let mut capped = capped(fill, STORE_LIMIT);
         let fill: Option<Fill<'_>> = if named { Some(&mut capped) } else { None };
         self.give_back(vol, id, l, Some(&mut st.spares), fill);
+        // Counted out only once the data is back: the readers that skip the lock when
+        // nothing is lent (`settle`) must not read the engine's size of a file whose data is
+        // still on its way (a lookup served beside this release answered size 0: test
+        // negative.rs `creating_under_another_spelling_raises_the_epoch_only_then` with two
+        // serving threads).
+        self.count.fetch_sub(1, Ordering::AcqRel);
         Some(id)
     }
 

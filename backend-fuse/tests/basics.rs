@@ -339,3 +339,23 @@ fn legacy_delete_keeps_the_name_pending_until_the_last_close_a2() {
     assert_errno(fs::metadata(m.p("f")), libc::ENOENT);
     m.finish();
 }
+
+/// A mount made as root leaves the fusectl file system mounted (systemd's job on a booted
+/// machine; a container or minimal VM may lack it): `MountHandle::sync` waits on its count
+/// of requests in flight, without which the close of a passthrough file could still be
+/// giving its data back when sync returns.
+#[test]
+fn a_mount_as_root_has_fusectl_to_wait_on() {
+    let m = Mounted::new();
+    let dev = fs::metadata(m.root()).unwrap().dev();
+    let conn = (u64::from(libc::major(dev)) << 20) | u64::from(libc::minor(dev));
+    let waiting = fs::read_to_string(format!("/sys/fs/fuse/connections/{conn}/waiting"))
+        .expect("fusectl mounted (by the daemon as root; otherwise run `mount -t fusectl none /sys/fs/fuse/connections` as root), the connection's waiting count readable");
+    assert_eq!(waiting.trim(), "0", "nothing in flight");
+    fs::write(m.p("f"), b"x").unwrap();
+    m.handle().sync().unwrap();
+    if m.handle().passthrough_active() {
+        assert_eq!(m.handle().lent_files(), 0, "the close gave the data back");
+    }
+    m.finish();
+}

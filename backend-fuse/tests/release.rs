@@ -55,6 +55,7 @@ fn check(mo: backend_fuse::MountOptions) {
 fn a_directory_whose_files_were_just_closed_can_be_renamed_one_thread_and_worker() {
     check(backend_fuse::MountOptions {
         threads: 1,
+        widen_when_idle: false,
         ..Default::default()
     });
 }
@@ -63,6 +64,7 @@ fn a_directory_whose_files_were_just_closed_can_be_renamed_one_thread_and_worker
 fn a_directory_whose_files_were_just_closed_can_be_renamed_two_threads() {
     check(backend_fuse::MountOptions {
         threads: 2,
+        widen_when_idle: false,
         ..Default::default()
     });
 }

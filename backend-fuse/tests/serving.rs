@@ -32,6 +32,8 @@ fn one_thread_spare(spare_thread: bool) -> Mounted {
             threads: 1,
             wait_worker: true,
             spare_thread,
+            // Exactly one serving thread, however idle the machine.
+            widen_when_idle: false,
             ..MountOptions::default()
         },
     )

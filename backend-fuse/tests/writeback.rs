@@ -69,6 +69,7 @@ fn saves_and_state_reads_with_two_serving_threads() {
     saves_and_state_reads(MountOptions {
         threads: 2,
         wait_worker: false,
+        widen_when_idle: false,
         ..wb()
     });
 }

@@ -48,12 +48,15 @@ fn new_volume() -> Arc<Volume> {
     Arc::new(Volume::new(VolumeOptions::default()))
 }
 
-/// backend-fuse's default mount options, with `threads` when given and the serving model
+/// backend-fuse's default mount options, with `threads` when given (then fixed: no widening
+/// while the machine is idle) and the serving model
 /// and cache knobs of the command line.
 pub fn options(threads: Option<usize>, a: &crate::BenchArgs) -> backend_fuse::MountOptions {
     let mut o = backend_fuse::MountOptions::default();
     if let Some(t) = threads {
+        // A number asked for is served with exactly.
         o.threads = t.max(1);
+        o.widen_when_idle = false;
     }
     if a.fuse_no_wait_worker {
         o.wait_worker = false;

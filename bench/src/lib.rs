@@ -112,7 +112,8 @@ pub struct BenchArgs {
     /// with --quick).
     #[arg(long)]
     pub mount_repeats: Option<u32>,
-    /// Threads serving the FUSE mount (default: backend-fuse's default, as `ntlinkfs mount`).
+    /// Threads serving the FUSE mount, exactly (default: backend-fuse's default, as `ntlinkfs
+    /// mount`: on 2 CPUs one thread, two while the machine is idle).
     #[arg(long)]
     pub fuse_threads: Option<u32>,
     /// Serve the FUSE mount without the worker thread for the handlers that wait (reparse

@@ -358,8 +358,9 @@ pub fn run(a: BenchArgs) -> Result<i32> {
                 infos.push(TargetInfo {
                     name: t.label(),
                     description: format!(
-                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads{}{}{}{}{}",
+                        "the ntlinkfs FUSE mount of a fresh volume, served in process by {} threads{}{}{}{}{}{}",
                         opts.threads,
+                        if opts.widen_when_idle { " (one more while the machine is idle)" } else { "" },
                         if opts.spare_thread { " (and a parked spare)" } else { "" },
                         if opts.wait_worker { " and a worker for waiting handlers" } else { "" },
                         if opts.writeback_cache { ", writeback cache" } else { "" },

@@ -160,6 +160,9 @@ pub struct Stat {
     pub case_sensitive: bool,
     /// A delete is pending on some name of the file, or the file has no name left.
     pub delete_pending: bool,
+    /// The file's data is lent out (`Volume::lend`): its size and allocation here are the
+    /// engine's from before the lend, and the borrower knows the real ones.
+    pub lent: bool,
 }
 
 /// How DeleteFileW behaves (A2).

@@ -401,6 +401,7 @@ impl State {
             },
             case_sensitive: inode.dir().is_some_and(|d| d.case_sensitive),
             delete_pending: pending > 0 || (total == 0 && id != self.root),
+            lent: self.lent.contains_key(&id),
         })
     }
 }
