@@ -134,6 +134,13 @@ pub struct BenchArgs {
     /// dropped by the invalidation thread.
     #[arg(long)]
     pub fuse_no_spare_thread: bool,
+    /// Run the whole benchmark on this one CPU (0-based): its threads, the FUSE daemons it
+    /// serves in process and the programs it starts (ntfs-3g, rm) all inherit it. A round
+    /// trip then costs no cross-CPU wake-up, so the ratios compare the CPU work of each
+    /// target; on a VM whose idle CPUs halt, the wake-ups otherwise dominate the name
+    /// operations (docs/BENCHMARKS.md, "Issue 17, seventh round").
+    #[arg(long)]
+    pub cpu: Option<usize>,
     /// Write the results as JSON to this file (`-` for standard output, the table then goes to
     /// standard error).
     #[arg(long)]

@@ -299,6 +299,8 @@ pub struct Machine {
     /// machine makes every figure noisy, and the kernel round trips of FUSE targets most.
     pub load_start: f64,
     pub load_end: f64,
+    /// The one CPU the run was held to (`--cpu`), and how many the machine has.
+    pub pinned: Option<(usize, usize)>,
 }
 
 /// The 1-minute load average (0 when /proc/loadavg cannot be read).
@@ -349,6 +351,7 @@ impl Machine {
             cpu_model,
             load_start: load_average(),
             load_end: 0.0,
+            pinned: None,
         }
     }
 }

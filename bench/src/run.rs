@@ -195,11 +195,37 @@ fn merge_divergences(into: &mut Vec<DivergenceUse>, seen: Vec<DivergenceUse>) {
     }
 }
 
+/// Holds this thread, and every thread and process started from it later, to `cpu`;
+/// returns how many CPUs the process could use before.
+fn pin_to(cpu: usize) -> Result<usize> {
+    let before = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
+    anyhow::ensure!(cpu < max, "--cpu {cpu}: at most {} here", max - 1);
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes inside it (cpu < its size).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: pid 0 is the calling thread; `set` is a valid set of the size given.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+        anyhow::bail!(
+            "--cpu {cpu}: {} (this machine has {before} CPUs to run on)",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(before)
+}
+
 pub fn run(a: BenchArgs) -> Result<i32> {
+    // First, so that every thread and mount started below inherits it.
+    let pinned = match a.cpu {
+        Some(c) => Some((c, pin_to(c)?)),
+        None => None,
+    };
     let cfg = config(&a)?;
     let targets = dedup(&a.targets);
     let workloads = dedup(&a.workloads);
     let mut machine = Machine::read();
+    machine.pinned = pinned;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut notes: Vec<String> = Vec::new();
     if workloads.contains(&WorkloadName::Memory) && !targets.contains(&TargetName::Engine) {
@@ -482,8 +508,11 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     let goals = report::goals(&results);
     let mut text = String::new();
     text.push_str(&format!(
-        "ntlinkfs bench: {} CPUs, {} MiB RAM, {}, {}, load {:.1} -> {:.1}\n",
-        machine.nproc,
+        "ntlinkfs bench: {}, {} MiB RAM, {}, {}, load {:.1} -> {:.1}\n",
+        match machine.pinned {
+            Some((c, of)) => format!("held to CPU {c} of {of} (--cpu)"),
+            None => format!("{} CPUs", machine.nproc),
+        },
         machine.mem_total_kib / 1024,
         machine.kernel,
         machine.cpu_model,

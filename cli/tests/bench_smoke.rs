@@ -267,3 +267,19 @@ fn fuse_and_ceiling_samples_carry_the_serving_cpu() {
         "{line}"
     );
 }
+
+/// `--cpu N` holds the whole run to one CPU, says so in the header and the JSON, and a CPU
+/// the machine lacks is refused with a message.
+#[test]
+fn bench_held_to_one_cpu_says_so() {
+    let (doc, stdout) = quick_run("engine", &["--workloads", "meta", "--cpu", "0"]);
+    assert!(stdout.contains("held to CPU 0 of"), "{stdout}");
+    assert_eq!(doc["machine"]["pinned"][0], 0, "{}", doc["machine"]);
+    assert_eq!(
+        doc["machine"]["nproc"], 1,
+        "one CPU to run on: {}",
+        doc["machine"]
+    );
+    let err = refused(&["--cpu", "100000"]);
+    assert!(err.contains("--cpu 100000"), "{err}");
+}
