@@ -353,7 +353,7 @@ fn a_mount_as_root_has_fusectl_to_wait_on() {
         .expect("fusectl mounted (by the daemon as root; otherwise run `mount -t fusectl none /sys/fs/fuse/connections` as root), the connection's waiting count readable");
     assert_eq!(waiting.trim(), "0", "nothing in flight");
     fs::write(m.p("f"), b"x").unwrap();
-    m.handle().sync().unwrap();
+    m.sync_released();
     if m.handle().passthrough_active() {
         assert_eq!(m.handle().lent_files(), 0, "the close gave the data back");
     }

@@ -40,6 +40,18 @@ impl Mounted {
         if std::env::var_os("NTLINKFS_TEST_NO_PASSTHROUGH").is_some() {
             mo.passthrough = false;
         }
+        // And once with a fixed number of serving threads (scripts/test.sh: 2, the width a
+        // mount serves with while the machine is idle, which the machine running the tests
+        // may never be), for every mount that did not ask for an exact number itself.
+        if let Some(n) = std::env::var("NTLINKFS_TEST_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            if mo.widen_when_idle {
+                mo.threads = n.max(1);
+                mo.widen_when_idle = false;
+            }
+        }
         Mounted::with_exactly(vo, mo)
     }
 
@@ -94,6 +106,19 @@ impl Mounted {
     /// The mount handle.
     pub fn handle(&self) -> &MountHandle {
         self.handle.as_ref().expect("mounted")
+    }
+
+    /// `MountHandle::sync` after the last close of files lent to passthrough opens, then
+    /// waits (5 s at most) until every one is given back. The wait is for the test harness:
+    /// a process another test spawns at that moment holds a copy of every descriptor of this
+    /// process between its fork and its exec, so the kernel sends the RELEASE only once that
+    /// child has exec'd, which may be after the sync has found nothing in flight.
+    pub fn sync_released(&self) {
+        self.handle().sync().unwrap();
+        let t = std::time::Instant::now();
+        while self.handle().lent_files() > 0 && t.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
 
     /// Unmounts now and checks the volume.
