@@ -140,11 +140,6 @@ impl Invalidator {
         self.spare.threads_beyond()
     }
 
-    /// How many times the mount widened (module `spare`).
-    pub(crate) fn widenings(&self) -> u64 {
-        self.spare.widenings()
-    }
-
     /// How many times a stuck inline invalidation woke the spare thread.
     pub(crate) fn spare_rescues(&self) -> u64 {
         self.spare.rescues()

@@ -104,10 +104,11 @@
 //!    directory) see the new kind. The invalidation needs the directory lock that an
 //!    unanswered lookup in the same directory holds, so a serving thread blocked on it would
 //!    stall that lookup and everything behind it (with one serving thread, the default on 1
-//!    or 2 CPUs while the machine is busy, every request). So the serving thread drops the names itself only when no
-//!    request is waiting to be read, and the mount keeps a spare serving thread parked
-//!    ([`MountOptions::spare_thread`], module `spare`), which a timer wakes to serve if the
-//!    invalidation is still blocked after 1 ms (a lookup that took the lock in between).
+//!    or 2 CPUs while the machine is busy, every request). So the serving thread drops the
+//!    names itself only when no request is waiting to be read, and the mount keeps a spare
+//!    serving thread parked ([`MountOptions::spare_thread`], module `spare`), which a timer
+//!    wakes to serve if the invalidation is still blocked after 1 ms (a lookup that took the
+//!    lock in between).
 //!    Otherwise the reply goes to the invalidation thread, which sends it right after the
 //!    names are dropped. Either way a guard thread sends it after 200 ms if the invalidation
 //!    is stuck behind a lock chain (an `rmdir` of the same directory holds its parent and

@@ -609,12 +609,6 @@ impl MountHandle {
         self.inval.spare_rescues()
     }
 
-    /// How many times the machine was idle enough that one more thread began serving
-    /// ([`MountOptions::widen_when_idle`]; diagnostics).
-    pub fn widenings(&self) -> u64 {
-        self.inval.widenings()
-    }
-
     /// Something that can unmount this mount from another thread.
     pub fn unmounter(&self) -> Unmounter {
         Unmounter {

@@ -195,7 +195,8 @@ impl<R> Spare<R> {
     }
 
     /// How many times the mount widened (its extra thread left to serve).
-    pub(crate) fn widenings(&self) -> u64 {
+    #[cfg(test)]
+    fn widenings(&self) -> u64 {
         self.widenings.load(Ordering::Relaxed)
     }
 
@@ -234,8 +235,11 @@ impl<R> Spare<R> {
         let wide = self.wide.load(Ordering::Relaxed);
         if !wide && idle >= WIDEN_AT {
             self.wide.store(true, Ordering::Relaxed);
-            self.widenings.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("machine {:.0}% idle: one more thread serves", idle * 100.0);
+            let n = self.widenings.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::debug!(
+                "machine {:.0}% idle: one more thread serves (widening {n})",
+                idle * 100.0
+            );
         } else if wide && idle < NARROW_BELOW {
             self.wide.store(false, Ordering::Relaxed);
             tracing::debug!("machine {:.0}% idle: one thread fewer serves", idle * 100.0);
@@ -330,18 +334,24 @@ impl<R> Spare<R> {
     /// The parked thread's sleep; see [`Spare::rest`]. Counts itself out of the parked
     /// threads when it leaves.
     fn park(&self) -> Option<Held<R>> {
-        let held = self.parked_until();
-        if held.is_some() {
-            self.parked.fetch_sub(1, Ordering::AcqRel);
+        match self.parked_until() {
+            Unparked::Rescue(held) => {
+                self.parked.fetch_sub(1, Ordering::AcqRel);
+                held
+            }
+            Unparked::Gone => {
+                self.parked.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+            // Its leaving already took it off the count.
+            Unparked::Widened => None,
         }
-        held.flatten()
     }
 
-    /// [`Spare::park`]'s loop: Some(reply) rescued, Some(None) the connection is gone, None
-    /// the mount widened (the thread already counted out).
-    fn parked_until(&self) -> Option<Option<Held<R>>> {
+    /// [`Spare::park`]'s loop.
+    fn parked_until(&self) -> Unparked<R> {
         let (Some(timer), Some(dev)) = (&self.timer, self.dev.get()) else {
-            return Some(None);
+            return Unparked::Gone;
         };
         let look = Timespec {
             tv_sec: PARKED_LOOK.as_secs() as _,
@@ -354,14 +364,14 @@ impl<R> Spare<R> {
             // Reading clears the expiry (EAGAIN when there was none: nonblocking).
             let _ = rustix::io::read(timer, &mut ticks);
             if connection_gone(dev) {
-                return Some(None);
+                return Unparked::Gone;
             }
             if self.busy.load(Ordering::Acquire) {
                 let mut h = self.held.lock();
                 if h.as_ref().is_some_and(|h| h.since.elapsed() >= STUCK_AFTER) {
                     self.rescues.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!("an inline invalidation is stuck; the spare thread serves");
-                    return Some(h.take());
+                    return Unparked::Rescue(h.take());
                 }
             }
             self.sample();
@@ -374,10 +384,21 @@ impl<R> Spare<R> {
                 })
                 .is_ok()
             {
-                return None;
+                return Unparked::Widened;
             }
         }
     }
+}
+
+/// Why a parked thread woke for good ([`Spare::parked_until`]).
+enum Unparked<R> {
+    /// An inline invalidation is stuck: serve, with the reply it held (if still there).
+    Rescue(Option<Held<R>>),
+    /// The connection has ended (or there is no timer or device to park on).
+    Gone,
+    /// The mount widened: this thread serves, and has already counted itself out of the
+    /// parked threads (so that no second one leaves for the same widening).
+    Widened,
 }
 
 /// The machine's CPU time so far, in clock ticks (the first line of `/proc/stat`).
