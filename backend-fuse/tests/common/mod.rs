@@ -108,15 +108,19 @@ impl Mounted {
         self.handle.as_ref().expect("mounted")
     }
 
-    /// `MountHandle::sync` after the last close of files lent to passthrough opens, then
-    /// waits (5 s at most) until every one is given back. The wait is for the test harness:
-    /// a process another test spawns at that moment holds a copy of every descriptor of this
-    /// process between its fork and its exec, so the kernel sends the RELEASE only once that
-    /// child has exec'd, which may be after the sync has found nothing in flight.
+    /// `MountHandle::sync` once every file the test opened is closed, then waits (5 s at
+    /// most) until the engine holds no handle and nothing is lent to passthrough opens. The
+    /// wait is for the test harness: a process another test spawns at that moment holds a
+    /// copy of every descriptor of this process between its fork and its exec, so the kernel
+    /// sends the RELEASE only once that child has exec'd, which may be after the sync has
+    /// found nothing in flight (seen as a SharingViolation reading the engine, and a file
+    /// still lent).
     pub fn sync_released(&self) {
         self.handle().sync().unwrap();
         let t = std::time::Instant::now();
-        while self.handle().lent_files() > 0 && t.elapsed() < std::time::Duration::from_secs(5) {
+        while (self.handle().lent_files() > 0 || self.vol.open_handle_count() > 0)
+            && t.elapsed() < std::time::Duration::from_secs(5)
+        {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
