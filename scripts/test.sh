@@ -14,9 +14,6 @@ cargo test --workspace
 echo "== the FUSE mount tests once more without passthrough (every write a request)"
 NTLINKFS_TEST_NO_PASSTHROUGH=1 cargo test -p backend-fuse
 
-echo "== the FUSE mount tests once more with two serving threads (an idle machine's width)"
-NTLINKFS_TEST_THREADS=2 cargo test -p backend-fuse
-
 echo "== conformance matrix: core, fuse, ntfs-3g"
 cargo build --release -p ntlinkfs
 mkdir -p target/reports

@@ -104,7 +104,7 @@
 //!    directory) see the new kind. The invalidation needs the directory lock that an
 //!    unanswered lookup in the same directory holds, so a serving thread blocked on it would
 //!    stall that lookup and everything behind it (with one serving thread, the default on 1
-//!    or 2 CPUs while the machine is busy, every request). So the serving thread drops the
+//!    or 2 CPUs, every request). So the serving thread drops the
 //!    names itself only when no request is waiting to be read, and the mount keeps a spare
 //!    serving thread parked ([`MountOptions::spare_thread`], module `spare`), which a timer
 //!    wakes to serve if the invalidation is still blocked after 1 ms (a lookup that took the

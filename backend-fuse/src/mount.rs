@@ -66,7 +66,8 @@ pub struct MountOptions {
     /// (when that is fewer than the CPUs, and with [`MountOptions::spare_thread`]): the extra
     /// thread parks beside the spare while at least 60% of the CPU time is in use and serves
     /// once half of it is idle (module `spare`, read from `/proc/stat` five times a second by
-    /// a parked thread). On by default; `ntlinkfs mount --threads N` turns it off. On an idle
+    /// a parked thread). Off by default until a case-only rename race with two serving
+    /// threads is fixed (see `Default`); `bench --fuse-widen-when-idle` turns it on. On an idle
     /// 2-CPU machine two threads served the store's name operations about twice as fast as
     /// one, beside a CPU hog one was 1.2–1.6× faster (docs/BENCHMARKS.md, "Issue 17, seventh
     /// round"). Measured on 2 CPUs only.
@@ -150,7 +151,12 @@ impl Default for MountOptions {
             image: None,
             wait_worker: true,
             spare_thread: true,
-            widen_when_idle: true,
+            // Off: with two serving threads a case-only rename racing lookups under other
+            // spellings can fail (backend-fuse tests/case_rename.rs
+            // `other_threads_always_find_the_file_while_it_is_recased` hung in a CI try with
+            // it on); on again once that is fixed (docs/BENCHMARKS.md, "Issue 17, seventh
+            // round").
+            widen_when_idle: false,
             writeback_cache: false,
             // 4 KiB writes 0.08x -> 1.04x tmpfs at the median, name operations within the
             // run-to-run swing (docs/BENCHMARKS.md, "Issue 17, fifth round").

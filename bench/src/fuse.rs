@@ -67,6 +67,9 @@ pub fn options(threads: Option<usize>, a: &crate::BenchArgs) -> backend_fuse::Mo
     if a.fuse_no_passthrough || a.fuse_writeback {
         o.passthrough = false;
     }
+    if a.fuse_widen_when_idle && threads.is_none() {
+        o.widen_when_idle = true;
+    }
     if a.fuse_no_spare_thread {
         o.spare_thread = false;
     }

@@ -33,9 +33,8 @@ pub struct MountArgs {
     /// delete-pending, until its last handle closes.
     #[arg(long)]
     pub legacy_delete: bool,
-    /// Threads serving requests, exactly (default: on machines with 2 CPUs 1, and 2 while at
-    /// least half the CPU time is idle, backend-fuse `MountOptions::widen_when_idle`; 1 on one
-    /// CPU; else one per CPU up to 8; image saves run on a worker thread either way, and one
+    /// Threads serving requests, exactly (default: 1 on machines with 1 or 2 CPUs, else one
+    /// per CPU up to 8; image saves run on a worker thread either way, and one
     /// more serving thread stays parked for junctions, `MountOptions::spare_thread`).
     #[arg(long)]
     pub threads: Option<usize>,
